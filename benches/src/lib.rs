@@ -1,0 +1,1 @@
+//! Benchmarks live as `[[bench]]` targets; shared helpers go here.

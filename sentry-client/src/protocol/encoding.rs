@@ -1,0 +1,292 @@
+//! Request body encodings: `gzip`, `deflate` (zlib-wrapped or raw), `br` and `zstd`, each
+//! decoded with a hard cap on the decompressed size, so that a compression bomb costs at
+//! most the cap in memory and gets an error.
+//!
+//! ```
+//! use sentry_client::protocol::encoding::{decompress, gzip, ContentEncoding};
+//!
+//! let body = gzip(b"hello", 6);
+//! assert_eq!(decompress(ContentEncoding::Gzip, &body, 1024).unwrap(), b"hello");
+//! assert!(decompress(ContentEncoding::Gzip, &gzip(&[0u8; 4096], 9), 1000).is_err());
+//! ```
+
+use std::io::{self, Read, Write};
+
+use base64::Engine;
+
+/// A `Content-Encoding` we can decode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContentEncoding {
+    /// No encoding.
+    Identity,
+    /// gzip (RFC 1952); `x-gzip` is an alias.
+    Gzip,
+    /// deflate: zlib-wrapped (RFC 1950) or raw (RFC 1951), detected from the first bytes.
+    Deflate,
+    /// Brotli.
+    Brotli,
+    /// Zstandard.
+    Zstd,
+}
+
+/// Why a body could not be decoded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The `Content-Encoding` is not one we decode.
+    #[error("unsupported content encoding {0:?}")]
+    Unsupported(String),
+    /// The decompressed body is larger than the cap.
+    #[error("decompressed body exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The cap in bytes.
+        limit: usize,
+    },
+    /// The compressed stream is corrupt.
+    #[error("failed to decode {encoding} body: {reason}")]
+    Corrupt {
+        /// The encoding being decoded.
+        encoding: &'static str,
+        /// What the decoder said.
+        reason: String,
+    },
+}
+
+impl ContentEncoding {
+    /// Parses a `Content-Encoding` header value (case-insensitive, trimmed).
+    pub fn from_header(value: &str) -> Result<Self, DecodeError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" | "identity" => Ok(ContentEncoding::Identity),
+            "gzip" | "x-gzip" => Ok(ContentEncoding::Gzip),
+            "deflate" => Ok(ContentEncoding::Deflate),
+            "br" => Ok(ContentEncoding::Brotli),
+            "zstd" => Ok(ContentEncoding::Zstd),
+            _ => Err(DecodeError::Unsupported(value.to_owned())),
+        }
+    }
+
+    /// The header name of the encoding.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContentEncoding::Identity => "identity",
+            ContentEncoding::Gzip => "gzip",
+            ContentEncoding::Deflate => "deflate",
+            ContentEncoding::Brotli => "br",
+            ContentEncoding::Zstd => "zstd",
+        }
+    }
+
+    /// Detects gzip or zstd by their magic bytes (for UDP datagrams, which have no headers).
+    pub fn sniff(body: &[u8]) -> Option<Self> {
+        if body.starts_with(&[0x1f, 0x8b]) {
+            Some(ContentEncoding::Gzip)
+        } else if body.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Some(ContentEncoding::Zstd)
+        } else {
+            None
+        }
+    }
+}
+
+/// Whether the bytes start with a zlib header (RFC 1950).
+pub fn is_zlib(body: &[u8]) -> bool {
+    match body {
+        [b0, b1, ..] => (b0 & 0x0f) == 8 && (u16::from(*b0) * 256 + u16::from(*b1)) % 31 == 0,
+        _ => false,
+    }
+}
+
+/// A reader that decodes `body` with `encoding`.
+pub fn decoder<'a>(encoding: ContentEncoding, body: &'a [u8]) -> Box<dyn Read + 'a> {
+    match encoding {
+        ContentEncoding::Identity => Box::new(body),
+        ContentEncoding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(body)),
+        ContentEncoding::Deflate if is_zlib(body) => Box::new(flate2::read::ZlibDecoder::new(body)),
+        ContentEncoding::Deflate => Box::new(flate2::read::DeflateDecoder::new(body)),
+        ContentEncoding::Brotli => Box::new(brotli::Decompressor::new(body, 4096)),
+        ContentEncoding::Zstd => match zstd::stream::read::Decoder::new(body) {
+            Ok(d) => Box::new(d),
+            Err(e) => Box::new(FailingReader(Some(e))),
+        },
+    }
+}
+
+struct FailingReader(Option<io::Error>);
+
+impl Read for FailingReader {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(self
+            .0
+            .take()
+            .unwrap_or_else(|| io::Error::other("decoder failed")))
+    }
+}
+
+/// Reads all of `reader` into memory, failing once more than `limit` bytes come out.
+pub fn read_capped(
+    mut reader: impl Read,
+    limit: usize,
+    encoding: ContentEncoding,
+) -> Result<Vec<u8>, DecodeError> {
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(out),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(DecodeError::Corrupt {
+                    encoding: encoding.as_str(),
+                    reason: e.to_string(),
+                })
+            }
+        };
+        if out.len() + n > limit {
+            return Err(DecodeError::TooLarge { limit });
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Decodes `body` with `encoding`, allowing at most `limit` bytes of output.
+pub fn decompress(
+    encoding: ContentEncoding,
+    body: &[u8],
+    limit: usize,
+) -> Result<Vec<u8>, DecodeError> {
+    if encoding == ContentEncoding::Identity {
+        if body.len() > limit {
+            return Err(DecodeError::TooLarge { limit });
+        }
+        return Ok(body.to_vec());
+    }
+    read_capped(decoder(encoding, body), limit, encoding)
+}
+
+/// Decodes a legacy `/store/` body that came without `Content-Encoding`: plain JSON,
+/// `base64(zlib(json))`, `zlib(json)` or `base64(json)`, as old raven clients sent.
+pub fn decode_legacy_store_body(body: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
+    let trimmed = body.trim_ascii_start();
+    if trimmed.starts_with(b"{") {
+        return decompress(ContentEncoding::Identity, body, limit);
+    }
+    if is_zlib(trimmed) {
+        return decompress(ContentEncoding::Deflate, trimmed, limit);
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(trimmed.trim_ascii_end())
+        .map_err(|e| DecodeError::Corrupt {
+            encoding: "base64",
+            reason: e.to_string(),
+        })?;
+    if is_zlib(&decoded) {
+        decompress(ContentEncoding::Deflate, &decoded, limit)
+    } else {
+        decompress(ContentEncoding::Identity, &decoded, limit)
+    }
+}
+
+/// gzip-compresses `data` at `level` (0–9).
+pub fn gzip(data: &[u8], level: u32) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level.min(9)));
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(data);
+    enc.finish().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(enc: ContentEncoding, data: &[u8]) -> Vec<u8> {
+        match enc {
+            ContentEncoding::Identity => data.to_vec(),
+            ContentEncoding::Gzip => gzip(data, 6),
+            ContentEncoding::Deflate => {
+                let mut e =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+                e.write_all(data).expect("write");
+                e.finish().expect("finish")
+            }
+            ContentEncoding::Brotli => {
+                let mut out = Vec::new();
+                {
+                    let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+                    w.write_all(data).expect("write");
+                }
+                out
+            }
+            ContentEncoding::Zstd => zstd::stream::encode_all(data, 3).expect("zstd"),
+        }
+    }
+
+    #[test]
+    fn every_encoding_round_trips_and_is_capped() {
+        let data = br#"{"message":"hello"}"#.repeat(100);
+        for enc in [
+            ContentEncoding::Identity,
+            ContentEncoding::Gzip,
+            ContentEncoding::Deflate,
+            ContentEncoding::Brotli,
+            ContentEncoding::Zstd,
+        ] {
+            let body = encode(enc, &data);
+            assert_eq!(
+                decompress(enc, &body, data.len()).expect("decode"),
+                data,
+                "{enc:?}"
+            );
+            assert!(
+                matches!(
+                    decompress(enc, &body, data.len() - 1),
+                    Err(DecodeError::TooLarge { .. })
+                ),
+                "{enc:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn raw_deflate_is_detected() {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(b"raw").expect("write");
+        let body = e.finish().expect("finish");
+        assert!(!is_zlib(&body));
+        assert_eq!(
+            decompress(ContentEncoding::Deflate, &body, 10).expect("decode"),
+            b"raw"
+        );
+    }
+
+    #[test]
+    fn corrupt_and_unsupported() {
+        assert!(matches!(
+            decompress(ContentEncoding::Gzip, b"\x1f\x8bnot gzip", 100),
+            Err(DecodeError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            ContentEncoding::from_header("compress"),
+            Err(DecodeError::Unsupported(_))
+        ));
+        assert_eq!(
+            ContentEncoding::from_header(" X-GZIP ").expect("alias"),
+            ContentEncoding::Gzip
+        );
+    }
+
+    #[test]
+    fn legacy_store_bodies() {
+        let json = br#"{"message":"m"}"#;
+        let zlib = encode(ContentEncoding::Deflate, json);
+        let b64 = |d: &[u8]| {
+            base64::engine::general_purpose::STANDARD
+                .encode(d)
+                .into_bytes()
+        };
+        for body in [json.to_vec(), zlib.clone(), b64(&zlib), b64(json)] {
+            assert_eq!(decode_legacy_store_body(&body, 1000).expect("decode"), json);
+        }
+        assert!(decode_legacy_store_body(b"%%%", 1000).is_err());
+    }
+}

@@ -1,0 +1,43 @@
+//! The Sentry wire protocol: DSNs, authentication, the event model, envelopes, client
+//! reports and body encodings — the one definition that our SDK and our server share.
+//!
+//! This module imports nothing else of the crate and is all that remains with
+//! `default-features = false`, so a server can depend on it without the transports.
+//!
+//! Reading is lenient in the ways real SDKs need (timestamps as strings or numbers, lists
+//! bare or wrapped in `values`, numbers as strings, `null` for absent) and keeps every
+//! unknown key, so that reading and writing an event loses nothing:
+//!
+//! ```
+//! use sentry_client::protocol::Event;
+//!
+//! let raw = br#"{"message":"boom","timestamp":"2024-06-01T12:00:00.5Z","exception":[{"type":"E"}],"x":1}"#;
+//! let event = Event::from_slice(raw).unwrap();
+//! assert_eq!(event.exception.values[0].ty.as_deref(), Some("E"));
+//! let back: serde_json::Value = serde_json::from_slice(&event.to_json_vec()).unwrap();
+//! assert_eq!(back, serde_json::from_slice::<serde_json::Value>(raw).unwrap());
+//! ```
+
+pub(crate) mod wire;
+
+pub mod auth;
+pub mod client_report;
+pub mod dsn;
+pub mod encoding;
+pub mod envelope;
+pub mod event;
+pub mod values;
+
+pub use auth::{Auth, AuthError, PROTOCOL_VERSION};
+pub use client_report::{ClientReport, DataCategory, DiscardReason, DiscardedEvent};
+pub use dsn::{Dsn, DsnError, Scheme};
+pub use encoding::{ContentEncoding, DecodeError};
+pub use envelope::{
+    Envelope, EnvelopeError, EnvelopeHeaders, EnvelopeReader, Item, ItemHeaders, ItemType, Limits,
+};
+pub use event::{
+    Breadcrumb, DebugImage, DebugMeta, Event, EventError, Exception, Frame, LogEntry, Mechanism,
+    Message, Request, Sdk, SdkPackage, Stacktrace, Thread, User,
+};
+pub use values::{Level, PairList, ThreadId, Timestamp, Values};
+pub use wire::Wire;

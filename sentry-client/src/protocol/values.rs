@@ -1,0 +1,568 @@
+//! Small value types that several protocol structs share: [`Timestamp`], [`Level`],
+//! [`Values`] (a list that may arrive wrapped in `{"values": [...]}`), [`PairList`] (a
+//! string map that may arrive as `[[k, v], ...]`) and [`ThreadId`].
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::wire::{Key, Seed, Ser, Wire};
+
+/// A point in time, read from Unix seconds (integer or float) or an RFC 3339 string.
+///
+/// The form that was read is remembered and written back, so an event passes through a
+/// parse and a write unchanged. A timestamp made by [`Timestamp::now`] is written as float
+/// seconds, the most compact form every server accepts.
+#[derive(Clone, Debug)]
+pub struct Timestamp {
+    unix: f64,
+    repr: TimestampRepr,
+}
+
+#[derive(Clone, Debug)]
+enum TimestampRepr {
+    Float,
+    Int,
+    Text(Box<str>),
+}
+
+impl PartialEq for Timestamp {
+    fn eq(&self, other: &Self) -> bool {
+        self.unix == other.unix
+    }
+}
+
+impl Timestamp {
+    /// The current time.
+    pub fn now() -> Self {
+        Self::from(SystemTime::now())
+    }
+
+    /// A timestamp from Unix seconds.
+    pub fn from_unix(secs: f64) -> Self {
+        Timestamp {
+            unix: secs,
+            repr: TimestampRepr::Float,
+        }
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn as_unix(&self) -> f64 {
+        self.unix
+    }
+
+    /// Parses an RFC 3339 string; a string without a zone is taken as UTC.
+    pub fn parse_rfc3339(s: &str) -> Option<Self> {
+        let t = s.trim();
+        let dt = OffsetDateTime::parse(t, &Rfc3339).ok().or_else(|| {
+            let with_zone = format!("{t}Z");
+            OffsetDateTime::parse(&with_zone, &Rfc3339).ok()
+        })?;
+        let unix = dt.unix_timestamp() as f64 + f64::from(dt.nanosecond()) / 1e9;
+        Some(Timestamp {
+            unix,
+            repr: TimestampRepr::Text(s.into()),
+        })
+    }
+
+    /// The time as an RFC 3339 string in UTC with microseconds, e.g. `2024-06-01T12:00:00.123456Z`.
+    pub fn to_rfc3339(&self) -> String {
+        let nanos = (self.unix * 1e9) as i128;
+        let micros_nanos = nanos - nanos.rem_euclid(1000);
+        match OffsetDateTime::from_unix_timestamp_nanos(micros_nanos) {
+            Ok(dt) => {
+                let fmt = time::macros::format_description!(
+                    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+                );
+                dt.format(&fmt)
+                    .unwrap_or_else(|_| String::from("1970-01-01T00:00:00Z"))
+            }
+            Err(_) => String::from("1970-01-01T00:00:00Z"),
+        }
+    }
+
+    /// The time as a `SystemTime` (clamped at the epoch).
+    pub fn to_system_time(&self) -> SystemTime {
+        if self.unix.is_finite() && self.unix > 0.0 {
+            UNIX_EPOCH + Duration::from_secs_f64(self.unix)
+        } else {
+            UNIX_EPOCH
+        }
+    }
+}
+
+impl From<SystemTime> for Timestamp {
+    fn from(t: SystemTime) -> Self {
+        let unix = match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_secs_f64(),
+            Err(e) => -e.duration().as_secs_f64(),
+        };
+        Timestamp::from_unix(unix)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.repr {
+            TimestampRepr::Text(t) => s.serialize_str(t),
+            TimestampRepr::Int => s.serialize_i64(self.unix as i64),
+            TimestampRepr::Float => {
+                // Millisecond-rounded-to-microsecond precision keeps the text short.
+                let rounded = (self.unix * 1e6).round() / 1e6;
+                s.serialize_f64(rounded)
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("Unix seconds or an RFC 3339 timestamp")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Timestamp, E> {
+                Ok(Timestamp {
+                    unix: v as f64,
+                    repr: TimestampRepr::Int,
+                })
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Timestamp, E> {
+                Ok(Timestamp {
+                    unix: v as f64,
+                    repr: TimestampRepr::Int,
+                })
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Timestamp, E> {
+                if v.is_finite() {
+                    Ok(Timestamp {
+                        unix: v,
+                        repr: TimestampRepr::Float,
+                    })
+                } else {
+                    Err(E::custom("timestamp is not a finite number"))
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Timestamp, E> {
+                if let Some(t) = Timestamp::parse_rfc3339(v) {
+                    return Ok(t);
+                }
+                // Some SDKs send Unix seconds as a string.
+                match v.trim().parse::<f64>() {
+                    Ok(f) if f.is_finite() => Ok(Timestamp {
+                        unix: f,
+                        repr: TimestampRepr::Text(v.into()),
+                    }),
+                    _ => Err(E::custom(format_args!("invalid timestamp {v:?}"))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The severity of an event or breadcrumb.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// Debug information.
+    Debug,
+    /// Informational.
+    Info,
+    /// A warning.
+    Warning,
+    /// An error (the default for events).
+    #[default]
+    Error,
+    /// A fatal error, such as a panic.
+    Fatal,
+}
+
+impl Level {
+    /// The wire name: `debug`, `info`, `warning`, `error`, `fatal`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warning => "warning",
+            Level::Error => "error",
+            Level::Fatal => "fatal",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error for a level name that is not one of the known names or aliases.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown level {0:?} (expected debug, info, warning, error or fatal)")]
+pub struct ParseLevelError(String);
+
+impl std::str::FromStr for Level {
+    type Err = ParseLevelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "debug" | "trace" => Ok(Level::Debug),
+            "info" | "log" => Ok(Level::Info),
+            "warning" | "warn" => Ok(Level::Warning),
+            "error" | "err" => Ok(Level::Error),
+            "fatal" | "critical" => Ok(Level::Fatal),
+            _ => Err(ParseLevelError(s.to_owned())),
+        }
+    }
+}
+
+impl Serialize for Level {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s: std::borrow::Cow<'de, str> = Deserialize::deserialize(d)?;
+        s.parse().map_err(de::Error::custom)
+    }
+}
+
+/// A list that SDKs send either bare (`[...]`) or wrapped (`{"values": [...]}`).
+///
+/// The form that was read is written back; a list built in code is written wrapped.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Values<T> {
+    /// The entries, oldest first.
+    pub values: Vec<T>,
+    /// Whether the list was read as a bare array.
+    pub bare: bool,
+    /// Other keys of the wrapping object, kept as they were.
+    pub other: Map<String, Value>,
+}
+
+impl<T> Default for Values<T> {
+    fn default() -> Self {
+        Values {
+            values: Vec::new(),
+            bare: false,
+            other: Map::new(),
+        }
+    }
+}
+
+impl<T> Values<T> {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+    /// Iterates over the entries.
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.values.iter()
+    }
+}
+
+impl<T> From<Vec<T>> for Values<T> {
+    fn from(values: Vec<T>) -> Self {
+        Values {
+            values,
+            bare: false,
+            other: Map::new(),
+        }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Values<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.values.iter()
+    }
+}
+
+impl<T: Wire> Wire for Values<T> {
+    fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Wire> Visitor<'de> for V<T> {
+            type Value = Values<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list or an object with \"values\"")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Values::default())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut values = Vec::new();
+                while let Some(v) = seq.next_element_seed(Seed::<T>::new())? {
+                    values.push(v);
+                }
+                Ok(Values {
+                    values,
+                    bare: true,
+                    other: Map::new(),
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Values::default();
+                while let Some(k) = map.next_key::<Key<'de>>()? {
+                    if k.0 == "values" {
+                        out.values = map.next_value_seed(Seed::<Vec<T>>::new())?;
+                    } else {
+                        let v: Value = map.next_value()?;
+                        out.other.insert(k.0.into_owned(), v);
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+    fn ser<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.bare && self.other.is_empty() {
+            let mut seq = s.serialize_seq(Some(self.values.len()))?;
+            for v in &self.values {
+                seq.serialize_element(&Ser(v))?;
+            }
+            seq.end()
+        } else {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("values", &Ser(&self.values))?;
+            for (k, v) in &self.other {
+                m.serialize_entry(k, v)?;
+            }
+            m.end()
+        }
+    }
+    fn skip(&self) -> bool {
+        self.values.is_empty() && self.other.is_empty()
+    }
+}
+
+/// An ordered string map that SDKs send as an object or as a list of `[key, value]` pairs
+/// (tags, request headers). Non-string values are turned into strings.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PairList {
+    pairs: Vec<(String, String)>,
+    as_pairs: bool,
+}
+
+impl PairList {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// The value for `key` (first match).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+    /// The value for `key`, comparing keys ASCII case-insensitively (for headers).
+    pub fn get_ignore_case(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+    /// Sets `key` to `value`, replacing an existing entry.
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        let key = key.into();
+        let value = value.into();
+        if let Some(slot) = self.pairs.iter_mut().find(|(k, _)| *k == key) {
+            slot.1 = value;
+        } else {
+            self.pairs.push((key, value));
+        }
+    }
+    /// Appends a pair even if the key exists (repeated headers).
+    pub fn push(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.pairs.push((key.into(), value.into()));
+    }
+    /// Removes every entry for `key`.
+    pub fn remove(&mut self, key: &str) {
+        self.pairs.retain(|(k, _)| k != key);
+    }
+    /// Iterates over the pairs in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+    /// The number of pairs.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for PairList {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut out = PairList::new();
+        for (k, v) in iter {
+            out.insert(k, v);
+        }
+        out
+    }
+}
+
+impl Wire for PairList {
+    fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PairList;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of strings or a list of [key, value] pairs")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<PairList, E> {
+                Ok(PairList::default())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PairList, A::Error> {
+                let mut out = PairList::default();
+                while let Some(k) = map.next_key::<String>()? {
+                    let v: Option<String> = map.next_value_seed(Seed::<Option<String>>::new())?;
+                    if let Some(v) = v {
+                        out.pairs.push((k, v));
+                    }
+                }
+                Ok(out)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PairList, A::Error> {
+                let mut out = PairList {
+                    pairs: Vec::new(),
+                    as_pairs: true,
+                };
+                while let Some(pair) = seq.next_element_seed(Seed::<Vec<Option<String>>>::new())? {
+                    match <[Option<String>; 2]>::try_from(pair) {
+                        Ok([Some(k), Some(v)]) => out.pairs.push((k, v)),
+                        Ok([Some(_), None]) => {}
+                        _ => return Err(de::Error::custom("expected a [key, value] pair")),
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(V)
+    }
+    fn ser<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.as_pairs {
+            let mut seq = s.serialize_seq(Some(self.pairs.len()))?;
+            for (k, v) in &self.pairs {
+                seq.serialize_element(&[k, v])?;
+            }
+            seq.end()
+        } else {
+            let mut m = s.serialize_map(Some(self.pairs.len()))?;
+            for (k, v) in &self.pairs {
+                m.serialize_entry(k, v)?;
+            }
+            m.end()
+        }
+    }
+    fn skip(&self) -> bool {
+        self.pairs.is_empty()
+    }
+}
+
+impl Serialize for PairList {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.ser(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for PairList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::de(d)
+    }
+}
+
+impl<T: Wire> Serialize for Values<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.ser(s)
+    }
+}
+
+impl<'de, T: Wire> Deserialize<'de> for Values<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::de(d)
+    }
+}
+
+/// A thread id, sent as a number or a string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ThreadId {
+    /// A numeric id.
+    Int(u64),
+    /// A string id.
+    String(String),
+}
+
+super::wire::wire_via_serde!(Timestamp, Level, ThreadId);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_forms_round_trip() {
+        for text in [
+            r#""2024-06-01T12:00:00.123456Z""#,
+            "1595256674.296",
+            "1595256674",
+            r#""2024-06-01T12:00:00+02:00""#,
+        ] {
+            let t: Timestamp = serde_json::from_str(text).expect(text);
+            assert_eq!(serde_json::to_string(&t).expect("write"), text);
+        }
+        let t: Timestamp = serde_json::from_str(r#""2024-06-01T12:00:00""#).expect("no zone");
+        assert_eq!(t.as_unix(), 1_717_243_200.0);
+        assert_eq!(
+            Timestamp::from_unix(1_717_243_200.5).to_rfc3339(),
+            "2024-06-01T12:00:00.500000Z"
+        );
+        assert!(serde_json::from_str::<Timestamp>(r#""yesterday""#).is_err());
+    }
+
+    #[test]
+    fn level_aliases() {
+        for (s, l) in [
+            ("warn", Level::Warning),
+            ("CRITICAL", Level::Fatal),
+            ("log", Level::Info),
+        ] {
+            assert_eq!(s.parse::<Level>().expect(s), l);
+        }
+        assert!("loud".parse::<Level>().is_err());
+    }
+
+    #[test]
+    fn pair_list_both_forms() {
+        let p: PairList = serde_json::from_str(r#"[["a","1"],["b",2]]"#).expect("pairs");
+        assert_eq!(p.get("b"), Some("2"));
+        assert_eq!(
+            serde_json::to_string(&p).expect("w"),
+            r#"[["a","1"],["b","2"]]"#
+        );
+        let m: PairList = serde_json::from_str(r#"{"a":"1","b":true}"#).expect("map");
+        assert_eq!(m.get("b"), Some("true"));
+        assert!(serde_json::from_str::<PairList>(r#"[["a"]]"#).is_err());
+    }
+}

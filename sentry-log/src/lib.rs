@@ -1,0 +1,1 @@
+//! sentry-log (work in progress).

@@ -1,0 +1,1 @@
+//! sentry-server-lite (work in progress).

@@ -1,0 +1,1 @@
+//! sentry-tower (work in progress).
