@@ -44,10 +44,11 @@ impl Timestamp {
         Self::from(SystemTime::now())
     }
 
-    /// A timestamp from Unix seconds.
+    /// A timestamp from Unix seconds, rounded to microseconds (which keeps the written
+    /// form short; no SDK or server keeps more).
     pub fn from_unix(secs: f64) -> Self {
         Timestamp {
-            unix: secs,
+            unix: (secs * 1e6).round() / 1e6,
             repr: TimestampRepr::Float,
         }
     }
@@ -112,11 +113,9 @@ impl Serialize for Timestamp {
         match &self.repr {
             TimestampRepr::Text(t) => s.serialize_str(t),
             TimestampRepr::Int => s.serialize_i64(self.unix as i64),
-            TimestampRepr::Float => {
-                // Millisecond-rounded-to-microsecond precision keeps the text short.
-                let rounded = (self.unix * 1e6).round() / 1e6;
-                s.serialize_f64(rounded)
-            }
+            // Exactly the number that was read (sentry-rust sends sub-microsecond
+            // digits); timestamps made here were rounded by `from_unix`.
+            TimestampRepr::Float => s.serialize_f64(self.unix),
         }
     }
 }
@@ -526,6 +525,8 @@ mod tests {
         for text in [
             r#""2024-06-01T12:00:00.123456Z""#,
             "1595256674.296",
+            // sentry-rust writes f64 seconds with sub-microsecond digits.
+            "1795619381.8015053",
             "1595256674",
             r#""2024-06-01T12:00:00+02:00""#,
         ] {
@@ -539,6 +540,12 @@ mod tests {
             "2024-06-01T12:00:00.500000Z"
         );
         assert!(serde_json::from_str::<Timestamp>(r#""yesterday""#).is_err());
+        // Timestamps made here are rounded to microseconds and written short.
+        let made = Timestamp::from_unix(1_717_243_200.123_456_7);
+        assert_eq!(
+            serde_json::to_string(&made).expect("write"),
+            "1717243200.123457"
+        );
     }
 
     #[test]

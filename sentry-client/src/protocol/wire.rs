@@ -51,6 +51,57 @@ impl<'de, T: Wire> DeserializeSeed<'de> for Seed<T> {
     }
 }
 
+/// A `DeserializeSeed` that reads `T` through [`Wire::de`] but reports an explicit
+/// `null` as `None`, so that a struct can remember that the key was there.
+pub struct NullOr<T>(PhantomData<T>);
+
+impl<T> NullOr<T> {
+    /// A new seed.
+    pub fn new() -> Self {
+        NullOr(PhantomData)
+    }
+}
+
+impl<T> Default for NullOr<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'de, T: Wire> DeserializeSeed<'de> for NullOr<T> {
+    type Value = Option<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Wire> Visitor<'de> for V<T> {
+            type Value = Option<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value or null")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                T::de(d).map(Some)
+            }
+        }
+        d.deserialize_option(V(PhantomData))
+    }
+}
+
+/// The JSON to keep for a known key whose value would not be written back: `null` for an
+/// explicit null, the written form (`[]`, `{}`, ...) for an empty value; `None` when the
+/// field itself writes the value.
+pub fn empty_form<T: Wire>(read: &Option<T>) -> Option<Value> {
+    match read {
+        None => Some(Value::Null),
+        Some(v) if v.skip() => Some(serde_json::to_value(Ser(v)).unwrap_or(Value::Null)),
+        Some(_) => None,
+    }
+}
+
 /// Serializes a borrowed `T` through [`Wire::ser`].
 pub struct Ser<'a, T>(pub &'a T);
 
@@ -104,7 +155,10 @@ macro_rules! protocol_struct {
                 $(#[$fmeta])*
                 pub $field: $ty,
             )*
-            /// Keys this version does not know, kept so that reading and writing loses nothing.
+            /// Keys this version does not know, kept so that reading and writing loses
+            /// nothing. Known keys that arrived as `null` or empty (`[]`, `{}`) are kept
+            /// here too, in the form they came in, and written only while their field is
+            /// unset.
             pub other: serde_json::Map<String, serde_json::Value>,
         }
 
@@ -118,7 +172,15 @@ macro_rules! protocol_struct {
                     }
                 )*
                 for (k, v) in &self.other {
-                    m.serialize_entry(k, v)?;
+                    // A known key kept from the input (null or empty) gives way to its
+                    // field once that has a value, so that no key is written twice.
+                    let shadowed = match k.as_str() {
+                        $( $key => !$crate::protocol::wire::Wire::skip(&self.$field), )*
+                        _ => false,
+                    };
+                    if !shadowed {
+                        m.serialize_entry(k, v)?;
+                    }
                 }
                 m.end()
             }
@@ -138,9 +200,15 @@ macro_rules! protocol_struct {
                             match key.0.as_ref() {
                                 $(
                                     $key => {
-                                        out.$field = map.next_value_seed(
-                                            $crate::protocol::wire::Seed::<$ty>::new(),
+                                        let v = map.next_value_seed(
+                                            $crate::protocol::wire::NullOr::<$ty>::new(),
                                         )?;
+                                        if let Some(form) = $crate::protocol::wire::empty_form(&v) {
+                                            out.other.insert(key.0.into_owned(), form);
+                                        }
+                                        if let Some(v) = v {
+                                            out.$field = v;
+                                        }
                                     }
                                 )*
                                 _ => {
@@ -483,7 +551,34 @@ mod tests {
         let s: Sample = serde_json::from_str(r#"{"a":null,"b":null}"#).expect("parse");
         assert_eq!(s.a, None);
         assert!(s.b.is_empty());
-        assert_eq!(serde_json::to_string(&s).expect("write"), "{}");
+        // ... but written back as they came.
+        assert_eq!(
+            serde_json::to_string(&s).expect("write"),
+            r#"{"a":null,"b":null}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Sample::default()).expect("write"),
+            "{}"
+        );
+    }
+
+    #[test]
+    fn explicit_null_and_empty_known_keys_round_trip() {
+        // sentry-python sends `"module": null` on exceptions, @sentry/node `"modules": {}`.
+        let text = r#"{"a":null,"b":[],"c":null}"#;
+        let s: Sample = serde_json::from_str(text).expect("parse");
+        assert_eq!((s.a, s.b.is_empty(), s.c), (None, true, None));
+        let back: Value = serde_json::to_value(&s).expect("write");
+        assert_eq!(back, serde_json::from_str::<Value>(text).expect("json"));
+        // Once a field is set, it is written instead of the kept null: no duplicate key.
+        let mut s = s;
+        s.a = Some(7);
+        s.b = vec!["x".into()];
+        let written = serde_json::to_string(&s).expect("write");
+        assert_eq!(written.matches("\"a\"").count(), 1, "{written}");
+        assert_eq!(written.matches("\"b\"").count(), 1, "{written}");
+        let back: Value = serde_json::from_str(&written).expect("json");
+        assert_eq!(back, serde_json::json!({"a": 7, "b": ["x"], "c": null}));
     }
 
     #[test]
