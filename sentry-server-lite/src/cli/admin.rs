@@ -1,0 +1,227 @@
+//! Admin commands: superuser, team, project, DSN and token. They open the database
+//! directly and work while the server runs (SQLite WAL allows it).
+
+use std::io::BufRead;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use serde_json::json;
+
+use super::output::Output;
+use crate::config::database_path;
+use crate::secrets;
+use crate::server::{SETTING_HTTP_URL, SETTING_UDP_ADDR};
+use crate::store::{Project, SqliteStore, Store, Synchronous};
+
+/// Opens the database of a data directory.
+pub fn open_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
+    let path = database_path(data_dir);
+    SqliteStore::open(&path, Synchronous::Full)
+        .with_context(|| format!("opening the database {}", path.display()))
+}
+
+/// The DSNs of a project: one http DSN per active key, and one udp DSN per key when the
+/// server last ran with UDP on.
+pub struct Dsns {
+    /// `http://KEY@HOST:PORT/ID`.
+    pub http: Vec<String>,
+    /// `udp://KEY@HOST:PORT/ID`.
+    pub udp: Vec<String>,
+}
+
+/// Computes a project's DSNs from its keys and the server's (recorded or given) URL.
+pub fn project_dsns(
+    store: &dyn Store,
+    project: &Project,
+    public_url: Option<&str>,
+) -> anyhow::Result<Dsns> {
+    let base = match public_url {
+        Some(u) => u.to_owned(),
+        None => store
+            .get_setting(SETTING_HTTP_URL)?
+            .unwrap_or_else(|| "http://127.0.0.1:9000".to_owned()),
+    };
+    let base = base.trim_end_matches('/');
+    let (scheme, rest) = base
+        .split_once("://")
+        .with_context(|| format!("public URL {base:?} has no scheme"))?;
+    let udp_addr = store
+        .get_setting(SETTING_UDP_ADDR)?
+        .filter(|a| !a.is_empty());
+    let mut dsns = Dsns {
+        http: Vec::new(),
+        udp: Vec::new(),
+    };
+    for key in store.list_keys(project.id)?.iter().filter(|k| k.is_active) {
+        dsns.http.push(format!(
+            "{scheme}://{}@{rest}/{}",
+            key.public_key, project.id
+        ));
+        if let Some(addr) = &udp_addr {
+            dsns.udp
+                .push(format!("udp://{}@{addr}/{}", key.public_key, project.id));
+        }
+    }
+    Ok(dsns)
+}
+
+fn read_password_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.len() < 8 {
+        bail!("the password must have at least 8 characters");
+    }
+    Ok(password)
+}
+
+pub(super) fn create_superuser(
+    data_dir: &Path,
+    email: &str,
+    password_stdin: bool,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let store = open_store(data_dir)?;
+    if store.user_by_email(email)?.is_some() {
+        bail!("a user with e-mail {email} already exists");
+    }
+    let (password, generated) = if password_stdin {
+        (read_password_stdin()?, false)
+    } else {
+        (secrets::generate_password(), true)
+    };
+    let user = store.create_user(email, &secrets::hash_password(&password)?, true)?;
+    let mut text = format!("Created superuser {} (id {}).", user.email, user.id);
+    if generated {
+        text.push_str(&format!("\nPassword: {password}"));
+    }
+    out.print(
+        &text,
+        &json!({
+            "id": user.id,
+            "email": user.email,
+            "superuser": true,
+            "password": generated.then_some(password),
+        }),
+    );
+    Ok(())
+}
+
+pub(super) fn create_team(
+    data_dir: &Path,
+    slug: &str,
+    name: Option<String>,
+    owner: Option<String>,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let store = open_store(data_dir)?;
+    let owner_id = match owner {
+        Some(email) => Some(
+            store
+                .user_by_email(&email)?
+                .with_context(|| format!("no user with e-mail {email}"))?
+                .id,
+        ),
+        None => None,
+    };
+    let team = store.create_team(slug, name.as_deref().unwrap_or(slug), owner_id)?;
+    out.print(
+        &format!("Created team {} (id {}).", team.slug, team.id),
+        &json!({ "id": team.id, "slug": team.slug, "name": team.name, "owner_id": team.owner_id }),
+    );
+    Ok(())
+}
+
+pub(super) fn create_project(
+    data_dir: &Path,
+    team: &str,
+    slug: &str,
+    name: Option<String>,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let store = open_store(data_dir)?;
+    let team = store
+        .team_by_slug(team)?
+        .with_context(|| format!("no team {team:?} (create it with `team create {team}`)"))?;
+    let project = store.create_project(
+        team.id,
+        slug,
+        name.as_deref().unwrap_or(slug),
+        team.owner_id,
+    )?;
+    let key = store.create_key(project.id, "Default")?;
+    let dsns = project_dsns(&store, &project, None)?;
+    let mut text = format!(
+        "Created project {} (id {}) in team {}.\nDSN: {}",
+        project.slug,
+        project.id,
+        team.slug,
+        dsns.http.join("\n     ")
+    );
+    for u in &dsns.udp {
+        text.push_str(&format!("\nUDP DSN: {u}"));
+    }
+    out.print(
+        &text,
+        &json!({
+            "id": project.id,
+            "slug": project.slug,
+            "team": team.slug,
+            "public_key": key.public_key,
+            "dsn": dsns.http.first(),
+            "dsns": dsns.http,
+            "udp_dsns": dsns.udp,
+        }),
+    );
+    Ok(())
+}
+
+pub(super) fn project_dsn(
+    data_dir: &Path,
+    slug: &str,
+    public_url: Option<String>,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let store = open_store(data_dir)?;
+    let project = store
+        .project_by_slug(slug)?
+        .with_context(|| format!("no project {slug:?}"))?;
+    let dsns = project_dsns(&store, &project, public_url.as_deref())?;
+    let text = dsns
+        .http
+        .iter()
+        .chain(&dsns.udp)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.print(
+        &text,
+        &json!({ "project": project.slug, "id": project.id, "dsns": dsns.http, "udp_dsns": dsns.udp }),
+    );
+    Ok(())
+}
+
+pub(super) fn create_token(
+    data_dir: &Path,
+    email: &str,
+    label: &str,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let store = open_store(data_dir)?;
+    let user = store
+        .user_by_email(email)?
+        .with_context(|| format!("no user with e-mail {email}"))?;
+    let (token, digest) = secrets::new_api_token();
+    store.create_token(user.id, &digest, label)?;
+    out.print(
+        &format!(
+            "API token for {} (shown once; use `Authorization: Bearer <token>`):\n{token}",
+            user.email
+        ),
+        &json!({ "token": token, "email": user.email, "label": label }),
+    );
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! The command line: argument definitions (clap) and one module per command group.
+//! `main.rs` only parses and calls [`run`].
+
+mod admin;
+mod output;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::store::Synchronous;
+
+/// A single-binary Sentry-compatible server: ingest, group and store events.
+#[derive(Debug, Parser)]
+#[command(name = "sentry-server-lite", version, about)]
+pub struct Cli {
+    /// Data directory (the database is DIR/sentry.db).
+    #[arg(
+        long,
+        global = true,
+        env = "SENTRY_LITE_DATA_DIR",
+        default_value = "./sentry-lite-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Create a superuser, a team and a project on first run, print the login, URL and
+    /// DSN, then serve. Later runs print them again and serve.
+    Quickstart(QuickstartArgs),
+    /// Create a superuser (password generated and printed, or read from stdin).
+    Createsuperuser {
+        /// E-mail address (the login).
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Manage teams.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `team` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Create a team.
+    Create {
+        /// Team slug (lowercase letters, digits, '-', '_').
+        slug: String,
+        /// Display name (default: the slug).
+        #[arg(long)]
+        name: Option<String>,
+        /// E-mail of the owner (becomes an admin of the team).
+        #[arg(long)]
+        owner: Option<String>,
+    },
+}
+
+/// `project` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project (with one key) in a team and print its DSN.
+    Create {
+        /// The team's slug.
+        #[arg(long)]
+        team: String,
+        /// Project slug, unique on this server.
+        slug: String,
+        /// Display name (default: the slug).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Print the DSNs of a project's active keys.
+    Dsn {
+        /// Project slug.
+        slug: String,
+        /// Base URL for the DSN (default: what the server last bound to).
+        #[arg(long, env = "SENTRY_LITE_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+}
+
+/// `token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user (shown once).
+    Create {
+        /// The user's e-mail.
+        #[arg(long)]
+        email: String,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+/// Options of `serve` (and `quickstart`).
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// HTTP address to listen on (port 0 picks a free port).
+    #[arg(long, env = "SENTRY_LITE_BIND", default_value = "127.0.0.1:9000")]
+    pub bind: SocketAddr,
+    /// UDP address for one-envelope-per-datagram ingestion (off when not given).
+    #[arg(long, env = "SENTRY_LITE_UDP_BIND")]
+    pub udp_bind: Option<SocketAddr>,
+    /// Public base URL used in DSNs (default: http:// + the bound address).
+    #[arg(long, env = "SENTRY_LITE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// SQLite durability: `full` fsyncs every commit (survives power loss); `normal`
+    /// survives a killed server but not a power loss.
+    #[arg(
+        long,
+        env = "SENTRY_LITE_SYNCHRONOUS",
+        value_enum,
+        default_value = "full"
+    )]
+    pub synchronous: Synchronous,
+    /// Delete events older than this many days (0 keeps them).
+    #[arg(long, env = "SENTRY_LITE_RETENTION_DAYS", default_value_t = 90)]
+    pub retention_days: u64,
+    /// Keep at most this many events per issue (0 keeps all).
+    #[arg(long, env = "SENTRY_LITE_MAX_EVENTS_PER_ISSUE", default_value_t = 1000)]
+    pub max_events_per_issue: u64,
+    /// Events that may wait for the writer before requests get 503.
+    #[arg(long, env = "SENTRY_LITE_QUEUE_CAPACITY", default_value_t = 4096)]
+    pub queue_capacity: usize,
+    /// Most events committed per transaction.
+    #[arg(long, env = "SENTRY_LITE_MAX_BATCH", default_value_t = 512)]
+    pub max_batch: usize,
+}
+
+/// Options of `quickstart`.
+#[derive(Debug, Clone, Args)]
+pub struct QuickstartArgs {
+    /// Server options.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// The superuser's e-mail on first run.
+    #[arg(
+        long,
+        env = "SENTRY_LITE_ADMIN_EMAIL",
+        default_value = "admin@example.com"
+    )]
+    pub email: String,
+    /// The team created on first run.
+    #[arg(long, default_value = "default")]
+    pub team: String,
+    /// The project created on first run.
+    #[arg(long, default_value = "my-project")]
+    pub project: String,
+    /// Set everything up and print it, but do not serve.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let out = output::Output { json: cli.json };
+    match cli.command {
+        Command::Serve(args) => serve::serve(&cli.data_dir, args, &out),
+        Command::Quickstart(args) => serve::quickstart(&cli.data_dir, args, &out),
+        Command::Createsuperuser {
+            email,
+            password_stdin,
+        } => admin::create_superuser(&cli.data_dir, &email, password_stdin, &out),
+        Command::Team(TeamCommand::Create { slug, name, owner }) => {
+            admin::create_team(&cli.data_dir, &slug, name, owner, &out)
+        }
+        Command::Project(ProjectCommand::Create { team, slug, name }) => {
+            admin::create_project(&cli.data_dir, &team, &slug, name, &out)
+        }
+        Command::Project(ProjectCommand::Dsn { slug, public_url }) => {
+            admin::project_dsn(&cli.data_dir, &slug, public_url, &out)
+        }
+        Command::Token(TokenCommand::Create { email, label }) => {
+            admin::create_token(&cli.data_dir, &email, &label, &out)
+        }
+    }
+}

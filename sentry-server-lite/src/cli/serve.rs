@@ -1,0 +1,213 @@
+//! `serve` and `quickstart`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::admin::{open_store, project_dsns};
+use super::output::Output;
+use super::{QuickstartArgs, ServeArgs};
+use crate::config::ServerConfig;
+use crate::secrets;
+use crate::server::{shutdown_signal, Server};
+use crate::store::{RetentionPolicy, Store};
+
+const QUICKSTART_SETTING: &str = "quickstart";
+/// The generated quickstart password is kept here (mode 0600) so that re-runs can print
+/// it again; it is shown only while it still matches the account's password.
+const PASSWORD_FILE: &str = "quickstart-password";
+
+fn config(data_dir: &Path, args: &ServeArgs) -> ServerConfig {
+    let mut c = ServerConfig::new(data_dir);
+    c.bind = args.bind;
+    c.udp_bind = args.udp_bind;
+    c.public_url = args.public_url.clone();
+    c.synchronous = args.synchronous;
+    c.retention = RetentionPolicy {
+        max_age_days: args.retention_days,
+        max_events_per_issue: args.max_events_per_issue,
+        ..RetentionPolicy::default()
+    };
+    c.writer.queue_capacity = args.queue_capacity;
+    c.writer.max_batch = args.max_batch;
+    c
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("sentry-lite")
+        .build()
+        .context("starting the async runtime")
+}
+
+fn announce(server: &Server, out: &Output) {
+    let url = server.base_url().to_owned();
+    tracing::info!(%url, udp = ?server.udp_addr(), "sentry-server-lite listening");
+    if !out.json {
+        out.print(
+            &format!("sentry-server-lite listening on {url}"),
+            &json!({}),
+        );
+    }
+}
+
+pub(super) fn serve(data_dir: &Path, args: ServeArgs, out: &Output) -> anyhow::Result<()> {
+    let config = config(data_dir, &args);
+    runtime()?.block_on(async move {
+        let server = Server::bind(config).await.context("starting the server")?;
+        if out.json {
+            out.print(
+                "",
+                &json!({ "url": server.base_url(), "udp": server.udp_addr().map(|a| a.to_string()) }),
+            );
+        }
+        announce(&server, out);
+        server.run(shutdown_signal()).await?;
+        tracing::info!("stopped after draining acknowledged events");
+        Ok(())
+    })
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct QuickstartState {
+    email: String,
+    team: String,
+    project: String,
+}
+
+/// Creates (or finds) the quickstart user, team and project; returns the state and the
+/// password to show, if it is known and still valid.
+fn ensure_setup(
+    store: &dyn Store,
+    data_dir: &Path,
+    args: &QuickstartArgs,
+) -> anyhow::Result<(QuickstartState, Option<String>, bool)> {
+    let existing: Option<QuickstartState> = store
+        .get_setting(QUICKSTART_SETTING)?
+        .and_then(|s| serde_json::from_str(&s).ok());
+    let first_run = existing.is_none();
+    let state = match existing {
+        Some(s) => s,
+        None => {
+            let password_path = data_dir.join(PASSWORD_FILE);
+            if store.user_by_email(&args.email)?.is_none() {
+                let password = secrets::generate_password();
+                store.create_user(&args.email, &secrets::hash_password(&password)?, true)?;
+                write_private(&password_path, &password)?;
+            }
+            let owner = store.user_by_email(&args.email)?.map(|u| u.id);
+            let team = match store.team_by_slug(&args.team)? {
+                Some(t) => t,
+                None => store.create_team(&args.team, &args.team, owner)?,
+            };
+            if store.project_by_slug(&args.project)?.is_none() {
+                let p = store.create_project(team.id, &args.project, &args.project, owner)?;
+                store.create_key(p.id, "Default")?;
+            }
+            let state = QuickstartState {
+                email: args.email.clone(),
+                team: args.team.clone(),
+                project: args.project.clone(),
+            };
+            store.set_setting(QUICKSTART_SETTING, &serde_json::to_string(&json!(state))?)?;
+            state
+        }
+    };
+    let password = std::fs::read_to_string(data_dir.join(PASSWORD_FILE))
+        .ok()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| {
+            store
+                .user_by_email(&state.email)
+                .ok()
+                .flatten()
+                .is_some_and(|u| secrets::verify_password(p, &u.password_hash))
+        });
+    Ok((state, password, first_run))
+}
+
+fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(content.as_bytes())?;
+    Ok(())
+}
+
+pub(super) fn quickstart(
+    data_dir: &Path,
+    args: QuickstartArgs,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let config = config(data_dir, &args.serve);
+    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let (state, password, first_run) = ensure_setup(&*store, data_dir, &args)?;
+    runtime()?.block_on(async move {
+        let server = Server::bind_with_store(config, store.clone())
+            .await
+            .context("starting the server")?;
+        let project = store
+            .project_by_slug(&state.project)?
+            .with_context(|| format!("the quickstart project {:?} is gone", state.project))?;
+        let dsns = project_dsns(&*store, &project, Some(server.base_url()))?;
+        let password_line = match &password {
+            Some(p) => format!("Password: {p}"),
+            None => "Password: (not shown: it was changed since the first quickstart, or the \
+                     user existed before; set one with the accounts commands)"
+                .to_owned(),
+        };
+        let mut text = format!(
+            "{}\n\n  URL:      {}\n  Login:    {}\n  {}\n  Project:  {}/{} (id {})\n  DSN:      {}",
+            if first_run {
+                "sentry-server-lite is set up."
+            } else {
+                "sentry-server-lite (existing setup)."
+            },
+            server.base_url(),
+            state.email,
+            password_line,
+            state.team,
+            project.slug,
+            project.id,
+            dsns.http
+                .first()
+                .map(String::as_str)
+                .unwrap_or("(no active key)"),
+        );
+        if let Some(u) = dsns.udp.first() {
+            text.push_str(&format!("\n  UDP DSN:  {u}"));
+        }
+        text.push_str(&format!(
+            "\n\nSend a test event:\n  cargo run -p sentry-examples --example quickstart -- '{}'\n",
+            dsns.http.first().map(String::as_str).unwrap_or("DSN")
+        ));
+        out.print(
+            &text,
+            &json!({
+                "url": server.base_url(),
+                "email": state.email,
+                "password": password,
+                "team": state.team,
+                "project": project.slug,
+                "project_id": project.id,
+                "dsn": dsns.http.first(),
+                "udp_dsn": dsns.udp.first(),
+                "first_run": first_run,
+            }),
+        );
+        if args.no_serve {
+            return Ok(());
+        }
+        announce(&server, out);
+        server.run(shutdown_signal()).await?;
+        Ok(())
+    })
+}

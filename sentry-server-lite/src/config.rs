@@ -1,0 +1,105 @@
+//! Server configuration as data: addresses, size limits, writer and retention settings.
+//! Every limit is checked at exactly one place (see `ingest`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sentry_client::protocol::Limits as EnvelopeLimits;
+
+use crate::store::{RetentionPolicy, Synchronous};
+
+/// Size limits of ingestion (protocol reference §5.2, our defaults).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IngestLimits {
+    /// A request body as sent (compressed). Default 20 MiB.
+    pub max_body_bytes: usize,
+    /// A body after decompression. Default 100 MiB (the envelope limit).
+    pub max_decompressed_bytes: usize,
+    /// Per-item and per-envelope limits of the envelope reader.
+    pub envelope: EnvelopeLimits,
+}
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        let envelope = EnvelopeLimits::default();
+        IngestLimits {
+            max_body_bytes: 20 * 1024 * 1024,
+            max_decompressed_bytes: envelope.max_envelope_bytes,
+            envelope,
+        }
+    }
+}
+
+/// Settings of the single writer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriterConfig {
+    /// Events waiting for the writer before new ones are refused with 503. Bounds memory:
+    /// a queued event holds its compressed body (a few KB). Default 4096.
+    pub queue_capacity: usize,
+    /// Most events committed in one transaction. Default 512.
+    pub max_batch: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            queue_capacity: 4096,
+            max_batch: 512,
+        }
+    }
+}
+
+/// Everything `serve` needs.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// HTTP address. Port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// UDP address (off when `None`).
+    pub udp_bind: Option<SocketAddr>,
+    /// Data directory; the database is `DIR/sentry.db`.
+    pub data_dir: PathBuf,
+    /// Public base URL used in DSNs (default: `http://` + the bound address).
+    pub public_url: Option<String>,
+    /// SQLite durability.
+    pub synchronous: Synchronous,
+    /// Size limits.
+    pub limits: IngestLimits,
+    /// Writer settings.
+    pub writer: WriterConfig,
+    /// Retention policy.
+    pub retention: RetentionPolicy,
+    /// How often retention runs. Default 10 minutes.
+    pub retention_interval: Duration,
+    /// How long a looked-up project key is cached (revocations take effect after at
+    /// most this long). Default 2 s.
+    pub key_cache_ttl: Duration,
+}
+
+impl ServerConfig {
+    /// Defaults for a data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 9000)),
+            udp_bind: None,
+            data_dir: data_dir.into(),
+            public_url: None,
+            synchronous: Synchronous::Full,
+            limits: IngestLimits::default(),
+            writer: WriterConfig::default(),
+            retention: RetentionPolicy::default(),
+            retention_interval: Duration::from_secs(600),
+            key_cache_ttl: Duration::from_secs(2),
+        }
+    }
+
+    /// The database file.
+    pub fn database_path(&self) -> PathBuf {
+        database_path(&self.data_dir)
+    }
+}
+
+/// `DIR/sentry.db`.
+pub fn database_path(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("sentry.db")
+}

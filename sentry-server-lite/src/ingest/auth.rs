@@ -1,0 +1,305 @@
+//! Authentication of ingestion requests: credentials from `X-Sentry-Auth`,
+//! `Authorization: Sentry …` or `Basic`, the `sentry_key` query parameter or the
+//! envelope header's `dsn` (protocol §2), checked against project keys, plus the
+//! browser origin check (§2.5).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use parking_lot::RwLock;
+use sentry_client::protocol::{Auth, AuthError, Dsn};
+
+use super::IngestError;
+use crate::secrets::constant_time_eq;
+use crate::store::{ProjectKey, Store};
+
+/// Credentials as sent, before they are checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    /// Public key.
+    pub key: String,
+    /// Legacy secret, if sent.
+    pub secret: Option<String>,
+    /// Project id named by a DSN, if the credentials came with one.
+    pub dsn_project: Option<u64>,
+}
+
+impl From<Auth> for Credentials {
+    fn from(a: Auth) -> Self {
+        Credentials {
+            key: a.key,
+            secret: a.secret,
+            dsn_project: None,
+        }
+    }
+}
+
+fn auth_error(source: &str, e: AuthError) -> IngestError {
+    match e {
+        AuthError::UnsupportedVersion(_) | AuthError::InvalidVersion(_) => {
+            IngestError::BadRequest(format!("{source}: {e}"))
+        }
+        _ => IngestError::Unauthorized(format!("invalid {source}: {e}")),
+    }
+}
+
+/// Reads credentials from HTTP headers and the query string. More than one distinct
+/// set is refused (401), as Relay does.
+pub fn from_request(
+    auth_header: Option<&str>,
+    authorization: Option<&str>,
+    query: Option<&str>,
+) -> Result<Option<Credentials>, IngestError> {
+    let mut found: Vec<Credentials> = Vec::new();
+    if let Some(h) = auth_header {
+        found.push(
+            Auth::from_header(h)
+                .map_err(|e| auth_error("X-Sentry-Auth header", e))?
+                .into(),
+        );
+    }
+    if let Some(h) = authorization {
+        let trimmed = h.trim_start();
+        if trimmed.len() >= 6 && trimmed[..6].eq_ignore_ascii_case("basic ") {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(trimmed[6..].trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    IngestError::Unauthorized(
+                        "invalid Authorization header: bad Basic credentials".into(),
+                    )
+                })?;
+            let key = decoded.split(':').next().unwrap_or("").to_owned();
+            if key.is_empty() {
+                return Err(IngestError::Unauthorized(
+                    "invalid Authorization header: empty key".into(),
+                ));
+            }
+            found.push(Credentials {
+                key,
+                secret: None,
+                dsn_project: None,
+            });
+        } else if trimmed.len() >= 7 && trimmed[..7].eq_ignore_ascii_case("sentry ") {
+            found.push(
+                Auth::from_header(h)
+                    .map_err(|e| auth_error("Authorization header", e))?
+                    .into(),
+            );
+        }
+    }
+    if let Some(q) = query.filter(|q| Auth::query_has_auth(q)) {
+        found.push(
+            Auth::from_query(q)
+                .map_err(|e| auth_error("query string", e))?
+                .into(),
+        );
+    }
+    let first = found.first().cloned();
+    if found
+        .iter()
+        .any(|c| Some(&c.key) != first.as_ref().map(|f| &f.key))
+    {
+        return Err(IngestError::Unauthorized(
+            "multiple authorization payloads detected (different keys)".into(),
+        ));
+    }
+    Ok(first)
+}
+
+/// Credentials from an envelope header's `dsn`.
+pub fn from_dsn(dsn: &str) -> Result<Credentials, IngestError> {
+    let dsn: Dsn = dsn
+        .parse()
+        .map_err(|e| IngestError::Unauthorized(format!("invalid dsn in envelope header: {e}")))?;
+    Ok(Credentials {
+        key: dsn.public_key().to_owned(),
+        secret: dsn.secret_key().map(str::to_owned),
+        dsn_project: Some(dsn.project_id()),
+    })
+}
+
+/// A key with what the ingest path needs to know about its project.
+#[derive(Clone, Debug)]
+pub struct KeyInfo {
+    /// The key.
+    pub key: ProjectKey,
+    /// The project's allowed origins.
+    pub allowed_origins: Vec<String>,
+}
+
+/// A lookup result and when it was made (`None`: no such key).
+type CachedKey = (Option<Arc<KeyInfo>>, Instant);
+
+/// A short-lived cache of key lookups, so that the hot path does not query the database
+/// for every event. Revocations take effect within the TTL.
+pub struct KeyCache {
+    store: Arc<dyn Store>,
+    ttl: Duration,
+    entries: RwLock<HashMap<String, CachedKey>>,
+}
+
+impl KeyCache {
+    /// A cache over `store`.
+    pub fn new(store: Arc<dyn Store>, ttl: Duration) -> Self {
+        KeyCache {
+            store,
+            ttl,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Looks a public key up (blocking on a cache miss: call from a blocking context or
+    /// accept a short database read).
+    pub fn lookup(&self, public_key: &str) -> Result<Option<Arc<KeyInfo>>, IngestError> {
+        if let Some((info, at)) = self.entries.read().get(public_key) {
+            if at.elapsed() < self.ttl {
+                return Ok(info.clone());
+            }
+        }
+        let info = match self.store.key_by_public(public_key)? {
+            Some(key) => {
+                let project = self.store.project_by_id(key.project_id)?;
+                Some(Arc::new(KeyInfo {
+                    allowed_origins: project.map(|p| p.allowed_origins).unwrap_or_default(),
+                    key,
+                }))
+            }
+            None => None,
+        };
+        let mut entries = self.entries.write();
+        if entries.len() > 10_000 {
+            entries.clear();
+        }
+        entries.insert(public_key.to_owned(), (info.clone(), Instant::now()));
+        Ok(info)
+    }
+
+    /// Forgets every cached key (after an admin change in this process).
+    pub fn clear(&self) {
+        self.entries.write().clear();
+    }
+}
+
+/// Checks credentials against the key store for `url_project` (the project id in the
+/// URL, when there is one). Unknown, revoked and other projects' keys are 403.
+pub fn check_key(
+    cache: &KeyCache,
+    creds: &Credentials,
+    url_project: Option<u64>,
+) -> Result<Arc<KeyInfo>, IngestError> {
+    let info = cache
+        .lookup(&creds.key)?
+        .ok_or_else(|| IngestError::Forbidden("unknown public key".into()))?;
+    if !info.key.is_active {
+        return Err(IngestError::Forbidden("project key is revoked".into()));
+    }
+    if let Some(secret) = &creds.secret {
+        if !constant_time_eq(secret.as_bytes(), info.key.secret_key.as_bytes()) {
+            return Err(IngestError::Forbidden("secret key does not match".into()));
+        }
+    }
+    let project = info.key.project_id as u64;
+    for (what, id) in [("URL", url_project), ("DSN", creds.dsn_project)] {
+        if let Some(id) = id {
+            if id != project {
+                return Err(IngestError::Forbidden(format!(
+                    "public key belongs to another project (project in {what}: {id})"
+                )));
+            }
+        }
+    }
+    Ok(info)
+}
+
+/// The origin of a browser request: `Origin`, else the scheme and host of `Referer`;
+/// only http(s) values count.
+pub fn request_origin(origin: Option<&str>, referer: Option<&str>) -> Option<String> {
+    let raw = origin
+        .filter(|o| !o.is_empty() && *o != "null")
+        .or(referer)?;
+    let url = url_origin(raw)?;
+    Some(url)
+}
+
+fn url_origin(s: &str) -> Option<String> {
+    let (scheme, rest) = s.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let host = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    (!host.is_empty()).then(|| format!("{scheme}://{host}"))
+}
+
+/// Whether `origin` (`scheme://host[:port]`) is allowed by the list: `*`, an exact
+/// origin, a host (`example.com`, any scheme and port) or `*.example.com`.
+pub fn origin_allowed(allowed: &[String], origin: &str) -> bool {
+    let host_port = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
+    let host = host_port.split(':').next().unwrap_or(host_port);
+    allowed.iter().any(|a| {
+        let a = a.trim().to_ascii_lowercase();
+        if a == "*" {
+            return true;
+        }
+        if a.contains("://") {
+            return a.trim_end_matches('/') == origin;
+        }
+        if let Some(suffix) = a.strip_prefix("*.") {
+            return host == suffix || host.ends_with(&format!(".{suffix}"));
+        }
+        a == host || a == host_port
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_sources() {
+        let c = from_request(Some("Sentry sentry_key=abc, sentry_version=7"), None, None)
+            .expect("ok")
+            .expect("some");
+        assert_eq!(c.key, "abc");
+        let q = from_request(None, None, Some("sentry_key=def&sentry_version=7")).expect("ok");
+        assert_eq!(q.expect("some").key, "def");
+        let basic = base64::engine::general_purpose::STANDARD.encode("k1:");
+        let b = from_request(None, Some(&format!("Basic {basic}")), None).expect("ok");
+        assert_eq!(b.expect("some").key, "k1");
+        assert_eq!(from_request(None, None, Some("a=b")).expect("ok"), None);
+        let both = from_request(Some("Sentry sentry_key=a"), None, Some("sentry_key=b"));
+        assert!(matches!(both, Err(IngestError::Unauthorized(_))));
+        let same = from_request(Some("Sentry sentry_key=a"), None, Some("sentry_key=a"));
+        assert!(same.expect("same key twice is fine").is_some());
+        assert!(matches!(
+            from_request(Some("Sentry sentry_key=a, sentry_version=9"), None, None),
+            Err(IngestError::BadRequest(_))
+        ));
+        assert!(matches!(
+            from_request(Some("Bearer x"), None, None),
+            Err(IngestError::Unauthorized(_))
+        ));
+        let d = from_dsn("http://k:s@h:9/42").expect("dsn");
+        assert_eq!((d.key.as_str(), d.dsn_project), ("k", Some(42)));
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            request_origin(None, Some("https://App.example.com/page?x=1")),
+            Some("https://app.example.com".into())
+        );
+        assert_eq!(request_origin(Some("file://x"), None), None);
+        let allowed: Vec<String> = vec!["https://a.com".into(), "*.b.org".into(), "c.net".into()];
+        assert!(origin_allowed(&allowed, "https://a.com"));
+        assert!(!origin_allowed(&allowed, "http://a.com"));
+        assert!(origin_allowed(&allowed, "https://x.b.org"));
+        assert!(origin_allowed(&allowed, "http://c.net:8080"));
+        assert!(!origin_allowed(&allowed, "https://evil.com"));
+        assert!(origin_allowed(&["*".into()], "https://evil.com"));
+    }
+}

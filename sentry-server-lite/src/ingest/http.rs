@@ -1,0 +1,264 @@
+//! The HTTP ingestion endpoints: `POST /api/{project_id}/envelope/` and
+//! `POST /api/{project_id}/store/` (with and without the trailing slash), their CORS
+//! preflights, and the JSON answers (`{"id"}` or `{"detail"}`).
+
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::StatusCode;
+use serde_json::json;
+
+use super::{auth, IngestError, Ingestor, Prepared};
+
+/// Bodies larger than this are decoded on the blocking pool, not on a runtime thread.
+const INLINE_DECODE_BYTES: usize = 64 * 1024;
+
+const ALLOW_HEADERS: &str = "Content-Type, X-Sentry-Auth, X-Requested-With, Origin, Accept, \
+    Authentication, Authorization, Content-Encoding, sentry-trace, baggage, x-forwarded-for, \
+    referer, transfer-encoding";
+
+/// The ingestion routes.
+pub fn routes() -> Router<Arc<Ingestor>> {
+    Router::new()
+        .route(
+            "/api/{project_id}/envelope/",
+            post(envelope).options(preflight),
+        )
+        .route(
+            "/api/{project_id}/envelope",
+            post(envelope).options(preflight),
+        )
+        .route("/api/{project_id}/store/", post(store).options(preflight))
+        .route("/api/{project_id}/store", post(store).options(preflight))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Envelope,
+    Store,
+}
+
+async fn envelope(
+    State(ing): State<Arc<Ingestor>>,
+    Path(project): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(ing, Endpoint::Envelope, project, query, headers, body).await
+}
+
+async fn store(
+    State(ing): State<Arc<Ingestor>>,
+    Path(project): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(ing, Endpoint::Store, project, query, headers, body).await
+}
+
+fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn handle(
+    ing: Arc<Ingestor>,
+    endpoint: Endpoint,
+    project: String,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let origin = auth::request_origin(
+        header_str(&headers, header::ORIGIN),
+        header_str(&headers, header::REFERER),
+    );
+    let result = ingest(&ing, endpoint, &project, query.as_deref(), &headers, body).await;
+    let mut response = match result {
+        Ok(id) => {
+            let body = match id {
+                Some(id) => json!({ "id": id }),
+                None => json!({}),
+            };
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
+        Err(e) => {
+            ing.metrics.reject(e.reason());
+            tracing::debug!(status = e.status(), detail = %e, "ingestion refused");
+            error_response(&e)
+        }
+    };
+    if header_str(&headers, header::ORIGIN).is_some() {
+        let h = response.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            origin
+                .and_then(|o| HeaderValue::from_str(&o).ok())
+                .unwrap_or(HeaderValue::from_static("*")),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("x-sentry-error, x-sentry-rate-limits, retry-after"),
+        );
+    }
+    response
+}
+
+/// The error answer: JSON `{"detail": ...}`, `X-Sentry-Error`, and for 429/503 the
+/// headers that make SDKs back off.
+pub fn error_response(e: &IngestError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let detail = e.to_string();
+    let mut response = (status, axum::Json(json!({ "detail": detail }))).into_response();
+    let h = response.headers_mut();
+    let printable: String = detail
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(200)
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&printable) {
+        h.insert(HeaderName::from_static("x-sentry-error"), v);
+    }
+    match e {
+        IngestError::RateLimited { retry_after } => {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "{retry_after}:error;default;security:key:key_quota"
+            )) {
+                h.insert(HeaderName::from_static("x-sentry-rate-limits"), v);
+            }
+        }
+        IngestError::Overloaded { retry_after, .. } => {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        _ => {}
+    }
+    response
+}
+
+async fn ingest(
+    ing: &Arc<Ingestor>,
+    endpoint: Endpoint,
+    project: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Option<String>, IngestError> {
+    let project_id: u64 =
+        project.parse().ok().filter(|id| *id > 0).ok_or_else(|| {
+            IngestError::BadRequest(format!("invalid project id {project:?} in URL"))
+        })?;
+    let max_body = ing.limits.max_body_bytes;
+    if let Some(len) =
+        header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > max_body as u64 {
+            return Err(IngestError::TooLarge(format!(
+                "request body of {len} bytes exceeds the limit of {max_body} bytes"
+            )));
+        }
+    }
+    let request_creds = auth::from_request(
+        header_str(headers, "x-sentry-auth"),
+        header_str(headers, header::AUTHORIZATION),
+        query,
+    )?;
+    let origin = auth::request_origin(
+        header_str(headers, header::ORIGIN),
+        header_str(headers, header::REFERER),
+    );
+    // Credentials in the request are checked before the body is even read.
+    let early = match &request_creds {
+        Some(c) => {
+            Some(ing.authenticate(Some(c.clone()), None, Some(project_id), origin.as_deref())?)
+        }
+        None => None,
+    };
+    let bytes = to_bytes(body, max_body).await.map_err(|_| {
+        IngestError::TooLarge(format!(
+            "request body exceeds the limit of {max_body} bytes"
+        ))
+    })?;
+    let encoding = header_str(headers, header::CONTENT_ENCODING).map(str::to_owned);
+    let inline = bytes.len() <= INLINE_DECODE_BYTES;
+    let work = {
+        let ing = ing.clone();
+        move || -> Result<Prepared, IngestError> {
+            let decoded =
+                ing.decode_body(encoding.as_deref(), &bytes, endpoint == Endpoint::Store)?;
+            match endpoint {
+                Endpoint::Store => {
+                    let info = early.ok_or_else(|| {
+                        IngestError::Unauthorized(
+                            "missing authentication: send X-Sentry-Auth or ?sentry_key=".into(),
+                        )
+                    })?;
+                    ing.rate_limit(&info, 1)?;
+                    ing.prepare_store(&info, &decoded)
+                }
+                Endpoint::Envelope => {
+                    let envelope = ing.parse_envelope(&decoded)?;
+                    let info = match (early, envelope.headers.dsn.as_deref()) {
+                        (Some(info), None) => info,
+                        (_, dsn) => ing.authenticate(
+                            request_creds,
+                            dsn,
+                            Some(project_id),
+                            origin.as_deref(),
+                        )?,
+                    };
+                    let events = envelope
+                        .items
+                        .iter()
+                        .filter(|i| *i.ty() == sentry_client::protocol::ItemType::Event)
+                        .count();
+                    ing.rate_limit(&info, events)?;
+                    ing.prepare_envelope(&info, &envelope)
+                }
+            }
+        }
+    };
+    let prepared = if inline {
+        work()?
+    } else {
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|_| IngestError::Internal("decoder task failed".into()))??
+    };
+    ing.commit(prepared).await
+}
+
+async fn preflight(headers: HeaderMap) -> Response {
+    let origin = header_str(&headers, header::ORIGIN)
+        .and_then(|o| HeaderValue::from_str(o).ok())
+        .unwrap_or(HeaderValue::from_static("*"));
+    let mut response = StatusCode::OK.into_response();
+    let h = response.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(ALLOW_HEADERS),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("3600"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    response
+}

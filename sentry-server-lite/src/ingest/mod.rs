@@ -1,0 +1,351 @@
+//! Ingestion: the named stages an event goes through.
+//!
+//! 1. **receive** ([`http`], [`udp`]): read the body within the size limit;
+//! 2. **decode** ([`Ingestor::decode_body`], [`Ingestor::parse_envelope`]): content
+//!    encoding with a cap on the decompressed size, then the envelope framing;
+//! 3. **authenticate** ([`auth`]): key from header, query or envelope DSN; revoked,
+//!    unknown and other projects' keys refused; browser origins checked;
+//! 4. **rate limit** ([`crate::ratelimit`]);
+//! 5. **normalize** ([`crate::normalize`]) and **group** ([`crate::grouping`]) each event,
+//!    compress its body — all before anything is queued, so a bad envelope stores nothing;
+//! 6. **write** ([`crate::writer`]): one writer commits batches and only then answers.
+
+pub mod auth;
+pub mod http;
+pub mod udp;
+
+use std::sync::Arc;
+
+use sentry_client::protocol::encoding::{decode_legacy_store_body, decompress, ContentEncoding};
+use sentry_client::protocol::{DecodeError, Envelope, EnvelopeError, Event, ItemType};
+use uuid::Uuid;
+
+use crate::clock::now_ms;
+use crate::config::IngestLimits;
+use crate::grouping;
+use crate::metrics::Metrics;
+use crate::normalize::normalize;
+use crate::ratelimit::RateLimiter;
+use crate::store::{NewEvent, Store, StoreError, WriteOutcome};
+use crate::writer::{WriteError, Writer};
+use auth::{check_key, Credentials, KeyCache, KeyInfo};
+
+/// Why an ingestion request was refused; each maps to one HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// 400: malformed body, envelope or event.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: missing or unreadable credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: unknown, revoked or other project's key; origin not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such project.
+    #[error("{0}")]
+    NotFound(String),
+    /// 413: a size limit was exceeded.
+    #[error("{0}")]
+    TooLarge(String),
+    /// 415: unsupported content encoding.
+    #[error("{0}")]
+    UnsupportedEncoding(String),
+    /// 429: the key's rate limit is spent.
+    #[error("rate limit of this project key exceeded; retry in {retry_after}s")]
+    RateLimited {
+        /// Seconds until the window resets.
+        retry_after: u64,
+    },
+    /// 503: the writer queue is full or the writer is stopping.
+    #[error("{detail}")]
+    Overloaded {
+        /// Seconds the client should wait.
+        retry_after: u64,
+        /// Explanation.
+        detail: String,
+    },
+    /// 500: storage failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl IngestError {
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        match self {
+            IngestError::BadRequest(_) => 400,
+            IngestError::Unauthorized(_) => 401,
+            IngestError::Forbidden(_) => 403,
+            IngestError::NotFound(_) => 404,
+            IngestError::TooLarge(_) => 413,
+            IngestError::UnsupportedEncoding(_) => 415,
+            IngestError::RateLimited { .. } => 429,
+            IngestError::Overloaded { .. } => 503,
+            IngestError::Internal(_) => 500,
+        }
+    }
+
+    /// The metrics label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            IngestError::BadRequest(_) => "bad_request",
+            IngestError::Unauthorized(_) => "unauthorized",
+            IngestError::Forbidden(_) => "forbidden",
+            IngestError::NotFound(_) => "not_found",
+            IngestError::TooLarge(_) => "too_large",
+            IngestError::UnsupportedEncoding(_) => "unsupported_encoding",
+            IngestError::RateLimited { .. } => "rate_limited",
+            IngestError::Overloaded { .. } => "overloaded",
+            IngestError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for IngestError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "storage error during ingestion");
+        IngestError::Internal("storage error".into())
+    }
+}
+
+impl From<DecodeError> for IngestError {
+    fn from(e: DecodeError) -> Self {
+        match e {
+            DecodeError::Unsupported(enc) => {
+                IngestError::UnsupportedEncoding(format!("unsupported content encoding {enc:?}"))
+            }
+            DecodeError::TooLarge { limit } => IngestError::TooLarge(format!(
+                "decompressed body exceeds the limit of {limit} bytes"
+            )),
+            other => IngestError::BadRequest(format!("failed to decode body: {other}")),
+        }
+    }
+}
+
+impl From<WriteError> for IngestError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::QueueFull => IngestError::Overloaded {
+                retry_after: 1,
+                detail: "server is saturated (writer queue full); retry shortly".into(),
+            },
+            WriteError::Closed => IngestError::Overloaded {
+                retry_after: 5,
+                detail: "server is shutting down".into(),
+            },
+            WriteError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Events ready for the writer, and the id to answer with.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// The events (usually one).
+    pub events: Vec<NewEvent>,
+    /// The id for the `{"id": ...}` answer.
+    pub response_id: Option<String>,
+}
+
+/// The ingest pipeline with everything it needs.
+pub struct Ingestor {
+    /// Storage (key lookups).
+    pub store: Arc<dyn Store>,
+    /// The writer.
+    pub writer: Writer,
+    /// Cached key lookups.
+    pub keys: KeyCache,
+    /// Per-key rate limits.
+    pub limiter: RateLimiter,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Size limits.
+    pub limits: IngestLimits,
+}
+
+impl Ingestor {
+    /// Decodes a request body by its `Content-Encoding`, capped. A `/store/` body without
+    /// an encoding may be one of the legacy raven forms (base64, zlib).
+    pub fn decode_body(
+        &self,
+        content_encoding: Option<&str>,
+        body: &[u8],
+        legacy_store: bool,
+    ) -> Result<Vec<u8>, IngestError> {
+        let cap = self.limits.max_decompressed_bytes;
+        let encoding = match content_encoding {
+            Some(v) => ContentEncoding::from_header(v)?,
+            None => ContentEncoding::Identity,
+        };
+        if encoding == ContentEncoding::Identity && legacy_store {
+            return Ok(decode_legacy_store_body(body, cap)?);
+        }
+        Ok(decompress(encoding, body, cap)?)
+    }
+
+    /// Parses envelope bytes within the limits.
+    pub fn parse_envelope(&self, bytes: &[u8]) -> Result<Envelope, IngestError> {
+        Envelope::from_slice(bytes, &self.limits.envelope).map_err(|e| match e {
+            e if e.is_size_error() => {
+                IngestError::TooLarge(format!("envelope exceeded size limits: {e}"))
+            }
+            EnvelopeError::Empty => {
+                IngestError::BadRequest("empty envelope: missing header line".into())
+            }
+            e => IngestError::BadRequest(format!("invalid envelope: {e}")),
+        })
+    }
+
+    /// Authenticates with request credentials and/or an envelope DSN (they must agree),
+    /// then checks the origin of browser requests.
+    pub fn authenticate(
+        &self,
+        request: Option<Credentials>,
+        envelope_dsn: Option<&str>,
+        url_project: Option<u64>,
+        origin: Option<&str>,
+    ) -> Result<Arc<KeyInfo>, IngestError> {
+        let from_dsn = envelope_dsn.map(auth::from_dsn).transpose()?;
+        let creds = match (request, from_dsn) {
+            (Some(r), Some(d)) if r.key != d.key => {
+                return Err(IngestError::Unauthorized(
+                    "the envelope's dsn does not match the request's credentials".into(),
+                ))
+            }
+            (Some(r), Some(d)) => Credentials {
+                dsn_project: d.dsn_project,
+                ..r
+            },
+            (Some(c), None) | (None, Some(c)) => c,
+            (None, None) => {
+                return Err(IngestError::Unauthorized(
+                    "missing authentication: send X-Sentry-Auth, ?sentry_key= or a dsn in the envelope header".into(),
+                ))
+            }
+        };
+        let info = check_key(&self.keys, &creds, url_project)?;
+        if let Some(origin) = origin {
+            if !auth::origin_allowed(&info.allowed_origins, origin) {
+                return Err(IngestError::Forbidden(format!("invalid origin {origin:?}")));
+            }
+        }
+        Ok(info)
+    }
+
+    /// Applies the key's rate limit to `events` events.
+    pub fn rate_limit(&self, info: &KeyInfo, events: usize) -> Result<(), IngestError> {
+        match &info.key.rate_limit {
+            Some(limit) if events > 0 => self
+                .limiter
+                .check(info.key.id, limit, events as u64, now_ms())
+                .map_err(|retry_after| IngestError::RateLimited { retry_after }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Prepares the events of an envelope; other items are counted, not stored.
+    pub fn prepare_envelope(
+        &self,
+        info: &KeyInfo,
+        envelope: &Envelope,
+    ) -> Result<Prepared, IngestError> {
+        let received = now_ms();
+        let header_id = envelope.headers.event_uuid();
+        let mut prepared = Prepared {
+            events: Vec::new(),
+            response_id: header_id.map(|u| u.simple().to_string()),
+        };
+        for (index, item) in envelope.items.iter().enumerate() {
+            match item.ty() {
+                ItemType::Event => {
+                    let event = Event::from_slice(&item.payload).map_err(|e| {
+                        IngestError::BadRequest(format!("item {index} (event): {e}"))
+                    })?;
+                    let new = prepare_event(
+                        info.key.project_id,
+                        &event,
+                        &item.payload,
+                        header_id,
+                        received,
+                    )?;
+                    if prepared.response_id.is_none() {
+                        prepared.response_id = Some(new.event_id.clone());
+                    }
+                    prepared.events.push(new);
+                }
+                ItemType::ClientReport => {
+                    if let Ok(report) = item.client_report() {
+                        for d in &report.discarded_events {
+                            self.metrics
+                                .client_discard(&d.reason, &d.category, d.quantity);
+                        }
+                    }
+                    self.metrics.item_not_stored("client_report");
+                }
+                other => self.metrics.item_not_stored(other.as_str()),
+            }
+        }
+        Ok(prepared)
+    }
+
+    /// Prepares the event of a legacy `/store/` body.
+    pub fn prepare_store(&self, info: &KeyInfo, payload: &[u8]) -> Result<Prepared, IngestError> {
+        let event =
+            Event::from_slice(payload).map_err(|e| IngestError::BadRequest(e.to_string()))?;
+        let new = prepare_event(info.key.project_id, &event, payload, None, now_ms())?;
+        Ok(Prepared {
+            response_id: Some(new.event_id.clone()),
+            events: vec![new],
+        })
+    }
+
+    /// Hands prepared events to the writer and waits for their commit.
+    pub async fn commit(&self, prepared: Prepared) -> Result<Option<String>, IngestError> {
+        if prepared.events.is_empty() {
+            return Ok(prepared.response_id);
+        }
+        let receivers = self.writer.write_all(prepared.events)?;
+        for rx in receivers {
+            let outcome: Result<WriteOutcome, WriteError> =
+                rx.await.unwrap_or(Err(WriteError::Closed));
+            outcome?;
+        }
+        Ok(prepared.response_id)
+    }
+}
+
+/// Normalizes, groups and compresses one event.
+pub fn prepare_event(
+    project_id: i64,
+    event: &Event,
+    payload: &[u8],
+    header_id: Option<Uuid>,
+    received_ms: i64,
+) -> Result<NewEvent, IngestError> {
+    let n = normalize(event, header_id, received_ms);
+    let g = grouping::group(event);
+    let body_zstd = zstd::bulk::compress(payload, 3)
+        .map_err(|e| IngestError::Internal(format!("compression failed: {e}")))?;
+    Ok(NewEvent {
+        project_id,
+        event_id: n.event_id,
+        timestamp_ms: n.timestamp_ms,
+        received_ms,
+        level: n.level,
+        platform: n.platform,
+        release: n.release,
+        environment: n.environment,
+        title: n.title,
+        culprit: n.culprit,
+        message: n.message,
+        issue_type: n.issue_type,
+        metadata: n.metadata.to_string(),
+        grouping_version: g.version.to_owned(),
+        grouping_hash: g.hash,
+        tags: n.tags,
+        body_zstd,
+        body_size: payload.len(),
+    })
+}

@@ -1,0 +1,105 @@
+//! The UDP listener (protocol reference §9.3): one complete envelope per datagram,
+//! plain or gzip/zstd-compressed (detected by magic bytes), authenticated by the `dsn` in
+//! its header. There are no replies, so refusals (bad key, rate limit, full queue) are
+//! only counted in the metrics. The raven-era layout (`X-Sentry-Auth` value, `\n\n`,
+//! store body) is accepted as well (§9.1).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use sentry_client::protocol::encoding::{decode_legacy_store_body, decompress, ContentEncoding};
+use sentry_client::protocol::{Auth, ItemType};
+use tokio::net::UdpSocket;
+
+use super::{auth, IngestError, Ingestor};
+
+/// The largest UDP payload (IPv4).
+pub const MAX_DATAGRAM: usize = 65_507;
+
+/// Binds a UDP socket with a large receive buffer (bursts would overflow the default).
+pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    // Best effort: the kernel may cap it (net.core.rmem_max).
+    let _ = socket.set_recv_buffer_size(8 * 1024 * 1024);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
+}
+
+/// Receives datagrams until `shutdown` resolves.
+pub async fn serve(
+    socket: UdpSocket,
+    ing: Arc<Ingestor>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            received = socket.recv_from(&mut buf) => match received {
+                Ok((n, peer)) => {
+                    ing.metrics.udp_datagrams.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if let Err(e) = handle_datagram(&ing, &buf[..n]) {
+                        ing.metrics.reject(e.reason());
+                        tracing::debug!(%peer, status = e.status(), detail = %e, "udp datagram dropped");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "udp receive failed"),
+            }
+        }
+    }
+}
+
+/// Processes one datagram: decode, authenticate, rate-limit, queue its events.
+pub fn handle_datagram(ing: &Ingestor, datagram: &[u8]) -> Result<(), IngestError> {
+    let cap = ing.limits.max_decompressed_bytes;
+    let prepared = if let Some(encoding) = ContentEncoding::sniff(datagram) {
+        let bytes = decompress(encoding, datagram, cap)?;
+        envelope_events(ing, &bytes)?
+    } else if datagram.starts_with(b"{") {
+        envelope_events(ing, datagram)?
+    } else {
+        legacy_events(ing, datagram)?
+    };
+    for event in prepared.events {
+        ing.writer.write_detached(event)?;
+    }
+    Ok(())
+}
+
+fn envelope_events(ing: &Ingestor, bytes: &[u8]) -> Result<super::Prepared, IngestError> {
+    let envelope = ing.parse_envelope(bytes)?;
+    let dsn =
+        envelope.headers.dsn.as_deref().ok_or_else(|| {
+            IngestError::Unauthorized("udp envelope has no dsn in its header".into())
+        })?;
+    let info = ing.authenticate(None, Some(dsn), None, None)?;
+    let events = envelope
+        .items
+        .iter()
+        .filter(|i| *i.ty() == ItemType::Event)
+        .count();
+    ing.rate_limit(&info, events)?;
+    ing.prepare_envelope(&info, &envelope)
+}
+
+fn legacy_events(ing: &Ingestor, datagram: &[u8]) -> Result<super::Prepared, IngestError> {
+    let split = datagram
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .ok_or_else(|| IngestError::BadRequest("unrecognized datagram (not an envelope)".into()))?;
+    let header = std::str::from_utf8(&datagram[..split])
+        .map_err(|_| IngestError::BadRequest("auth header is not UTF-8".into()))?;
+    let creds: auth::Credentials = Auth::from_header(header)
+        .map_err(|e| IngestError::Unauthorized(format!("invalid auth header: {e}")))?
+        .into();
+    let info = ing.authenticate(Some(creds), None, None, None)?;
+    ing.rate_limit(&info, 1)?;
+    let body = decode_legacy_store_body(&datagram[split + 2..], ing.limits.max_decompressed_bytes)?;
+    ing.prepare_store(&info, &body)
+}

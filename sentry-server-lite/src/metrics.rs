@@ -1,0 +1,243 @@
+//! Counters and histograms, rendered in the Prometheus text format at `/metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+/// A fixed-bucket histogram.
+pub struct Histogram {
+    bounds: &'static [f64],
+    buckets: Vec<AtomicU64>,
+    sum_micros: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Histogram {
+            bounds,
+            buckets: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            sum_micros: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    /// Records one observation.
+    pub fn observe(&self, value: f64) {
+        for (b, bound) in self.buckets.iter().zip(self.bounds) {
+            if value <= *bound {
+                b.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.sum_micros
+            .fetch_add((value * 1e6) as u64, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (b, bound) in self.buckets.iter().zip(self.bounds) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                b.load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+    }
+}
+
+/// All server metrics.
+pub struct Metrics {
+    /// Events committed.
+    pub events_accepted: AtomicU64,
+    /// Events whose id was already stored (SDK retries); answered 200, not stored twice.
+    pub events_duplicate: AtomicU64,
+    rejected: Mutex<BTreeMap<&'static str, u64>>,
+    items_not_stored: Mutex<BTreeMap<String, u64>>,
+    client_discards: Mutex<BTreeMap<(String, String), u64>>,
+    /// UDP datagrams received.
+    pub udp_datagrams: AtomicU64,
+    /// Events deleted by retention.
+    pub retention_deleted: AtomicU64,
+    /// Events per committed batch.
+    pub batch_size: Histogram,
+    /// Seconds per batch commit.
+    pub commit_seconds: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            events_accepted: AtomicU64::new(0),
+            events_duplicate: AtomicU64::new(0),
+            rejected: Mutex::new(BTreeMap::new()),
+            items_not_stored: Mutex::new(BTreeMap::new()),
+            client_discards: Mutex::new(BTreeMap::new()),
+            udp_datagrams: AtomicU64::new(0),
+            retention_deleted: AtomicU64::new(0),
+            batch_size: Histogram::new(&[
+                1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
+            ]),
+            commit_seconds: Histogram::new(&[
+                0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0,
+            ]),
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts a refused request or datagram by reason (a short snake_case label).
+    pub fn reject(&self, reason: &'static str) {
+        *self.rejected.lock().entry(reason).or_default() += 1;
+    }
+
+    /// Rejections for a reason so far.
+    pub fn rejected(&self, reason: &str) -> u64 {
+        self.rejected.lock().get(reason).copied().unwrap_or(0)
+    }
+
+    /// Counts an item that was accepted but not stored (session, transaction, ...).
+    pub fn item_not_stored(&self, item_type: &str) {
+        *self
+            .items_not_stored
+            .lock()
+            .entry(item_type.to_owned())
+            .or_default() += 1;
+    }
+
+    /// Adds a client report's discard counts.
+    pub fn client_discard(&self, reason: &str, category: &str, quantity: u64) {
+        *self
+            .client_discards
+            .lock()
+            .entry((reason.to_owned(), category.to_owned()))
+            .or_default() += quantity;
+    }
+
+    /// The Prometheus text exposition, with the current writer queue depth.
+    pub fn render(&self, queue_depth: usize, queue_capacity: usize) -> String {
+        let mut out = String::with_capacity(4096);
+        let counter = |out: &mut String, name: &str, help: &str, v: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
+        };
+        counter(
+            &mut out,
+            "sentry_lite_events_accepted_total",
+            "Events committed to the database.",
+            self.events_accepted.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "sentry_lite_events_duplicate_total",
+            "Events answered 200 whose id was already stored.",
+            self.events_duplicate.load(Ordering::Relaxed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP sentry_lite_events_rejected_total Requests or datagrams refused, by reason.\n\
+             # TYPE sentry_lite_events_rejected_total counter"
+        );
+        for (reason, n) in self.rejected.lock().iter() {
+            let _ = writeln!(
+                out,
+                "sentry_lite_events_rejected_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP sentry_lite_items_not_stored_total Envelope items accepted but not stored, by type.\n\
+             # TYPE sentry_lite_items_not_stored_total counter"
+        );
+        for (ty, n) in self.items_not_stored.lock().iter() {
+            let _ = writeln!(
+                out,
+                "sentry_lite_items_not_stored_total{{type=\"{}\"}} {n}",
+                escape(ty)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP sentry_lite_client_discarded_total Discards reported by SDK client reports.\n\
+             # TYPE sentry_lite_client_discarded_total counter"
+        );
+        for ((reason, category), n) in self.client_discards.lock().iter() {
+            let _ = writeln!(
+                out,
+                "sentry_lite_client_discarded_total{{reason=\"{}\",category=\"{}\"}} {n}",
+                escape(reason),
+                escape(category)
+            );
+        }
+        counter(
+            &mut out,
+            "sentry_lite_udp_datagrams_total",
+            "UDP datagrams received.",
+            self.udp_datagrams.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "sentry_lite_retention_deleted_total",
+            "Events deleted by retention.",
+            self.retention_deleted.load(Ordering::Relaxed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP sentry_lite_writer_queue_depth Events waiting for the writer.\n\
+             # TYPE sentry_lite_writer_queue_depth gauge\nsentry_lite_writer_queue_depth {queue_depth}\n\
+             # HELP sentry_lite_writer_queue_capacity Writer queue capacity.\n\
+             # TYPE sentry_lite_writer_queue_capacity gauge\nsentry_lite_writer_queue_capacity {queue_capacity}"
+        );
+        self.batch_size.render(
+            &mut out,
+            "sentry_lite_writer_batch_size",
+            "Events per committed transaction.",
+        );
+        self.commit_seconds.render(
+            &mut out,
+            "sentry_lite_writer_commit_seconds",
+            "Time to write and commit one batch.",
+        );
+        out
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::default();
+        m.reject("unknown_key");
+        m.reject("unknown_key");
+        m.item_not_stored("session");
+        m.client_discard("queue_overflow", "error", 3);
+        m.batch_size.observe(7.0);
+        m.commit_seconds.observe(0.003);
+        let text = m.render(5, 100);
+        assert!(text.contains("sentry_lite_events_rejected_total{reason=\"unknown_key\"} 2"));
+        assert!(text.contains("sentry_lite_items_not_stored_total{type=\"session\"} 1"));
+        assert!(text.contains(
+            "sentry_lite_client_discarded_total{reason=\"queue_overflow\",category=\"error\"} 3"
+        ));
+        assert!(text.contains("sentry_lite_writer_queue_depth 5"));
+        assert!(text.contains("sentry_lite_writer_batch_size_bucket{le=\"10\"} 1"));
+        assert!(text.contains("sentry_lite_writer_batch_size_bucket{le=\"5\"} 0"));
+        assert!(text.contains("sentry_lite_writer_commit_seconds_count 1"));
+    }
+}

@@ -1,0 +1,291 @@
+//! Wiring: binds the sockets, starts the writer, serves HTTP (ingestion, API, health,
+//! metrics) and UDP, runs retention periodically, and shuts down in order: stop
+//! accepting, finish in-flight requests (each waits for its commit), drain the writer.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::watch;
+
+use crate::api::{self, ApiState};
+use crate::config::ServerConfig;
+use crate::ingest::auth::KeyCache;
+use crate::ingest::{self, Ingestor};
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+use crate::store::{SqliteStore, Store, StoreError};
+use crate::writer::{Writer, WriterThread};
+
+/// Errors starting or running the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// Binding or serving failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Settings keys where `serve` records its addresses (the CLI prints DSNs from them).
+pub const SETTING_HTTP_URL: &str = "server.http_url";
+/// See [`SETTING_HTTP_URL`].
+pub const SETTING_UDP_ADDR: &str = "server.udp_addr";
+
+/// A server with its sockets bound, ready to [`run`](Server::run).
+pub struct Server {
+    config: ServerConfig,
+    listener: TcpListener,
+    udp: Option<UdpSocket>,
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    ingestor: Arc<Ingestor>,
+    writer_thread: WriterThread,
+    base_url: String,
+    udp_addr: Option<SocketAddr>,
+}
+
+impl Server {
+    /// Opens the database, starts the writer and binds the sockets.
+    pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(
+            &config.database_path(),
+            config.synchronous,
+        )?);
+        Self::bind_with_store(config, store).await
+    }
+
+    /// Like [`Server::bind`] with a given store (tests, other backends).
+    pub async fn bind_with_store(
+        config: ServerConfig,
+        store: Arc<dyn Store>,
+    ) -> Result<Server, ServerError> {
+        let metrics = Arc::new(Metrics::default());
+        let (writer, writer_thread) =
+            Writer::spawn(store.clone(), &config.writer, metrics.clone())?;
+        let listener = TcpListener::bind(config.bind).await?;
+        let http_addr = listener.local_addr()?;
+        let udp = config.udp_bind.map(ingest::udp::bind).transpose()?;
+        let udp_addr = udp.as_ref().map(|u| u.local_addr()).transpose()?;
+        let base_url = config
+            .public_url
+            .clone()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{}", display_addr(http_addr)));
+        store.set_setting(SETTING_HTTP_URL, &base_url)?;
+        store.set_setting(
+            SETTING_UDP_ADDR,
+            &udp_addr
+                .map(|a| display_addr(a).to_string())
+                .unwrap_or_default(),
+        )?;
+        let ingestor = Arc::new(Ingestor {
+            store: store.clone(),
+            writer,
+            keys: KeyCache::new(store.clone(), config.key_cache_ttl),
+            limiter: RateLimiter::default(),
+            metrics: metrics.clone(),
+            limits: config.limits.clone(),
+        });
+        Ok(Server {
+            config,
+            listener,
+            udp,
+            store,
+            metrics,
+            ingestor,
+            writer_thread,
+            base_url,
+            udp_addr,
+        })
+    }
+
+    /// The bound HTTP address.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.config.bind)
+    }
+
+    /// The bound UDP address, if UDP is on.
+    pub fn udp_addr(&self) -> Option<SocketAddr> {
+        self.udp_addr
+    }
+
+    /// The public base URL, e.g. `http://127.0.0.1:9000`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The store.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    /// The ingest pipeline (tests reach the key cache through it).
+    pub fn ingestor(&self) -> Arc<Ingestor> {
+        self.ingestor.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then drains: in-flight requests finish (and so
+    /// get their commits), then the writer commits what is queued and stops.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let Server {
+            config,
+            listener,
+            udp,
+            store,
+            metrics,
+            ingestor,
+            writer_thread,
+            base_url,
+            ..
+        } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+
+        let udp_task = udp.map(|socket| {
+            tokio::spawn(ingest::udp::serve(
+                socket,
+                ingestor.clone(),
+                stopped(stop_rx.clone()),
+            ))
+        });
+        let retention_task = {
+            let store = store.clone();
+            let metrics = metrics.clone();
+            let policy = config.retention.clone();
+            let interval = config.retention_interval;
+            let stop = stopped(stop_rx.clone());
+            tokio::spawn(async move {
+                tokio::pin!(stop);
+                let mut ticker = tokio::time::interval(interval);
+                loop {
+                    tokio::select! {
+                        _ = &mut stop => return,
+                        _ = ticker.tick() => {
+                            let store = store.clone();
+                            let policy = policy.clone();
+                            let res = tokio::task::spawn_blocking(move || {
+                                store.apply_retention(&policy, crate::clock::now_ms())
+                            }).await;
+                            match res {
+                                Ok(Ok(n)) => {
+                                    metrics.retention_deleted.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                                    if n > 0 { tracing::info!(deleted = n, "retention pass"); }
+                                }
+                                Ok(Err(e)) => tracing::warn!(error = %e, "retention failed"),
+                                Err(_) => tracing::warn!("retention task panicked"),
+                            }
+                        }
+                    }
+                }
+            })
+        };
+
+        let ops = OpsState {
+            metrics: metrics.clone(),
+            writer: ingestor.writer.clone(),
+        };
+        let app = Router::new()
+            .merge(ingest::http::routes().with_state(ingestor.clone()))
+            .merge(api::routes().with_state(ApiState {
+                store: store.clone(),
+                base_url: base_url.clone(),
+            }))
+            .merge(
+                Router::new()
+                    .route("/healthz", get(healthz))
+                    .route("/metrics", get(metrics_text))
+                    .with_state(ops),
+            );
+        drop(ingestor);
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        let _ = stop_tx.send(true);
+        if let Some(t) = udp_task {
+            let _ = t.await;
+        }
+        let _ = retention_task.await;
+        // Everything acknowledged is committed already; this commits what UDP queued.
+        let _ = tokio::task::spawn_blocking(move || writer_thread.shutdown()).await;
+        served?;
+        Ok(())
+    }
+}
+
+/// `0.0.0.0` is not a place to send to: show loopback instead.
+fn display_addr(addr: SocketAddr) -> SocketAddr {
+    let mut a = addr;
+    if a.ip().is_unspecified() {
+        a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    a
+}
+
+#[derive(Clone)]
+struct OpsState {
+    metrics: Arc<Metrics>,
+    writer: Writer,
+}
+
+async fn healthz(State(ops): State<OpsState>) -> Json<serde_json::Value> {
+    Json(json!({
+        "status": "ok",
+        "writerQueue": ops.writer.queue_len(),
+        "writerCapacity": ops.writer.capacity(),
+    }))
+}
+
+async fn metrics_text(State(ops): State<OpsState>) -> Response {
+    let body = ops
+        .metrics
+        .render(ops.writer.queue_len(), ops.writer.capacity());
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

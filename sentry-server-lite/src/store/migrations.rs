@@ -1,0 +1,137 @@
+//! Embedded schema migrations, applied in order at open time.
+//!
+//! Each entry is applied once, in its own transaction, and recorded in
+//! `schema_migrations`. Never edit a released migration: append a new one. The accounts
+//! work (roles, sessions, audit log) adds migrations after these.
+
+/// `(version, name, sql)`, in order.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", INITIAL)];
+
+const INITIAL: &str = r#"
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    email         TEXT NOT NULL,
+    email_lower   TEXT NOT NULL UNIQUE,
+    name          TEXT NOT NULL DEFAULT '',
+    password_hash TEXT NOT NULL DEFAULT '',
+    is_superuser  INTEGER NOT NULL DEFAULT 0,
+    is_active     INTEGER NOT NULL DEFAULT 1,
+    created_at    INTEGER NOT NULL
+);
+
+CREATE TABLE teams (
+    id         INTEGER PRIMARY KEY,
+    slug       TEXT NOT NULL UNIQUE,
+    name       TEXT NOT NULL,
+    owner_id   INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    created_at INTEGER NOT NULL
+);
+
+-- A user's role in a team: admin, member or agent (the accounts issue enforces them).
+CREATE TABLE memberships (
+    team_id    INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role       TEXT NOT NULL CHECK (role IN ('admin', 'member', 'agent')),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (team_id, user_id)
+);
+CREATE INDEX memberships_user ON memberships(user_id);
+
+CREATE TABLE projects (
+    id              INTEGER PRIMARY KEY,
+    team_id         INTEGER NOT NULL REFERENCES teams(id),
+    slug            TEXT NOT NULL UNIQUE,
+    name            TEXT NOT NULL,
+    owner_id        INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    is_public       INTEGER NOT NULL DEFAULT 0,
+    allowed_origins TEXT NOT NULL DEFAULT '*',
+    created_at      INTEGER NOT NULL
+);
+
+CREATE TABLE project_keys (
+    id                INTEGER PRIMARY KEY,
+    project_id        INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    public_key        TEXT NOT NULL UNIQUE,
+    secret_key        TEXT NOT NULL,
+    label             TEXT NOT NULL DEFAULT 'Default',
+    is_active         INTEGER NOT NULL DEFAULT 1,
+    rate_limit_count  INTEGER,
+    rate_limit_window INTEGER,
+    created_at        INTEGER NOT NULL
+);
+CREATE INDEX project_keys_project ON project_keys(project_id);
+
+-- API tokens are random 32-byte secrets; only their sha256 is kept.
+CREATE TABLE api_tokens (
+    id           INTEGER PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    token_hash   TEXT NOT NULL UNIQUE,
+    label        TEXT NOT NULL DEFAULT '',
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER
+);
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- One row per group of events. The unique key makes grouping a single upsert.
+CREATE TABLE issues (
+    id               INTEGER PRIMARY KEY,
+    project_id       INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    grouping_version TEXT NOT NULL,
+    grouping_hash    TEXT NOT NULL,
+    title            TEXT NOT NULL,
+    culprit          TEXT NOT NULL,
+    level            TEXT NOT NULL,
+    platform         TEXT NOT NULL,
+    issue_type       TEXT NOT NULL,
+    metadata         TEXT NOT NULL,
+    status           TEXT NOT NULL DEFAULT 'unresolved',
+    substatus        TEXT NOT NULL DEFAULT 'new',
+    first_seen       INTEGER NOT NULL,
+    last_seen        INTEGER NOT NULL,
+    times_seen       INTEGER NOT NULL DEFAULT 1,
+    resolved_at      INTEGER,
+    regressed_by     TEXT,  -- event id that reopened it last (tells the writer it regressed)
+    is_public        INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (project_id, grouping_version, grouping_hash)
+);
+CREATE INDEX issues_list ON issues(project_id, last_seen DESC);
+CREATE INDEX issues_status ON issues(project_id, status, last_seen DESC);
+
+-- Events: indexed columns plus the body as received, zstd-compressed.
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY,
+    project_id  INTEGER NOT NULL,
+    event_id    TEXT NOT NULL,
+    issue_id    INTEGER,
+    timestamp   INTEGER NOT NULL,
+    received    INTEGER NOT NULL,
+    level       TEXT NOT NULL,
+    platform    TEXT NOT NULL,
+    release     TEXT,
+    environment TEXT,
+    title       TEXT NOT NULL,
+    culprit     TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    body        BLOB NOT NULL,
+    body_size   INTEGER NOT NULL,
+    UNIQUE (project_id, event_id)
+);
+CREATE INDEX events_issue ON events(issue_id, id DESC);
+CREATE INDEX events_received ON events(received);
+
+-- Tag values seen per issue, for filtering and the tag summary.
+CREATE TABLE issue_tags (
+    issue_id   INTEGER NOT NULL,
+    key        TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    times_seen INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL,
+    PRIMARY KEY (issue_id, key, value)
+) WITHOUT ROWID;
+CREATE INDEX issue_tags_lookup ON issue_tags(key, value, issue_id);
+"#;

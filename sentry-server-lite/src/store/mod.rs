@@ -1,0 +1,128 @@
+//! Storage: one interface ([`Store`]) for everything the ingest pipeline, the API and the
+//! CLI need, with the SQLite backend in [`sqlite`].
+//!
+//! The interface is synchronous on purpose: SQLite (and a future blocking PostgreSQL
+//! client) work best from dedicated threads. Async callers go through
+//! `tokio::task::spawn_blocking`; the ingest path goes through the single writer thread
+//! ([`crate::writer`]).
+//!
+//! Grouping is race-free by construction: an issue is identified by the unique
+//! `(project_id, grouping_version, grouping_hash)` and created or updated by one upsert,
+//! never by a read followed by an insert, so several writers (several server instances on
+//! a shared database later) cannot create the same issue twice.
+
+pub mod migrations;
+pub mod sqlite;
+mod types;
+
+pub use sqlite::{SqliteStore, Synchronous};
+pub use types::*;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// A file-system error (creating the data directory).
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// A referenced row does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A unique value is already taken.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// Stored data could not be decoded.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// A value given to the store is not acceptable.
+    #[error("invalid value: {0}")]
+    Invalid(String),
+}
+
+/// Result alias of the storage layer.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything the server keeps, behind one interface so that a second backend
+/// (PostgreSQL) can be added without touching the code above it.
+pub trait Store: Send + Sync + 'static {
+    // ---- accounts -------------------------------------------------------------------
+    /// Creates a user; the e-mail is unique, compared case-insensitively.
+    fn create_user(&self, email: &str, password_hash: &str, superuser: bool) -> StoreResult<User>;
+    /// Finds a user by e-mail (case-insensitive).
+    fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    /// Sets a user's password hash and superuser flag.
+    fn update_user(&self, user_id: i64, password_hash: &str, superuser: bool) -> StoreResult<()>;
+    /// Creates a team owned by `owner_id` (who becomes its admin member).
+    fn create_team(&self, slug: &str, name: &str, owner_id: Option<i64>) -> StoreResult<Team>;
+    /// Finds a team by slug.
+    fn team_by_slug(&self, slug: &str) -> StoreResult<Option<Team>>;
+    /// Creates a project in a team.
+    fn create_project(
+        &self,
+        team_id: i64,
+        slug: &str,
+        name: &str,
+        owner_id: Option<i64>,
+    ) -> StoreResult<Project>;
+    /// Finds a project by its (globally unique) slug.
+    fn project_by_slug(&self, slug: &str) -> StoreResult<Option<Project>>;
+    /// Finds a project by id.
+    fn project_by_id(&self, id: i64) -> StoreResult<Option<Project>>;
+    /// All projects with their team slug.
+    fn list_projects(&self) -> StoreResult<Vec<Project>>;
+    /// Creates a project key with fresh random public and secret keys.
+    fn create_key(&self, project_id: i64, label: &str) -> StoreResult<ProjectKey>;
+    /// The keys of a project.
+    fn list_keys(&self, project_id: i64) -> StoreResult<Vec<ProjectKey>>;
+    /// Finds a key by its public part (what ingestion authenticates with).
+    fn key_by_public(&self, public_key: &str) -> StoreResult<Option<ProjectKey>>;
+    /// Activates or revokes a key.
+    fn set_key_active(&self, key_id: i64, active: bool) -> StoreResult<()>;
+    /// Sets a key's rate limit (`None` = unlimited).
+    fn set_key_rate_limit(&self, key_id: i64, limit: Option<RateLimit>) -> StoreResult<()>;
+    /// Stores an API token by its hash.
+    fn create_token(&self, user_id: i64, token_hash: &str, label: &str) -> StoreResult<i64>;
+    /// The user an API token (by hash) belongs to, if the token and user are active.
+    fn user_by_token(&self, token_hash: &str) -> StoreResult<Option<User>>;
+    /// Reads a small setting.
+    fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Writes a small setting.
+    fn set_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+
+    // ---- ingestion ------------------------------------------------------------------
+    /// Commits a batch of events in one transaction and returns one outcome per event,
+    /// in order. When the batch transaction fails, backends retry event by event so that
+    /// one bad event cannot fail the others.
+    fn write_batch(&self, events: &[NewEvent]) -> Vec<StoreResult<WriteOutcome>>;
+
+    // ---- reads ----------------------------------------------------------------------
+    /// Issues of a project matching a filter, ordered by last seen (newest first).
+    fn list_issues(
+        &self,
+        project_id: i64,
+        filter: &IssueFilter,
+        page: Page,
+    ) -> StoreResult<Vec<Issue>>;
+    /// One issue.
+    fn issue(&self, issue_id: i64) -> StoreResult<Option<Issue>>;
+    /// Sets an issue's status; returns the updated issue.
+    fn set_issue_status(&self, issue_id: i64, status: IssueStatus) -> StoreResult<Option<Issue>>;
+    /// Events of an issue, newest first.
+    fn list_events(&self, issue_id: i64, page: Page) -> StoreResult<Vec<StoredEvent>>;
+    /// The newest event of an issue.
+    fn latest_event(&self, issue_id: i64) -> StoreResult<Option<StoredEvent>>;
+    /// An event by project and event id (32 hex).
+    fn event(&self, project_id: i64, event_id: &str) -> StoreResult<Option<StoredEvent>>;
+    /// Tag values of an issue with their counts.
+    fn issue_tags(&self, issue_id: i64) -> StoreResult<Vec<TagCount>>;
+    /// Number of stored events (all projects); for tests and metrics.
+    fn count_events(&self) -> StoreResult<u64>;
+
+    // ---- maintenance ----------------------------------------------------------------
+    /// Deletes events older than the policy's age and beyond its per-issue count, at
+    /// most `policy.max_deletions` rows per call; returns how many events were deleted.
+    fn apply_retention(&self, policy: &RetentionPolicy, now_ms: i64) -> StoreResult<u64>;
+}

@@ -1,0 +1,206 @@
+//! The single writer: durable group commit.
+//!
+//! Handlers hand prepared events through a bounded queue to one thread, which takes
+//! everything waiting (up to `max_batch`), commits it in one transaction and only then
+//! answers each handler. Many concurrent requests thus share one commit (and one fsync),
+//! and an event is acknowledged only once it is on disk. A full queue is refused at once
+//! (the handler answers 503 with `Retry-After`): memory stays bounded under overload.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
+use tokio::sync::oneshot;
+
+use crate::config::WriterConfig;
+use crate::metrics::Metrics;
+use crate::store::{NewEvent, Store, StoreError, WriteOutcome};
+
+/// Why an event could not be written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// The queue is full: the server is saturated.
+    #[error("the writer queue is full")]
+    QueueFull,
+    /// The writer has stopped (shutdown).
+    #[error("the writer is shut down")]
+    Closed,
+    /// The database refused the event.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+type Reply = oneshot::Sender<Result<WriteOutcome, WriteError>>;
+
+struct Job {
+    event: NewEvent,
+    reply: Option<Reply>,
+}
+
+/// A cheap, cloneable handle to the writer.
+#[derive(Clone)]
+pub struct Writer {
+    tx: Sender<Job>,
+    capacity: usize,
+}
+
+/// Owns the writer thread; [`WriterThread::shutdown`] drains the queue and joins it.
+pub struct WriterThread {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    /// Starts the writer thread.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        config: &WriterConfig,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<(Writer, WriterThread)> {
+        let (tx, rx) = bounded(config.queue_capacity.max(1));
+        let stop = Arc::new(AtomicBool::new(false));
+        let max_batch = config.max_batch.max(1);
+        let thread_stop = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("sentry-lite-writer".into())
+            .spawn(move || run(store, rx, max_batch, metrics, thread_stop))?;
+        Ok((
+            Writer {
+                tx,
+                capacity: config.queue_capacity.max(1),
+            },
+            WriterThread {
+                stop,
+                handle: Some(handle),
+            },
+        ))
+    }
+
+    /// Queues an event and waits until it is committed.
+    pub async fn write(&self, event: NewEvent) -> Result<WriteOutcome, WriteError> {
+        let (reply, rx) = oneshot::channel();
+        self.enqueue(event, Some(reply))?;
+        rx.await.map_err(|_| WriteError::Closed)?
+    }
+
+    /// Queues events and returns receivers for their outcomes; nothing is queued unless
+    /// there is room for all of them (an envelope is accepted whole or not at all).
+    pub fn write_all(
+        &self,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<oneshot::Receiver<Result<WriteOutcome, WriteError>>>, WriteError> {
+        if self.tx.len() + events.len() > self.capacity {
+            return Err(WriteError::QueueFull);
+        }
+        let mut receivers = Vec::with_capacity(events.len());
+        for event in events {
+            let (reply, rx) = oneshot::channel();
+            self.enqueue(event, Some(reply))?;
+            receivers.push(rx);
+        }
+        Ok(receivers)
+    }
+
+    /// Queues an event without waiting for the outcome (UDP has nobody to answer).
+    pub fn write_detached(&self, event: NewEvent) -> Result<(), WriteError> {
+        self.enqueue(event, None)
+    }
+
+    fn enqueue(&self, event: NewEvent, reply: Option<Reply>) -> Result<(), WriteError> {
+        self.tx.try_send(Job { event, reply }).map_err(|e| match e {
+            TrySendError::Full(_) => WriteError::QueueFull,
+            TrySendError::Disconnected(_) => WriteError::Closed,
+        })
+    }
+
+    /// Events waiting in the queue.
+    pub fn queue_len(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// The queue capacity.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+}
+
+impl WriterThread {
+    /// Stops the writer after it has committed everything already queued.
+    pub fn shutdown(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+
+    /// Whether the writer thread is still running.
+    pub fn is_running(&self) -> bool {
+        self.handle.as_ref().is_some_and(|h| !h.is_finished())
+    }
+}
+
+impl Drop for WriterThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn run(
+    store: Arc<dyn Store>,
+    rx: Receiver<Job>,
+    max_batch: usize,
+    metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
+) {
+    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    loop {
+        let first = match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) if stop.load(Ordering::SeqCst) => return,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        batch.push(first);
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit(&*store, &mut batch, &metrics);
+    }
+}
+
+fn commit(store: &dyn Store, batch: &mut Vec<Job>, metrics: &Metrics) {
+    let started = Instant::now();
+    let (events, replies): (Vec<NewEvent>, Vec<Option<Reply>>) =
+        batch.drain(..).map(|j| (j.event, j.reply)).unzip();
+    let outcomes = store.write_batch(&events);
+    metrics
+        .commit_seconds
+        .observe(started.elapsed().as_secs_f64());
+    metrics.batch_size.observe(events.len() as f64);
+    for (outcome, reply) in outcomes.into_iter().zip(replies) {
+        match &outcome {
+            Ok(WriteOutcome::Stored { .. }) => {
+                metrics.events_accepted.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(WriteOutcome::Duplicate) => {
+                metrics.events_duplicate.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                metrics.reject("storage_error");
+                tracing::error!(error = %e, "failed to store an event");
+            }
+        }
+        if let Some(reply) = reply {
+            let _ = reply.send(outcome.map_err(WriteError::from));
+        }
+    }
+}
