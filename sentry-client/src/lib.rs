@@ -1,7 +1,45 @@
 //! `sentry-client`: an error-reporting SDK that speaks the Sentry protocol.
 //!
-//! With default features the crate is the SDK; with `default-features = false` it is
-//! only [`protocol`], the wire format shared with `sentry-server-lite`.
+//! Capture messages, errors (with their `source()` chain) and panics, with stack traces
+//! and context, at a caller cost you cannot feel: the calling thread only builds the
+//! event, walks the stack without resolving it, snapshots the scope (an `Arc` clone) and
+//! queues the result. A background worker thread resolves symbols, applies the scope,
+//! runs `before_send`, and delivers envelopes over HTTP(S) or UDP, honouring rate limits,
+//! retrying with backoff, spooling to disk when the server is unreachable, and reporting
+//! every discard as a client report.
+//!
+//! The API follows the official `sentry` crate, so `use sentry_client as sentry;` is
+//! usually all a switch takes:
+//!
+//! ```
+//! use sentry_client as sentry;
+//!
+//! # let events = sentry::test::with_captured_events(|| {
+//! // In a program: let _guard = sentry::init("https://KEY@o1.ingest.sentry.io/42");
+//! sentry::configure_scope(|scope| scope.set_tag("component", "billing"));
+//! sentry::add_breadcrumb(sentry::Breadcrumb {
+//!     message: Some("loading invoices".into()),
+//!     ..Default::default()
+//! });
+//! let err = "x".parse::<u32>().unwrap_err();
+//! sentry::capture_error(&err);
+//! sentry::with_scope(
+//!     |scope| scope.set_level(Some(sentry::Level::Warning)),
+//!     || sentry::capture_message("slow response", sentry::Level::Info),
+//! );
+//! # });
+//! # assert_eq!(events.len(), 2);
+//! # assert_eq!(events[0].exception.values[0].ty.as_deref(), Some("ParseIntError"));
+//! # assert_eq!(events[1].level, Some(sentry::Level::Warning));
+//! ```
+//!
+//! Main entry points: [`init`] and [`ClientOptions`]; [`capture_message`],
+//! [`capture_error`], [`capture_event`]; [`configure_scope`], [`with_scope`],
+//! [`add_breadcrumb`]; [`Hub`] and [`SentryFutureExt::bind_hub`] for threads and tasks;
+//! [`integrations::Integration`] for adapters; [`test::with_captured_events`] for tests.
+//!
+//! With `default-features = false` the crate is only [`protocol`], the wire format
+//! shared with `sentry-server-lite`:
 //!
 //! ```
 //! use sentry_client::protocol::Dsn;
@@ -12,3 +50,63 @@
 #![warn(missing_docs)]
 
 pub mod protocol;
+
+#[cfg(feature = "client")]
+mod api;
+#[cfg(feature = "client")]
+mod backtrace;
+#[cfg(feature = "client")]
+mod breadcrumbs;
+#[cfg(feature = "client")]
+mod client;
+#[cfg(feature = "client")]
+pub mod contexts;
+#[cfg(feature = "client")]
+mod exceptions;
+#[cfg(feature = "client")]
+mod future;
+#[cfg(feature = "client")]
+mod hub;
+#[cfg(feature = "client")]
+pub mod integrations;
+#[cfg(feature = "client")]
+mod options;
+#[cfg(feature = "client")]
+pub mod panic;
+#[cfg(feature = "client")]
+mod pipeline;
+#[cfg(feature = "client")]
+mod scope;
+#[cfg(feature = "client")]
+pub mod test;
+#[cfg(feature = "client")]
+pub mod transport;
+
+#[cfg(feature = "client")]
+pub use crate::api::{
+    add_breadcrumb, capture_error, capture_event, capture_message, configure_scope, flush, init,
+    last_event_id, with_scope, ClientInitGuard,
+};
+#[cfg(feature = "client")]
+pub use crate::client::Client;
+#[cfg(feature = "client")]
+pub use crate::exceptions::event_from_error;
+#[cfg(feature = "client")]
+pub use crate::future::{SentryFuture, SentryFutureExt};
+#[cfg(feature = "client")]
+pub use crate::hub::{Hub, IntoBreadcrumbs, ScopeGuard};
+#[cfg(feature = "client")]
+pub use crate::options::{BeforeCallback, ClientOptions};
+#[cfg(feature = "client")]
+pub use crate::scope::{EventProcessor, Scope};
+#[cfg(feature = "client")]
+pub use crate::transport::{Transport, TransportFactory};
+#[cfg(feature = "client")]
+pub use protocol::{Breadcrumb, Dsn, Envelope, Event, Level, User};
+#[cfg(feature = "client")]
+pub use uuid::Uuid;
+
+/// The SDK name sent in events, envelopes and the auth header.
+pub const SDK_NAME: &str = "sentry.rust.lite";
+/// The SDK version.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,290 @@
+//! [`Client`]: the caller-side half of the SDK.
+//!
+//! A capture call on the caller's thread does only this: check that the client is enabled,
+//! apply `sample_rate`, build the event (id, timestamp, level, message or exception chain),
+//! take an unresolved backtrace where one is wanted, take the scope snapshot (an `Arc`
+//! clone) and `try_send` everything into the bounded queue of the background worker. No
+//! symbolication, JSON, I/O or lock held across user code happens here, and nothing in it
+//! panics.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::backtrace::RawBacktrace;
+use crate::integrations::Integration;
+use crate::protocol::{
+    DataCategory, DiscardReason, Envelope, Event, Level, Mechanism, Thread, ThreadId,
+};
+use crate::scope::Scope;
+use crate::transport::worker::{Job, Worker};
+use crate::transport::{default_transport_factory, Transport};
+use crate::ClientOptions;
+
+/// Where a raw backtrace goes once resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StackTarget {
+    /// The exception at this index of `event.exception.values`.
+    Exception(usize),
+    /// The thread at this index of `event.threads.values`.
+    Thread(usize),
+}
+
+/// An event on its way to the worker: finished there.
+pub(crate) struct PendingEvent {
+    pub(crate) event: Event,
+    pub(crate) scope: Option<Arc<Scope>>,
+    pub(crate) stacks: Vec<(StackTarget, RawBacktrace)>,
+}
+
+/// The SDK client: options plus a handle to the background worker.
+///
+/// Usually created by [`init`](crate::init) and reached through the [`Hub`](crate::Hub);
+/// creating one directly is useful for tests and for several clients in one program.
+pub struct Client {
+    options: Arc<ClientOptions>,
+    worker: Option<Worker>,
+    /// The sampling decision needs randomness without a lock: a per-client xorshift state.
+    rng: AtomicU64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("enabled", &self.is_enabled())
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl Client {
+    /// Creates a client. Without a DSN (and none in `SENTRY_DSN`) it is disabled: no
+    /// thread is started and every call returns at once.
+    pub fn from_config<O: Into<ClientOptions>>(options: O) -> Client {
+        let mut options: ClientOptions = options.into();
+        options.apply_env_defaults();
+        let integrations: Vec<Arc<dyn Integration>> = options.integrations.clone();
+        for integration in &integrations {
+            integration.setup(&mut options);
+        }
+        let seed = rand::random::<u64>() | 1;
+        let options = Arc::new(options);
+        let worker = match &options.dsn {
+            None => None,
+            Some(_) => {
+                let factory = options
+                    .transport
+                    .clone()
+                    .unwrap_or_else(default_transport_factory);
+                match factory.create_transport(&options) {
+                    Ok(transport) => start_worker(&options, transport),
+                    Err(e) => {
+                        if options.debug {
+                            eprintln!("[sentry-client] cannot create transport: {e}; disabled");
+                        }
+                        None
+                    }
+                }
+            }
+        };
+        Client {
+            options,
+            worker,
+            rng: AtomicU64::new(seed),
+        }
+    }
+
+    /// The options the client was created with (after environment defaults).
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// Whether events are captured (a DSN is set and the client is not closed).
+    pub fn is_enabled(&self) -> bool {
+        self.worker.as_ref().is_some_and(|w| !w.is_closed())
+    }
+
+    /// Captures an event with an optional scope; returns its id, or the nil id when the
+    /// event was not queued (disabled, sampled out, queue full).
+    pub fn capture_event(&self, event: Event, scope: Option<&Scope>) -> Uuid {
+        self.capture_pending(event, scope.map(|s| Arc::new(s.clone())), Vec::new())
+    }
+
+    /// Queues a ready-made envelope (e.g. with custom items) for sending as is.
+    pub fn send_envelope(&self, envelope: Envelope) {
+        if let Some(w) = &self.worker {
+            w.submit(Job::Envelope(Box::new(envelope)), DataCategory::Default);
+        }
+    }
+
+    /// Waits until every queued event is sent (or settled: dropped, spooled) or the
+    /// timeout passes (default: `shutdown_timeout`). Returns whether everything settled.
+    pub fn flush(&self, timeout: Option<Duration>) -> bool {
+        match &self.worker {
+            Some(w) => w.flush(timeout.unwrap_or(self.options.shutdown_timeout)),
+            None => true,
+        }
+    }
+
+    /// Flushes, then stops the worker; envelopes still unsent at the timeout go to the
+    /// spool when there is one. Capturing afterwards does nothing. Returns whether
+    /// everything was settled in time.
+    pub fn close(&self, timeout: Option<Duration>) -> bool {
+        match &self.worker {
+            Some(w) => w.close(timeout.unwrap_or(self.options.shutdown_timeout)),
+            None => true,
+        }
+    }
+
+    /// The discards counted so far and not yet reported, by reason and category.
+    pub fn pending_discards(&self) -> Vec<(DiscardReason, DataCategory, u64)> {
+        match &self.worker {
+            Some(w) => w.shared().discards.snapshot(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Applies `sample_rate`; a sampled-out event is counted.
+    pub(crate) fn sample_should_send(&self) -> bool {
+        let rate = self.options.sample_rate;
+        if rate >= 1.0 {
+            return true;
+        }
+        let keep = rate > 0.0 && self.random_unit() < f64::from(rate);
+        if !keep {
+            self.record_discard(DiscardReason::SampleRate, 1);
+        }
+        keep
+    }
+
+    fn random_unit(&self) -> f64 {
+        // xorshift64*: lock-free and good enough for sampling decisions.
+        let mut x = self.rng.load(Ordering::Relaxed);
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng.store(x, Ordering::Relaxed);
+        let r = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        (r >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub(crate) fn record_discard(&self, reason: DiscardReason, n: u64) {
+        if let Some(w) = &self.worker {
+            w.shared().discards.record(reason, DataCategory::Error, n);
+        }
+    }
+
+    /// The stack of the current thread, if `attach_stacktrace` asks for one.
+    pub(crate) fn maybe_stack(&self) -> Option<RawBacktrace> {
+        self.options.attach_stacktrace.then(RawBacktrace::capture)
+    }
+
+    /// Queues an event with its unresolved stacks. Sampling is the caller's job.
+    pub(crate) fn capture_pending(
+        &self,
+        event: Event,
+        scope: Option<Arc<Scope>>,
+        stacks: Vec<(StackTarget, RawBacktrace)>,
+    ) -> Uuid {
+        let Some(worker) = &self.worker else {
+            return Uuid::nil();
+        };
+        let id = event.event_id;
+        let pending = PendingEvent {
+            event,
+            scope,
+            stacks,
+        };
+        if worker.submit(Job::Event(Box::new(pending)), DataCategory::Error) {
+            id
+        } else {
+            Uuid::nil()
+        }
+    }
+
+    /// Builds and queues a message event (the fast path of `capture_message`).
+    pub(crate) fn capture_message_with(
+        &self,
+        message: &str,
+        level: Level,
+        scope: Option<Arc<Scope>>,
+    ) -> Uuid {
+        let mut event = Event {
+            message: Some(message.into()),
+            level: Some(level),
+            ..Event::new()
+        };
+        let mut stacks = Vec::new();
+        if let Some(raw) = self.maybe_stack() {
+            event.threads.values.push(current_thread(false));
+            stacks.push((StackTarget::Thread(0), raw));
+        }
+        self.capture_pending(event, scope, stacks)
+    }
+
+    /// Builds and queues an error event.
+    pub(crate) fn capture_error_with<E: std::error::Error + ?Sized>(
+        &self,
+        error: &E,
+        scope: Option<Arc<Scope>>,
+    ) -> Uuid {
+        let event = crate::exceptions::event_from_error(error);
+        let mut stacks = Vec::new();
+        if let Some(raw) = self.maybe_stack() {
+            let last = event.exception.values.len().saturating_sub(1);
+            stacks.push((StackTarget::Exception(last), raw));
+        }
+        self.capture_pending(event, scope, stacks)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        if let Some(w) = &self.worker {
+            if !w.is_closed() {
+                w.close(self.options.shutdown_timeout);
+            }
+        }
+    }
+}
+
+fn start_worker(options: &Arc<ClientOptions>, transport: Arc<dyn Transport>) -> Option<Worker> {
+    match Worker::spawn(Arc::clone(options), transport) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            if options.debug {
+                eprintln!("[sentry-client] cannot start the worker thread: {e}; disabled");
+            }
+            None
+        }
+    }
+}
+
+/// The current thread as a protocol thread (id, name).
+pub(crate) fn current_thread(crashed: bool) -> Thread {
+    let t = std::thread::current();
+    Thread {
+        id: format!("{:?}", t.id())
+            .trim_start_matches("ThreadId(")
+            .trim_end_matches(')')
+            .parse()
+            .ok()
+            .map(ThreadId::Int),
+        name: t.name().map(str::to_owned),
+        current: Some(true),
+        crashed: crashed.then_some(true),
+        main: (t.name() == Some("main")).then_some(true),
+        ..Default::default()
+    }
+}
+
+/// A mechanism for unhandled panics.
+pub(crate) fn panic_mechanism() -> Mechanism {
+    Mechanism {
+        ty: Some("panic".into()),
+        handled: Some(false),
+        ..Default::default()
+    }
+}

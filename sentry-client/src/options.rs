@@ -1,0 +1,379 @@
+//! [`ClientOptions`]: everything a client can be configured with, each with its default.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::integrations::Integration;
+use crate::protocol::{Breadcrumb, Dsn, Event};
+use crate::transport::TransportFactory;
+
+/// A `before_send` / `before_breadcrumb` callback: edit the value or drop it with `None`.
+pub type BeforeCallback<T> = Arc<dyn Fn(T) -> Option<T> + Send + Sync>;
+
+/// Options of a [`Client`](crate::Client).
+///
+/// Fields are public so that both struct-update syntax and field assignment work:
+///
+/// ```
+/// use sentry_client::ClientOptions;
+///
+/// let mut o = ClientOptions::default();
+/// o.release = Some("app@1".into());
+/// let o = ClientOptions { sample_rate: 0.5, ..o }.with_environment("staging");
+/// assert_eq!(o.max_breadcrumbs, 100);
+/// ```
+#[derive(Clone)]
+pub struct ClientOptions {
+    /// Where events go. `None` (the default, unless `SENTRY_DSN` is set) disables the
+    /// client: every capture call returns at once and costs nothing.
+    pub dsn: Option<Dsn>,
+    /// The release, e.g. `app@1.2.3`; see [`release_name!`](crate::release_name).
+    /// Default: `SENTRY_RELEASE` from the environment, else none.
+    pub release: Option<Cow<'static, str>>,
+    /// The environment, e.g. `production`. Default: `SENTRY_ENVIRONMENT`, else none.
+    pub environment: Option<Cow<'static, str>>,
+    /// The server name. Default: the host name.
+    pub server_name: Option<Cow<'static, str>>,
+    /// The distribution (build variant) of the release. Default: none.
+    pub dist: Option<Cow<'static, str>>,
+    /// The fraction of events sent, 0.0 to 1.0, decided per event on the caller's thread.
+    /// Sampled-out events count as `sample_rate` discards. Default: 1.0.
+    pub sample_rate: f32,
+    /// How many breadcrumbs a scope keeps (a ring buffer). Default: 100.
+    pub max_breadcrumbs: usize,
+    /// Attach the caller's stack trace to messages and errors. Default: false (panics
+    /// always carry their stack).
+    pub attach_stacktrace: bool,
+    /// Send personal data (e.g. the user's IP address as `{{auto}}`). Default: false.
+    pub send_default_pii: bool,
+    /// Called on the background worker with the finished event; return `None` to drop it
+    /// (counted as `before_send`). A panic in it drops the event instead of unwinding.
+    pub before_send: Option<BeforeCallback<Event>>,
+    /// Called on the caller's thread for each breadcrumb; return `None` to drop it.
+    pub before_breadcrumb: Option<BeforeCallback<Breadcrumb>>,
+    /// Module prefixes that are in-app (take precedence over the built-in rules).
+    pub in_app_include: Vec<&'static str>,
+    /// Module prefixes that are not in-app, in addition to std, core, alloc, the SDK,
+    /// tokio and every dependency from the cargo registry.
+    pub in_app_exclude: Vec<&'static str>,
+    /// Read source lines around each in-app frame (`pre_context`, `context_line`,
+    /// `post_context`) when the source file exists on disk. Default: false.
+    pub source_context: bool,
+    /// How long flushing at shutdown (guard drop) and in the panic hook may take.
+    /// Default: 2 s.
+    pub shutdown_timeout: Duration,
+    /// Log every SDK and transport decision to stderr. Default: false.
+    pub debug: bool,
+    /// Builds the transport. Default: HTTP(S) or UDP chosen by the DSN's scheme.
+    pub transport: Option<Arc<dyn TransportFactory>>,
+    /// The bounded queue between capture calls and the background worker. When it is
+    /// full, events are dropped and counted as `queue_overflow`. Default: 30,000.
+    pub max_queue_size: usize,
+    /// A directory where envelopes that could not be sent are kept (one file each) and
+    /// re-sent later, also after a restart. Default: none (an in-memory retry buffer).
+    pub spool_dir: Option<PathBuf>,
+    /// The most bytes the spool may hold; the oldest files are dropped first (counted as
+    /// `cache_overflow`). Default: 64 MiB.
+    pub max_spool_bytes: u64,
+    /// Envelopes kept in memory for retry when there is no spool. Default: 1,000.
+    pub max_retry_buffer: usize,
+    /// Concurrent HTTP requests. Default: 4.
+    pub max_in_flight: usize,
+    /// Gzip HTTP bodies larger than this many bytes. Default: 1,024.
+    pub gzip_threshold: usize,
+    /// Timeout of one HTTP request. Default: 10 s.
+    pub request_timeout: Duration,
+    /// Proxy for `http://` DSNs. Default: the `HTTP_PROXY` environment variable.
+    pub http_proxy: Option<Cow<'static, str>>,
+    /// Proxy for `https://` DSNs. Default: `HTTPS_PROXY`, else `http_proxy`.
+    pub https_proxy: Option<Cow<'static, str>>,
+    /// Datagrams per second a UDP transport sends at most (there are no rate-limit
+    /// answers over UDP). Default: 10,000.
+    pub udp_max_per_second: u32,
+    /// Send client reports (discard counts). Default: true.
+    pub send_client_reports: bool,
+    /// Extra integrations, run after the default ones.
+    pub integrations: Vec<Arc<dyn Integration>>,
+    /// Install the default integrations (panic hook, contexts). Default: true.
+    pub default_integrations: bool,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            dsn: None,
+            release: None,
+            environment: None,
+            server_name: None,
+            dist: None,
+            sample_rate: 1.0,
+            max_breadcrumbs: 100,
+            attach_stacktrace: false,
+            send_default_pii: false,
+            before_send: None,
+            before_breadcrumb: None,
+            in_app_include: Vec::new(),
+            in_app_exclude: Vec::new(),
+            source_context: false,
+            shutdown_timeout: Duration::from_secs(2),
+            debug: false,
+            transport: None,
+            max_queue_size: 30_000,
+            spool_dir: None,
+            max_spool_bytes: 64 * 1024 * 1024,
+            max_retry_buffer: 1_000,
+            max_in_flight: 4,
+            gzip_threshold: 1024,
+            request_timeout: Duration::from_secs(10),
+            http_proxy: None,
+            https_proxy: None,
+            udp_max_per_second: 10_000,
+            send_client_reports: true,
+            integrations: Vec::new(),
+            default_integrations: true,
+        }
+    }
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("dsn", &self.dsn.as_ref().map(|d| d.to_string()))
+            .field("release", &self.release)
+            .field("environment", &self.environment)
+            .field("server_name", &self.server_name)
+            .field("sample_rate", &self.sample_rate)
+            .field("max_breadcrumbs", &self.max_breadcrumbs)
+            .field("attach_stacktrace", &self.attach_stacktrace)
+            .field("send_default_pii", &self.send_default_pii)
+            .field("before_send", &self.before_send.is_some())
+            .field("before_breadcrumb", &self.before_breadcrumb.is_some())
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("debug", &self.debug)
+            .field("max_queue_size", &self.max_queue_size)
+            .field("spool_dir", &self.spool_dir)
+            .field(
+                "integrations",
+                &self
+                    .integrations
+                    .iter()
+                    .map(|i| i.name())
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientOptions {
+    /// Default options (same as [`Default::default`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the DSN; an empty or invalid string disables the client (logged when `debug`).
+    pub fn with_dsn(mut self, dsn: &str) -> Self {
+        self.dsn = parse_dsn(dsn, self.debug);
+        self
+    }
+
+    /// Sets the release.
+    pub fn with_release(mut self, release: impl Into<Cow<'static, str>>) -> Self {
+        self.release = Some(release.into());
+        self
+    }
+
+    /// Sets the environment.
+    pub fn with_environment(mut self, environment: impl Into<Cow<'static, str>>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    /// Sets the sample rate.
+    pub fn with_sample_rate(mut self, rate: f32) -> Self {
+        self.sample_rate = rate;
+        self
+    }
+
+    /// Sets `attach_stacktrace`.
+    pub fn with_attach_stacktrace(mut self, on: bool) -> Self {
+        self.attach_stacktrace = on;
+        self
+    }
+
+    /// Sets `debug`.
+    pub fn with_debug(mut self, on: bool) -> Self {
+        self.debug = on;
+        self
+    }
+
+    /// Sets the spool directory.
+    pub fn with_spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spool_dir = Some(dir.into());
+        self
+    }
+
+    /// Sets the shutdown timeout.
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Sets `before_send`.
+    pub fn with_before_send<F>(mut self, f: F) -> Self
+    where
+        F: Fn(Event) -> Option<Event> + Send + Sync + 'static,
+    {
+        self.before_send = Some(Arc::new(f));
+        self
+    }
+
+    /// Sets `before_breadcrumb`.
+    pub fn with_before_breadcrumb<F>(mut self, f: F) -> Self
+    where
+        F: Fn(Breadcrumb) -> Option<Breadcrumb> + Send + Sync + 'static,
+    {
+        self.before_breadcrumb = Some(Arc::new(f));
+        self
+    }
+
+    /// Sets the transport factory.
+    pub fn with_transport<F: TransportFactory + 'static>(mut self, factory: F) -> Self {
+        self.transport = Some(Arc::new(factory));
+        self
+    }
+
+    /// Adds an integration.
+    pub fn add_integration<I: Integration>(mut self, integration: I) -> Self {
+        self.integrations.push(Arc::new(integration));
+        self
+    }
+
+    /// Fills unset fields from the environment (`SENTRY_DSN`, `SENTRY_RELEASE`,
+    /// `SENTRY_ENVIRONMENT`, `HTTP_PROXY`, `HTTPS_PROXY`) and the host name.
+    pub(crate) fn apply_env_defaults(&mut self) {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        if self.dsn.is_none() {
+            if let Some(dsn) = var("SENTRY_DSN") {
+                self.dsn = parse_dsn(&dsn, self.debug);
+            }
+        }
+        if self.release.is_none() {
+            self.release = var("SENTRY_RELEASE").map(Cow::Owned);
+        }
+        if self.environment.is_none() {
+            self.environment = var("SENTRY_ENVIRONMENT").map(Cow::Owned);
+        }
+        if self.http_proxy.is_none() {
+            self.http_proxy = var("HTTP_PROXY")
+                .or_else(|| var("http_proxy"))
+                .map(Cow::Owned);
+        }
+        if self.https_proxy.is_none() {
+            self.https_proxy = var("HTTPS_PROXY")
+                .or_else(|| var("https_proxy"))
+                .map(Cow::Owned)
+                .or_else(|| self.http_proxy.clone());
+        }
+        if self.server_name.is_none() {
+            self.server_name = hostname::get()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .map(Cow::Owned);
+        }
+    }
+}
+
+fn parse_dsn(dsn: &str, debug: bool) -> Option<Dsn> {
+    let dsn = dsn.trim();
+    if dsn.is_empty() {
+        return None;
+    }
+    match dsn.parse() {
+        Ok(d) => Some(d),
+        Err(e) => {
+            // An invalid DSN must not crash the program it is meant to protect.
+            if debug {
+                eprintln!("[sentry-client] {e}; the client is disabled");
+            }
+            None
+        }
+    }
+}
+
+impl From<&str> for ClientOptions {
+    fn from(dsn: &str) -> Self {
+        ClientOptions::default().with_dsn(dsn)
+    }
+}
+
+impl From<String> for ClientOptions {
+    fn from(dsn: String) -> Self {
+        ClientOptions::from(dsn.as_str())
+    }
+}
+
+impl From<Dsn> for ClientOptions {
+    fn from(dsn: Dsn) -> Self {
+        ClientOptions {
+            dsn: Some(dsn),
+            ..Default::default()
+        }
+    }
+}
+
+impl From<Option<Dsn>> for ClientOptions {
+    fn from(dsn: Option<Dsn>) -> Self {
+        ClientOptions {
+            dsn,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<(&str, ClientOptions)> for ClientOptions {
+    fn from((dsn, opts): (&str, ClientOptions)) -> Self {
+        opts.with_dsn(dsn)
+    }
+}
+
+impl From<(String, ClientOptions)> for ClientOptions {
+    fn from((dsn, opts): (String, ClientOptions)) -> Self {
+        opts.with_dsn(&dsn)
+    }
+}
+
+impl From<(Dsn, ClientOptions)> for ClientOptions {
+    fn from((dsn, opts): (Dsn, ClientOptions)) -> Self {
+        ClientOptions {
+            dsn: Some(dsn),
+            ..opts
+        }
+    }
+}
+
+impl From<(Option<Dsn>, ClientOptions)> for ClientOptions {
+    fn from((dsn, opts): (Option<Dsn>, ClientOptions)) -> Self {
+        ClientOptions { dsn, ..opts }
+    }
+}
+
+/// The release name `<crate name>@<crate version>` of the crate that calls the macro,
+/// as an `Option<Cow<'static, str>>` ready for [`ClientOptions::release`].
+///
+/// ```
+/// let release = sentry_client::release_name!();
+/// assert_eq!(release.as_deref(), Some(concat!("sentry-client@", env!("CARGO_PKG_VERSION"))));
+/// ```
+#[macro_export]
+macro_rules! release_name {
+    () => {
+        ::std::option::Option::Some(::std::borrow::Cow::Borrowed(concat!(
+            env!("CARGO_PKG_NAME"),
+            "@",
+            env!("CARGO_PKG_VERSION")
+        )))
+    };
+}

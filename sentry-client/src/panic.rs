@@ -1,0 +1,94 @@
+//! The panic integration: every panic, on any thread, becomes an event.
+//!
+//! The hook (installed once by [`init`](crate::init) unless `default_integrations` is
+//! off) captures an event with `level: fatal`, one exception of type `panic` whose value
+//! is the panic message, `mechanism {type: "panic", handled: false}`, the panicking
+//! thread (id and name, `crashed: true`) and that thread's stack (the hook and std's
+//! panic machinery trimmed). It then flushes, bounded by `shutdown_timeout`, so that a
+//! `panic = "abort"` program still reports, and finally calls the hook that was installed
+//! before (by default, the one printing the message to stderr).
+
+use std::panic::{self, PanicHookInfo};
+use std::sync::Once;
+
+use crate::backtrace::RawBacktrace;
+use crate::client::{current_thread, panic_mechanism, StackTarget};
+use crate::protocol::{Event, Exception, Level};
+use crate::transport::worker::on_worker_thread;
+use crate::Hub;
+
+static INSTALL: Once = Once::new();
+
+thread_local! {
+    static IN_HOOK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs the panic hook (idempotent; the previous hook keeps running after ours).
+pub fn install_panic_hook() {
+    INSTALL.call_once(|| {
+        let next = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            panic_handler(info);
+            next(info);
+        }));
+    });
+}
+
+/// The message of a panic payload.
+pub fn message_from_panic_info(info: &PanicHookInfo<'_>) -> String {
+    let payload = info.payload();
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    }
+}
+
+/// Builds the panic event (without its stack) for `info`.
+pub fn event_from_panic_info(info: &PanicHookInfo<'_>) -> Event {
+    let mut thread = current_thread(true);
+    thread.current = Some(true);
+    let mut exception = Exception {
+        ty: Some("panic".into()),
+        value: Some(message_from_panic_info(info)),
+        mechanism: Some(panic_mechanism()),
+        thread_id: thread.id.clone(),
+        ..Default::default()
+    };
+    if let Some(loc) = info.location() {
+        exception
+            .mechanism
+            .get_or_insert_with(Default::default)
+            .data
+            .insert(
+                "location".into(),
+                format!("{}:{}:{}", loc.file(), loc.line(), loc.column()).into(),
+            );
+    }
+    Event {
+        level: Some(Level::Fatal),
+        exception: vec![exception].into(),
+        threads: vec![thread].into(),
+        ..Event::new()
+    }
+}
+
+fn panic_handler(info: &PanicHookInfo<'_>) {
+    // Never capture the SDK's own panics (a panicking `before_send` is caught on the
+    // worker), and never recurse if capturing itself panics.
+    if on_worker_thread() || IN_HOOK.try_with(|f| f.replace(true)).unwrap_or(true) {
+        return;
+    }
+    // Nothing here may panic: a panic inside a panic hook aborts the process.
+    let raw = RawBacktrace::capture();
+    let event = event_from_panic_info(info);
+    let hub = Hub::current();
+    if let Some((_, client)) =
+        hub.capture_with_stacks(event, vec![(StackTarget::Exception(0), raw)])
+    {
+        client.flush(None);
+    }
+    let _ = IN_HOOK.try_with(|f| f.set(false));
+}

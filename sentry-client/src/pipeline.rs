@@ -1,0 +1,169 @@
+//! The worker-side half of capturing: turning a queued event into a finished one.
+//!
+//! In order: resolve the raw stacks into frames (cached per address), apply the scope
+//! snapshot and its event processors, fill in the client's defaults (release,
+//! environment, server name, contexts, SDK), run the integrations, run `before_send`.
+//! Every user callback runs under `catch_unwind`: a panic drops the event and is counted,
+//! it never takes the worker down.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde_json::{Map, Value};
+
+use crate::backtrace::{InAppRules, Symbolizer};
+use crate::client::{PendingEvent, StackTarget};
+use crate::protocol::{DiscardReason, Envelope, Event, Sdk, SdkPackage};
+use crate::ClientOptions;
+
+/// Names of the built-in integrations, listed in `sdk.integrations`.
+const BUILTIN_INTEGRATIONS: &[&str] = &["backtrace", "contexts", "panic"];
+
+/// The worker's event finisher.
+pub(crate) struct Pipeline {
+    options: Arc<ClientOptions>,
+    symbolizer: Symbolizer,
+    contexts: Option<Map<String, Value>>,
+    started: SystemTime,
+    sdk: Sdk,
+}
+
+impl Pipeline {
+    pub(crate) fn new(options: Arc<ClientOptions>) -> Self {
+        let rules = InAppRules {
+            include: options
+                .in_app_include
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            exclude: options
+                .in_app_exclude
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        };
+        let mut integrations: Vec<String> = Vec::new();
+        if options.default_integrations {
+            integrations.extend(BUILTIN_INTEGRATIONS.iter().map(|s| (*s).to_owned()));
+        }
+        if options.attach_stacktrace {
+            integrations.push("attach-stacktrace".into());
+        }
+        integrations.extend(options.integrations.iter().map(|i| i.name().to_owned()));
+        let sdk = Sdk {
+            name: Some(crate::SDK_NAME.into()),
+            version: Some(crate::SDK_VERSION.into()),
+            integrations,
+            packages: vec![SdkPackage {
+                name: Some("cargo:sentry-client".into()),
+                version: Some(crate::SDK_VERSION.into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        Pipeline {
+            symbolizer: Symbolizer::new(rules, options.source_context),
+            options,
+            contexts: None,
+            started: SystemTime::now(),
+            sdk,
+        }
+    }
+
+    /// Finishes an event, or says why it was dropped.
+    pub(crate) fn process(&mut self, pending: PendingEvent) -> Result<Event, DiscardReason> {
+        let PendingEvent {
+            mut event,
+            scope,
+            stacks,
+        } = pending;
+        for (target, raw) in &stacks {
+            let trace = self.symbolizer.resolve(raw);
+            match *target {
+                StackTarget::Exception(i) => {
+                    if let Some(e) = event.exception.values.get_mut(i) {
+                        e.stacktrace = Some(trace);
+                    }
+                }
+                StackTarget::Thread(i) => {
+                    if let Some(t) = event.threads.values.get_mut(i) {
+                        t.stacktrace = Some(trace);
+                    }
+                }
+            }
+        }
+        if let Some(scope) = scope {
+            scope.apply_data(&mut event, self.options.max_breadcrumbs);
+            event = scope
+                .run_processors(event)
+                .ok_or(DiscardReason::EventProcessor)?;
+        }
+        self.apply_defaults(&mut event);
+        for integration in &self.options.integrations {
+            let options = &self.options;
+            event = catch_unwind(AssertUnwindSafe(|| {
+                integration.process_event(event, options)
+            }))
+            .ok()
+            .flatten()
+            .ok_or(DiscardReason::EventProcessor)?;
+        }
+        if let Some(before_send) = &self.options.before_send {
+            event = catch_unwind(AssertUnwindSafe(|| before_send(event)))
+                .ok()
+                .flatten()
+                .ok_or(DiscardReason::BeforeSend)?;
+        }
+        Ok(event)
+    }
+
+    fn apply_defaults(&mut self, event: &mut Event) {
+        let o = &self.options;
+        if event.platform.is_none() {
+            event.platform = Some("native".into());
+        }
+        if event.release.is_none() {
+            event.release = o.release.as_deref().map(str::to_owned);
+        }
+        if event.environment.is_none() {
+            event.environment = o.environment.as_deref().map(str::to_owned);
+        }
+        if event.dist.is_none() {
+            event.dist = o.dist.as_deref().map(str::to_owned);
+        }
+        if event.server_name.is_none() {
+            event.server_name = o.server_name.as_deref().map(str::to_owned);
+        }
+        if event.sdk.is_none() {
+            event.sdk = Some(self.sdk.clone());
+        }
+        if o.send_default_pii {
+            if let Some(user) = &mut event.user {
+                if user.ip_address.is_none() {
+                    user.ip_address = Some("{{auto}}".into());
+                }
+            }
+        }
+        if o.default_integrations {
+            let started = self.started;
+            let contexts = self
+                .contexts
+                .get_or_insert_with(|| crate::contexts::default_contexts(started));
+            for (k, v) in contexts.iter() {
+                event.contexts.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+
+    /// The envelope for a finished event.
+    pub(crate) fn envelope(&self, event: &Event) -> Envelope {
+        let mut env = Envelope::from_event(event);
+        env.headers.sdk = Some(Sdk {
+            name: self.sdk.name.clone(),
+            version: self.sdk.version.clone(),
+            ..Default::default()
+        });
+        env
+    }
+}

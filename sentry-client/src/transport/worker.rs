@@ -1,0 +1,799 @@
+//! The background worker: one named thread per client with its own current-thread tokio
+//! runtime.
+//!
+//! The caller side ([`Worker::submit`]) counts a job as *pending* and `try_send`s it into
+//! the bounded queue; a full queue drops the job and counts `queue_overflow`. The worker
+//! finishes events ([`Pipeline`]), drops items whose category is rate limited
+//! (`ratelimit_backoff`), attaches due client reports, and sends up to
+//! `max_in_flight` envelopes at once. A transient failure (network error, 5xx) moves the
+//! envelope to the spool (when configured) or to a bounded in-memory retry buffer, and
+//! the worker probes again after an exponential backoff with jitter; a success drains
+//! what waits. A job stops being pending when it is sent, dropped (and counted), or
+//! safely on disk; [`Worker::flush`] waits for zero pending.
+//!
+//! At shutdown, whatever is still queued, in flight or waiting for a retry goes to the
+//! spool when there is one, and pending discard counts are sent as a client report.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use tokio::sync::{mpsc, Notify};
+use tokio::task::JoinSet;
+
+use super::discards::Discards;
+use super::ratelimit::RateLimits;
+use super::spool::{Spool, SpoolEntry};
+use super::{SendResult, Transport};
+use crate::client::PendingEvent;
+use crate::pipeline::Pipeline;
+use crate::protocol::{DataCategory, DiscardReason, Envelope, ItemType, Limits};
+use crate::ClientOptions;
+
+/// Work for the worker.
+pub(crate) enum Job {
+    /// An event to finish and send.
+    Event(Box<PendingEvent>),
+    /// A ready envelope to send as is.
+    Envelope(Box<Envelope>),
+}
+
+/// State shared between the caller side and the worker thread.
+pub(crate) struct Shared {
+    pending: AtomicUsize,
+    lock: Mutex<()>,
+    settled: Condvar,
+    pub(crate) discards: Discards,
+    closed: AtomicBool,
+    shutdown: Notify,
+    /// When the worker must be gone (set by `close`).
+    deadline: Mutex<Option<Instant>>,
+    debug: bool,
+}
+
+impl Shared {
+    fn settle(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        if self.pending.fetch_sub(n, Ordering::AcqRel) == n {
+            let _guard = self.lock.lock();
+            self.settled.notify_all();
+        }
+    }
+
+    fn log(&self, msg: std::fmt::Arguments<'_>) {
+        if self.debug {
+            eprintln!("[sentry-client] {msg}");
+        }
+    }
+}
+
+thread_local! {
+    static ON_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread is a worker thread (where the SDK must not capture or
+/// wait for itself).
+pub(crate) fn on_worker_thread() -> bool {
+    ON_WORKER.try_with(|w| w.get()).unwrap_or(false)
+}
+
+/// The caller-side handle of a worker.
+pub(crate) struct Worker {
+    tx: mpsc::Sender<Job>,
+    shared: Arc<Shared>,
+    exited: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+}
+
+impl Worker {
+    /// Starts the worker thread.
+    pub(crate) fn spawn(
+        options: Arc<ClientOptions>,
+        transport: Arc<dyn Transport>,
+    ) -> std::io::Result<Worker> {
+        let (tx, rx) = mpsc::channel(options.max_queue_size.max(1));
+        let shared = Arc::new(Shared {
+            pending: AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            settled: Condvar::new(),
+            discards: Discards::default(),
+            closed: AtomicBool::new(false),
+            shutdown: Notify::new(),
+            deadline: Mutex::new(None),
+            debug: options.debug,
+        });
+        let (exit_tx, exit_rx) = std::sync::mpsc::channel();
+        let thread_shared = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("sentry-client-worker".into())
+            .spawn(move || {
+                ON_WORKER.with(|w| w.set(true));
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                match rt {
+                    Ok(rt) => {
+                        let state =
+                            WorkerState::new(options, Arc::clone(&thread_shared), transport);
+                        rt.block_on(state.run(rx));
+                    }
+                    Err(e) => thread_shared.log(format_args!("cannot start a tokio runtime: {e}")),
+                }
+                let _ = exit_tx.send(());
+            })?;
+        Ok(Worker {
+            tx,
+            shared,
+            exited: Mutex::new(Some(exit_rx)),
+        })
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Relaxed)
+    }
+
+    /// Queues a job; `false` if it was dropped (queue full: counted; or closed).
+    pub(crate) fn submit(&self, job: Job, category: DataCategory) -> bool {
+        if self.is_closed() {
+            return false;
+        }
+        self.shared.pending.fetch_add(1, Ordering::AcqRel);
+        match self.tx.try_send(job) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.shared.settle(1);
+                self.shared
+                    .discards
+                    .record(DiscardReason::QueueOverflow, category, 1);
+                self.shared
+                    .log(format_args!("queue full: event dropped (queue_overflow)"));
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.shared.settle(1);
+                false
+            }
+        }
+    }
+
+    /// Waits until nothing is pending or the timeout passes.
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        if on_worker_thread() {
+            // The worker cannot wait for itself.
+            return self.shared.pending.load(Ordering::Acquire) == 0;
+        }
+        let deadline = Instant::now() + timeout;
+        let mut guard = self.shared.lock.lock();
+        while self.shared.pending.load(Ordering::Acquire) > 0 {
+            if self
+                .shared
+                .settled
+                .wait_until(&mut guard, deadline)
+                .timed_out()
+            {
+                return self.shared.pending.load(Ordering::Acquire) == 0;
+            }
+        }
+        true
+    }
+
+    /// Flushes, then stops the worker, all within `timeout`.
+    pub(crate) fn close(&self, timeout: Duration) -> bool {
+        let start = Instant::now();
+        let deadline = start + timeout;
+        // Keep a slice of the budget for the worker to spool what is left.
+        let grace = (timeout / 4).min(Duration::from_millis(250));
+        let flushed = self.flush(timeout.saturating_sub(grace));
+        if self.shared.closed.swap(true, Ordering::AcqRel) {
+            return flushed;
+        }
+        *self.shared.deadline.lock() = Some(deadline);
+        self.shared.shutdown.notify_one();
+        if on_worker_thread() {
+            return flushed;
+        }
+        if let Some(rx) = self.exited.lock().take() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = rx.recv_timeout(left);
+        }
+        flushed
+    }
+}
+
+/// An envelope on its way out.
+struct Outgoing {
+    envelope: Arc<Envelope>,
+    /// Whether it holds a pending unit of a queued job.
+    counted: bool,
+    /// The spool file it came from.
+    spooled: Option<SpoolEntry>,
+    attempts: u32,
+}
+
+impl Outgoing {
+    fn event_items(&self) -> Vec<DataCategory> {
+        self.envelope
+            .items
+            .iter()
+            .filter_map(|i| i.ty().data_category())
+            .filter(|c| *c != DataCategory::Internal)
+            .collect()
+    }
+}
+
+/// Retries of one envelope before it is dropped when there is no spool.
+const MAX_ATTEMPTS: u32 = 6;
+const BASE_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Client reports ride along with other envelopes at most this often.
+const REPORT_INTERVAL: Duration = Duration::from_secs(30);
+
+struct WorkerState {
+    options: Arc<ClientOptions>,
+    shared: Arc<Shared>,
+    transport: Arc<dyn Transport>,
+    pipeline: Pipeline,
+    limits: RateLimits,
+    max_in_flight: usize,
+    in_flight: JoinSet<(u64, SendResult)>,
+    flying: HashMap<u64, Outgoing>,
+    next_key: u64,
+    retry: VecDeque<Outgoing>,
+    spool: Option<Spool>,
+    /// Consecutive transient failures; while > 0 only one probe is in flight.
+    failures: u32,
+    probing: bool,
+    next_retry: Option<Instant>,
+    last_report: Instant,
+}
+
+impl WorkerState {
+    fn new(
+        options: Arc<ClientOptions>,
+        shared: Arc<Shared>,
+        transport: Arc<dyn Transport>,
+    ) -> Self {
+        let spool = options.spool_dir.as_ref().and_then(|dir| {
+            match Spool::open(dir, options.max_spool_bytes) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    shared.log(format_args!("cannot open spool {}: {e}", dir.display()));
+                    None
+                }
+            }
+        });
+        let next_retry = spool.as_ref().filter(|s| !s.is_empty()).map(|s| {
+            shared.log(format_args!("{} spooled envelope(s) to resend", s.len()));
+            Instant::now()
+        });
+        let max_in_flight = transport.max_in_flight().clamp(1, 64);
+        WorkerState {
+            pipeline: Pipeline::new(Arc::clone(&options)),
+            options,
+            shared,
+            transport,
+            limits: RateLimits::default(),
+            max_in_flight,
+            in_flight: JoinSet::new(),
+            flying: HashMap::new(),
+            next_key: 0,
+            retry: VecDeque::new(),
+            spool,
+            failures: 0,
+            probing: false,
+            next_retry,
+            last_report: Instant::now(),
+        }
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        let shared = Arc::clone(&self.shared);
+        loop {
+            let can_send = self.in_flight.len() < self.max_in_flight;
+            let retry_at = self.next_retry.filter(|_| can_send && !self.probing);
+            tokio::select! {
+                biased;
+                _ = shared.shutdown.notified() => break,
+                Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
+                    if let Ok((key, result)) = done {
+                        self.on_result(key, result);
+                    }
+                }
+                _ = sleep_until(retry_at), if retry_at.is_some() => self.retry_one(),
+                job = rx.recv(), if can_send => match job {
+                    Some(job) => self.on_job(job),
+                    None => break,
+                },
+            }
+        }
+        self.shutdown(rx).await;
+    }
+
+    fn on_job(&mut self, job: Job) {
+        let envelope = match job {
+            Job::Event(pending) => match self.pipeline.process(*pending) {
+                Ok(event) => self.pipeline.envelope(&event),
+                Err(reason) => {
+                    self.shared.log(format_args!("event dropped ({reason})"));
+                    self.shared.discards.record(reason, DataCategory::Error, 1);
+                    self.shared.settle(1);
+                    return;
+                }
+            },
+            Job::Envelope(env) => *env,
+        };
+        self.dispatch(Outgoing {
+            envelope: Arc::new(envelope),
+            counted: true,
+            spooled: None,
+            attempts: 0,
+        });
+    }
+
+    /// Sends an envelope now, or parks it when the server is failing.
+    fn dispatch(&mut self, mut out: Outgoing) {
+        let now = Instant::now();
+        let limits = &self.limits;
+        if out
+            .envelope
+            .items
+            .iter()
+            .any(|i| limits.is_item_limited(i.ty(), now))
+        {
+            let env = Arc::make_mut(&mut out.envelope);
+            let mut dropped = Vec::new();
+            env.items.retain(|i| {
+                let limited = limits.is_item_limited(i.ty(), now);
+                if limited {
+                    dropped.extend(i.ty().data_category());
+                }
+                !limited
+            });
+            for cat in dropped {
+                self.shared
+                    .discards
+                    .record(DiscardReason::RatelimitBackoff, cat, 1);
+            }
+            self.shared.log(format_args!(
+                "rate limited: item(s) dropped (ratelimit_backoff)"
+            ));
+            if env.items.is_empty() {
+                self.finish(out);
+                return;
+            }
+        }
+        if self.failures > 0 && out.attempts == 0 {
+            // The server is failing: do not hammer it; wait for the probe.
+            self.park(out);
+            return;
+        }
+        self.maybe_attach_report(&mut out, false);
+        self.launch(out);
+    }
+
+    fn maybe_attach_report(&mut self, out: &mut Outgoing, force: bool) {
+        if !self.options.send_client_reports
+            || out.envelope.item(&ItemType::ClientReport).is_some()
+            || (!force && self.last_report.elapsed() < REPORT_INTERVAL)
+        {
+            return;
+        }
+        if let Some(item) = self.shared.discards.take_item() {
+            Arc::make_mut(&mut out.envelope).push(item);
+            self.last_report = Instant::now();
+        }
+    }
+
+    fn launch(&mut self, out: Outgoing) {
+        let key = self.next_key;
+        self.next_key += 1;
+        let fut = self.transport.send_envelope(Arc::clone(&out.envelope));
+        self.flying.insert(key, out);
+        self.in_flight.spawn(async move {
+            let result = CatchUnwind(fut)
+                .await
+                .unwrap_or_else(|| SendResult::Rejected {
+                    reason: "transport panicked".into(),
+                });
+            (key, result)
+        });
+    }
+
+    fn on_result(&mut self, key: u64, result: SendResult) {
+        let Some(mut out) = self.flying.remove(&key) else {
+            return;
+        };
+        let now = Instant::now();
+        match result {
+            SendResult::Sent { rate_limits } => {
+                self.shared.log(format_args!("envelope sent"));
+                if let Some(h) = rate_limits {
+                    self.limits.update_from_header(&h, now);
+                }
+                let was_failing = self.failures > 0 || self.probing;
+                self.failures = 0;
+                self.probing = false;
+                if was_failing || self.has_waiting() {
+                    self.next_retry = self.has_waiting().then_some(now);
+                }
+                self.finish(out);
+            }
+            SendResult::RateLimited {
+                retry_after,
+                rate_limits,
+            } => {
+                self.shared.log(format_args!(
+                    "429 rate limited (retry-after {retry_after:?}, limits {rate_limits:?})"
+                ));
+                self.limits
+                    .update_from_429(retry_after.as_deref(), rate_limits.as_deref(), now);
+                self.probing = false;
+                self.restore_report(&out);
+                self.finish(out);
+            }
+            SendResult::Rejected { reason } => {
+                self.shared
+                    .log(format_args!("envelope rejected: {reason} (send_error)"));
+                for cat in out.event_items() {
+                    self.shared
+                        .discards
+                        .record(DiscardReason::SendError, cat, 1);
+                }
+                self.probing = false;
+                self.finish(out);
+            }
+            SendResult::Retry { reason } => {
+                out.attempts += 1;
+                self.failures = self.failures.saturating_add(1);
+                self.probing = false;
+                let backoff = backoff(self.failures);
+                self.next_retry = Some(now + backoff);
+                self.shared.log(format_args!(
+                    "send failed: {reason}; retrying in {backoff:?} (attempt {})",
+                    out.attempts
+                ));
+                self.restore_report(&out);
+                if self.spool.is_none() && out.attempts >= MAX_ATTEMPTS {
+                    self.shared.log(format_args!(
+                        "giving up after {} attempts (network_error)",
+                        out.attempts
+                    ));
+                    for cat in out.event_items() {
+                        self.shared
+                            .discards
+                            .record(DiscardReason::NetworkError, cat, 1);
+                    }
+                    self.finish(out);
+                } else {
+                    self.park_front(out);
+                }
+            }
+        }
+    }
+
+    /// Puts a report carried by an unsent envelope back into the counters.
+    fn restore_report(&mut self, out: &Outgoing) {
+        if let Some(item) = out.envelope.item(&ItemType::ClientReport) {
+            self.shared.discards.restore(item);
+        }
+    }
+
+    fn has_waiting(&self) -> bool {
+        !self.retry.is_empty() || self.spool.as_ref().is_some_and(|s| !s.is_empty())
+    }
+
+    /// Parks a new envelope behind the ones already waiting.
+    fn park(&mut self, out: Outgoing) {
+        self.park_inner(out, false);
+    }
+
+    /// Parks an envelope whose send just failed, ahead of the others.
+    fn park_front(&mut self, out: Outgoing) {
+        self.park_inner(out, true);
+    }
+
+    fn park_inner(&mut self, mut out: Outgoing, front: bool) {
+        if let Some(spool) = &mut self.spool {
+            if let Some(entry) = out.spooled.take() {
+                spool.put_back(entry);
+                self.finish_counted(&out);
+                return;
+            }
+            // Strip a client report: the counters are restored, not spooled.
+            let env = Arc::make_mut(&mut out.envelope);
+            env.items.retain(|i| *i.ty() != ItemType::ClientReport);
+            match spool.push(&env.to_vec()) {
+                Ok(evicted) => {
+                    if evicted > 0 {
+                        self.shared.discards.record(
+                            DiscardReason::CacheOverflow,
+                            DataCategory::Error,
+                            evicted as u64,
+                        );
+                    }
+                    self.shared.log(format_args!("envelope spooled to disk"));
+                }
+                Err(e) => {
+                    self.shared
+                        .log(format_args!("cannot spool: {e} (network_error)"));
+                    for cat in out.event_items() {
+                        self.shared
+                            .discards
+                            .record(DiscardReason::NetworkError, cat, 1);
+                    }
+                }
+            }
+            self.finish_counted(&out);
+            return;
+        }
+        if self.retry.len() >= self.options.max_retry_buffer.max(1) {
+            if let Some(old) = self.retry.pop_back() {
+                self.shared.log(format_args!(
+                    "retry buffer full: dropped one (queue_overflow)"
+                ));
+                for cat in old.event_items() {
+                    self.shared
+                        .discards
+                        .record(DiscardReason::QueueOverflow, cat, 1);
+                }
+                self.finish_counted(&old);
+            }
+        }
+        if front {
+            self.retry.push_front(out);
+        } else {
+            self.retry.push_back(out);
+        }
+        if self.next_retry.is_none() {
+            self.next_retry = Some(Instant::now() + backoff(self.failures.max(1)));
+        }
+    }
+
+    /// Sends the next waiting envelope (a probe while the server is failing).
+    fn retry_one(&mut self) {
+        self.next_retry = None;
+        let out = if let Some(out) = self.retry.pop_front() {
+            Some(out)
+        } else if let Some(spool) = &mut self.spool {
+            match spool.take_oldest() {
+                Some((entry, bytes)) => match Envelope::from_slice(&bytes, &Limits::default()) {
+                    Ok(envelope) => Some(Outgoing {
+                        envelope: Arc::new(envelope),
+                        counted: false,
+                        spooled: Some(entry),
+                        attempts: 1,
+                    }),
+                    Err(e) => {
+                        self.shared
+                            .log(format_args!("unreadable spool file dropped: {e}"));
+                        spool.remove(entry);
+                        self.next_retry = Some(Instant::now());
+                        None
+                    }
+                },
+                None => None,
+            }
+        } else {
+            None
+        };
+        let Some(mut out) = out else {
+            return;
+        };
+        if self.failures > 0 {
+            self.probing = true;
+        } else if self.has_waiting() {
+            self.next_retry = Some(Instant::now());
+        }
+        out.attempts = out.attempts.max(1);
+        self.shared
+            .log(format_args!("resending a waiting envelope"));
+        self.dispatch_retry(out);
+    }
+
+    fn dispatch_retry(&mut self, out: Outgoing) {
+        let now = Instant::now();
+        if out
+            .envelope
+            .items
+            .iter()
+            .all(|i| self.limits.is_item_limited(i.ty(), now))
+        {
+            for cat in out.event_items() {
+                self.shared
+                    .discards
+                    .record(DiscardReason::RatelimitBackoff, cat, 1);
+            }
+            self.probing = false;
+            if self.has_waiting() {
+                self.next_retry = Some(now);
+            }
+            self.finish(out);
+            return;
+        }
+        self.launch(out);
+    }
+
+    /// The envelope is done with (sent or dropped): delete its spool file, settle.
+    fn finish(&mut self, mut out: Outgoing) {
+        if let (Some(spool), Some(entry)) = (&mut self.spool, out.spooled.take()) {
+            spool.remove(entry);
+        }
+        self.finish_counted(&out);
+    }
+
+    fn finish_counted(&self, out: &Outgoing) {
+        if out.counted {
+            self.shared.settle(1);
+        }
+    }
+
+    /// Shutdown: spool (or count) what is left, send a last client report, exit.
+    async fn shutdown(mut self, mut rx: mpsc::Receiver<Job>) {
+        let deadline = self
+            .shared
+            .deadline
+            .lock()
+            .unwrap_or_else(|| Instant::now() + self.options.shutdown_timeout);
+        rx.close();
+        // Jobs never started: finish them; with a spool they are kept, else counted.
+        while let Ok(job) = rx.try_recv() {
+            let envelope = match job {
+                Job::Event(pending) => match self.pipeline.process(*pending) {
+                    Ok(event) => self.pipeline.envelope(&event),
+                    Err(reason) => {
+                        self.shared.discards.record(reason, DataCategory::Error, 1);
+                        self.shared.settle(1);
+                        continue;
+                    }
+                },
+                Job::Envelope(env) => *env,
+            };
+            self.leave_behind(Outgoing {
+                envelope: Arc::new(envelope),
+                counted: true,
+                spooled: None,
+                attempts: 0,
+            });
+        }
+        // Give in-flight sends the time that is left, minus a margin for the report.
+        let margin = Duration::from_millis(50);
+        while !self.in_flight.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left <= margin {
+                break;
+            }
+            match tokio::time::timeout(left - margin, self.in_flight.join_next()).await {
+                Ok(Some(Ok((key, result)))) => {
+                    // A failure here must not start new probes: park or count it.
+                    match result {
+                        SendResult::Retry { .. } => {
+                            if let Some(out) = self.flying.remove(&key) {
+                                self.restore_report(&out);
+                                self.leave_behind(out);
+                            }
+                        }
+                        other => self.on_result(key, other),
+                    }
+                }
+                Ok(Some(Err(_))) | Ok(None) => {}
+                Err(_) => break,
+            }
+        }
+        self.in_flight.abort_all();
+        let flying: Vec<Outgoing> = self.flying.drain().map(|(_, o)| o).collect();
+        for out in flying {
+            self.restore_report(&out);
+            self.leave_behind(out);
+        }
+        let waiting: Vec<Outgoing> = self.retry.drain(..).collect();
+        for out in waiting {
+            self.leave_behind(out);
+        }
+        // The last client report goes alone, if there is time.
+        if self.options.send_client_reports && !self.shared.discards.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Some(item) = self.shared.discards.take_item() {
+                let mut env = Envelope::new();
+                env.push(item);
+                let fut = self.transport.send_envelope(Arc::new(env));
+                match tokio::time::timeout(left, CatchUnwind(fut)).await {
+                    Ok(Some(SendResult::Sent { .. })) => {
+                        self.shared
+                            .log(format_args!("client report sent at shutdown"));
+                    }
+                    _ => self
+                        .shared
+                        .log(format_args!("client report not sent at shutdown")),
+                }
+            }
+        }
+        self.shared.log(format_args!("worker stopped"));
+    }
+
+    /// At shutdown: keep an unsent envelope in the spool, or count it as lost.
+    fn leave_behind(&mut self, mut out: Outgoing) {
+        if let Some(spool) = &mut self.spool {
+            if let Some(entry) = out.spooled.take() {
+                spool.put_back(entry);
+            } else {
+                let env = Arc::make_mut(&mut out.envelope);
+                env.items.retain(|i| *i.ty() != ItemType::ClientReport);
+                if !env.items.is_empty() {
+                    match spool.push(&env.to_vec()) {
+                        Ok(_) => self
+                            .shared
+                            .log(format_args!("unsent envelope spooled at shutdown")),
+                        Err(e) => self
+                            .shared
+                            .log(format_args!("cannot spool at shutdown: {e}")),
+                    }
+                }
+            }
+        } else if out.spooled.is_none() {
+            for cat in out.event_items() {
+                self.shared
+                    .discards
+                    .record(DiscardReason::NetworkError, cat, 1);
+            }
+            self.shared.log(format_args!(
+                "unsent envelope dropped at shutdown (network_error)"
+            ));
+        }
+        self.finish_counted(&out);
+    }
+}
+
+/// Exponential backoff with ±25 % jitter: 200 ms, 400 ms, ... up to 60 s.
+fn backoff(failures: u32) -> Duration {
+    let exp = BASE_BACKOFF.saturating_mul(1u32 << failures.saturating_sub(1).min(10));
+    let capped = exp.min(MAX_BACKOFF);
+    let jitter = 0.75 + rand::random::<f64>() * 0.5;
+    capped.mul_f64(jitter)
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Polls a transport future, turning a panic into `None`.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Option<F::Output>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Some(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let b1 = backoff(1);
+        assert!(b1 >= Duration::from_millis(150) && b1 <= Duration::from_millis(250));
+        let b3 = backoff(3);
+        assert!(b3 >= Duration::from_millis(600) && b3 <= Duration::from_millis(1000));
+        assert!(backoff(40) <= MAX_BACKOFF.mul_f64(1.25));
+    }
+}

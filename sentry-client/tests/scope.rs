@@ -1,0 +1,370 @@
+//! Scope data lands in events; temporary scopes do not leak across threads or `.await`.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use sentry_client::protocol::{DataCategory, DiscardReason, ItemType};
+use sentry_client::test::{
+    with_captured_envelopes_options, with_captured_events, with_captured_events_options,
+};
+use sentry_client::{
+    add_breadcrumb, capture_message, configure_scope, with_scope, Breadcrumb, ClientOptions, Hub,
+    Level, SentryFutureExt, User,
+};
+
+#[test]
+fn scope_data_lands_in_the_event() {
+    let events = with_captured_events(|| {
+        configure_scope(|s| {
+            s.set_tag("region", "eu");
+            s.set_user(Some(User {
+                id: Some("42".into()),
+                email: Some("a@example.com".into()),
+                ..Default::default()
+            }));
+            s.set_extra("batch", json!(17));
+            s.set_context("order", json!({"id": 7, "total": 12.5}));
+            s.set_fingerprint(Some(&["{{ default }}", "db"]));
+            s.set_transaction(Some("/checkout"));
+        });
+        add_breadcrumb(Breadcrumb {
+            category: Some("http".into()),
+            message: Some("GET /items".into()),
+            ..Default::default()
+        });
+        add_breadcrumb(|| Breadcrumb {
+            message: Some("lazy".into()),
+            ..Default::default()
+        });
+        capture_message("checkout failed", Level::Error);
+    });
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!(e.message_text(), Some("checkout failed"));
+    assert_eq!(e.level, Some(Level::Error));
+    assert_eq!(e.tags.get("region"), Some("eu"));
+    let user = e.user.as_ref().expect("user");
+    assert_eq!(user.id.as_deref(), Some("42"));
+    assert_eq!(user.ip_address, None, "no PII by default");
+    assert_eq!(e.extra["batch"], json!(17));
+    assert_eq!(e.contexts["order"], json!({"id": 7, "total": 12.5}));
+    assert_eq!(
+        e.fingerprint.as_deref(),
+        Some(&["{{ default }}".to_owned(), "db".to_owned()][..])
+    );
+    assert_eq!(e.transaction.as_deref(), Some("/checkout"));
+    let crumbs: Vec<_> = e
+        .breadcrumbs
+        .iter()
+        .filter_map(|b| b.message.as_deref())
+        .collect();
+    assert_eq!(crumbs, ["GET /items", "lazy"]);
+    assert!(e.breadcrumbs.values[0].timestamp.is_some());
+    // Defaults from the client.
+    assert_eq!(e.platform.as_deref(), Some("native"));
+    let sdk = e.sdk.as_ref().expect("sdk");
+    assert_eq!(sdk.name.as_deref(), Some(sentry_client::SDK_NAME));
+    assert!(sdk.integrations.iter().any(|i| i == "panic"));
+    for ctx in ["os", "rust", "device", "app"] {
+        assert!(e.contexts.contains_key(ctx), "context {ctx}");
+    }
+}
+
+#[test]
+fn exact_json_of_a_message_event() {
+    let opts = ClientOptions {
+        release: Some("app@1.0.0".into()),
+        environment: Some("test".into()),
+        server_name: Some("host-1".into()),
+        default_integrations: false,
+        ..Default::default()
+    };
+    let envelopes = with_captured_envelopes_options(
+        || {
+            capture_message("hello", Level::Info);
+        },
+        opts,
+    );
+    assert_eq!(envelopes.len(), 1);
+    let env = &envelopes[0];
+    let item = env.item(&ItemType::Event).expect("event item");
+    assert_eq!(
+        item.headers.content_type.as_deref(),
+        Some("application/json")
+    );
+    let mut json: serde_json::Value = serde_json::from_slice(&item.payload).expect("json");
+    let id = json["event_id"].as_str().expect("id").to_owned();
+    assert_eq!(id.len(), 32);
+    assert_eq!(env.headers.event_id.as_deref(), Some(id.as_str()));
+    assert!(json["timestamp"].as_f64().is_some());
+    let obj = json.as_object_mut().expect("object");
+    obj.remove("event_id");
+    obj.remove("timestamp");
+    assert_eq!(
+        json,
+        json!({
+            "platform": "native",
+            "level": "info",
+            "server_name": "host-1",
+            "release": "app@1.0.0",
+            "environment": "test",
+            "message": "hello",
+            "sdk": {
+                "name": sentry_client::SDK_NAME,
+                "version": sentry_client::SDK_VERSION,
+                "packages": [{"name": "cargo:sentry-client", "version": sentry_client::SDK_VERSION}]
+            }
+        })
+    );
+}
+
+#[test]
+fn before_send_and_before_breadcrumb_edit_and_drop_and_are_counted() {
+    let opts = ClientOptions::default()
+        .with_before_send(|mut e| {
+            if e.message_text() == Some("drop me") {
+                return None;
+            }
+            if e.message_text() == Some("panic") {
+                panic!("before_send bug");
+            }
+            e.tags.insert("seen", "yes");
+            Some(e)
+        })
+        .with_before_breadcrumb(|b| (b.message.as_deref() != Some("secret")).then_some(b));
+    let envelopes = with_captured_envelopes_options(
+        || {
+            add_breadcrumb(Breadcrumb {
+                message: Some("secret".into()),
+                ..Default::default()
+            });
+            add_breadcrumb(Breadcrumb {
+                message: Some("public".into()),
+                ..Default::default()
+            });
+            capture_message("keep", Level::Info);
+            capture_message("drop me", Level::Info);
+            capture_message("panic", Level::Info);
+        },
+        opts,
+    );
+    let events: Vec<_> = envelopes
+        .iter()
+        .filter_map(|e| e.event())
+        .map(|e| e.expect("event"))
+        .collect();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].tags.get("seen"), Some("yes"));
+    let crumbs: Vec<_> = events[0]
+        .breadcrumbs
+        .iter()
+        .filter_map(|b| b.message.as_deref())
+        .collect();
+    assert_eq!(crumbs, ["public"]);
+    let report = envelopes
+        .iter()
+        .find_map(|e| e.item(&ItemType::ClientReport))
+        .expect("client report at shutdown")
+        .client_report()
+        .expect("report");
+    assert_eq!(
+        report.count(DiscardReason::BeforeSend, DataCategory::Error),
+        2
+    );
+}
+
+#[test]
+fn sample_rate_zero_sends_nothing_and_counts() {
+    let envelopes = with_captured_envelopes_options(
+        || {
+            for _ in 0..5 {
+                assert!(capture_message("x", Level::Info).is_nil());
+            }
+        },
+        ClientOptions::default().with_sample_rate(0.0),
+    );
+    assert!(envelopes.iter().all(|e| e.event().is_none()));
+    let report = envelopes
+        .iter()
+        .find_map(|e| e.item(&ItemType::ClientReport))
+        .expect("client report")
+        .client_report()
+        .expect("report");
+    assert_eq!(
+        report.count(DiscardReason::SampleRate, DataCategory::Error),
+        5
+    );
+}
+
+#[test]
+fn max_breadcrumbs_is_a_ring() {
+    let events = with_captured_events_options(
+        || {
+            for i in 0..10 {
+                add_breadcrumb(Breadcrumb {
+                    message: Some(i.to_string()),
+                    ..Default::default()
+                });
+            }
+            capture_message("m", Level::Info);
+        },
+        ClientOptions {
+            max_breadcrumbs: 3,
+            ..Default::default()
+        },
+    );
+    let crumbs: Vec<_> = events[0]
+        .breadcrumbs
+        .iter()
+        .filter_map(|b| b.message.as_deref())
+        .collect();
+    assert_eq!(crumbs, ["7", "8", "9"]);
+}
+
+#[test]
+fn with_scope_does_not_leak_and_last_event_id_is_kept() {
+    let events = with_captured_events(|| {
+        configure_scope(|s| s.set_tag("outer", "1"));
+        let inner_id = with_scope(
+            |s| {
+                s.set_tag("inner", "1");
+                s.set_level(Some(Level::Warning));
+            },
+            || capture_message("inside", Level::Info),
+        );
+        assert_eq!(sentry_client::last_event_id(), Some(inner_id));
+        capture_message("outside", Level::Info);
+        // A panic inside with_scope still pops the scope.
+        let _ = std::panic::catch_unwind(|| {
+            with_scope(|s| s.set_tag("panicky", "1"), || panic!("boom"))
+        });
+        capture_message("after panic", Level::Info);
+    });
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0].tags.get("inner"), Some("1"));
+    assert_eq!(events[0].level, Some(Level::Warning));
+    assert_eq!(events[1].tags.get("inner"), None);
+    assert_eq!(events[1].tags.get("outer"), Some("1"));
+    assert_eq!(events[1].level, Some(Level::Info));
+    assert_eq!(events[2].tags.get("panicky"), None);
+}
+
+#[test]
+fn with_scope_does_not_leak_across_threads() {
+    let events = with_captured_events(|| {
+        let hub = Hub::current();
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let (h1, b1) = (Arc::new(Hub::new_from_top(&hub)), Arc::clone(&barrier));
+        let (h2, b2) = (Arc::new(Hub::new_from_top(&hub)), Arc::clone(&barrier));
+        let t1 = std::thread::spawn(move || {
+            Hub::run(h1, || {
+                with_scope(
+                    |s| s.set_tag("thread", "one"),
+                    || {
+                        b1.wait(); // both threads are inside their scopes now
+                        capture_message("from one", Level::Info);
+                        b1.wait();
+                    },
+                )
+            })
+        });
+        let t2 = std::thread::spawn(move || {
+            Hub::run(h2, || {
+                b2.wait();
+                capture_message("from two", Level::Info);
+                b2.wait();
+            })
+        });
+        t1.join().expect("t1");
+        t2.join().expect("t2");
+        capture_message("from main", Level::Info);
+    });
+    assert_eq!(events.len(), 3);
+    for e in &events {
+        let expected = (e.message_text() == Some("from one")).then_some("one");
+        assert_eq!(e.tags.get("thread"), expected, "{:?}", e.message_text());
+    }
+}
+
+#[test]
+fn with_scope_does_not_leak_across_await() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let events = with_captured_events(|| {
+        let parent = Hub::current();
+        runtime.block_on(async {
+            let mut tasks = Vec::new();
+            for i in 0..8 {
+                let hub = Arc::new(Hub::new_from_top(&parent));
+                tasks.push(tokio::spawn(
+                    async move {
+                        configure_scope(|s| s.set_tag("task", i));
+                        tokio::task::yield_now().await;
+                        with_scope(
+                            |s| s.set_tag("inner", i),
+                            || capture_message(&format!("task {i} inner"), Level::Info),
+                        );
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                        capture_message(&format!("task {i} after"), Level::Info);
+                    }
+                    .bind_hub(hub),
+                ));
+            }
+            for t in tasks {
+                t.await.expect("task");
+            }
+        });
+    });
+    assert_eq!(events.len(), 16);
+    for e in &events {
+        let text = e.message_text().expect("text");
+        let i: &str = text.split(' ').nth(1).expect("index");
+        assert_eq!(e.tags.get("task"), Some(i), "{text}");
+        if text.ends_with("inner") {
+            assert_eq!(e.tags.get("inner"), Some(i), "{text}");
+        } else {
+            assert_eq!(e.tags.get("inner"), None, "{text}");
+        }
+    }
+}
+
+#[test]
+fn thread_hubs_inherit_the_main_hub_live() {
+    // The main hub is process-wide; this test owns it (one test per binary touches it).
+    let main = Hub::main();
+    main.configure_scope(|s| s.set_tag("process", "early"));
+    let seen = std::thread::spawn(|| {
+        let before = Hub::current().configure_scope(|s| s.tag("process").map(str::to_owned));
+        before
+    })
+    .join()
+    .expect("thread");
+    assert_eq!(seen.as_deref(), Some("early"));
+    // A thread that only reads sees later main-hub changes; a thread's own change stays
+    // its own.
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (back_tx, back_rx) = std::sync::mpsc::channel();
+    let t = std::thread::spawn(move || {
+        let _ = Hub::current().client(); // touch the hub early
+        rx.recv().expect("go");
+        let tag = Hub::current().with_scope(
+            |_| {},
+            || Hub::current().configure_scope(|s| s.tag("process").map(str::to_owned)),
+        );
+        back_tx.send(tag).expect("send");
+        Hub::current().configure_scope(|s| s.set_tag("process", "thread-own"));
+    });
+    main.configure_scope(|s| s.set_tag("process", "late"));
+    tx.send(()).expect("go");
+    assert_eq!(back_rx.recv().expect("tag").as_deref(), Some("late"));
+    t.join().expect("thread");
+    assert_eq!(
+        main.configure_scope(|s| s.tag("process").map(str::to_owned))
+            .as_deref(),
+        Some("late")
+    );
+}
