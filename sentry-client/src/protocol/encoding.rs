@@ -13,6 +13,7 @@
 use std::io::{self, Read, Write};
 
 use base64::Engine;
+use brotli::{BrotliResult, HeapAlloc};
 
 /// A `Content-Encoding` we can decode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,11 +104,98 @@ pub fn decoder<'a>(encoding: ContentEncoding, body: &'a [u8]) -> Box<dyn Read + 
         ContentEncoding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(body)),
         ContentEncoding::Deflate if is_zlib(body) => Box::new(flate2::read::ZlibDecoder::new(body)),
         ContentEncoding::Deflate => Box::new(flate2::read::DeflateDecoder::new(body)),
-        ContentEncoding::Brotli => Box::new(brotli::Decompressor::new(body, 4096)),
-        ContentEncoding::Zstd => match zstd::stream::read::Decoder::new(body) {
-            Ok(d) => Box::new(d),
-            Err(e) => Box::new(FailingReader(Some(e))),
-        },
+        ContentEncoding::Brotli => Box::new(StrictBrotli::new(body)),
+        ContentEncoding::Zstd => {
+            let decoder = zstd::stream::read::Decoder::new(body).and_then(|mut d| {
+                d.window_log_max(ZSTD_MAX_WINDOW_LOG)?;
+                Ok(d)
+            });
+            match decoder {
+                Ok(d) => Box::new(d),
+                Err(e) => Box::new(FailingReader(Some(e))),
+            }
+        }
+    }
+}
+
+/// The largest zstd window accepted, as a power of two: 8 MiB, the limit RFC 9659 sets
+/// for the `zstd` content coding. A frame that asks for more is refused instead of making
+/// the decoder allocate its window (up to 128 MiB by zstd's default, more with `--long`).
+pub const ZSTD_MAX_WINDOW_LOG: u32 = 23;
+
+type BrotliState =
+    brotli::BrotliState<HeapAlloc<u8>, HeapAlloc<u32>, HeapAlloc<brotli::HuffmanCode>>;
+
+/// A brotli decoder for standard (RFC 7932) streams only, whose window is at most 16 MiB.
+/// `brotli::Decompressor` also accepts "large window" streams, which can make it allocate
+/// a ring buffer of up to 1 GiB from a few bytes of input.
+struct StrictBrotli<'a> {
+    input: &'a [u8],
+    offset: usize,
+    state: BrotliState,
+    done: bool,
+}
+
+impl<'a> StrictBrotli<'a> {
+    fn new(input: &'a [u8]) -> Self {
+        StrictBrotli {
+            input,
+            offset: 0,
+            state: BrotliState::new_strict(
+                HeapAlloc::new(0),
+                HeapAlloc::new(0),
+                HeapAlloc::new(brotli::HuffmanCode::default()),
+            ),
+            done: false,
+        }
+    }
+}
+
+impl Read for StrictBrotli<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        let mut avail_in = self.input.len() - self.offset;
+        let mut avail_out = buf.len();
+        let mut written = 0;
+        let mut total_out = 0;
+        let result = brotli::BrotliDecompressStream(
+            &mut avail_in,
+            &mut self.offset,
+            self.input,
+            &mut avail_out,
+            &mut written,
+            buf,
+            &mut total_out,
+            &mut self.state,
+        );
+        match result {
+            BrotliResult::ResultSuccess => {
+                self.done = true;
+                if self.offset < self.input.len() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "trailing bytes after the brotli stream",
+                    ));
+                }
+                Ok(written)
+            }
+            BrotliResult::NeedsMoreOutput | BrotliResult::NeedsMoreInput if written > 0 => {
+                Ok(written)
+            }
+            BrotliResult::NeedsMoreInput => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "truncated brotli stream",
+            )),
+            BrotliResult::NeedsMoreOutput => {
+                Err(io::Error::other("brotli decoder made no progress"))
+            }
+            BrotliResult::ResultFailure => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "invalid brotli stream (or a large-window one)",
+            )),
+        }
     }
 }
 
@@ -145,7 +233,19 @@ pub fn read_capped(
         if out.len() + n > limit {
             return Err(DecodeError::TooLarge { limit });
         }
+        // Grow by doubling, but never past the limit: a bomb costs at most `limit`.
+        grow_within(&mut out, n, limit);
         out.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Makes room for `n` more bytes, doubling as `Vec` does but never past `cap` unless the
+/// bytes themselves need it.
+pub(crate) fn grow_within(out: &mut Vec<u8>, n: usize, cap: usize) {
+    if out.capacity() - out.len() < n {
+        let need = out.len() + n;
+        let target = (out.capacity() * 2).min(cap).max(need);
+        out.reserve_exact(target - out.len());
     }
 }
 
@@ -244,6 +344,62 @@ mod tests {
                 ),
                 "{enc:?}"
             );
+        }
+    }
+
+    #[test]
+    fn brotli_large_window_streams_are_refused() {
+        // A "large window" stream (here 1 GiB) would make a permissive decoder allocate a
+        // ring buffer that large; the standard form of the same data decodes.
+        let data = b"large window ".repeat(1000);
+        for (large, lgwin) in [(true, 30), (false, 24)] {
+            let mut params = brotli::enc::BrotliEncoderParams::default();
+            params.large_window = large;
+            params.lgwin = lgwin;
+            params.quality = 5;
+            let mut body = Vec::new();
+            brotli::BrotliCompress(&mut &data[..], &mut body, &params).expect("compress");
+            let result = decompress(ContentEncoding::Brotli, &body, 1 << 20);
+            if large {
+                assert!(
+                    matches!(result, Err(DecodeError::Corrupt { .. })),
+                    "{result:?}"
+                );
+            } else {
+                assert_eq!(result.expect("standard stream"), data);
+            }
+        }
+    }
+
+    #[test]
+    fn brotli_truncated_or_trailing_bytes() {
+        let body = encode(ContentEncoding::Brotli, &b"abc".repeat(500));
+        let truncated = decompress(ContentEncoding::Brotli, &body[..body.len() / 2], 1 << 20);
+        assert!(matches!(truncated, Err(DecodeError::Corrupt { .. })));
+        let mut trailing = body.clone();
+        trailing.extend_from_slice(b"junk");
+        let trailing = decompress(ContentEncoding::Brotli, &trailing, 1 << 20);
+        assert!(matches!(trailing, Err(DecodeError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn zstd_windows_above_8_mib_are_refused() {
+        let data = vec![7u8; 64 * 1024];
+        for (log, ok) in [
+            (ZSTD_MAX_WINDOW_LOG, true),
+            (ZSTD_MAX_WINDOW_LOG + 4, false),
+        ] {
+            let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).expect("encoder");
+            enc.window_log(log).expect("window");
+            // Without a content size the decoder must allocate the whole window.
+            enc.include_contentsize(false).expect("flag");
+            enc.write_all(&data).expect("write");
+            let body = enc.finish().expect("finish");
+            let result = decompress(ContentEncoding::Zstd, &body, 1 << 20);
+            assert_eq!(result.is_ok(), ok, "window log {log}: {result:?}");
+            if !ok {
+                assert!(matches!(result, Err(DecodeError::Corrupt { .. })));
+            }
         }
     }
 

@@ -25,6 +25,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::client_report::{ClientReport, DataCategory};
+use super::encoding::grow_within;
 use super::event::{from_slice_with_path, Event, EventError, Sdk};
 use super::values::Timestamp;
 use super::wire::{parse_uuid, protocol_struct, wire_via_serde};
@@ -541,6 +542,13 @@ impl<R: Read> EnvelopeReader<R> {
         }
     }
 
+    /// How many more bytes can arrive before the envelope limit is hit: what the cap
+    /// still lets through plus what is already buffered. Payload buffers never grow past
+    /// it, so an envelope costs at most its limit however large its declared lengths.
+    fn budget(&self) -> usize {
+        self.reader.get_ref().remaining + self.reader.buffer().len()
+    }
+
     /// Reads one line (without the LF) of at most the header limit; `None` at EOF.
     fn read_line(&mut self, what: &str) -> Result<Option<Vec<u8>>, EnvelopeError> {
         let limit = self.limits.max_header_bytes;
@@ -601,10 +609,9 @@ impl<R: Read> EnvelopeReader<R> {
                         limit,
                     });
                 }
-                let mut payload = Vec::with_capacity(len.min(64 * 1024));
-                let res = (&mut self.reader)
-                    .take(len as u64)
-                    .read_to_end(&mut payload);
+                let budget = self.budget();
+                let mut payload = Vec::with_capacity(len.min(budget).min(64 * 1024));
+                let res = read_bounded(&mut self.reader, len, false, budget, &mut payload);
                 res.map_err(|e| self.map_io(e))?;
                 if payload.len() < len {
                     return Err(EnvelopeError::Truncated {
@@ -624,9 +631,8 @@ impl<R: Read> EnvelopeReader<R> {
             }
             None => {
                 let mut payload = Vec::new();
-                let res = (&mut self.reader)
-                    .take(limit as u64 + 1)
-                    .read_until(b'\n', &mut payload);
+                let budget = self.budget();
+                let res = read_bounded(&mut self.reader, limit + 1, true, budget, &mut payload);
                 res.map_err(|e| self.map_io(e))?;
                 if payload.last() == Some(&b'\n') {
                     payload.pop();
@@ -657,6 +663,44 @@ impl<R: Read> EnvelopeReader<R> {
             items,
         })
     }
+}
+
+/// Appends at most `max` bytes of `reader` to `out` — stopping after the first LF when
+/// `until_newline` — and never lets `out`'s capacity grow beyond `cap` (or beyond what
+/// the bytes read need). `Read::read_to_end` and `read_until` double their buffer, which
+/// can overshoot a limit by up to twice.
+fn read_bounded(
+    reader: &mut impl BufRead,
+    max: usize,
+    until_newline: bool,
+    cap: usize,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    while out.len() < max {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let avail = &buf[..buf.len().min(max - out.len())];
+        let (n, at_newline) = match until_newline {
+            true => match avail.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (avail.len(), false),
+            },
+            false => (avail.len(), false),
+        };
+        grow_within(out, n, cap);
+        out.extend_from_slice(&avail[..n]);
+        reader.consume(n);
+        if at_newline {
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 fn parse_header<T: for<'a> Deserialize<'a>>(line: &[u8], what: &str) -> Result<T, EnvelopeError> {

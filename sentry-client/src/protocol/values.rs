@@ -129,12 +129,14 @@ impl<'de> Deserialize<'de> for Timestamp {
                 f.write_str("Unix seconds or an RFC 3339 timestamp")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Timestamp, E> {
-                Ok(Timestamp {
-                    unix: v as f64,
-                    repr: TimestampRepr::Int,
-                })
+                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Timestamp, E> {
+                // Beyond 2^53 an f64 cannot hold the integer, so it could not be written
+                // back as read; no real timestamp is that far (285 million years) away.
+                if v.unsigned_abs() > 1 << 53 {
+                    return Err(E::custom(format_args!("timestamp {v} out of range")));
+                }
                 Ok(Timestamp {
                     unix: v as f64,
                     repr: TimestampRepr::Int,
@@ -540,6 +542,14 @@ mod tests {
             "2024-06-01T12:00:00.500000Z"
         );
         assert!(serde_json::from_str::<Timestamp>(r#""yesterday""#).is_err());
+        // Integers an f64 cannot hold exactly would not be written back as read.
+        assert!(serde_json::from_str::<Timestamp>("18446744073709551615").is_err());
+        assert!(serde_json::from_str::<Timestamp>("-9007199254740993").is_err());
+        let far: Timestamp = serde_json::from_str("9007199254740992").expect("2^53");
+        assert_eq!(
+            serde_json::to_string(&far).expect("write"),
+            "9007199254740992"
+        );
         // Timestamps made here are rounded to microseconds and written short.
         let made = Timestamp::from_unix(1_717_243_200.123_456_7);
         assert_eq!(
