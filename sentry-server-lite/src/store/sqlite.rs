@@ -845,3 +845,6 @@ impl Store for SqliteStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,249 @@
+//! Bad input: each refusal has the right status and a `detail` that names the problem,
+//! and nothing is stored.
+
+mod common;
+
+use std::io::Write;
+
+use common::{envelope, new_id, request, TestServer};
+use sentry_server_lite::store::RateLimit;
+
+const EVENT: &str = r#"{"message":"hello","level":"error"}"#;
+
+fn server() -> TestServer {
+    TestServer::start_with(|c| {
+        c.limits.max_body_bytes = 64 * 1024;
+        c.limits.max_decompressed_bytes = 1024 * 1024;
+        c.limits.envelope.max_envelope_bytes = 1024 * 1024;
+        c.limits.envelope.max_event_bytes = 100 * 1024;
+    })
+}
+
+fn good_envelope() -> Vec<u8> {
+    envelope(&format!(r#"{{"event_id":"{}"}}"#, new_id()), EVENT)
+}
+
+fn assert_refused(s: &TestServer, r: &common::Response, status: u16, detail_part: &str) {
+    assert_eq!(r.status, status, "body: {}", r.text());
+    let detail = r.detail();
+    assert!(
+        detail.to_lowercase().contains(&detail_part.to_lowercase()),
+        "detail {detail:?} should mention {detail_part:?}"
+    );
+    assert!(r.header("x-sentry-error").is_some());
+    assert_eq!(s.event_count(), 0, "nothing may be stored");
+}
+
+#[test]
+fn key_problems() {
+    let s = server();
+    let path = s.envelope_path();
+    let body = good_envelope();
+
+    let r = request(s.addr, "POST", &path, &[], &body);
+    assert_refused(&s, &r, 401, "missing authentication");
+
+    let unknown = format!("Sentry sentry_key={}, sentry_version=7", "0".repeat(32));
+    let r = request(s.addr, "POST", &path, &[("X-Sentry-Auth", &unknown)], &body);
+    assert_refused(&s, &r, 403, "unknown public key");
+
+    let other_team = s.store.create_team("other", "Other", None).expect("team");
+    let other = s
+        .store
+        .create_project(other_team.id, "other", "Other", None)
+        .expect("project");
+    let other_key = s.store.create_key(other.id, "Default").expect("key");
+    let auth = format!(
+        "Sentry sentry_key={}, sentry_version=7",
+        other_key.public_key
+    );
+    let r = request(s.addr, "POST", &path, &[("X-Sentry-Auth", &auth)], &body);
+    assert_refused(&s, &r, 403, "another project");
+
+    let revoked = s.store.create_key(s.project.id, "Old").expect("key");
+    s.store.set_key_active(revoked.id, false).expect("revoke");
+    let auth = format!("Sentry sentry_key={}, sentry_version=7", revoked.public_key);
+    let r = request(s.addr, "POST", &path, &[("X-Sentry-Auth", &auth)], &body);
+    assert_refused(&s, &r, 403, "revoked");
+
+    let r = request(
+        s.addr,
+        "POST",
+        &format!("{path}?sentry_key={}", other_key.public_key),
+        &[("X-Sentry-Auth", &s.auth_header())],
+        &body,
+    );
+    assert_refused(&s, &r, 401, "multiple authorization");
+
+    let bad_secret = format!("{}, sentry_secret=wrong", s.auth_header());
+    let r = request(
+        s.addr,
+        "POST",
+        &path,
+        &[("X-Sentry-Auth", &bad_secret)],
+        &body,
+    );
+    assert_refused(&s, &r, 403, "secret");
+
+    let dsn_other = format!("http://{}@h/{}", other_key.public_key, other.id);
+    let r = s.post_envelope(&envelope(&format!(r#"{{"dsn":"{dsn_other}"}}"#), EVENT));
+    assert_refused(&s, &r, 401, "does not match");
+
+    let r = request(
+        s.addr,
+        "POST",
+        "/api/abc/envelope/",
+        &[("X-Sentry-Auth", &s.auth_header())],
+        &body,
+    );
+    assert_refused(&s, &r, 400, "invalid project id");
+
+    let future = format!("Sentry sentry_key={}, sentry_version=99", s.key.public_key);
+    let r = request(s.addr, "POST", &path, &[("X-Sentry-Auth", &future)], &body);
+    assert_refused(&s, &r, 400, "unsupported protocol version");
+
+    // The same request with the right key is stored.
+    assert_eq!(s.post_envelope(&body).status, 200);
+    assert_eq!(s.event_count(), 1);
+}
+
+#[test]
+fn malformed_envelopes() {
+    let s = server();
+    let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+        (b"".to_vec(), 400, "empty envelope"),
+        (b"not json\n".to_vec(), 400, "invalid envelope header"),
+        (
+            // Declares 500 bytes, has 35: truncated.
+            format!("{{}}\n{{\"type\":\"event\",\"length\":500}}\n{EVENT}\n").into_bytes(),
+            400,
+            "truncated",
+        ),
+        (
+            // Declares 10 bytes of a 35-byte payload: the next byte is not a newline.
+            format!("{{}}\n{{\"type\":\"event\",\"length\":10}}\n{EVENT}\n").into_bytes(),
+            400,
+            "wrong length",
+        ),
+        (
+            envelope("{}", r#"{"message": "unterminated"#),
+            400,
+            "item 0 (event)",
+        ),
+        (envelope("{}", r#"{"level": 42}"#), 400, "level"),
+        (envelope("{}", r#"[1,2]"#), 400, "event"),
+        (b"{}\n{\"length\":2}\n{}\n".to_vec(), 400, "no type"),
+    ];
+    for (body, status, detail) in cases {
+        let r = s.post_envelope(&body);
+        assert_refused(&s, &r, status, detail);
+    }
+    // A bad event after a good one: the whole envelope is refused, nothing stored.
+    let mut two = good_envelope();
+    two.extend_from_slice(b"{\"type\":\"event\",\"length\":3}\n{x}\n");
+    assert_refused(&s, &s.post_envelope(&two), 400, "item 1 (event)");
+}
+
+#[test]
+fn size_limits_and_encodings() {
+    let s = server();
+    let path = s.envelope_path();
+    let auth = s.auth_header();
+
+    // Over the body limit (64 KiB here).
+    let big_message = "x".repeat(80 * 1024);
+    let body = envelope("{}", &format!(r#"{{"message":"{big_message}"}}"#));
+    let r = request(s.addr, "POST", &path, &[("X-Sentry-Auth", &auth)], &body);
+    assert_refused(&s, &r, 413, "exceeds the limit");
+
+    // An event item over the per-item limit (100 KiB), sent compressed under the body limit.
+    let body = envelope(
+        "{}",
+        &format!(r#"{{"message":"{}"}}"#, "y".repeat(150 * 1024)),
+    );
+    let gz = gzip(&body);
+    let r = request(
+        s.addr,
+        "POST",
+        &path,
+        &[("X-Sentry-Auth", &auth), ("Content-Encoding", "gzip")],
+        &gz,
+    );
+    assert_refused(&s, &r, 413, "size limit");
+
+    // A gzip bomb: 40 MiB of zeros in ~40 KiB; the decompressed cap is 1 MiB.
+    let bomb = gzip_level(&vec![0u8; 40 * 1024 * 1024], flate2::Compression::best());
+    assert!(bomb.len() < 64 * 1024);
+    let r = request(
+        s.addr,
+        "POST",
+        &path,
+        &[("X-Sentry-Auth", &auth), ("Content-Encoding", "gzip")],
+        &bomb,
+    );
+    assert_refused(&s, &r, 413, "decompressed body exceeds");
+
+    // Corrupt gzip and an unknown encoding.
+    let r = request(
+        s.addr,
+        "POST",
+        &path,
+        &[("X-Sentry-Auth", &auth), ("Content-Encoding", "gzip")],
+        b"\x1f\x8bnope",
+    );
+    assert_refused(&s, &r, 400, "gzip");
+    let r = request(
+        s.addr,
+        "POST",
+        &path,
+        &[("X-Sentry-Auth", &auth), ("Content-Encoding", "compress")],
+        b"x",
+    );
+    assert_refused(&s, &r, 415, "unsupported content encoding");
+}
+
+#[test]
+fn rate_limit_per_key() {
+    let s = server();
+    s.store
+        .set_key_rate_limit(
+            s.key.id,
+            Some(RateLimit {
+                count: 2,
+                window_secs: 3600,
+            }),
+        )
+        .expect("limit");
+    assert_eq!(s.post_envelope(&good_envelope()).status, 200);
+    assert_eq!(s.post_envelope(&good_envelope()).status, 200);
+    let r = s.post_envelope(&good_envelope());
+    assert_eq!(r.status, 429, "{}", r.text());
+    let retry: u64 = r
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("integer");
+    assert!(retry >= 1 && retry <= 3600);
+    let limits = r
+        .header("x-sentry-rate-limits")
+        .expect("X-Sentry-Rate-Limits");
+    assert_eq!(
+        limits,
+        format!("{retry}:error;default;security:key:key_quota")
+    );
+    assert!(r.detail().contains("rate limit"));
+    assert_eq!(s.event_count(), 2, "the refused event is not stored");
+    // Envelopes without events (sessions, client reports) are not rate-limited.
+    let session = b"{}\n{\"type\":\"session\"}\n{\"started\":\"2020-02-07T14:16:00Z\"}\n";
+    assert_eq!(s.post_envelope(session).status, 200);
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    gzip_level(data, flate2::Compression::fast())
+}
+
+fn gzip_level(data: &[u8], level: flate2::Compression) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
+    e.write_all(data).expect("write");
+    e.finish().expect("finish")
+}

@@ -1,0 +1,315 @@
+//! Test harness: a real server on 127.0.0.1:0 with a temp data dir, a tiny blocking
+//! HTTP client (so tests control every byte), and API helpers.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sentry_server_lite::config::ServerConfig;
+use sentry_server_lite::ingest::Ingestor;
+use sentry_server_lite::secrets;
+use sentry_server_lite::server::Server;
+use sentry_server_lite::store::{Project, ProjectKey, Store};
+use serde_json::Value;
+
+/// A running server with one team, one project (with a key) and an API token.
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub addr: SocketAddr,
+    pub udp_addr: Option<SocketAddr>,
+    pub store: Arc<dyn Store>,
+    pub ingestor: Arc<Ingestor>,
+    pub project: Project,
+    pub key: ProjectKey,
+    pub token: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start() -> Self {
+        Self::start_with(|_| {})
+    }
+
+    pub fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = ServerConfig::new(dir.path());
+        config.bind = "127.0.0.1:0".parse().expect("addr");
+        config.key_cache_ttl = Duration::from_millis(0);
+        configure(&mut config);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let server = rt.block_on(Server::bind(config)).expect("bind");
+        let addr = server.http_addr();
+        let udp_addr = server.udp_addr();
+        let store = server.store();
+        let ingestor = server.ingestor();
+        let team = store.create_team("team", "Team", None).expect("team");
+        let project = store
+            .create_project(team.id, "proj", "Proj", None)
+            .expect("project");
+        let key = store.create_key(project.id, "Default").expect("key");
+        let user = store
+            .create_user(
+                "admin@example.com",
+                &secrets::hash_password("password1").expect("hash"),
+                true,
+            )
+            .expect("user");
+        let (token, digest) = secrets::new_api_token();
+        store.create_token(user.id, &digest, "test").expect("token");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            rt.block_on(server.run(async {
+                let _ = stopped.await;
+            }))
+            .expect("server run");
+        });
+        TestServer {
+            dir,
+            addr,
+            udp_addr,
+            store,
+            ingestor,
+            project,
+            key,
+            token,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn dsn(&self) -> String {
+        dsn(&self.key, self.project.id, self.addr)
+    }
+
+    pub fn envelope_path(&self) -> String {
+        format!("/api/{}/envelope/", self.project.id)
+    }
+
+    pub fn auth_header(&self) -> String {
+        format!(
+            "Sentry sentry_key={}, sentry_version=7, sentry_client=test/1",
+            self.key.public_key
+        )
+    }
+
+    /// POSTs an envelope with the project's key in `X-Sentry-Auth`.
+    pub fn post_envelope(&self, body: &[u8]) -> Response {
+        let auth = self.auth_header();
+        request(
+            self.addr,
+            "POST",
+            &self.envelope_path(),
+            &[("X-Sentry-Auth", &auth)],
+            body,
+        )
+    }
+
+    /// GETs an API path with the token, expecting 200 and JSON.
+    pub fn api(&self, path: &str) -> Value {
+        let r = self.api_raw("GET", path, b"");
+        assert_eq!(r.status, 200, "GET {path}: {}", r.text());
+        r.json()
+    }
+
+    pub fn api_raw(&self, method: &str, path: &str, body: &[u8]) -> Response {
+        let auth = format!("Bearer {}", self.token);
+        let mut headers = vec![("Authorization", auth.as_str())];
+        if !body.is_empty() {
+            headers.push(("Content-Type", "application/json"));
+        }
+        request(self.addr, method, path, &headers, body)
+    }
+
+    /// All issues of the project (any status).
+    pub fn issues(&self) -> Vec<Value> {
+        let v = self.api(&format!(
+            "/api/0/projects/team/{}/issues/?query=&limit=100",
+            self.project.slug
+        ));
+        v.as_array().expect("array").clone()
+    }
+
+    pub fn issue_by_title(&self, title: &str) -> Value {
+        let issues = self.issues();
+        issues
+            .iter()
+            .find(|i| i["title"] == title)
+            .cloned()
+            .unwrap_or_else(|| panic!("no issue titled {title:?} in {issues:#?}"))
+    }
+
+    pub fn event_count(&self) -> u64 {
+        self.store.count_events().expect("count")
+    }
+
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+pub fn dsn(key: &ProjectKey, project_id: i64, addr: SocketAddr) -> String {
+    format!("http://{}@{}/{}", key.public_key, addr, project_id)
+}
+
+/// An HTTP response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn detail(&self) -> String {
+        self.json()["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection (`Connection: close`).
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    try_request(addr, method, path, headers, body)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+pub fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    stream.write_all(req.as_bytes())?;
+    stream.write_all(body)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> std::io::Result<Response> {
+    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_owned());
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| bad("no header end"))?;
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("bad status line"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[end + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    if chunked {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let line_end = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .ok_or_else(|| bad("bad chunk"))?;
+            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..line_end]).trim(), 16)
+                .map_err(|_| bad("bad chunk size"))?;
+            rest = &rest[line_end + 2..];
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[..size]);
+            rest = &rest[size + 2..];
+        }
+        body = out;
+    }
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// An envelope with one event item.
+pub fn envelope(header: &str, event_json: &str) -> Vec<u8> {
+    format!(
+        "{header}\n{{\"type\":\"event\",\"length\":{}}}\n{event_json}\n",
+        event_json.len()
+    )
+    .into_bytes()
+}
+
+/// A fresh 32-hex event id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Polls `f` until it returns `Some` or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if start.elapsed() > timeout {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
