@@ -223,7 +223,7 @@ fn rate_limit_per_key() {
         .expect("Retry-After")
         .parse()
         .expect("integer");
-    assert!(retry >= 1 && retry <= 3600);
+    assert!((1..=3600).contains(&retry));
     let limits = r
         .header("x-sentry-rate-limits")
         .expect("X-Sentry-Rate-Limits");
