@@ -353,10 +353,12 @@ mod tests {
         // ring buffer that large; the standard form of the same data decodes.
         let data = b"large window ".repeat(1000);
         for (large, lgwin) in [(true, 30), (false, 24)] {
-            let mut params = brotli::enc::BrotliEncoderParams::default();
-            params.large_window = large;
-            params.lgwin = lgwin;
-            params.quality = 5;
+            let params = brotli::enc::BrotliEncoderParams {
+                large_window: large,
+                lgwin,
+                quality: 5,
+                ..Default::default()
+            };
             let mut body = Vec::new();
             brotli::BrotliCompress(&mut &data[..], &mut body, &params).expect("compress");
             let result = decompress(ContentEncoding::Brotli, &body, 1 << 20);
