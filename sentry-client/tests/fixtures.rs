@@ -11,8 +11,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use sentry_client::protocol::{
-    Envelope, EnvelopeHeaders, EnvelopeReader, Event, Exception, Frame, ItemHeaders, ItemType,
-    Level, Limits, Message, Stacktrace,
+    Auth, ContentEncoding, Envelope, EnvelopeHeaders, EnvelopeReader, Event, Exception, Frame,
+    ItemHeaders, ItemType, Level, Limits, Message, Stacktrace,
 };
 use serde_json::Value;
 
@@ -293,6 +293,54 @@ fn every_fixture_round_trips_at_the_json_level() {
         for raw in &orig_items {
             let h: ItemHeaders = serde_json::from_value(raw.header.clone()).expect("item");
             assert_eq!(serde_json::to_value(&h).expect("write"), raw.header);
+        }
+    }
+}
+
+#[test]
+fn recorded_requests_authenticate_and_name_their_encoding() {
+    for &(sdk, case) in CASES {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(sdk)
+            .join(format!("{case}.headers.json"));
+        let sidecar: Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("sidecar")).expect("sidecar JSON");
+        let header = |name: &str| {
+            sidecar["headers"]
+                .as_array()
+                .expect("headers")
+                .iter()
+                .find(|pair| {
+                    pair[0]
+                        .as_str()
+                        .is_some_and(|k| k.eq_ignore_ascii_case(name))
+                })
+                .and_then(|pair| pair[1].as_str())
+        };
+        let request_path = sidecar["path"].as_str().expect("path");
+        let (route, query) = request_path.split_once('?').unwrap_or((request_path, ""));
+        assert_eq!(route, "/api/42/envelope/", "{sdk}/{case}");
+        // Python and Rust authenticate with the header, @sentry/node in the query string.
+        let auth = match header("x-sentry-auth") {
+            Some(value) => Auth::from_header(value),
+            None => Auth::from_query(query),
+        }
+        .unwrap_or_else(|e| panic!("{sdk}/{case}: {e}"));
+        assert_eq!(auth.key, "a3f1c2d4e5b60718293a4b5c6d7e8f90", "{sdk}/{case}");
+        assert_eq!(auth.version, 7);
+        let client = auth.client.expect("sentry_client");
+        let expected = match sdk {
+            "python" => "sentry.python/",
+            "node" => "sentry.javascript.node/",
+            _ => "sentry.rust/",
+        };
+        assert!(client.starts_with(expected), "{sdk}/{case}: {client}");
+        // The recorded Content-Encoding is one we decode (sentry-python sends br).
+        let encoding = header("content-encoding").unwrap_or("");
+        let encoding = ContentEncoding::from_header(encoding).expect("supported encoding");
+        if sdk == "python" {
+            assert_eq!(encoding, ContentEncoding::Brotli);
         }
     }
 }
