@@ -110,9 +110,15 @@ const SDK_FRAME_PREFIXES: &[&str] = &[
     "std::sys_common::backtrace::",
     "rust_begin_unwind",
     "__rustc::rust_begin_unwind",
-    "alloc::boxed::Box<F,A> as core::ops::function::Fn",
-    "alloc::boxed::Box<F, A> as core::ops::function::Fn",
 ];
+
+/// Whether a frame belongs to capturing or panicking (see [`SDK_FRAME_PREFIXES`]); the
+/// boxed hook call (`<Box<dyn Fn(&PanicHookInfo)> as Fn>::call`) counts too.
+fn is_sdk_frame(func: &str) -> bool {
+    let func = func.trim_start_matches('<');
+    SDK_FRAME_PREFIXES.iter().any(|p| func.starts_with(p))
+        || (func.starts_with("alloc::boxed::Box<") && func.contains("as core::ops::function::Fn"))
+}
 
 impl InAppRules {
     fn is_in_app(&self, function: Option<&str>, abs_path: Option<&str>) -> bool {
@@ -151,9 +157,7 @@ fn strip_impl_prefix(func: &str) -> &str {
 
 /// The first path segment of a (de-`<`ed) function name.
 fn crate_of(func: &str) -> &str {
-    let end = func
-        .find([':', '<', ' ', '>'])
-        .unwrap_or(func.len());
+    let end = func.find([':', '<', ' ', '>']).unwrap_or(func.len());
     &func[..end]
 }
 
@@ -266,16 +270,21 @@ impl Symbolizer {
                 frames.push(self.frame(ip, sym));
             }
         }
-        let sdk_prefix = frames
-            .iter()
-            .take_while(|f| {
-                f.function.as_deref().is_some_and(|func| {
-                    let func = func.trim_start_matches('<');
-                    SDK_FRAME_PREFIXES.iter().any(|p| func.starts_with(p))
-                })
-            })
-            .count();
-        frames.drain(..sdk_prefix);
+        // Trim up to the outermost SDK frame that lies above the first in-app frame (std
+        // glue such as `FnOnce::call_once` may sit between SDK frames); without an in-app
+        // frame, only the leading run of SDK frames goes.
+        let first_app = frames.iter().position(|f| f.in_app == Some(true));
+        let cut = match first_app {
+            Some(app) => frames[..app]
+                .iter()
+                .rposition(|f| f.function.as_deref().is_some_and(is_sdk_frame))
+                .map_or(0, |i| i + 1),
+            None => frames
+                .iter()
+                .take_while(|f| f.function.as_deref().is_some_and(is_sdk_frame))
+                .count(),
+        };
+        frames.drain(..cut);
         frames.reverse();
         Stacktrace {
             frames,

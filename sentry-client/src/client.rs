@@ -178,7 +178,11 @@ impl Client {
 
     /// The stack of the current thread, if `attach_stacktrace` asks for one.
     pub(crate) fn maybe_stack(&self) -> Option<RawBacktrace> {
-        self.options.attach_stacktrace.then(RawBacktrace::capture)
+        if self.options.attach_stacktrace {
+            Some(RawBacktrace::capture())
+        } else {
+            None
+        }
     }
 
     /// Queues an event with its unresolved stacks. Sampling is the caller's job.
