@@ -10,9 +10,10 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use sentry_client::protocol::encoding::{decoder, decompress};
 use sentry_client::protocol::{
-    Auth, ContentEncoding, Envelope, EnvelopeHeaders, EnvelopeReader, Event, Exception, Frame,
-    ItemHeaders, ItemType, Level, Limits, Message, Stacktrace,
+    Auth, ContentEncoding, DecodeError, Envelope, EnvelopeHeaders, EnvelopeReader, Event,
+    Exception, Frame, ItemHeaders, ItemType, Level, Limits, Message, Stacktrace,
 };
 use serde_json::Value;
 
@@ -20,10 +21,12 @@ const CASES: &[(&str, &str)] = &[
     ("python", "message"),
     ("python", "error"),
     ("python", "unhandled"),
+    ("python", "gzipped"),
     ("node", "message"),
     ("node", "error"),
     ("node", "unhandled"),
     ("node", "session"),
+    ("node", "large"),
     ("rust", "message"),
     ("rust", "error"),
     ("rust", "panic"),
@@ -336,11 +339,33 @@ fn recorded_requests_authenticate_and_name_their_encoding() {
             _ => "sentry.rust/",
         };
         assert!(client.starts_with(expected), "{sdk}/{case}: {client}");
-        // The recorded Content-Encoding is one we decode (sentry-python sends br).
+        // The recorded Content-Encoding is one we decode: sentry-python sends br (gzip
+        // without brotli), @sentry/node gzips bodies over 32 KiB, sentry-rust never
+        // compresses.
         let encoding = header("content-encoding").unwrap_or("");
         let encoding = ContentEncoding::from_header(encoding).expect("supported encoding");
-        if sdk == "python" {
-            assert_eq!(encoding, ContentEncoding::Brotli);
+        let expected = match (sdk, case) {
+            ("python", "gzipped") | ("node", "large") => ContentEncoding::Gzip,
+            ("python", _) => ContentEncoding::Brotli,
+            _ => ContentEncoding::Identity,
+        };
+        assert_eq!(encoding, expected, "{sdk}/{case}");
+        if encoding != ContentEncoding::Identity {
+            // The body as it came over the wire decodes to the envelope, also streamed,
+            // and not one byte more than the cap is produced.
+            let body_path = path.with_file_name(format!("{case}.body.{}", encoding.as_str()));
+            let body = std::fs::read(&body_path).expect("compressed body");
+            let envelope = fixture_bytes(sdk, case);
+            let decoded = decompress(encoding, &body, envelope.len()).expect("decode");
+            assert_eq!(decoded, envelope, "{sdk}/{case}");
+            assert!(matches!(
+                decompress(encoding, &body, envelope.len() - 1),
+                Err(DecodeError::TooLarge { .. })
+            ));
+            let streamed = EnvelopeReader::new(decoder(encoding, &body), Limits::default())
+                .and_then(EnvelopeReader::read_all)
+                .expect("streamed decode");
+            assert_eq!(streamed, parse(sdk, case));
         }
     }
 }
@@ -446,6 +471,13 @@ fn python_message() {
             .expect("data")["qty"],
         3
     );
+}
+
+#[test]
+fn python_gzipped_message() {
+    let (envelope, event) = event_of("python", "gzipped");
+    assert_common(&envelope, &event, "sentry.python", "python");
+    assert_eq!(event.message_text(), Some("order 1001 could not be priced"));
 }
 
 #[test]
@@ -601,6 +633,16 @@ fn node_unhandled_exception() {
         ))
     );
     assert_eq!(f.in_app, Some(true));
+}
+
+#[test]
+fn node_large_gzipped_event() {
+    let (envelope, event) = event_of("node", "large");
+    assert_common(&envelope, &event, "sentry.javascript.node", "node");
+    assert_eq!(event.message_text(), Some("order 1001 could not be priced"));
+    let blob = event.extra["blob"].as_str().expect("blob");
+    assert_eq!(blob.len(), 48 * 1024);
+    assert!(blob.starts_with("0123456789abcdef"));
 }
 
 #[test]
