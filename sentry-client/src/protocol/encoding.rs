@@ -1,6 +1,8 @@
 //! Request body encodings: `gzip`, `deflate` (zlib-wrapped or raw), `br` and `zstd`, each
 //! decoded with a hard cap on the decompressed size, so that a compression bomb costs at
-//! most the cap in memory and gets an error.
+//! most the cap in memory and gets an error. Besides its output a decoder holds only its
+//! window, which the format bounds: 32 KiB for deflate, 16 MiB for brotli (large-window
+//! streams are refused) and 8 MiB for zstd ([`ZSTD_MAX_WINDOW_LOG`]).
 //!
 //! ```
 //! use sentry_client::protocol::encoding::{decompress, gzip, ContentEncoding};
