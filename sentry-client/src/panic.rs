@@ -16,11 +16,25 @@ use crate::client::{current_thread, panic_mechanism, StackTarget};
 use crate::protocol::{Event, Exception, Level};
 use crate::transport::worker::on_worker_thread;
 use crate::Hub;
+use uuid::Uuid;
 
 static INSTALL: Once = Once::new();
 
 thread_local! {
     static IN_HOOK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// What the hook did for the latest panic on this thread (see [`take_hook_report`]).
+    static HOOK_REPORT: std::cell::Cell<Option<Uuid>> = const { std::cell::Cell::new(None) };
+}
+
+/// Takes (and clears) what the panic hook did for the latest panic on this thread: the
+/// id of the event it captured, the nil id when it ran but sent nothing (disabled client,
+/// sampled out), `None` when it has not run since the last call.
+///
+/// Code that catches panics with `catch_unwind` (e.g. `sentry-tower`) uses it so that a
+/// panic is reported exactly once: call it before running the code to clear a stale
+/// value, and again after a caught panic; `Some` means the hook already reported it.
+pub fn take_hook_report() -> Option<Uuid> {
+    HOOK_REPORT.try_with(|r| r.take()).ok().flatten()
 }
 
 /// Installs the panic hook (idempotent; the previous hook keeps running after ours).
@@ -85,9 +99,10 @@ fn panic_handler(info: &PanicHookInfo<'_>) {
     let raw = RawBacktrace::capture();
     let event = event_from_panic_info(info);
     let hub = Hub::current();
-    if let Some((_, client)) =
-        hub.capture_with_stacks(event, vec![(StackTarget::Exception(0), raw)])
-    {
+    let captured = hub.capture_with_stacks(event, vec![(StackTarget::Exception(0), raw)]);
+    let id = captured.as_ref().map_or(Uuid::nil(), |(id, _)| *id);
+    let _ = HOOK_REPORT.try_with(|r| r.set(Some(id)));
+    if let Some((_, client)) = captured {
         client.flush(None);
     }
     let _ = IN_HOOK.try_with(|f| f.set(false));
