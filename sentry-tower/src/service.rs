@@ -1,0 +1,304 @@
+//! [`SentryService`] and its [`ResponseFuture`]: the per-request work.
+//!
+//! `call` forks a hub for the request from the parent hub (a new layer on top of its
+//! scope), puts the request's transaction, trace and an event processor holding the
+//! request on that hub's scope, and calls the inner service with the hub current. The
+//! response future makes the hub current on every poll (so the handler's scope changes
+//! follow it across `.await` and worker threads, and never reach another request),
+//! catches a panic, and looks at the final status.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use http::{Request, Response, StatusCode};
+use sentry_client::protocol::{Event, Exception, Level, Mechanism};
+use sentry_client::Hub;
+use serde_json::{Map, Value};
+use tower_service::Service;
+
+use crate::layer::Config;
+use crate::request::{client_ip, transaction_name, BreadcrumbSettings, RequestInfo};
+use crate::trace::TraceContext;
+
+/// The service made by [`SentryLayer`](crate::SentryLayer) around an inner service.
+pub struct SentryService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S: Clone> Clone for SentryService<S> {
+    fn clone(&self) -> Self {
+        SentryService {
+            inner: self.inner.clone(),
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for SentryService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SentryService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> SentryService<S> {
+    pub(crate) fn new(inner: S, config: Arc<Config>) -> Self {
+        SentryService { inner, config }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SentryService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Default,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let config = Arc::clone(&self.config);
+        let request = request_hub(&config, &req);
+        let inner = &mut self.inner;
+        let called = match &request {
+            Some((hub, _)) => {
+                let _ = sentry_client::panic::take_hook_report();
+                Hub::run(Arc::clone(hub), || {
+                    catch_unwind(AssertUnwindSafe(|| inner.call(req)))
+                })
+            }
+            None => catch_unwind(AssertUnwindSafe(|| inner.call(req))),
+        };
+        let kind = match called {
+            Ok(future) => Kind::Running { future },
+            Err(payload) if config.catch_panics => {
+                if let Some((hub, _)) = &request {
+                    report_panic(hub, payload.as_ref());
+                }
+                Kind::Failed
+            }
+            Err(payload) => resume_unwind(payload),
+        };
+        let (hub, transaction) = request.unzip();
+        ResponseFuture {
+            kind,
+            hub,
+            transaction,
+            config,
+        }
+    }
+}
+
+/// Reports a caught panic unless the SDK's panic hook (when installed) already captured
+/// it, with its stack, on the request hub. Must run on the thread that panicked.
+fn report_panic(hub: &Hub, payload: &(dyn Any + Send)) {
+    if sentry_client::panic::take_hook_report().is_none() {
+        hub.capture_event(panic_event(payload));
+    }
+}
+
+/// The request's hub, with the request on its scope; `None` when the parent hub has no
+/// enabled client (then the layer only catches panics).
+fn request_hub<B>(config: &Config, req: &Request<B>) -> Option<(Arc<Hub>, Arc<str>)> {
+    let parent = config.hub.clone().unwrap_or_else(Hub::current);
+    let hub = Hub::new_from_top(&parent);
+    let client = hub.client().filter(|c| c.is_enabled())?;
+    let options = client.options();
+    let transaction = transaction_name(req);
+    let trace = if config.continue_traces {
+        TraceContext::from_headers(req.headers())
+    } else {
+        None
+    };
+    let incoming = OnceLock::new();
+    if let Some(t) = &trace {
+        let _ = incoming.set(t.clone());
+    }
+    let info = RequestInfo {
+        method: req.method().clone(),
+        uri: req.uri().clone(),
+        headers: req.headers().clone(),
+        client_ip: if options.send_default_pii {
+            client_ip(req)
+        } else {
+            None
+        },
+        started: SystemTime::now(),
+        transaction: Arc::clone(&transaction),
+        trace: incoming,
+        breadcrumb: config.breadcrumbs.then(|| BreadcrumbSettings {
+            before_breadcrumb: options.before_breadcrumb.clone(),
+            max_breadcrumbs: options.max_breadcrumbs,
+        }),
+        extra_sensitive: Arc::clone(&config.extra_sensitive),
+    };
+    hub.configure_scope(|scope| {
+        scope.set_transaction(Some(&transaction));
+        if let Some(t) = &trace {
+            scope.set_context("trace", t.to_value());
+        }
+        scope.add_event_processor(move |event| info.apply(event));
+    });
+    Some((Arc::new(hub), transaction))
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`SentryService`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+        hub: Option<Arc<Hub>>,
+        transaction: Option<Arc<str>>,
+        config: Arc<Config>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Running { #[pin] future: F },
+        // The inner service's `call` panicked (already reported).
+        Failed,
+        Done,
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    ResBody: Default,
+{
+    type Output = Result<Response<ResBody>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let polled = match this.kind.as_mut().project() {
+            KindProj::Running { future } => match this.hub {
+                Some(hub) => {
+                    // Clear what the panic hook may have left from an earlier panic on
+                    // this thread, so that only this poll's panic counts.
+                    let _ = sentry_client::panic::take_hook_report();
+                    Hub::run(Arc::clone(hub), || {
+                        catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
+                    })
+                }
+                None => catch_unwind(AssertUnwindSafe(|| future.poll(cx))),
+            },
+            KindProj::Failed => {
+                this.kind.set(Kind::Done);
+                return Poll::Ready(Ok(internal_server_error()));
+            }
+            KindProj::Done => panic!("ResponseFuture polled after completion"),
+        };
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(result)) => {
+                this.kind.set(Kind::Done);
+                if let (Ok(response), Some(hub), Some(filter)) =
+                    (&result, this.hub.as_ref(), &this.config.capture_status)
+                {
+                    let status = response.status();
+                    if filter(status) && hub.last_event_id().is_none() {
+                        hub.capture_event(status_event(status, this.transaction.as_deref()));
+                    }
+                }
+                Poll::Ready(result)
+            }
+            Err(payload) => {
+                this.kind.set(Kind::Done);
+                if !this.config.catch_panics {
+                    resume_unwind(payload);
+                }
+                if let Some(hub) = this.hub {
+                    report_panic(hub, payload.as_ref());
+                }
+                Poll::Ready(Ok(internal_server_error()))
+            }
+        }
+    }
+}
+
+fn internal_server_error<B: Default>() -> Response<B> {
+    let mut response = Response::new(B::default());
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}
+
+/// The text of a panic payload.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    }
+}
+
+/// The event for a panic the hook did not report (no hook installed). It looks like the
+/// hook's, minus the stack, which is gone once the panic has unwound.
+fn panic_event(payload: &(dyn Any + Send)) -> Event {
+    let mut data = Map::new();
+    data.insert("caught_by".into(), Value::from("sentry-tower"));
+    Event {
+        level: Some(Level::Fatal),
+        exception: vec![Exception {
+            ty: Some("panic".into()),
+            value: Some(panic_message(payload)),
+            mechanism: Some(Mechanism {
+                ty: Some("panic".into()),
+                handled: Some(false),
+                data,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]
+        .into(),
+        ..Event::new()
+    }
+}
+
+/// The event for a reported response status.
+fn status_event(status: StatusCode, transaction: Option<&str>) -> Event {
+    // The route is part of the message so that each route's failures group apart.
+    let code = match status.canonical_reason() {
+        Some(reason) => format!("{} {}", status.as_u16(), reason),
+        None => status.as_u16().to_string(),
+    };
+    let text = match transaction {
+        Some(t) => format!("{t} answered {code}"),
+        None => format!("answered {code}"),
+    };
+    let mut event = Event {
+        level: Some(Level::Error),
+        message: Some(text.as_str().into()),
+        ..Event::new()
+    };
+    let mut response = Map::new();
+    response.insert("type".into(), "response".into());
+    response.insert("status_code".into(), status.as_u16().into());
+    event
+        .contexts
+        .insert("response".into(), Value::Object(response));
+    event
+        .tags
+        .insert("http.status_code", status.as_u16().to_string());
+    event
+}
