@@ -82,7 +82,13 @@ pub(crate) fn enter() -> Option<CaptureGuard> {
             }
         })
         .unwrap_or(false);
-    entered.then_some(CaptureGuard(()))
+    // Not `then_some(CaptureGuard(()))`: that would build (and drop, clearing the flag)
+    // a guard on the refusing path too.
+    if entered {
+        Some(CaptureGuard(()))
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -104,6 +110,7 @@ mod tests {
     fn enter_is_not_reentrant() {
         let outer = enter().expect("first entry");
         assert!(enter().is_none(), "nested entry refused");
+        assert!(enter().is_none(), "a refusal does not clear the flag");
         drop(outer);
         assert!(enter().is_some(), "free again after the guard drops");
     }
