@@ -206,6 +206,27 @@ fn enclosing_spans_become_contexts() {
 }
 
 #[test]
+fn fields_recorded_after_creation_are_kept() {
+    let (events, _) = capture(sentry_log::tracing::layer(), || {
+        // No value at creation: the layer stores nothing until the first `record`.
+        let job = tracing::info_span!(
+            "job",
+            id = tracing::field::Empty,
+            state = tracing::field::Empty
+        );
+        let _j = job.enter();
+        job.record("id", 9);
+        job.record("state", "loading");
+        job.record("state", "failed");
+        tracing::error!("job failed");
+    });
+    assert_eq!(
+        events[0].contexts["job"],
+        json!({"id": 9, "state": "failed"})
+    );
+}
+
+#[test]
 fn breadcrumbs_do_not_carry_span_fields() {
     let (events, _) = capture(sentry_log::tracing::layer(), || {
         let span = tracing::info_span!("job", id = 9);
