@@ -218,7 +218,7 @@ impl Client {
         let mut event = Event {
             message: Some(message.into()),
             level: Some(level),
-            ..Event::new()
+            ..new_event()
         };
         let mut stacks = Vec::new();
         if let Some(raw) = self.maybe_stack() {
@@ -280,6 +280,16 @@ pub(crate) fn current_thread(crashed: bool) -> Thread {
         current: Some(true),
         crashed: crashed.then_some(true),
         main: (t.name() == Some("main")).then_some(true),
+        ..Default::default()
+    }
+}
+
+/// A new event with a random id and the current time. The id comes from the
+/// thread-local generator of `rand` rather than a `getrandom` system call per event.
+pub(crate) fn new_event() -> Event {
+    Event {
+        event_id: uuid::Builder::from_random_bytes(rand::random()).into_uuid(),
+        timestamp: Some(crate::protocol::Timestamp::now()),
         ..Default::default()
     }
 }

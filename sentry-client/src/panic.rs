@@ -85,7 +85,7 @@ pub fn event_from_panic_info(info: &PanicHookInfo<'_>) -> Event {
         level: Some(Level::Fatal),
         exception: vec![exception].into(),
         threads: vec![thread].into(),
-        ..Event::new()
+        ..crate::client::new_event()
     }
 }
 

@@ -129,20 +129,19 @@ impl UdpTransport {
             ));
         };
         let mut event = env.items[idx].event().map_err(|e| e.to_string())?;
-        for step in 0.. {
-            if !shrink(&mut event, step) {
-                return Err(format!(
-                    "event of {} bytes does not fit a datagram even shrunk",
-                    bytes.len()
-                ));
-            }
+        let mut step = 0;
+        while shrink(&mut event, step) {
             env.items[idx] = Item::json(ItemType::Event, event.to_json_vec());
             bytes = encode(&env);
             if bytes.len() <= self.max_datagram {
                 return Ok(bytes);
             }
+            step += 1;
         }
-        unreachable!("the loop returns")
+        Err(format!(
+            "event of {} bytes does not fit a datagram even shrunk",
+            bytes.len()
+        ))
     }
 }
 

@@ -233,9 +233,13 @@ impl Outgoing {
 }
 
 /// Retries of one envelope before it is dropped when there is no spool.
-const MAX_ATTEMPTS: u32 = 6;
+const MAX_ATTEMPTS: u32 = 12;
 const BASE_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long the worker waits before taking new jobs after a batch.
+const LINGER: Duration = Duration::from_millis(1);
+/// Jobs taken from the queue in one go.
+const MAX_BATCH: usize = 512;
 /// Client reports ride along with other envelopes at most this often.
 const REPORT_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -299,9 +303,14 @@ impl WorkerState {
 
     async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         let shared = Arc::clone(&self.shared);
+        // After a batch the worker lingers briefly before it waits on the queue again:
+        // while it is not waiting, a capture call enqueues without waking a parked thread
+        // (a futex call that would otherwise cost every capture a few microseconds).
+        let mut linger: Option<Instant> = None;
         loop {
             let can_send = self.in_flight.len() < self.max_in_flight;
             let retry_at = self.next_retry.filter(|_| can_send && !self.probing);
+            let take_jobs = can_send && linger.is_none();
             tokio::select! {
                 biased;
                 _ = shared.shutdown.notified() => break,
@@ -311,8 +320,20 @@ impl WorkerState {
                     }
                 }
                 _ = sleep_until(retry_at), if retry_at.is_some() => self.retry_one(),
-                job = rx.recv(), if can_send => match job {
-                    Some(job) => self.on_job(job),
+                _ = sleep_until(linger), if linger.is_some() => linger = None,
+                job = rx.recv(), if take_jobs => match job {
+                    Some(job) => {
+                        self.on_job(job);
+                        let mut batch = 1;
+                        while batch < MAX_BATCH && self.in_flight.len() < self.max_in_flight {
+                            match rx.try_recv() {
+                                Ok(job) => self.on_job(job),
+                                Err(_) => break,
+                            }
+                            batch += 1;
+                        }
+                        linger = Some(Instant::now() + LINGER);
+                    }
                     None => break,
                 },
             }
@@ -438,7 +459,7 @@ impl WorkerState {
                 ));
                 self.limits
                     .update_from_429(retry_after.as_deref(), rate_limits.as_deref(), now);
-                self.probing = false;
+                self.server_answered(now);
                 self.restore_report(&out);
                 self.finish(out);
             }
@@ -450,7 +471,7 @@ impl WorkerState {
                         .discards
                         .record(DiscardReason::SendError, cat, 1);
                 }
-                self.probing = false;
+                self.server_answered(now);
                 self.finish(out);
             }
             SendResult::Retry { reason } => {
@@ -479,6 +500,15 @@ impl WorkerState {
                     self.park_front(out);
                 }
             }
+        }
+    }
+
+    /// The server answered (even if with an error): it is reachable, so what waits may go.
+    fn server_answered(&mut self, now: Instant) {
+        self.failures = 0;
+        self.probing = false;
+        if self.has_waiting() && self.next_retry.is_none() {
+            self.next_retry = Some(now);
         }
     }
 
