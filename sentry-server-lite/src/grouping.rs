@@ -342,18 +342,39 @@ static WHITESPACE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s+").expect(
 /// Normalizes a function name so that builds, generics and anonymous helpers do not
 /// change it (see `docs/grouping.md` for the exact rules).
 pub fn normalize_function(func: &str) -> String {
-    let f = RUST_HASH.replace(func.trim(), "");
-    let f = CLOSURE.replace_all(&f, "{closure}");
-    let f = f
-        .replace("<lambda>", "{lambda}")
-        .replace("<anonymous>", "{anonymous}");
-    let f = JAVA_LAMBDA.replace_all(&f, "{lambda}");
-    let f = LAMBDA_DOLLAR.replace_all(&f, "lambda$$${1}");
-    let f = RUBY_BLOCK.replace_all(&f, "{block} in ");
-    let f = strip_leading_wrapper(&f);
-    let f = strip_generics(&f);
-    let f = NUMERIC_SUFFIX.replace(&f, "${1}{n}");
-    WHITESPACE.replace_all(f.trim(), " ").into_owned()
+    // Each rewrite runs only when its marker is present: most names need none of them,
+    // and this runs for every frame of every event.
+    let mut f = func.trim().to_owned();
+    if f.contains("::h") {
+        f = RUST_HASH.replace(&f, "").into_owned();
+    }
+    if f.contains("closure") {
+        f = CLOSURE.replace_all(&f, "{closure}").into_owned();
+    }
+    if f.contains('<') {
+        f = f
+            .replace("<lambda>", "{lambda}")
+            .replace("<anonymous>", "{anonymous}");
+    }
+    if f.contains("$$Lambda") {
+        f = JAVA_LAMBDA.replace_all(&f, "{lambda}").into_owned();
+    }
+    if f.contains("lambda$") {
+        f = LAMBDA_DOLLAR.replace_all(&f, "lambda$$${1}").into_owned();
+    }
+    if f.contains("block ") {
+        f = RUBY_BLOCK.replace_all(&f, "{block} in ").into_owned();
+    }
+    if f.contains('<') {
+        f = strip_generics(&strip_leading_wrapper(&f));
+    }
+    if f.ends_with(|c: char| c.is_ascii_digit()) {
+        f = NUMERIC_SUFFIX.replace(&f, "${1}{n}").into_owned();
+    }
+    if f.contains(char::is_whitespace) {
+        f = WHITESPACE.replace_all(f.trim(), " ").into_owned();
+    }
+    f
 }
 
 /// `_<T as Trait>::f` / `<T as Trait>::f` / `<impl T>::f` become `T::f`.

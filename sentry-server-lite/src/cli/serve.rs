@@ -208,6 +208,7 @@ pub(super) fn quickstart(
         }
         announce(&server, out);
         server.run(shutdown_signal()).await?;
+        tracing::info!("stopped after draining acknowledged events");
         Ok(())
     })
 }
