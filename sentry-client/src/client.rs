@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::backtrace::RawBacktrace;
 use crate::integrations::Integration;
 use crate::protocol::{
-    DataCategory, DiscardReason, Envelope, Event, Level, Mechanism, Thread, ThreadId,
+    DataCategory, DiscardReason, Envelope, Event, Level, Mechanism, Thread, ThreadId, Timestamp,
 };
 use crate::scope::Scope;
 use crate::transport::worker::{Job, Worker};
@@ -32,9 +32,52 @@ pub(crate) enum StackTarget {
     Thread(usize),
 }
 
+/// What the caller hands over: a full event, or just the parts of a message event (the
+/// worker builds the event, so the hot `capture_message` path moves a few words instead
+/// of a whole `Event`).
+pub(crate) enum Draft {
+    Event(Box<Event>),
+    Message {
+        id: Uuid,
+        timestamp: Timestamp,
+        level: Level,
+        message: String,
+        thread: Option<Box<Thread>>,
+    },
+}
+
+impl Draft {
+    pub(crate) fn id(&self) -> Uuid {
+        match self {
+            Draft::Event(e) => e.event_id,
+            Draft::Message { id, .. } => *id,
+        }
+    }
+
+    pub(crate) fn into_event(self) -> Event {
+        match self {
+            Draft::Event(e) => *e,
+            Draft::Message {
+                id,
+                timestamp,
+                level,
+                message,
+                thread,
+            } => Event {
+                event_id: id,
+                timestamp: Some(timestamp),
+                level: Some(level),
+                message: Some(message.into()),
+                threads: thread.map(|t| vec![*t]).unwrap_or_default().into(),
+                ..Default::default()
+            },
+        }
+    }
+}
+
 /// An event on its way to the worker: finished there.
 pub(crate) struct PendingEvent {
-    pub(crate) event: Event,
+    pub(crate) draft: Draft,
     pub(crate) scope: Option<Arc<Scope>>,
     pub(crate) stacks: Vec<(StackTarget, RawBacktrace)>,
 }
@@ -192,16 +235,25 @@ impl Client {
         scope: Option<Arc<Scope>>,
         stacks: Vec<(StackTarget, RawBacktrace)>,
     ) -> Uuid {
+        self.submit_draft(Draft::Event(Box::new(event)), scope, stacks)
+    }
+
+    fn submit_draft(
+        &self,
+        draft: Draft,
+        scope: Option<Arc<Scope>>,
+        stacks: Vec<(StackTarget, RawBacktrace)>,
+    ) -> Uuid {
         let Some(worker) = &self.worker else {
             return Uuid::nil();
         };
-        let id = event.event_id;
+        let id = draft.id();
         let pending = PendingEvent {
-            event,
+            draft,
             scope,
             stacks,
         };
-        if worker.submit(Job::Event(Box::new(pending)), DataCategory::Error) {
+        if worker.submit(Job::Event(pending), DataCategory::Error) {
             id
         } else {
             Uuid::nil()
@@ -215,17 +267,20 @@ impl Client {
         level: Level,
         scope: Option<Arc<Scope>>,
     ) -> Uuid {
-        let mut event = Event {
-            message: Some(message.into()),
-            level: Some(level),
-            ..new_event()
-        };
         let mut stacks = Vec::new();
+        let mut thread = None;
         if let Some(raw) = self.maybe_stack() {
-            event.threads.values.push(current_thread(false));
+            thread = Some(Box::new(current_thread(false)));
             stacks.push((StackTarget::Thread(0), raw));
         }
-        self.capture_pending(event, scope, stacks)
+        let draft = Draft::Message {
+            id: new_event_id(),
+            timestamp: Timestamp::now(),
+            level,
+            message: message.to_owned(),
+            thread,
+        };
+        self.submit_draft(draft, scope, stacks)
     }
 
     /// Builds and queues an error event.
@@ -288,10 +343,15 @@ pub(crate) fn current_thread(crashed: bool) -> Thread {
 /// thread-local generator of `rand` rather than a `getrandom` system call per event.
 pub(crate) fn new_event() -> Event {
     Event {
-        event_id: uuid::Builder::from_random_bytes(rand::random()).into_uuid(),
-        timestamp: Some(crate::protocol::Timestamp::now()),
+        event_id: new_event_id(),
+        timestamp: Some(Timestamp::now()),
         ..Default::default()
     }
+}
+
+/// A random (v4) event id from the thread-local generator.
+pub(crate) fn new_event_id() -> Uuid {
+    uuid::Builder::from_random_bytes(rand::random()).into_uuid()
 }
 
 /// A mechanism for unhandled panics.

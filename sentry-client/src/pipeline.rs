@@ -74,10 +74,11 @@ impl Pipeline {
     /// Finishes an event, or says why it was dropped.
     pub(crate) fn process(&mut self, pending: PendingEvent) -> Result<Event, DiscardReason> {
         let PendingEvent {
-            mut event,
+            draft,
             scope,
             stacks,
         } = pending;
+        let mut event = draft.into_event();
         for (target, raw) in &stacks {
             let trace = self.symbolizer.resolve(raw);
             match *target {

@@ -39,7 +39,7 @@ use crate::ClientOptions;
 /// Work for the worker.
 pub(crate) enum Job {
     /// An event to finish and send.
-    Event(Box<PendingEvent>),
+    Event(PendingEvent),
     /// A ready envelope to send as is.
     Envelope(Box<Envelope>),
 }
@@ -343,7 +343,7 @@ impl WorkerState {
 
     fn on_job(&mut self, job: Job) {
         let envelope = match job {
-            Job::Event(pending) => match self.pipeline.process(*pending) {
+            Job::Event(pending) => match self.pipeline.process(pending) {
                 Ok(event) => self.pipeline.envelope(&event),
                 Err(reason) => {
                     self.shared.log(format_args!("event dropped ({reason})"));
@@ -679,7 +679,7 @@ impl WorkerState {
         // Jobs never started: finish them; with a spool they are kept, else counted.
         while let Ok(job) = rx.try_recv() {
             let envelope = match job {
-                Job::Event(pending) => match self.pipeline.process(*pending) {
+                Job::Event(pending) => match self.pipeline.process(pending) {
                     Ok(event) => self.pipeline.envelope(&event),
                     Err(reason) => {
                         self.shared.discards.record(reason, DataCategory::Error, 1);
