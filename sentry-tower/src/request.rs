@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use http::header::{HeaderMap, HeaderName, HOST};
 use http::{Method, Uri};
 use sentry_client::protocol::{Breadcrumb, Event, PairList, Request, Timestamp, User};
-use sentry_client::{BeforeCallback, Uuid};
+use sentry_client::BeforeCallback;
 use serde_json::{Map, Value};
 
 use crate::trace::TraceContext;
@@ -63,7 +63,6 @@ pub(crate) struct RequestInfo {
     /// Only set when `send_default_pii` is on.
     pub(crate) client_ip: Option<IpAddr>,
     pub(crate) started: SystemTime,
-    pub(crate) transaction: Arc<str>,
     /// The incoming trace, or a fresh one made the first time an event needs it, so that
     /// every event of one request carries the same trace id.
     pub(crate) trace: OnceLock<TraceContext>,
@@ -158,7 +157,7 @@ impl RequestInfo {
             timestamp: Some(Timestamp::from(self.started)),
             ty: Some("http".into()),
             category: Some("http.server".into()),
-            message: Some(self.transaction.to_string()),
+            message: Some(format!("{} {}", self.method, self.uri.path())),
             data,
             ..Default::default()
         }
@@ -260,19 +259,47 @@ pub(crate) fn client_ip<B>(req: &http::Request<B>) -> Option<IpAddr> {
     req.extensions().get::<SocketAddr>().map(SocketAddr::ip)
 }
 
-/// The transaction name: `METHOD route` with axum's matched route when there is one,
-/// else `METHOD path`.
-pub(crate) fn transaction_name<B>(req: &http::Request<B>) -> Arc<str> {
-    #[cfg(feature = "axum-matched-path")]
-    if let Some(route) = req.extensions().get::<axum::extract::MatchedPath>() {
-        return Arc::from(format!("{} {}", req.method(), route.as_str()));
+/// Calls `f` with the transaction name: `METHOD route` with axum's matched route when
+/// there is one, else `METHOD path`. The name is built in a per-thread buffer, so the
+/// only allocation is the one the scope makes to keep it.
+pub(crate) fn with_transaction_name<B, R>(req: &http::Request<B>, f: impl FnOnce(&str) -> R) -> R {
+    thread_local! {
+        static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
-    Arc::from(format!("{} {}", req.method(), req.uri().path()))
+    let fill = |buf: &mut String| {
+        buf.clear();
+        buf.push_str(req.method().as_str());
+        buf.push(' ');
+        #[cfg(feature = "axum-matched-path")]
+        if let Some(route) = req.extensions().get::<axum::extract::MatchedPath>() {
+            buf.push_str(route.as_str());
+            return;
+        }
+        buf.push_str(req.uri().path());
+    };
+    let mut f = Some(f);
+    let fast = BUF.try_with(|b| {
+        let mut buf = b.try_borrow_mut().ok()?;
+        fill(&mut buf);
+        f.take().map(|f| f(&buf))
+    });
+    match fast {
+        Ok(Some(r)) => r,
+        _ => {
+            let mut buf = String::new();
+            fill(&mut buf);
+            match f.take() {
+                Some(f) => f(&buf),
+                None => unreachable!("the closure runs at most once"),
+            }
+        }
+    }
 }
 
-/// A fresh random id as 32 hex digits (trace ids) or its first 16 (span ids).
+/// A fresh random id as `len` (at most 32) hex digits: trace ids (32), span ids (16).
+/// From the thread-local generator, not the OS: no system call per id.
 pub(crate) fn random_hex(len: usize) -> String {
-    let mut s = Uuid::new_v4().simple().to_string();
+    let mut s = format!("{:032x}", rand::random::<u128>());
     s.truncate(len);
     s
 }
@@ -293,7 +320,6 @@ mod tests {
             headers: req.headers().clone(),
             client_ip: None,
             started: SystemTime::now(),
-            transaction: transaction_name(&req),
             trace: OnceLock::new(),
             breadcrumb: None,
             extra_sensitive: Arc::from(vec!["x-internal".to_owned()]),

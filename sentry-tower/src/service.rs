@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use tower_service::Service;
 
 use crate::layer::Config;
-use crate::request::{client_ip, transaction_name, BreadcrumbSettings, RequestInfo};
+use crate::request::{client_ip, with_transaction_name, BreadcrumbSettings, RequestInfo};
 use crate::trace::TraceContext;
 
 /// The service made by [`SentryLayer`](crate::SentryLayer) around an inner service.
@@ -78,7 +78,7 @@ where
         let request = request_hub(&config, &req);
         let inner = &mut self.inner;
         let called = match &request {
-            Some((hub, _)) => {
+            Some(hub) => {
                 let _ = sentry_client::panic::take_hook_report();
                 Hub::run(Arc::clone(hub), || {
                     catch_unwind(AssertUnwindSafe(|| inner.call(req)))
@@ -89,18 +89,16 @@ where
         let kind = match called {
             Ok(future) => Kind::Running { future },
             Err(payload) if config.catch_panics => {
-                if let Some((hub, _)) = &request {
+                if let Some(hub) = &request {
                     report_panic(hub, payload.as_ref());
                 }
                 Kind::Failed
             }
             Err(payload) => resume_unwind(payload),
         };
-        let (hub, transaction) = request.unzip();
         ResponseFuture {
             kind,
-            hub,
-            transaction,
+            hub: request,
             config,
         }
     }
@@ -116,12 +114,11 @@ fn report_panic(hub: &Hub, payload: &(dyn Any + Send)) {
 
 /// The request's hub, with the request on its scope; `None` when the parent hub has no
 /// enabled client (then the layer only catches panics).
-fn request_hub<B>(config: &Config, req: &Request<B>) -> Option<(Arc<Hub>, Arc<str>)> {
+fn request_hub<B>(config: &Config, req: &Request<B>) -> Option<Arc<Hub>> {
     let parent = config.hub.clone().unwrap_or_else(Hub::current);
     let hub = Hub::new_from_top(&parent);
     let client = hub.client().filter(|c| c.is_enabled())?;
     let options = client.options();
-    let transaction = transaction_name(req);
     let trace = if config.continue_traces {
         TraceContext::from_headers(req.headers())
     } else {
@@ -141,7 +138,6 @@ fn request_hub<B>(config: &Config, req: &Request<B>) -> Option<(Arc<Hub>, Arc<st
             None
         },
         started: SystemTime::now(),
-        transaction: Arc::clone(&transaction),
         trace: incoming,
         breadcrumb: config.breadcrumbs.then(|| BreadcrumbSettings {
             before_breadcrumb: options.before_breadcrumb.clone(),
@@ -150,13 +146,13 @@ fn request_hub<B>(config: &Config, req: &Request<B>) -> Option<(Arc<Hub>, Arc<st
         extra_sensitive: Arc::clone(&config.extra_sensitive),
     };
     hub.configure_scope(|scope| {
-        scope.set_transaction(Some(&transaction));
+        with_transaction_name(req, |name| scope.set_transaction(Some(name)));
         if let Some(t) = &trace {
             scope.set_context("trace", t.to_value());
         }
         scope.add_event_processor(move |event| info.apply(event));
     });
-    Some((Arc::new(hub), transaction))
+    Some(Arc::new(hub))
 }
 
 pin_project_lite::pin_project! {
@@ -165,7 +161,6 @@ pin_project_lite::pin_project! {
         #[pin]
         kind: Kind<F>,
         hub: Option<Arc<Hub>>,
-        transaction: Option<Arc<str>>,
         config: Arc<Config>,
     }
 }
@@ -216,7 +211,10 @@ where
                 {
                     let status = response.status();
                     if filter(status) && hub.last_event_id().is_none() {
-                        hub.capture_event(status_event(status, this.transaction.as_deref()));
+                        // Error path only: the name as the scope has it now (the
+                        // handler may have renamed the transaction).
+                        let name = hub.configure_scope(|s| s.transaction().map(str::to_owned));
+                        hub.capture_event(status_event(status, name.as_deref()));
                     }
                 }
                 Poll::Ready(result)
