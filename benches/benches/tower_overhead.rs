@@ -1,0 +1,437 @@
+//! Middleware overhead: an axum hello world, plain and behind Sentry layers, loaded
+//! with `wrk` (issue 8).
+//!
+//! ```sh
+//! apt-get install -y wrk
+//! cargo bench -p sentry-benches --bench tower_overhead
+//! # knobs: TOWER_BENCH_ROUNDS (5), TOWER_BENCH_SECS (8), TOWER_BENCH_CONNS (32),
+//! #        TOWER_BENCH_VARIANTS (comma list, default all)
+//! ```
+//!
+//! The program re-runs itself as the server (`tower_overhead serve <variant>`), one
+//! process per run, pinned with `taskset` to core 0 (with every thread it starts: tokio's
+//! single worker and the SDK's background thread, whose work therefore counts against
+//! the server), and runs `wrk` pinned to core 1. Variants run alternately, the order
+//! rotating each round, and each figure is the median of the rounds.
+//!
+//! Variants:
+//! - `plain`: no layer.
+//! - `ours`: `sentry_tower::SentryLayer::new()`, our SDK enabled.
+//! - `official`: the official `sentry-tower` 0.49 `NewSentryLayer::new_from_top()` +
+//!   `SentryHttpLayer::new()` (its documented axum setup), the official SDK enabled.
+//! - `ours_capture` / `official_capture`: the same, plus one `capture_message` per request.
+//!
+//! Both SDKs send to a transport that serializes each envelope and drops the bytes, so
+//! that the full event pipeline runs (on the pinned core) without a network sink.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+
+const VARIANTS: &[&str] = &[
+    "plain",
+    "ours",
+    "official",
+    "ours_capture",
+    "official_capture",
+];
+const DSN: &str = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/1";
+
+static SENT: AtomicU64 = AtomicU64::new(0);
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    match args.first().map(String::as_str) {
+        Some("serve") => serve(args.get(1).map(String::as_str).unwrap_or("plain")),
+        _ => orchestrate(),
+    }
+}
+
+// ---------------------------------------------------------------- server side
+
+struct OursNull;
+impl sentry_client::Transport for OursNull {
+    fn send_envelope(
+        &self,
+        envelope: Arc<sentry_client::Envelope>,
+    ) -> sentry_client::transport::SendFuture {
+        std::hint::black_box(envelope.to_vec());
+        SENT.fetch_add(1, Ordering::Relaxed);
+        Box::pin(std::future::ready(
+            sentry_client::transport::SendResult::Sent { rate_limits: None },
+        ))
+    }
+}
+
+struct OfficialNull;
+impl sentry::Transport for OfficialNull {
+    fn send_envelope(&self, envelope: sentry::Envelope) {
+        let mut buf = Vec::new();
+        let _ = envelope.to_writer(&mut buf);
+        std::hint::black_box(buf);
+        SENT.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+async fn hello() -> &'static str {
+    "Hello, World!"
+}
+
+async fn hello_ours() -> &'static str {
+    sentry_client::capture_message("hello", sentry_client::Level::Info);
+    "Hello, World!"
+}
+
+async fn hello_official() -> &'static str {
+    sentry::capture_message("hello", sentry::Level::Info);
+    "Hello, World!"
+}
+
+fn serve(variant: &str) {
+    let _ours = variant.starts_with("ours").then(|| {
+        sentry_client::init(sentry_client::ClientOptions {
+            dsn: DSN.parse().ok(),
+            transport: Some(Arc::new(Arc::new(OursNull))),
+            ..Default::default()
+        })
+    });
+    let _official = variant.starts_with("official").then(|| {
+        let mut options = sentry::ClientOptions::new();
+        options.dsn = DSN.parse().ok();
+        options.transport = Some(Arc::new(|_: &sentry::ClientOptions| {
+            Arc::new(OfficialNull) as Arc<dyn sentry::Transport>
+        }));
+        sentry::init(options)
+    });
+    let app = match variant {
+        "plain" => Router::new().route("/", get(hello)),
+        "ours" => Router::new()
+            .route("/", get(hello))
+            .layer(sentry_tower::SentryLayer::new()),
+        "ours_capture" => Router::new()
+            .route("/", get(hello_ours))
+            .layer(sentry_tower::SentryLayer::new()),
+        "official" | "official_capture" => {
+            let route = if variant == "official" {
+                get(hello)
+            } else {
+                get(hello_official)
+            };
+            // axum applies layers in reverse: the hub layer must be the outer one.
+            Router::new()
+                .route("/", route)
+                .layer(sentry::integrations::tower::SentryHttpLayer::new())
+                .layer(sentry::integrations::tower::NewSentryLayer::<
+                    axum::extract::Request,
+                >::new_from_top())
+        }
+        other => {
+            eprintln!("unknown variant {other}");
+            std::process::exit(2);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        println!(
+            "PORT {} PID {}",
+            listener.local_addr().expect("addr").port(),
+            std::process::id()
+        );
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                term.recv().await;
+            })
+            .await
+            .expect("serve");
+    });
+    // Let the SDK finish what is queued, then say how many events went out and how
+    // much CPU the whole process (server, SDK worker) used.
+    if let Some(g) = &_ours {
+        g.flush(Some(Duration::from_secs(5)));
+        eprintln!(
+            "SENT {} DISCARDS {:?}",
+            SENT.load(Ordering::Relaxed),
+            g.pending_discards()
+        );
+    }
+    if let Some(g) = &_official {
+        g.flush(Some(Duration::from_secs(5)));
+        eprintln!("SENT {}", SENT.load(Ordering::Relaxed));
+    }
+    println!("CPU {:.3}", process_cpu_secs());
+}
+
+/// User + system CPU seconds of this process (Linux `/proc/self/stat`, 100 ticks/s).
+fn process_cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the `(comm)`, which may hold spaces: state is field 3, utime 14.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+// ---------------------------------------------------------------- load side
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    pid: u32,
+    /// Where `perf stat` writes the instruction count, when perf is used.
+    perf_out: Option<std::path::PathBuf>,
+    stdout: BufReader<std::process::ChildStdout>,
+}
+
+fn start_server(variant: &str, pin: bool, perf: bool, round: usize) -> Server {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut cmd = Command::new(if pin { "taskset" } else { "env" });
+    if pin {
+        cmd.args(["-c", "0"]);
+    }
+    let perf_out = perf.then(|| {
+        std::env::temp_dir().join(format!(
+            "tower_overhead.{}.{variant}.{round}.perf",
+            std::process::id()
+        ))
+    });
+    if let Some(out) = &perf_out {
+        cmd.args(["perf", "stat", "-x", ",", "-e", "instructions", "-o"])
+            .arg(out);
+    }
+    let mut child = cmd
+        .arg(exe)
+        .arg("serve")
+        .arg(variant)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("port line");
+    // "PORT <port> PID <pid>"
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (port, pid) = match words.as_slice() {
+        ["PORT", port, "PID", pid] => (
+            port.parse()
+                .unwrap_or_else(|_| panic!("server said {line:?}")),
+            pid.parse()
+                .unwrap_or_else(|_| panic!("server said {line:?}")),
+        ),
+        _ => panic!("server said {line:?}"),
+    };
+    Server {
+        child,
+        port,
+        pid,
+        perf_out,
+        stdout,
+    }
+}
+
+/// Stops the server; returns its CPU seconds, its instruction count (with perf), and
+/// what it said on stderr.
+fn stop_server(mut server: Server) -> (f64, Option<f64>, String) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(server.pid.to_string())
+        .status();
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut server.stdout, &mut rest);
+    let out = server.child.wait_with_output().expect("server exit");
+    let cpu = rest
+        .lines()
+        .find_map(|l| l.strip_prefix("CPU "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    // perf's CSV: "<count>,,instructions,..."
+    let instructions = server.perf_out.and_then(|path| {
+        let text = std::fs::read_to_string(&path).ok()?;
+        let _ = std::fs::remove_file(&path);
+        text.lines()
+            .find(|l| l.contains("instructions"))
+            .and_then(|l| l.split(',').next())
+            .and_then(|v| v.trim().parse().ok())
+    });
+    (
+        cpu,
+        instructions,
+        String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+    )
+}
+
+/// Runs wrk and returns (requests per second, requests), or the raw output on failure.
+fn wrk(port: u16, secs: u64, conns: u64, pin: bool) -> Result<(f64, f64), String> {
+    let mut cmd = if pin {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "1", "wrk"]);
+        c
+    } else {
+        Command::new("wrk")
+    };
+    let out = cmd
+        .args([
+            "-t1",
+            &format!("-c{conns}"),
+            &format!("-d{secs}s"),
+            &format!("http://127.0.0.1:{port}/"),
+        ])
+        .output()
+        .map_err(|e| format!("cannot run wrk: {e} (apt-get install -y wrk)"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if text.contains("Non-2xx") || text.contains("Socket errors") {
+        return Err(text);
+    }
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok());
+    // "  123456 requests in 8.00s, 15.19MB read"
+    let total = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse().ok());
+    match (rps, total) {
+        (Some(r), Some(t)) => Ok((r, t)),
+        _ => Err(text),
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn orchestrate() {
+    let rounds = env_num("TOWER_BENCH_ROUNDS", 5) as usize;
+    let secs = env_num("TOWER_BENCH_SECS", 8);
+    let conns = env_num("TOWER_BENCH_CONNS", 32);
+    let variants: Vec<String> = match std::env::var("TOWER_BENCH_VARIANTS") {
+        Ok(list) => list.split(',').map(|s| s.trim().to_owned()).collect(),
+        Err(_) => VARIANTS.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pin = cores >= 2
+        && Command::new("taskset")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    let perf = std::env::var("TOWER_BENCH_PERF").map_or(true, |v| v != "0")
+        && Command::new("perf")
+            .args(["stat", "-x", ",", "-e", "instructions", "true"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    println!(
+        "tower_overhead: {rounds} rounds x {secs}s, wrk -t1 -c{conns}, server {} wrk {}",
+        if pin { "core 0" } else { "unpinned" },
+        if pin { "core 1" } else { "unpinned" },
+    );
+    let mut results: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    let mut cpu_us: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    let mut instr: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for round in 0..rounds {
+        for k in 0..variants.len() {
+            let i = (k + round) % variants.len();
+            let variant = &variants[i];
+            let server = start_server(variant, pin, perf, round);
+            // Warm up: connections, allocator, lazy statics.
+            let warm = wrk(server.port, 1, conns, pin).map_or(0.0, |(_, n)| n);
+            let rps = wrk(server.port, secs, conns, pin);
+            let (cpu, instructions, stats) = stop_server(server);
+            match rps {
+                Ok((rps, total)) => {
+                    let us = cpu * 1e6 / (warm + total);
+                    let ipr = instructions.map(|n| n / (warm + total));
+                    if let Some(ipr) = ipr {
+                        instr[i].push(ipr);
+                    }
+                    println!(
+                        "round {} {variant:>16}: {rps:>10.0} req/s {us:>6.1} us CPU/req {} instr/req  {stats}",
+                        round + 1,
+                        ipr.map_or("-".to_owned(), |v| format!("{v:.0}")),
+                    );
+                    results[i].push(rps);
+                    cpu_us[i].push(us);
+                }
+                Err(out) => {
+                    eprintln!("round {} {variant}: wrk failed:\n{out}\n{stats}", round + 1);
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
+    let plain = variants
+        .iter()
+        .position(|v| v == "plain")
+        .map(|i| median(&mut results[i].clone()));
+    println!();
+    let plain_cpu = variants
+        .iter()
+        .position(|v| v == "plain")
+        .map(|i| median(&mut cpu_us[i].clone()));
+    let plain_instr = variants
+        .iter()
+        .position(|v| v == "plain")
+        .map(|i| median(&mut instr[i].clone()));
+    println!(
+        "| variant | median req/s | vs plain | median CPU us/req | plain/this | median instructions/req | plain/this | runs (req/s) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---|");
+    for (i, variant) in variants.iter().enumerate() {
+        let runs: Vec<String> = results[i].iter().map(|r| format!("{r:.0}")).collect();
+        let m = median(&mut results[i]);
+        let c = median(&mut cpu_us[i]);
+        let vs = plain.map_or("-".to_owned(), |p| format!("{:.1}%", 100.0 * m / p));
+        let vs_cpu = plain_cpu.map_or("-".to_owned(), |p| format!("{:.1}%", 100.0 * p / c));
+        let n = median(&mut instr[i]);
+        let n_text = if instr[i].is_empty() {
+            "-".to_owned()
+        } else {
+            format!("{n:.0}")
+        };
+        let vs_instr = plain_instr
+            .filter(|p| *p > 0.0 && n > 0.0)
+            .map_or("-".to_owned(), |p| format!("{:.1}%", 100.0 * p / n));
+        println!(
+            "| {variant} | {m:.0} | {vs} | {c:.2} | {vs_cpu} | {n_text} | {vs_instr} | {} |",
+            runs.join(", ")
+        );
+    }
+}
