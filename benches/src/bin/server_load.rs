@@ -106,8 +106,8 @@ fn event_template(k: usize) -> String {
             "abs_path": format!("/usr/lib/python3/site-packages/framework/layer{f}.py"),
             "lineno": 100 + f, "in_app": false,
             "context_line": "    return self.next(request, *args, **kwargs)",
-            "pre_context": ["    def __call__(self, request):", "        self.before(request)"],
-            "post_context": ["", "    def before(self, request):"],
+            "pre_context": ["    def __call__(self, request):"],
+            "post_context": [""],
         }));
     }
     for f in 0..8 {
@@ -119,10 +119,10 @@ fn event_template(k: usize) -> String {
             "context_line": format!("        result = self.{}(payload, retries=3)", WORDS[(k + f + 1) % WORDS.len()]),
             "pre_context": ["        payload = self.load(ident)", "        self.check(payload)"],
             "post_context": ["        self.audit(result)", "        return result"],
-            "vars": {"ident": "'a1b2c3'", "retries": "3", "self": format!("<{word} service>")},
+            "vars": if f % 2 == 0 { json!({"ident": "'a1b2c3'", "retries": "3"}) } else { json!({}) },
         }));
     }
-    let crumbs: Vec<Value> = (0..(8 + k % 12))
+    let crumbs: Vec<Value> = (0..(2 + k % 10))
         .map(|b| {
             json!({
                 "timestamp": 1_717_243_000.0 + b as f64,
