@@ -22,7 +22,11 @@ pub struct IngestLimits {
 
 impl Default for IngestLimits {
     fn default() -> Self {
-        let envelope = EnvelopeLimits::default();
+        let mut envelope = EnvelopeLimits::default();
+        // Attachments, profiles, replays and unknown items are not stored, only counted:
+        // one of them must not fail the envelope (and its event) short of the envelope
+        // limit itself.
+        envelope.max_attachment_bytes = envelope.max_envelope_bytes;
         IngestLimits {
             max_body_bytes: 20 * 1024 * 1024,
             max_decompressed_bytes: envelope.max_envelope_bytes,

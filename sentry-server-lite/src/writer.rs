@@ -204,3 +204,64 @@ fn commit(store: &dyn Store, batch: &mut Vec<Job>, metrics: &Metrics) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{SqliteStore, Synchronous};
+
+    fn event(project_id: i64, id: &str) -> NewEvent {
+        let e = sentry_client::protocol::Event::from_slice(br#"{"message":"m"}"#).expect("event");
+        let mut n = crate::ingest::prepare_event(project_id, &e, b"{}", None, 1).expect("prepare");
+        n.event_id = id.to_owned();
+        n
+    }
+
+    #[test]
+    fn commits_then_answers_and_refuses_when_full() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store =
+            Arc::new(SqliteStore::open(&dir.path().join("db"), Synchronous::Normal).expect("open"));
+        let team = store.create_team("t", "T", None).expect("team");
+        let pid = store
+            .create_project(team.id, "p", "P", None)
+            .expect("project")
+            .id;
+        let metrics = Arc::new(Metrics::default());
+        let config = WriterConfig {
+            queue_capacity: 2,
+            max_batch: 8,
+        };
+        let (writer, thread) =
+            Writer::spawn(store.clone(), &config, metrics.clone()).expect("spawn");
+        // An envelope that does not fit the queue is refused whole, nothing queued.
+        let refused = writer.write_all(vec![event(pid, "a"), event(pid, "b"), event(pid, "c")]);
+        assert!(matches!(refused, Err(WriteError::QueueFull)));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("rt");
+        let outcome = rt.block_on(writer.write(event(pid, "d"))).expect("write");
+        assert!(matches!(
+            outcome,
+            WriteOutcome::Stored {
+                new_issue: true,
+                ..
+            }
+        ));
+        // Acknowledged means committed: visible to another connection at once.
+        assert!(store.event(pid, "d").expect("read").is_some());
+        assert_eq!(store.count_events().expect("count"), 1);
+        writer.write_detached(event(pid, "e")).expect("queue");
+        thread.shutdown();
+        assert_eq!(
+            store.count_events().expect("count"),
+            2,
+            "shutdown drains the queue"
+        );
+        assert!(matches!(
+            writer.write_detached(event(pid, "f")),
+            Err(WriteError::Closed)
+        ));
+        assert_eq!(metrics.events_accepted.load(Ordering::Relaxed), 2);
+    }
+}

@@ -170,9 +170,35 @@ fn encodings_duplicates_and_other_items() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(s.event_count(), 3);
 
+    // An attachment (not stored, only counted) rides along without failing its event.
+    let id3 = new_id();
+    let attachment = vec![b'a'; 300 * 1024];
+    let mut body = format!(
+        "{{\"event_id\":\"{id3}\"}}\n{{\"type\":\"attachment\",\"length\":{},\"filename\":\"log.txt\"}}\n",
+        attachment.len()
+    )
+    .into_bytes();
+    body.extend_from_slice(&attachment);
+    body.extend_from_slice(
+        format!(
+            "\n{{\"type\":\"event\"}}\n{}\n",
+            message_event(&id3, "with attachment")
+        )
+        .as_bytes(),
+    );
+    let r = s.post_envelope(&body);
+    assert_eq!(
+        (r.status, r.json()["id"].as_str()),
+        (200, Some(id3.as_str())),
+        "{}",
+        r.text()
+    );
+    assert_eq!(s.event_count(), 4);
+
     let metrics = request(s.addr, "GET", "/metrics", &[], b"").text();
     for line in [
-        "sentry_lite_events_accepted_total 3",
+        "sentry_lite_events_accepted_total 4",
+        "sentry_lite_items_not_stored_total{type=\"attachment\"} 1",
         "sentry_lite_events_duplicate_total 1",
         "sentry_lite_items_not_stored_total{type=\"session\"} 1",
         "sentry_lite_items_not_stored_total{type=\"some_future_item\"} 1",

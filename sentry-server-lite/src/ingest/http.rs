@@ -262,3 +262,26 @@ async fn preflight(headers: HeaderMap) -> Response {
     h.insert(header::VARY, HeaderValue::from_static("Origin"));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overload_and_rate_limit_answers() {
+        let r = error_response(&IngestError::Overloaded {
+            retry_after: 1,
+            detail: "full".into(),
+        });
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(r.headers()["x-sentry-error"], "full");
+        let r = error_response(&IngestError::RateLimited { retry_after: 7 });
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "7");
+        assert_eq!(
+            r.headers()["x-sentry-rate-limits"],
+            "7:error;default;security:key:key_quota"
+        );
+    }
+}
