@@ -40,6 +40,7 @@ pub mod grouping;
 pub mod ingest;
 pub mod metrics;
 pub mod normalize;
+pub mod policy;
 pub mod ratelimit;
 pub mod secrets;
 pub mod server;
