@@ -5,7 +5,10 @@
 //! work (roles, sessions, audit log) adds migrations after these.
 
 /// `(version, name, sql)`, in order.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", INITIAL)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", INITIAL),
+    (2, "accounts", super::accounts::ACCOUNTS_MIGRATION),
+];
 
 const INITIAL: &str = r#"
 CREATE TABLE users (

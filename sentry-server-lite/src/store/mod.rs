@@ -11,10 +11,12 @@
 //! never by a read followed by an insert, so several writers (several server instances on
 //! a shared database later) cannot create the same issue twice.
 
+pub mod accounts;
 pub mod migrations;
 pub mod sqlite;
 mod types;
 
+pub use accounts::AccountStore;
 pub use sqlite::{SqliteStore, Synchronous};
 pub use types::*;
 
@@ -47,7 +49,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything the server keeps, behind one interface so that a second backend
 /// (PostgreSQL) can be added without touching the code above it.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AccountStore + Send + Sync + 'static {
     // ---- accounts -------------------------------------------------------------------
     /// Creates a user; the e-mail is unique, compared case-insensitively.
     fn create_user(&self, email: &str, password_hash: &str, superuser: bool) -> StoreResult<User>;

@@ -850,3 +850,5 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod tests;
+
+mod accounts;

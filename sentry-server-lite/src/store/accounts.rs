@@ -1,0 +1,178 @@
+//! Storage for accounts and permissions: memberships, team and project administration,
+//! issue sharing and bookmarks, sessions and the audit log. A supertrait of
+//! [`super::Store`], so every backend provides it.
+
+use serde::Serialize;
+
+use super::{Issue, Project, ProjectKey, StoreResult, Team, User};
+use crate::policy::Role;
+
+/// Schema of the accounts layer (migration 2).
+pub const ACCOUNTS_MIGRATION: &str = r#"
+-- Per-user bookmarks of issues.
+CREATE TABLE bookmarks (
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    issue_id   INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, issue_id)
+) WITHOUT ROWID;
+CREATE INDEX bookmarks_issue ON bookmarks(issue_id);
+
+-- A public issue's share link: a random id, set while the issue is public.
+ALTER TABLE issues ADD COLUMN share_id TEXT;
+CREATE UNIQUE INDEX issues_share ON issues(share_id) WHERE share_id IS NOT NULL;
+
+-- Web sessions: only the sha256 of the session token is kept.
+CREATE TABLE sessions (
+    id         INTEGER PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+
+-- Every permission-relevant change, and every refusal. Never holds secrets.
+CREATE TABLE audit_log (
+    id       INTEGER PRIMARY KEY,
+    at       INTEGER NOT NULL,
+    actor_id INTEGER,
+    action   TEXT NOT NULL,
+    target   TEXT NOT NULL,
+    outcome  TEXT NOT NULL,
+    details  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_log_at ON audit_log(at);
+"#;
+
+/// A team member.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Member {
+    /// User id.
+    pub user_id: i64,
+    /// E-mail.
+    pub email: String,
+    /// Role in the team.
+    pub role: Role,
+}
+
+/// Changes to a project's settings (`None` leaves a field as it is).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProjectUpdate {
+    /// New display name.
+    pub name: Option<String>,
+    /// New public flag.
+    pub is_public: Option<bool>,
+    /// New allowed origins.
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+/// A new audit record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Who (user id; `None` for anonymous or the command line without a user).
+    pub actor_id: Option<i64>,
+    /// What, e.g. `team.rename` (see [`crate::policy::Action::name`]).
+    pub action: String,
+    /// On what, e.g. `team:3`.
+    pub target: String,
+    /// `ok`, or the refusal (`forbidden`, `not_found`, `unauthenticated`).
+    pub outcome: String,
+    /// Non-secret details (new values).
+    pub details: String,
+}
+
+/// A stored audit record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    /// Row id.
+    pub id: i64,
+    /// When (Unix ms).
+    pub at_ms: i64,
+    /// Who.
+    pub actor_id: Option<i64>,
+    /// What.
+    pub action: String,
+    /// On what.
+    pub target: String,
+    /// Outcome.
+    pub outcome: String,
+    /// Details.
+    pub details: String,
+}
+
+/// A live web session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The user (active users only).
+    pub user: User,
+    /// The session's CSRF token.
+    pub csrf_token: String,
+    /// Expiry (Unix ms).
+    pub expires_at_ms: i64,
+}
+
+/// Accounts storage; see the module documentation.
+pub trait AccountStore {
+    /// A user by id.
+    fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
+    /// All users, by id.
+    fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Activates or deactivates a user.
+    fn set_user_active(&self, user_id: i64, active: bool) -> StoreResult<()>;
+    /// A user's `(team_id, role)` memberships.
+    fn memberships_of(&self, user_id: i64) -> StoreResult<Vec<(i64, Role)>>;
+    /// A team's members.
+    fn team_members(&self, team_id: i64) -> StoreResult<Vec<Member>>;
+    /// Adds a member or changes their role.
+    fn set_membership(&self, team_id: i64, user_id: i64, role: Role) -> StoreResult<()>;
+    /// Removes a member; whether they were one.
+    fn remove_membership(&self, team_id: i64, user_id: i64) -> StoreResult<bool>;
+    /// A team by id.
+    fn team_by_id(&self, id: i64) -> StoreResult<Option<Team>>;
+    /// All teams.
+    fn list_teams(&self) -> StoreResult<Vec<Team>>;
+    /// Renames a team.
+    fn rename_team(&self, team_id: i64, name: &str) -> StoreResult<()>;
+    /// Sets a team's owner.
+    fn set_team_owner(&self, team_id: i64, owner_id: i64) -> StoreResult<()>;
+    /// Updates a project's settings and returns it.
+    fn update_project(&self, project_id: i64, update: &ProjectUpdate) -> StoreResult<Project>;
+    /// Sets a project's owner.
+    fn set_project_owner(&self, project_id: i64, owner_id: i64) -> StoreResult<()>;
+    /// Moves a project to another team (nothing else changes).
+    fn move_project(&self, project_id: i64, team_id: i64) -> StoreResult<()>;
+    /// Deletes a project with its keys, issues and events; whether it existed.
+    fn delete_project(&self, project_id: i64) -> StoreResult<bool>;
+    /// A key by id.
+    fn key_by_id(&self, key_id: i64) -> StoreResult<Option<ProjectKey>>;
+    /// Makes an issue public (returning its new share id) or private (`None`).
+    fn set_issue_public(&self, issue_id: i64, public: bool) -> StoreResult<Option<String>>;
+    /// The share id of a public issue.
+    fn issue_share_id(&self, issue_id: i64) -> StoreResult<Option<String>>;
+    /// A public issue by its share id.
+    fn issue_by_share_id(&self, share_id: &str) -> StoreResult<Option<Issue>>;
+    /// Sets or clears a user's bookmark on an issue.
+    fn set_bookmark(&self, user_id: i64, issue_id: i64, on: bool) -> StoreResult<()>;
+    /// Which of `issue_ids` the user bookmarked.
+    fn bookmarked(&self, user_id: i64, issue_ids: &[i64]) -> StoreResult<Vec<i64>>;
+    /// Deletes an issue with its events, tags and bookmarks; whether it existed.
+    fn delete_issue(&self, issue_id: i64) -> StoreResult<bool>;
+    /// Stores a session by the hash of its token.
+    fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()>;
+    /// The live session of a token hash (expired sessions and inactive users: `None`).
+    fn session(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<SessionInfo>>;
+    /// Ends a session.
+    fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Appends to the audit log.
+    fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// The newest audit records, newest first.
+    fn audit_log(&self, limit: u64) -> StoreResult<Vec<AuditRecord>>;
+}
