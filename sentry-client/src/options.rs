@@ -80,7 +80,7 @@ pub struct ClientOptions {
     pub max_spool_bytes: u64,
     /// Envelopes kept in memory for retry when there is no spool. Default: 1,000.
     pub max_retry_buffer: usize,
-    /// Concurrent HTTP requests. Default: 4.
+    /// Concurrent HTTP requests. Default: 8.
     pub max_in_flight: usize,
     /// Gzip HTTP bodies larger than this many bytes. Default: 1,024.
     pub gzip_threshold: usize,
@@ -125,7 +125,7 @@ impl Default for ClientOptions {
             spool_dir: None,
             max_spool_bytes: 64 * 1024 * 1024,
             max_retry_buffer: 1_000,
-            max_in_flight: 4,
+            max_in_flight: 8,
             gzip_threshold: 1024,
             request_timeout: Duration::from_secs(10),
             http_proxy: None,

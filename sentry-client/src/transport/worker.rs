@@ -325,14 +325,22 @@ impl WorkerState {
                     Some(job) => {
                         self.on_job(job);
                         let mut batch = 1;
+                        let mut drained = false;
                         while batch < MAX_BATCH && self.in_flight.len() < self.max_in_flight {
                             match rx.try_recv() {
                                 Ok(job) => self.on_job(job),
-                                Err(_) => break,
+                                Err(_) => {
+                                    drained = true;
+                                    break;
+                                }
                             }
                             batch += 1;
                         }
-                        linger = Some(Instant::now() + LINGER);
+                        // Linger only once the queue is empty; a backlog is worked off
+                        // as fast as sends complete.
+                        if drained {
+                            linger = Some(Instant::now() + LINGER);
+                        }
                     }
                     None => break,
                 },
