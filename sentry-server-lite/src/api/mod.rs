@@ -1,16 +1,19 @@
 //! The JSON web API under `/api/0/` (the shape of Sentry's, a subset), authenticated with
 //! `Authorization: Bearer <token>` (tokens from `sentry-server-lite token create`).
 //!
-//! Until the accounts work adds the permission policy, any valid token has full access.
+//! Every request is gated by [`crate::policy`] through [`access::check`]: no credentials
+//! means anonymous (public projects and shared issues only), an unknown token is 401.
 //! Lists are paginated with Sentry-style `Link` headers (`cursor=0:{offset}:0`).
 
+pub mod access;
+pub mod admin;
+pub mod issues;
 pub mod json;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -18,8 +21,9 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::StatusCode;
 use serde_json::{json, Value};
 
-use crate::secrets::token_digest;
-use crate::store::{IssueFilter, IssueStatus, Page, Project, Store, StoreError, User};
+use crate::policy::{self, Action, Resource};
+use crate::store::{IssueFilter, IssueStatus, Page, Project, Store, StoreError};
+use access::ApiActor;
 
 /// What the API handlers share.
 #[derive(Clone)]
@@ -59,33 +63,6 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// The authenticated user of an API request.
-pub struct ApiUser(pub User);
-
-impl FromRequestParts<ApiState> for ApiUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let unauthorized = |m: &str| ApiError(StatusCode::UNAUTHORIZED, m.to_owned());
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| unauthorized("Authentication credentials were not provided."))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| unauthorized("Use `Authorization: Bearer <token>`."))?;
-        let digest = token_digest(token);
-        let store = state.store.clone();
-        let user = blocking(move || store.user_by_token(&digest)).await?;
-        user.map(ApiUser)
-            .ok_or_else(|| unauthorized("Invalid token."))
-    }
-}
-
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -101,15 +78,27 @@ pub fn routes() -> Router<ApiState> {
         .route("/api/0/projects/", get(list_projects))
         .route(
             "/api/0/projects/{team}/{project}/issues/",
-            get(project_issues),
+            get(project_issues)
+                .put(issues::bulk_update)
+                .delete(issues::bulk_delete),
         )
         .route(
             "/api/0/projects/{team}/{project}/events/{event_id}/",
             get(project_event),
         )
-        .route("/api/0/issues/{id}/", get(issue_detail).put(update_issue))
+        .route(
+            "/api/0/issues/{id}/",
+            get(issue_detail)
+                .put(issues::update_issue)
+                .delete(issues::delete_issue),
+        )
+        .route(
+            "/api/0/shared/issues/{share_id}/",
+            get(issues::shared_issue),
+        )
         .route("/api/0/issues/{id}/events/", get(issue_events))
         .route("/api/0/issues/{id}/events/latest/", get(latest_event))
+        .merge(admin::routes())
 }
 
 const MAX_PAGE: u64 = 100;
@@ -189,24 +178,52 @@ fn paginated(items: Vec<Value>, link: Option<HeaderValue>) -> Response {
     response
 }
 
-async fn list_projects(
-    State(state): State<ApiState>,
-    ApiUser(_user): ApiUser,
-) -> Result<Response, ApiError> {
-    let store = state.store.clone();
-    let projects = blocking(move || store.list_projects()).await?;
-    Ok(Json(projects.iter().map(json::project).collect::<Vec<_>>()).into_response())
+async fn list_projects(State(state): State<ApiState>, who: ApiActor) -> Result<Response, ApiError> {
+    if who.active_user().is_none() {
+        // The list is for logged-in users; anonymous readers open a public project or a
+        // shared issue by its address.
+        return Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "Authentication credentials were not provided.".into(),
+        ));
+    }
+    access::with_store(&state, move |store| {
+        let mut visible = Vec::new();
+        for p in store.list_projects()? {
+            let r = Resource::Project(access::project_ref(store, &p)?);
+            if policy::can(&who.actor, Action::ViewIssues, &r) {
+                visible.push(json::project(&p));
+            }
+        }
+        Ok(Json(visible).into_response())
+    })
+    .await
 }
 
+/// A project the actor may view (404 when missing or invisible).
 async fn find_project(
     state: &ApiState,
+    who: &ApiActor,
     team: String,
     project: String,
 ) -> Result<Project, ApiError> {
-    let store = state.store.clone();
-    let p = blocking(move || store.project_by_slug(&project)).await?;
-    p.filter(|p| p.team_slug == team)
-        .ok_or_else(ApiError::not_found)
+    let who = who.clone();
+    access::with_store(state, move |store| {
+        let p = store
+            .project_by_slug(&project)?
+            .filter(|p| p.team_slug == team)
+            .ok_or_else(ApiError::not_found)?;
+        let r = Resource::Project(access::project_ref(store, &p)?);
+        access::check(
+            store,
+            &who,
+            Action::ViewIssues,
+            &r,
+            &format!("project:{}", p.id),
+        )?;
+        Ok(p)
+    })
+    .await
 }
 
 /// Parses Sentry-style search: `is:resolved`, `key:value` tag filters (values may be
@@ -252,12 +269,12 @@ pub fn parse_query(query: &str) -> Result<IssueFilter, String> {
 
 async fn project_issues(
     State(state): State<ApiState>,
-    ApiUser(_user): ApiUser,
+    who: ApiActor,
     Path((team, project)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let p = find_project(&state, team.clone(), project.clone()).await?;
+    let p = find_project(&state, &who, team.clone(), project.clone()).await?;
     let page = page_of(&params)?;
     // Like Sentry, a request without `query` lists unresolved issues.
     let mut filter = match params.get("query") {
@@ -291,10 +308,14 @@ async fn project_issues(
     .await?;
     let has_next = issues.len() as u64 > page.limit;
     issues.truncate(page.limit as usize);
-    let items = issues
-        .iter()
-        .map(|i| json::issue(i, &p, &state.base_url))
-        .collect();
+    let base = state.base_url.clone();
+    let items = access::with_store(&state, move |store| {
+        issues
+            .iter()
+            .map(|i| issues::issue_for(store, &who, i, &p, &base))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
     let path = format!("/api/0/projects/{team}/{project}/issues/");
     Ok(paginated(
         items,
@@ -302,70 +323,54 @@ async fn project_issues(
     ))
 }
 
+/// An issue the actor may view (404 when missing or invisible).
 async fn load_issue(
     state: &ApiState,
+    who: &ApiActor,
     id: &str,
 ) -> Result<(crate::store::Issue, Project), ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
-    let store = state.store.clone();
-    blocking(move || {
-        let Some(issue) = store.issue(id)? else {
-            return Ok(None);
+    let who = who.clone();
+    access::with_store(state, move |store| {
+        let issue = store.issue(id)?.ok_or_else(ApiError::not_found)?;
+        let p = store
+            .project_by_id(issue.project_id)?
+            .ok_or_else(ApiError::not_found)?;
+        let r = Resource::Issue {
+            project: access::project_ref(store, &p)?,
+            is_public: issue.is_public,
+            by_share_link: false,
         };
-        Ok(store.project_by_id(issue.project_id)?.map(|p| (issue, p)))
+        access::check(store, &who, Action::ViewIssues, &r, &format!("issue:{id}"))?;
+        Ok((issue, p))
     })
-    .await?
-    .ok_or_else(ApiError::not_found)
+    .await
 }
 
 async fn issue_detail(
     State(state): State<ApiState>,
-    ApiUser(_user): ApiUser,
+    who: ApiActor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (issue, project) = load_issue(&state, &id).await?;
-    let store = state.store.clone();
-    let issue_id = issue.id;
-    let tags = blocking(move || store.issue_tags(issue_id)).await?;
-    Ok(Json(json::issue_detail(&issue, &project, &tags, &state.base_url)).into_response())
-}
-
-async fn update_issue(
-    State(state): State<ApiState>,
-    ApiUser(_user): ApiUser,
-    Path(id): Path<String>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
-) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
-    let (issue, project) = load_issue(&state, &id).await?;
-    let status = match body.get("status") {
-        Some(Value::String(s)) => IssueStatus::parse(s).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "unknown status {s:?}: use resolved, unresolved or ignored"
-            ))
-        })?,
-        _ => {
-            return Err(ApiError::bad_request(
-                "expected {\"status\": \"resolved\"|\"unresolved\"|\"ignored\"}",
-            ))
-        }
-    };
-    let store = state.store.clone();
-    let issue_id = issue.id;
-    let updated = blocking(move || store.set_issue_status(issue_id, status))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    Ok(Json(json::issue(&updated, &project, &state.base_url)).into_response())
+    let (issue, project) = load_issue(&state, &who, &id).await?;
+    let base = state.base_url.clone();
+    access::with_store(&state, move |store| {
+        let tags = store.issue_tags(issue.id)?;
+        let mut v = json::issue_detail(&issue, &project, &tags, &base);
+        issues::decorate(store, &who, &issue, &mut v)?;
+        Ok(Json(v).into_response())
+    })
+    .await
 }
 
 async fn issue_events(
     State(state): State<ApiState>,
-    ApiUser(_user): ApiUser,
+    who: ApiActor,
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (issue, _) = load_issue(&state, &id).await?;
+    let (issue, _) = load_issue(&state, &who, &id).await?;
     let page = page_of(&params)?;
     let store = state.store.clone();
     let issue_id = issue.id;
@@ -391,10 +396,10 @@ async fn issue_events(
 
 async fn latest_event(
     State(state): State<ApiState>,
-    ApiUser(_user): ApiUser,
+    who: ApiActor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (issue, _) = load_issue(&state, &id).await?;
+    let (issue, _) = load_issue(&state, &who, &id).await?;
     let store = state.store.clone();
     let issue_id = issue.id;
     let event = blocking(move || store.latest_event(issue_id))
@@ -405,10 +410,10 @@ async fn latest_event(
 
 async fn project_event(
     State(state): State<ApiState>,
-    ApiUser(_user): ApiUser,
+    who: ApiActor,
     Path((team, project, event_id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let p = find_project(&state, team, project).await?;
+    let p = find_project(&state, &who, team, project).await?;
     let event_id: String = event_id
         .chars()
         .filter(|c| *c != '-')

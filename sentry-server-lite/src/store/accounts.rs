@@ -115,6 +115,9 @@ pub struct SessionInfo {
 
 /// Accounts storage; see the module documentation.
 pub trait AccountStore {
+    /// The user an API token (by hash) belongs to, active or not (an inactive user's
+    /// requests are then treated as anonymous by the policy).
+    fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;
     /// A user by id.
     fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
     /// All users, by id.

@@ -26,6 +26,18 @@ fn role_of(s: String) -> rusqlite::Result<Role> {
 }
 
 impl AccountStore for SqliteStore {
+    fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT u.id, u.email, u.password_hash, u.is_superuser, u.is_active \
+                 FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1",
+                [token_hash],
+                user_row,
+            )
+            .optional()
+        })
+    }
+
     fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
         self.write(|c| {
             Ok(c.query_row(
