@@ -19,7 +19,7 @@ use crate::protocol::{
     DataCategory, DiscardReason, Envelope, Event, Level, Mechanism, Thread, ThreadId, Timestamp,
 };
 use crate::scope::Scope;
-use crate::transport::worker::{Job, Worker};
+use crate::transport::handle::{Job, Worker};
 use crate::transport::{default_transport_factory, Transport};
 use crate::ClientOptions;
 

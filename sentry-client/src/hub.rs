@@ -37,8 +37,16 @@ struct Layer {
     inherited: bool,
 }
 
-/// A stack of (client, scope) layers. See the [module docs](self) for which hub is
-/// current on which thread.
+/// A stack of (client, scope) layers.
+///
+/// There is one process-wide main hub ([`Hub::main`]); `init` always binds its client
+/// there. Every other thread has its own hub that reads the main hub's base scope and
+/// client live until the thread changes its own scope (`configure_scope`, `with_scope`,
+/// `add_breadcrumb`), which forks a private copy: changes never leak between threads.
+/// [`Hub::run`] makes another hub current for a closure, and
+/// [`SentryFutureExt::bind_hub`](crate::SentryFutureExt::bind_hub) for every poll of a
+/// future. The layer stack sits behind a short lock that is never held while user code
+/// runs.
 pub struct Hub {
     layers: Mutex<Vec<Layer>>,
     /// Read through while `layers` is empty (thread hubs inheriting the main hub).

@@ -14,7 +14,7 @@ use std::sync::Once;
 use crate::backtrace::RawBacktrace;
 use crate::client::{current_thread, panic_mechanism, StackTarget};
 use crate::protocol::{Event, Exception, Level};
-use crate::transport::worker::on_worker_thread;
+use crate::transport::handle::on_worker_thread;
 use crate::Hub;
 use uuid::Uuid;
 

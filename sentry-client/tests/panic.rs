@@ -29,6 +29,9 @@ fn panic_in_spawned_thread_is_reported() {
     let guard = sentry_client::init(ClientOptions {
         dsn: TEST_DSN.parse().ok(),
         transport: Some(Arc::new(Arc::clone(&transport))),
+        // The first stack resolution loads the test binary's debug info, which can take
+        // seconds on a busy machine; the hook's flush is bounded by this timeout.
+        shutdown_timeout: std::time::Duration::from_secs(30),
         ..Default::default()
     });
     assert!(guard.is_enabled());

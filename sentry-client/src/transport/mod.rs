@@ -21,6 +21,7 @@ use crate::protocol::{Envelope, Scheme};
 use crate::ClientOptions;
 
 pub(crate) mod discards;
+pub(crate) mod handle;
 mod http;
 pub(crate) mod ratelimit;
 pub(crate) mod spool;

@@ -1,15 +1,13 @@
 //! The background worker: one named thread per client with its own current-thread tokio
-//! runtime.
+//! runtime (started by [`Worker::spawn`](super::handle::Worker::spawn)).
 //!
-//! The caller side ([`Worker::submit`]) counts a job as *pending* and `try_send`s it into
-//! the bounded queue; a full queue drops the job and counts `queue_overflow`. The worker
-//! finishes events ([`Pipeline`]), drops items whose category is rate limited
+//! The worker takes jobs from the bounded queue, finishes events ([`Pipeline`]), drops items whose category is rate limited
 //! (`ratelimit_backoff`), attaches due client reports, and sends up to
 //! `max_in_flight` envelopes at once. A transient failure (network error, 5xx) moves the
 //! envelope to the spool (when configured) or to a bounded in-memory retry buffer, and
 //! the worker probes again after an exponential backoff with jitter; a success drains
 //! what waits. A job stops being pending when it is sent, dropped (and counted), or
-//! safely on disk; [`Worker::flush`] waits for zero pending.
+//! safely on disk.
 //!
 //! At shutdown, whatever is still queued, in flight or waiting for a retry goes to the
 //! spool when there is one, and pending discard counts are sent as a client report.
@@ -18,198 +16,20 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::discards::Discards;
+use super::handle::{Job, Shared};
 use super::ratelimit::RateLimits;
 use super::spool::{Spool, SpoolEntry};
 use super::{SendResult, Transport};
-use crate::client::PendingEvent;
 use crate::pipeline::Pipeline;
 use crate::protocol::{DataCategory, DiscardReason, Envelope, ItemType, Limits};
 use crate::ClientOptions;
-
-/// Work for the worker.
-pub(crate) enum Job {
-    /// An event to finish and send.
-    Event(PendingEvent),
-    /// A ready envelope to send as is.
-    Envelope(Box<Envelope>),
-}
-
-/// State shared between the caller side and the worker thread.
-pub(crate) struct Shared {
-    pending: AtomicUsize,
-    lock: Mutex<()>,
-    settled: Condvar,
-    pub(crate) discards: Discards,
-    closed: AtomicBool,
-    shutdown: Notify,
-    /// When the worker must be gone (set by `close`).
-    deadline: Mutex<Option<Instant>>,
-    debug: bool,
-}
-
-impl Shared {
-    fn settle(&self, n: usize) {
-        if n == 0 {
-            return;
-        }
-        if self.pending.fetch_sub(n, Ordering::AcqRel) == n {
-            let _guard = self.lock.lock();
-            self.settled.notify_all();
-        }
-    }
-
-    fn log(&self, msg: std::fmt::Arguments<'_>) {
-        if self.debug {
-            eprintln!("[sentry-client] {msg}");
-        }
-    }
-}
-
-thread_local! {
-    static ON_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Whether the current thread is a worker thread (where the SDK must not capture or
-/// wait for itself).
-pub(crate) fn on_worker_thread() -> bool {
-    ON_WORKER.try_with(|w| w.get()).unwrap_or(false)
-}
-
-/// The caller-side handle of a worker.
-pub(crate) struct Worker {
-    tx: mpsc::Sender<Job>,
-    shared: Arc<Shared>,
-    exited: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
-}
-
-impl Worker {
-    /// Starts the worker thread.
-    pub(crate) fn spawn(
-        options: Arc<ClientOptions>,
-        transport: Arc<dyn Transport>,
-    ) -> std::io::Result<Worker> {
-        let (tx, rx) = mpsc::channel(options.max_queue_size.max(1));
-        let shared = Arc::new(Shared {
-            pending: AtomicUsize::new(0),
-            lock: Mutex::new(()),
-            settled: Condvar::new(),
-            discards: Discards::default(),
-            closed: AtomicBool::new(false),
-            shutdown: Notify::new(),
-            deadline: Mutex::new(None),
-            debug: options.debug,
-        });
-        let (exit_tx, exit_rx) = std::sync::mpsc::channel();
-        let thread_shared = Arc::clone(&shared);
-        std::thread::Builder::new()
-            .name("sentry-client-worker".into())
-            .spawn(move || {
-                ON_WORKER.with(|w| w.set(true));
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
-                match rt {
-                    Ok(rt) => {
-                        let state =
-                            WorkerState::new(options, Arc::clone(&thread_shared), transport);
-                        rt.block_on(state.run(rx));
-                    }
-                    Err(e) => thread_shared.log(format_args!("cannot start a tokio runtime: {e}")),
-                }
-                let _ = exit_tx.send(());
-            })?;
-        Ok(Worker {
-            tx,
-            shared,
-            exited: Mutex::new(Some(exit_rx)),
-        })
-    }
-
-    pub(crate) fn shared(&self) -> &Shared {
-        &self.shared
-    }
-
-    pub(crate) fn is_closed(&self) -> bool {
-        self.shared.closed.load(Ordering::Relaxed)
-    }
-
-    /// Queues a job; `false` if it was dropped (queue full: counted; or closed).
-    pub(crate) fn submit(&self, job: Job, category: DataCategory) -> bool {
-        if self.is_closed() {
-            return false;
-        }
-        self.shared.pending.fetch_add(1, Ordering::AcqRel);
-        match self.tx.try_send(job) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.shared.settle(1);
-                self.shared
-                    .discards
-                    .record(DiscardReason::QueueOverflow, category, 1);
-                self.shared
-                    .log(format_args!("queue full: event dropped (queue_overflow)"));
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.shared.settle(1);
-                false
-            }
-        }
-    }
-
-    /// Waits until nothing is pending or the timeout passes.
-    pub(crate) fn flush(&self, timeout: Duration) -> bool {
-        if on_worker_thread() {
-            // The worker cannot wait for itself.
-            return self.shared.pending.load(Ordering::Acquire) == 0;
-        }
-        let deadline = Instant::now() + timeout;
-        let mut guard = self.shared.lock.lock();
-        while self.shared.pending.load(Ordering::Acquire) > 0 {
-            if self
-                .shared
-                .settled
-                .wait_until(&mut guard, deadline)
-                .timed_out()
-            {
-                return self.shared.pending.load(Ordering::Acquire) == 0;
-            }
-        }
-        true
-    }
-
-    /// Flushes, then stops the worker, all within `timeout`.
-    pub(crate) fn close(&self, timeout: Duration) -> bool {
-        let start = Instant::now();
-        let deadline = start + timeout;
-        // Keep a slice of the budget for the worker to spool what is left.
-        let grace = (timeout / 4).min(Duration::from_millis(250));
-        let flushed = self.flush(timeout.saturating_sub(grace));
-        if self.shared.closed.swap(true, Ordering::AcqRel) {
-            return flushed;
-        }
-        *self.shared.deadline.lock() = Some(deadline);
-        self.shared.shutdown.notify_one();
-        if on_worker_thread() {
-            return flushed;
-        }
-        if let Some(rx) = self.exited.lock().take() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let _ = rx.recv_timeout(left);
-        }
-        flushed
-    }
-}
 
 /// An envelope on its way out.
 struct Outgoing {
@@ -243,7 +63,7 @@ const MAX_BATCH: usize = 512;
 /// Client reports ride along with other envelopes at most this often.
 const REPORT_INTERVAL: Duration = Duration::from_secs(30);
 
-struct WorkerState {
+pub(crate) struct WorkerState {
     options: Arc<ClientOptions>,
     shared: Arc<Shared>,
     transport: Arc<dyn Transport>,
@@ -263,7 +83,7 @@ struct WorkerState {
 }
 
 impl WorkerState {
-    fn new(
+    pub(crate) fn new(
         options: Arc<ClientOptions>,
         shared: Arc<Shared>,
         transport: Arc<dyn Transport>,
@@ -301,7 +121,7 @@ impl WorkerState {
         }
     }
 
-    async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+    pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         let shared = Arc::clone(&self.shared);
         // After a batch the worker lingers briefly before it waits on the queue again:
         // while it is not waiting, a capture call enqueues without waking a parked thread
