@@ -83,7 +83,10 @@ fn bodies_over_the_threshold_are_gzipped() {
     assert!(client.flush(Some(Duration::from_secs(10))));
     let r = &sink.received()[0];
     assert_eq!(r.content_encoding.as_deref(), Some("gzip"));
-    assert_eq!(sink.events()[0].extra["blob"].as_str().map(str::len), Some(4096));
+    assert_eq!(
+        sink.events()[0].extra["blob"].as_str().map(str::len),
+        Some(4096)
+    );
 }
 
 #[test]
