@@ -95,6 +95,9 @@ pub struct ClientOptions {
     pub udp_max_per_second: u32,
     /// Send client reports (discard counts). Default: true.
     pub send_client_reports: bool,
+    /// Pending discard counts ride along with the next envelope at most this often (and
+    /// go alone at shutdown). Default: 30 s.
+    pub client_report_interval: Duration,
     /// Extra integrations, run after the default ones.
     pub integrations: Vec<Arc<dyn Integration>>,
     /// Install the default integrations (panic hook, contexts). Default: true.
@@ -132,6 +135,7 @@ impl Default for ClientOptions {
             https_proxy: None,
             udp_max_per_second: 10_000,
             send_client_reports: true,
+            client_report_interval: Duration::from_secs(30),
             integrations: Vec::new(),
             default_integrations: true,
         }

@@ -368,3 +368,34 @@ fn thread_hubs_inherit_the_main_hub_live() {
         Some("late")
     );
 }
+
+#[test]
+fn client_reports_ride_along_with_the_next_envelope() {
+    let envelopes = with_captured_envelopes_options(
+        || {
+            capture_message("dropped", Level::Info);
+            capture_message("kept", Level::Info);
+        },
+        ClientOptions {
+            client_report_interval: std::time::Duration::ZERO,
+            ..ClientOptions::default()
+                .with_before_send(|e| (e.message_text() == Some("kept")).then_some(e))
+        },
+    );
+    // One envelope: the event "kept" with the report of "dropped" attached.
+    assert_eq!(envelopes.len(), 1, "{envelopes:?}");
+    let env = &envelopes[0];
+    assert_eq!(
+        env.event().expect("event").expect("parses").message_text(),
+        Some("kept")
+    );
+    let report = env
+        .item(&ItemType::ClientReport)
+        .expect("attached report")
+        .client_report()
+        .expect("report");
+    assert_eq!(
+        report.count(DiscardReason::BeforeSend, DataCategory::Error),
+        1
+    );
+}

@@ -60,8 +60,6 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const LINGER: Duration = Duration::from_millis(1);
 /// Jobs taken from the queue in one go.
 const MAX_BATCH: usize = 512;
-/// Client reports ride along with other envelopes at most this often.
-const REPORT_INTERVAL: Duration = Duration::from_secs(30);
 
 pub(crate) struct WorkerState {
     options: Arc<ClientOptions>,
@@ -234,7 +232,7 @@ impl WorkerState {
     fn maybe_attach_report(&mut self, out: &mut Outgoing, force: bool) {
         if !self.options.send_client_reports
             || out.envelope.item(&ItemType::ClientReport).is_some()
-            || (!force && self.last_report.elapsed() < REPORT_INTERVAL)
+            || (!force && self.last_report.elapsed() < self.options.client_report_interval)
         {
             return;
         }
