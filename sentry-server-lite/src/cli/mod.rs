@@ -1,6 +1,7 @@
 //! The command line: argument definitions (clap) and one module per command group.
 //! `main.rs` only parses and calls [`run`].
 
+mod accounts;
 mod admin;
 mod output;
 mod serve;
@@ -10,7 +11,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::store::Synchronous;
+use crate::policy::Role;
+use crate::store::{RateLimit, Synchronous};
 
 /// A single-binary Sentry-compatible server: ingest, group and store events.
 #[derive(Debug, Parser)]
@@ -58,6 +60,73 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage users (never superusers: see `createsuperuser`).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage project keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+/// `user` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (password generated and printed, or read from stdin).
+    Create {
+        /// E-mail address (the login).
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// `key` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a key for a project.
+    Create {
+        /// Project slug.
+        #[arg(long)]
+        project: String,
+        /// A label.
+        #[arg(long, default_value = "Default")]
+        label: String,
+    },
+    /// Revoke a key: ingestion refuses it from then on.
+    Revoke {
+        /// Project slug.
+        #[arg(long)]
+        project: String,
+        /// Key id or public key.
+        #[arg(long)]
+        key: String,
+    },
+    /// List a project's keys (with secrets).
+    List {
+        /// Project slug.
+        #[arg(long)]
+        project: String,
+    },
+    /// Set or remove a key's rate limit.
+    SetRateLimit {
+        /// Project slug.
+        #[arg(long)]
+        project: String,
+        /// Key id or public key.
+        #[arg(long)]
+        key: String,
+        /// Events allowed per window.
+        #[arg(long, requires = "window", conflicts_with = "none")]
+        count: Option<u64>,
+        /// Window length in seconds.
+        #[arg(long, requires = "count")]
+        window: Option<u64>,
+        /// Remove the limit.
+        #[arg(long)]
+        none: bool,
+    },
 }
 
 /// `team` subcommands.
@@ -74,6 +143,40 @@ pub enum TeamCommand {
         #[arg(long)]
         owner: Option<String>,
     },
+    /// Add a member to a team, or change their role.
+    AddMember {
+        /// The team's slug.
+        #[arg(long)]
+        team: String,
+        /// The user's e-mail.
+        #[arg(long)]
+        email: String,
+        /// admin, member or agent.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// Remove a member from a team.
+    RemoveMember {
+        /// The team's slug.
+        #[arg(long)]
+        team: String,
+        /// The user's e-mail.
+        #[arg(long)]
+        email: String,
+    },
+    /// Change a team's owner.
+    SetOwner {
+        /// The team's slug.
+        #[arg(long)]
+        team: String,
+        /// The new owner's e-mail.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role {s:?}: use admin, member or agent"))
 }
 
 /// `project` subcommands.
@@ -97,6 +200,22 @@ pub enum ProjectCommand {
         /// Base URL for the DSN (default: what the server last bound to).
         #[arg(long, env = "SENTRY_LITE_PUBLIC_URL")]
         public_url: Option<String>,
+    },
+    /// Make a project readable anonymously, or private again.
+    SetPublic {
+        /// Project slug.
+        slug: String,
+        /// true or false.
+        #[arg(action = clap::ArgAction::Set)]
+        public: bool,
+    },
+    /// Change a project's owner.
+    SetOwner {
+        /// Project slug.
+        slug: String,
+        /// The new owner's e-mail.
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -147,6 +266,9 @@ pub struct ServeArgs {
     /// Most events committed per transaction.
     #[arg(long, env = "SENTRY_LITE_MAX_BATCH", default_value_t = 512)]
     pub max_batch: usize,
+    /// Let anonymous visitors create accounts (off by default).
+    #[arg(long, env = "SENTRY_LITE_ALLOW_SIGNUP")]
+    pub allow_signup: bool,
 }
 
 /// Options of `quickstart`.
@@ -194,6 +316,50 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token(TokenCommand::Create { email, label }) => {
             admin::create_token(&cli.data_dir, &email, &label, &out)
+        }
+        Command::User(UserCommand::Create {
+            email,
+            password_stdin,
+        }) => accounts::create_user(&cli.data_dir, &email, password_stdin, &out),
+        Command::Team(TeamCommand::AddMember { team, email, role }) => {
+            accounts::add_member(&cli.data_dir, &team, &email, role, &out)
+        }
+        Command::Team(TeamCommand::RemoveMember { team, email }) => {
+            accounts::remove_member(&cli.data_dir, &team, &email, &out)
+        }
+        Command::Team(TeamCommand::SetOwner { team, email }) => {
+            accounts::set_team_owner(&cli.data_dir, &team, &email, &out)
+        }
+        Command::Project(ProjectCommand::SetPublic { slug, public }) => {
+            accounts::set_public(&cli.data_dir, &slug, public, &out)
+        }
+        Command::Project(ProjectCommand::SetOwner { slug, email }) => {
+            accounts::set_project_owner(&cli.data_dir, &slug, &email, &out)
+        }
+        Command::Key(KeyCommand::Create { project, label }) => {
+            accounts::create_key(&cli.data_dir, &project, &label, &out)
+        }
+        Command::Key(KeyCommand::Revoke { project, key }) => {
+            accounts::revoke_key(&cli.data_dir, &project, &key, &out)
+        }
+        Command::Key(KeyCommand::List { project }) => {
+            accounts::list_keys(&cli.data_dir, &project, &out)
+        }
+        Command::Key(KeyCommand::SetRateLimit {
+            project,
+            key,
+            count,
+            window,
+            none,
+        }) => {
+            let limit = match (count, window, none) {
+                (Some(count), Some(window_secs), false) if window_secs > 0 => {
+                    Some(RateLimit { count, window_secs })
+                }
+                (None, None, true) => None,
+                _ => anyhow::bail!("give --count N --window SECONDS (> 0), or --none"),
+            };
+            accounts::set_rate_limit(&cli.data_dir, &project, &key, limit, &out)
         }
     }
 }

@@ -58,6 +58,7 @@ pub(super) fn serve(data_dir: &Path, args: ServeArgs, out: &Output) -> anyhow::R
     let config = config(data_dir, &args);
     runtime()?.block_on(async move {
         let server = Server::bind(config).await.context("starting the server")?;
+        record_signup(server.store().as_ref(), args.allow_signup)?;
         if out.json {
             out.print(
                 "",
@@ -69,6 +70,15 @@ pub(super) fn serve(data_dir: &Path, args: ServeArgs, out: &Output) -> anyhow::R
         tracing::info!("stopped after draining acknowledged events");
         Ok(())
     })
+}
+
+/// Records whether this run allows anonymous sign-up (the API reads the setting).
+fn record_signup(store: &dyn Store, allow: bool) -> anyhow::Result<()> {
+    store.set_setting(
+        crate::api::access::SIGNUP_SETTING,
+        if allow { "true" } else { "false" },
+    )?;
+    Ok(())
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -154,6 +164,7 @@ pub(super) fn quickstart(
         let server = Server::bind_with_store(config, store.clone())
             .await
             .context("starting the server")?;
+        record_signup(store.as_ref(), args.serve.allow_signup)?;
         let project = store
             .project_by_slug(&state.project)?
             .with_context(|| format!("the quickstart project {:?} is gone", state.project))?;
