@@ -456,3 +456,6 @@ impl AccountStore for SqliteStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
