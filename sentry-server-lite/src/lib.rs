@@ -5,6 +5,8 @@
 //! authenticate), [`normalize`], [`grouping`], and one [`writer`] that commits batches
 //! durably before anyone gets a 200 — over one storage interface, [`store::Store`].
 //! The JSON API ([`api`]), health and metrics sit beside it; [`cli`] is the command line.
+//! Who may do what is decided in one place, [`policy::authorize`]; the API and the CLI
+//! ask it, and the accounts storage ([`store::AccountStore`]) keeps the audit log.
 //!
 //! Start a server on a free port, create a project and send it an event:
 //!
