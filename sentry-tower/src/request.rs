@@ -49,10 +49,18 @@ const SENSITIVE_PARTS: &[&str] = &[
 /// Whether a header or query parameter called `name` is scrubbed, given the layer's
 /// extra names (lowercase).
 pub(crate) fn is_sensitive(name: &str, extra: &[String]) -> bool {
-    let lower = name.to_ascii_lowercase();
-    SENSITIVE_NAMES.contains(&lower.as_str())
+    // Header names from the `http` crate are lowercase already: no copy for them.
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        is_sensitive_lower(&name.to_ascii_lowercase(), extra)
+    } else {
+        is_sensitive_lower(name, extra)
+    }
+}
+
+fn is_sensitive_lower(lower: &str, extra: &[String]) -> bool {
+    SENSITIVE_NAMES.contains(&lower)
         || SENSITIVE_PARTS.iter().any(|p| lower.contains(p))
-        || extra.contains(&lower)
+        || extra.iter().any(|e| e == lower)
 }
 
 /// The request as the layer saw it when it started.

@@ -8,7 +8,7 @@
 //! <caller's span>, op: "http.server"}`, so its events link to the caller's trace.
 //! Without either header, a request gets a fresh trace id (shared by all its events).
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use serde_json::{Map, Value};
 
 use crate::request::random_hex;
@@ -39,9 +39,12 @@ impl TraceContext {
 
     /// The trace the headers continue, if they name one.
     pub fn from_headers(headers: &HeaderMap) -> Option<TraceContext> {
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let from_trace = header("sentry-trace").and_then(parse_sentry_trace);
-        let baggage = header("baggage").map(parse_baggage).unwrap_or_default();
+        // Static names: a lookup by `&str` would parse and hash the name each time.
+        static SENTRY_TRACE: HeaderName = HeaderName::from_static("sentry-trace");
+        static BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+        let header = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+        let from_trace = header(&SENTRY_TRACE).and_then(parse_sentry_trace);
+        let baggage = header(&BAGGAGE).map(parse_baggage).unwrap_or_default();
         let baggage_sampled =
             baggage
                 .iter()
