@@ -656,6 +656,48 @@ fn run_cell(row: &Row, who: Who, allowed: bool, refused_status: u16) {
     f.s.stop();
 }
 
+/// Walks one row: every column (both owners where the cell names two, and an inactive
+/// admin, who must be treated as anonymous). Returns the number of table cells.
+fn walk_row(row: &Row, text: &str, cols: &[String]) -> usize {
+    assert!(
+        text.starts_with(row.action),
+        "row order: {text:?} vs {:?}",
+        row.action
+    );
+    let owners: &[Who] = match cols[1].as_str() {
+        "team owner only" => &[Who::TeamOwner],
+        "project or team owner" => &[Who::ProjectOwner, Who::TeamOwner],
+        _ if text.contains("project settings")
+            || text.contains("project keys")
+            || text.contains("delete a project")
+            || text.contains("issue") =>
+        {
+            &[Who::ProjectOwner, Who::TeamOwner]
+        }
+        _ => &[Who::TeamOwner],
+    };
+    let mut cells = 0;
+    for (col, whos) in [
+        (0, &[Who::Superuser][..]),
+        (1, owners),
+        (2, &[Who::Admin][..]),
+        (3, &[Who::Member][..]),
+        (4, &[Who::Agent][..]),
+    ] {
+        for who in whos {
+            run_cell(row, *who, yes(&cols[col]), 403);
+        }
+        cells += 1;
+    }
+    // Anonymous: never allowed on a private project / without sign-up; the exceptions
+    // (sign-up, public project, shared issue) have their own tests below.
+    run_cell(row, Who::Anonymous, false, row.anon_status);
+    cells += 1;
+    // An inactive admin of the team is anonymous.
+    run_cell(row, Who::Inactive, false, row.anon_status);
+    cells
+}
+
 #[test]
 fn every_row_and_column_through_the_api() {
     let table = table();
@@ -664,43 +706,65 @@ fn every_row_and_column_through_the_api() {
     assert_eq!(rows.len(), table.len());
     let mut cells = 0;
     for (row, (text, cols)) in rows.iter().zip(&table) {
-        assert!(
-            text.starts_with(row.action),
-            "row order: {text:?} vs {:?}",
-            row.action
-        );
-        let owners: &[Who] = match cols[1].as_str() {
-            "team owner only" => &[Who::TeamOwner],
-            "project or team owner" => &[Who::ProjectOwner, Who::TeamOwner],
-            _ if text.contains("project settings")
-                || text.contains("project keys")
-                || text.contains("delete a project")
-                || text.contains("issue") =>
-            {
-                &[Who::ProjectOwner, Who::TeamOwner]
-            }
-            _ => &[Who::TeamOwner],
-        };
-        for (col, whos) in [
-            (0, &[Who::Superuser][..]),
-            (1, owners),
-            (2, &[Who::Admin][..]),
-            (3, &[Who::Member][..]),
-            (4, &[Who::Agent][..]),
-        ] {
-            for who in whos {
-                run_cell(row, *who, yes(&cols[col]), 403);
-            }
-            cells += 1;
-        }
-        // Anonymous: never allowed on a private project / without sign-up; the
-        // exceptions (sign-up, public project, shared issue) have their own tests below.
-        run_cell(row, Who::Anonymous, false, row.anon_status);
-        cells += 1;
-        // An inactive admin of the team is anonymous.
-        run_cell(row, Who::Inactive, false, row.anon_status);
+        cells += walk_row(row, text, cols);
     }
     assert_eq!(cells, 18 * 6);
+}
+
+fn bulk_path(f: &Fixture) -> String {
+    format!("/api/0/projects/t1/p1/issues/?id={}", f.issue_id)
+}
+
+/// The issue rows again, through the bulk forms on the project's issue list.
+fn bulk_rows() -> Vec<Row> {
+    let single = rows();
+    let bulk_run: [(&str, fn(&Fixture, Who) -> Response); 5] = [
+        ("resolve / unresolve", |f, w| {
+            f.call(w, "PUT", &bulk_path(f), Some(json!({"status": "resolved"})))
+        }),
+        ("bookmark", |f, w| {
+            f.call(w, "PUT", &bulk_path(f), Some(json!({"isBookmarked": true})))
+        }),
+        ("make an issue public", |f, w| {
+            f.call(w, "PUT", &bulk_path(f), Some(json!({"isPublic": true})))
+        }),
+        ("make an issue private", |f, w| {
+            f.call(w, "PUT", &bulk_path(f), Some(json!({"isPublic": false})))
+        }),
+        ("remove (delete) an issue", |f, w| {
+            f.call(w, "DELETE", &bulk_path(f), None)
+        }),
+    ];
+    bulk_run
+        .iter()
+        .map(|(action, run)| {
+            let s = single
+                .iter()
+                .find(|r| r.action == *action)
+                .expect("row exists");
+            Row {
+                action: s.action,
+                anon_status: s.anon_status,
+                run: *run,
+                done: s.done,
+                prepare: s.prepare,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn issue_rows_through_the_bulk_forms() {
+    let table = table();
+    let mut cells = 0;
+    for row in bulk_rows() {
+        let (text, cols) = table
+            .iter()
+            .find(|(t, _)| t.starts_with(row.action))
+            .expect("table row");
+        cells += walk_row(&row, text, cols);
+    }
+    assert_eq!(cells, 5 * 6);
 }
 
 #[test]
