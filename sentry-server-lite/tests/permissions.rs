@@ -258,13 +258,16 @@ impl Fixture {
     }
 }
 
+/// Sends a row's request as someone.
+type Runner = fn(&Fixture, Who) -> Response;
+
 /// One row of the table as an API request and a check that it took effect.
 struct Row {
     action: &'static str,
     /// Anonymous refusal status: 401 where the thing is visible or server-wide, 404
     /// where existence would leak.
     anon_status: u16,
-    run: fn(&Fixture, Who) -> Response,
+    run: Runner,
     done: fn(&Fixture, Who) -> bool,
     /// Prepares the state (e.g. makes the issue public before "make private").
     prepare: fn(&Fixture),
@@ -718,7 +721,7 @@ fn bulk_path(f: &Fixture) -> String {
 /// The issue rows again, through the bulk forms on the project's issue list.
 fn bulk_rows() -> Vec<Row> {
     let single = rows();
-    let bulk_run: [(&str, fn(&Fixture, Who) -> Response); 5] = [
+    let bulk_run: [(&str, Runner); 5] = [
         ("resolve / unresolve", |f, w| {
             f.call(w, "PUT", &bulk_path(f), Some(json!({"status": "resolved"})))
         }),
