@@ -873,6 +873,20 @@ fn public_project_and_shared_issue_are_read_only_for_anonymous() {
             },
         )
         .expect("public");
+    let listed = f.call(Who::Anonymous, "GET", "/api/0/projects/", None);
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    let slugs: Vec<_> = listed
+        .json()
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|p| p["slug"].clone())
+        .collect();
+    assert_eq!(
+        slugs,
+        vec![json!("p1")],
+        "anonymous list shows the public project only"
+    );
     for path in [
         issue_path(&f),
         format!("{}events/", issue_path(&f)),

@@ -179,14 +179,8 @@ fn paginated(items: Vec<Value>, link: Option<HeaderValue>) -> Response {
 }
 
 async fn list_projects(State(state): State<ApiState>, who: ApiActor) -> Result<Response, ApiError> {
-    if who.active_user().is_none() {
-        // The list is for logged-in users; anonymous readers open a public project or a
-        // shared issue by its address.
-        return Err(ApiError(
-            StatusCode::UNAUTHORIZED,
-            "Authentication credentials were not provided.".into(),
-        ));
-    }
+    // Anonymous callers (no token) get the public projects only: the policy decides, as
+    // for everyone else, so public data is discoverable without knowing its address.
     access::with_store(&state, move |store| {
         let mut visible = Vec::new();
         for p in store.list_projects()? {
