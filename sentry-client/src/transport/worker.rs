@@ -302,10 +302,20 @@ impl WorkerState {
             }
             SendResult::Retry { reason } => {
                 out.attempts += 1;
-                self.failures = self.failures.saturating_add(1);
+                // Several envelopes in flight fail together when the server goes away:
+                // that is one failed round, not several. Counting each of them would push
+                // the next probe out to minutes (8 in flight: 200 ms × 2^7), long after
+                // the server is back.
+                let backing_off = !self.probing && self.next_retry.is_some_and(|t| t > now);
+                if !backing_off {
+                    self.failures = self.failures.saturating_add(1);
+                    self.next_retry = Some(now + backoff(self.failures));
+                }
                 self.probing = false;
-                let backoff = backoff(self.failures);
-                self.next_retry = Some(now + backoff);
+                let backoff = self
+                    .next_retry
+                    .map(|t| t.saturating_duration_since(now))
+                    .unwrap_or_default();
                 self.shared.log(format_args!(
                     "send failed: {reason}; retrying in {backoff:?} (attempt {})",
                     out.attempts
