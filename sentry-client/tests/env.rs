@@ -1,6 +1,7 @@
 //! `SENTRY_DSN`, `SENTRY_RELEASE` and `SENTRY_ENVIRONMENT` fill options left unset in
 //! code; an empty or invalid DSN gives a disabled client. (One test: the environment is
 //! process-wide.)
+#![cfg(feature = "client")]
 
 use std::sync::Arc;
 use std::time::Duration;

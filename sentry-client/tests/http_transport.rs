@@ -1,5 +1,6 @@
 //! The HTTP transport against a real local server: bursts, gzip, rate limits, client
 //! reports, retries, the spool (also across a process restart), bounded shutdown.
+#![cfg(feature = "client")]
 
 mod support;
 

@@ -3,6 +3,7 @@
 //! flushed before the hook returns; the previous hook still runs.
 //!
 //! This binary holds one test because `init` and the panic hook are process-wide.
+#![cfg(feature = "client")]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! The bounded queue: when the worker cannot keep up, captures drop (never block, never
 //! grow memory) and every drop is counted as `queue_overflow`.
+#![cfg(feature = "client")]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

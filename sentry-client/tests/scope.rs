@@ -1,4 +1,5 @@
 //! Scope data lands in events; temporary scopes do not leak across threads or `.await`.
+#![cfg(feature = "client")]
 
 use std::sync::Arc;
 

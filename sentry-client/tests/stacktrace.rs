@@ -1,5 +1,6 @@
 //! Stack traces: resolved frames with names and lines, in-app marking, SDK frames trimmed,
 //! error chain order, source context.
+#![cfg(feature = "client")]
 
 use std::fmt;
 

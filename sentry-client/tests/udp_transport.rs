@@ -1,5 +1,6 @@
 //! The UDP transport against a real UDP socket: a burst arrives whole, an oversized event
 //! arrives shrunk, framing is one (gzipped or plain) envelope with its DSN per datagram.
+#![cfg(feature = "client")]
 
 use std::net::UdpSocket;
 use std::sync::Arc;
