@@ -280,33 +280,19 @@ fn event_row(r: &Row) -> rusqlite::Result<StoredEvent> {
 }
 
 /// Inserts one event, upserts its issue and tags. Runs inside the caller's transaction.
+///
+/// The duplicate check comes first (an index lookup), then the issue upsert, then the
+/// event row with its issue id already set: one write to the event row and its indexes
+/// instead of an insert followed by an update. Duplicates cannot slip in between the check
+/// and the insert: the caller's transaction is the only writer, and the insert keeps its
+/// `ON CONFLICT DO NOTHING` as a second guard.
 fn insert_event(conn: &Connection, e: &NewEvent) -> StoreResult<WriteOutcome> {
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, \
-             platform, release, environment, title, culprit, message, body, body_size) \
-             VALUES (?1, ?2, NULL, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
-             ON CONFLICT (project_id, event_id) DO NOTHING",
-        )?
-        .execute(params![
-            e.project_id,
-            e.event_id,
-            e.timestamp_ms,
-            e.received_ms,
-            e.level,
-            e.platform,
-            e.release,
-            e.environment,
-            e.title,
-            e.culprit,
-            e.message,
-            e.body_zstd,
-            e.body_size as i64,
-        ])?;
-    if inserted == 0 {
+    let duplicate = conn
+        .prepare_cached("SELECT 1 FROM events WHERE project_id = ?1 AND event_id = ?2")?
+        .exists(params![e.project_id, e.event_id])?;
+    if duplicate {
         return Ok(WriteOutcome::Duplicate);
     }
-    let row_id = conn.last_insert_rowid();
     // One upsert creates or updates the issue: race-free under concurrent writers.
     let (issue_id, times_seen, regressed_by): (i64, i64, Option<String>) = conn
         .prepare_cached(
@@ -342,8 +328,34 @@ fn insert_event(conn: &Connection, e: &NewEvent) -> StoreResult<WriteOutcome> {
             ],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-    conn.prepare_cached("UPDATE events SET issue_id = ?1 WHERE id = ?2")?
-        .execute(params![issue_id, row_id])?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, \
+             platform, release, environment, title, culprit, message, body, body_size) \
+             VALUES (?1, ?2, ?14, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+             ON CONFLICT (project_id, event_id) DO NOTHING",
+        )?
+        .execute(params![
+            e.project_id,
+            e.event_id,
+            e.timestamp_ms,
+            e.received_ms,
+            e.level,
+            e.platform,
+            e.release,
+            e.environment,
+            e.title,
+            e.culprit,
+            e.message,
+            e.body_zstd,
+            e.body_size as i64,
+            issue_id,
+        ])?;
+    if inserted == 0 {
+        // Unreachable with one writer (checked above); fail the batch rather than count
+        // an event that was not stored.
+        return Err(StoreError::Conflict(format!("event {}", e.event_id)));
+    }
     let mut tag_stmt = conn.prepare_cached(
         "INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen) \
          VALUES (?1, ?2, ?3, 1, ?4, ?4) \
