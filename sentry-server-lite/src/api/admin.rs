@@ -116,6 +116,24 @@ fn find_team(store: &dyn Store, slug: &str) -> Result<Team, ApiError> {
     store.team_by_slug(slug)?.ok_or_else(ApiError::not_found)
 }
 
+/// The team named `slug`, once the policy allows `action` on it (refusals are audited).
+fn team_checked(
+    store: &dyn Store,
+    who: &ApiActor,
+    slug: &str,
+    action: Action,
+) -> Result<Team, ApiError> {
+    let team = find_team(store, slug)?;
+    check(
+        store,
+        who,
+        action,
+        &Resource::Team(team_ref(&team)),
+        &format!("team:{}", team.id),
+    )?;
+    Ok(team)
+}
+
 fn find_project(store: &dyn Store, team: &str, slug: &str) -> Result<Project, ApiError> {
     store
         .project_by_slug(slug)?
@@ -274,14 +292,7 @@ async fn team_detail(
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
     with_store(&state, move |store| {
-        let team = find_team(store, &slug)?;
-        check(
-            store,
-            &who,
-            Action::ViewTeamSettings,
-            &Resource::Team(team_ref(&team)),
-            &format!("team:{}", team.id),
-        )?;
+        let team = team_checked(store, &who, &slug, Action::ViewTeamSettings)?;
         let members = store.team_members(team.id)?;
         let projects: Vec<Value> = store
             .list_projects()?
@@ -352,14 +363,7 @@ async fn team_members(
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
     with_store(&state, move |store| {
-        let team = find_team(store, &slug)?;
-        check(
-            store,
-            &who,
-            Action::ViewTeamSettings,
-            &Resource::Team(team_ref(&team)),
-            &format!("team:{}", team.id),
-        )?;
+        let team = team_checked(store, &who, &slug, Action::ViewTeamSettings)?;
         Ok(Json(store.team_members(team.id)?).into_response())
     })
     .await
@@ -372,15 +376,8 @@ fn change_member(
     email: &str,
     role: Option<Role>,
 ) -> Result<Response, ApiError> {
-    let team = find_team(store, slug)?;
+    let team = team_checked(store, who, slug, Action::ManageMembers)?;
     let target = format!("team:{}", team.id);
-    check(
-        store,
-        who,
-        Action::ManageMembers,
-        &Resource::Team(team_ref(&team)),
-        &target,
-    )?;
     let user = user_named(store, email)?;
     match role {
         Some(role) => {

@@ -46,6 +46,26 @@ fn now_ms() -> i64 {
 }
 
 impl SqliteStore {
+    /// One project by a condition on `p` (its team joined in). Reads through the writer
+    /// connection so that a row created a moment ago is always visible.
+    fn project_where(
+        &self,
+        condition: &str,
+        param: impl rusqlite::ToSql,
+    ) -> StoreResult<Option<Project>> {
+        self.write(|c| {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT {PROJECT_COLS} FROM projects p JOIN teams t ON t.id = p.team_id \
+                     WHERE {condition}"
+                ),
+                [param],
+                project_row,
+            )
+            .optional()?)
+        })
+    }
+
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub fn open(path: &Path, synchronous: Synchronous) -> StoreResult<Self> {
         if let Some(dir) = path.parent() {
@@ -486,32 +506,11 @@ impl Store for SqliteStore {
     }
 
     fn project_by_slug(&self, slug: &str) -> StoreResult<Option<Project>> {
-        // Read through the writer so that a row created a moment ago is always visible.
-        self.write(|c| {
-            Ok(c.query_row(
-                &format!(
-                    "SELECT {PROJECT_COLS} FROM projects p JOIN teams t ON t.id = p.team_id \
-                     WHERE p.slug = ?1"
-                ),
-                [slug],
-                project_row,
-            )
-            .optional()?)
-        })
+        self.project_where("p.slug = ?1", slug)
     }
 
     fn project_by_id(&self, id: i64) -> StoreResult<Option<Project>> {
-        self.write(|c| {
-            Ok(c.query_row(
-                &format!(
-                    "SELECT {PROJECT_COLS} FROM projects p JOIN teams t ON t.id = p.team_id \
-                     WHERE p.id = ?1"
-                ),
-                [id],
-                project_row,
-            )
-            .optional()?)
-        })
+        self.project_where("p.id = ?1", id)
     }
 
     fn list_projects(&self) -> StoreResult<Vec<Project>> {
