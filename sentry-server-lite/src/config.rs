@@ -61,8 +61,10 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// UDP address (off when `None`).
     pub udp_bind: Option<SocketAddr>,
-    /// Data directory; the database is `DIR/sentry.db`.
+    /// Data directory; the database is `DIR/sentry.db` unless `database_url` is set.
     pub data_dir: PathBuf,
+    /// PostgreSQL URL (`postgres://...`): when set, the SQLite file is not used.
+    pub database_url: Option<String>,
     /// Public base URL used in DSNs (default: `http://` + the bound address).
     pub public_url: Option<String>,
     /// SQLite durability.
@@ -87,6 +89,7 @@ impl ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 9000)),
             udp_bind: None,
             data_dir: data_dir.into(),
+            database_url: None,
             public_url: None,
             synchronous: Synchronous::Full,
             limits: IngestLimits::default(),

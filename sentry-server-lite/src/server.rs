@@ -20,7 +20,7 @@ use crate::ingest::auth::KeyCache;
 use crate::ingest::{self, Ingestor};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{self, Store, StoreError};
 use crate::writer::{Writer, WriterThread};
 
 /// Errors starting or running the server.
@@ -54,12 +54,14 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens the database, starts the writer and binds the sockets.
+    /// Opens the database (PostgreSQL when `database_url` is set, else the SQLite file),
+    /// starts the writer and binds the sockets.
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(
+        let store = store::open(
+            config.database_url.as_deref(),
             &config.database_path(),
             config.synchronous,
-        )?);
+        )?;
         Self::bind_with_store(config, store).await
     }
 

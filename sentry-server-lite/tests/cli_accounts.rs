@@ -1,19 +1,21 @@
 //! The accounts commands of the CLI, run as the real binary against a data directory,
 //! with their effect read back from the database.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use sentry_server_lite::config::database_path;
 use sentry_server_lite::policy::Role;
 use sentry_server_lite::secrets;
-use sentry_server_lite::store::{AccountStore, RateLimit, SqliteStore, Store, Synchronous};
+use sentry_server_lite::store::RateLimit;
 use serde_json::Value;
 
 fn run(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Value {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sentry-server-lite"))
         .arg("--data-dir")
         .arg(dir)
+        .envs(common::db_env(dir))
         .arg("--json")
         .args(args)
         .env_remove("SENTRY_LITE_ALLOW_SIGNUP")
@@ -49,6 +51,7 @@ fn fails(dir: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_sentry-server-lite"))
         .arg("--data-dir")
         .arg(dir)
+        .envs(common::db_env(dir))
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -172,7 +175,7 @@ fn accounts_commands_change_the_database_and_the_audit_log() {
     .contains("unknown role"));
     assert!(fails(d, &["user", "create", "--email", "dev@example.com"]).contains("already exists"));
 
-    let store = SqliteStore::open(&database_path(d), Synchronous::Full).expect("open");
+    let store = common::open_store(d);
     let dev = store
         .user_by_email("dev@example.com")
         .expect("r")

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{db_env, open_store};
 use common::{envelope, new_id, try_request};
-use sentry_server_lite::store::{SqliteStore, Store, Synchronous};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sentry-server-lite");
@@ -23,6 +23,7 @@ fn cli(dir: &Path, args: &[&str]) -> Value {
         .args(args)
         .args(["--json", "--data-dir"])
         .arg(dir)
+        .envs(db_env(dir))
         .output()
         .expect("run the binary");
     assert!(
@@ -39,6 +40,7 @@ fn serve(dir: &Path) -> (Child, SocketAddr) {
     let mut child = Command::new(BIN)
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
+        .envs(db_env(dir))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -133,7 +135,7 @@ fn acknowledged_events_survive_kill_9() {
 
     // Restart, then check every acknowledged id.
     let (mut child, addr) = serve(dir.path());
-    let store = SqliteStore::open(&dir.path().join("sentry.db"), Synchronous::Full).expect("open");
+    let store = open_store(dir.path());
     let missing: Vec<&String> = acked
         .iter()
         .filter(|id| store.event(project_id, id).expect("read").is_none())
@@ -221,6 +223,7 @@ fn cli_admin_commands() {
     let out = Command::new(BIN)
         .args(["project", "create", "--team", "nope", "x", "--data-dir"])
         .arg(dir.path())
+        .envs(db_env(dir.path()))
         .output()
         .expect("run");
     assert!(!out.status.success());

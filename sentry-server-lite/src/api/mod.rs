@@ -59,7 +59,13 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage error in API");
-        ApiError(StatusCode::INTERNAL_SERVER_ERROR, "storage error".into())
+        match e {
+            StoreError::Unavailable(_) => ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable; retry shortly".into(),
+            ),
+            _ => ApiError(StatusCode::INTERNAL_SERVER_ERROR, "storage error".into()),
+        }
     }
 }
 

@@ -4,17 +4,17 @@
 //! details say `cli`). Superusers are made only by `createsuperuser`.
 
 use std::io::BufRead;
-use std::path::Path;
 
 use anyhow::{bail, Context};
 use serde_json::json;
 
 use super::admin::open_store;
 use super::output::Output;
+use super::Db;
 use crate::policy::{Action, Role};
 use crate::secrets;
 use crate::store::accounts::{AuditEntry, ProjectUpdate};
-use crate::store::{AccountStore, Project, ProjectKey, RateLimit, SqliteStore, Store, Team, User};
+use crate::store::{Project, ProjectKey, RateLimit, Store, Team, User};
 
 fn audit(store: &dyn Store, action: Action, target: String, details: String) -> anyhow::Result<()> {
     store.audit(&AuditEntry {
@@ -47,12 +47,13 @@ fn project(store: &dyn Store, slug: &str) -> anyhow::Result<Project> {
 
 /// `user create --email E [--password-stdin]`: a normal (never super) user.
 pub(super) fn create_user(
-    data_dir: &Path,
+    db: &Db,
     email: &str,
     password_stdin: bool,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(data_dir)?;
+    let store = open_store(db)?;
+    let store = &*store;
     let (password, generated) = if password_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -69,7 +70,7 @@ pub(super) fn create_user(
     };
     let u = store.create_user(email, &secrets::hash_password(&password)?, false)?;
     audit(
-        &store,
+        store,
         Action::CreateUser,
         format!("user:{}", u.id),
         String::new(),
@@ -88,18 +89,19 @@ pub(super) fn create_user(
 
 /// `team add-member --team T --email E --role R` (also changes an existing role).
 pub(super) fn add_member(
-    data_dir: &Path,
+    db: &Db,
     team_slug: &str,
     email: &str,
     role: Role,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(data_dir)?;
-    let t = team(&store, team_slug)?;
-    let u = user(&store, email)?;
+    let store = open_store(db)?;
+    let store = &*store;
+    let t = team(store, team_slug)?;
+    let u = user(store, email)?;
     store.set_membership(t.id, u.id, role)?;
     audit(
-        &store,
+        store,
         Action::ManageMembers,
         format!("team:{}", t.id),
         format!("user:{} role={role}", u.id),
@@ -113,19 +115,20 @@ pub(super) fn add_member(
 
 /// `team remove-member --team T --email E`.
 pub(super) fn remove_member(
-    data_dir: &Path,
+    db: &Db,
     team_slug: &str,
     email: &str,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(data_dir)?;
-    let t = team(&store, team_slug)?;
-    let u = user(&store, email)?;
+    let store = open_store(db)?;
+    let store = &*store;
+    let t = team(store, team_slug)?;
+    let u = user(store, email)?;
     if !store.remove_membership(t.id, u.id)? {
         bail!("{} is not a member of team {}", u.email, t.slug);
     }
     audit(
-        &store,
+        store,
         Action::ManageMembers,
         format!("team:{}", t.id),
         format!("user:{} removed", u.id),
@@ -139,17 +142,18 @@ pub(super) fn remove_member(
 
 /// `team set-owner --team T --email E`.
 pub(super) fn set_team_owner(
-    data_dir: &Path,
+    db: &Db,
     team_slug: &str,
     email: &str,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(data_dir)?;
-    let t = team(&store, team_slug)?;
-    let u = user(&store, email)?;
+    let store = open_store(db)?;
+    let store = &*store;
+    let t = team(store, team_slug)?;
+    let u = user(store, email)?;
     store.set_team_owner(t.id, u.id)?;
     audit(
-        &store,
+        store,
         Action::ChangeTeamOwner,
         format!("team:{}", t.id),
         format!("owner=user:{}", u.id),
@@ -162,21 +166,17 @@ pub(super) fn set_team_owner(
 }
 
 /// `project set-public SLUG true|false`.
-pub(super) fn set_public(
-    data_dir: &Path,
-    slug: &str,
-    public: bool,
-    out: &Output,
-) -> anyhow::Result<()> {
-    let store = open_store(data_dir)?;
-    let p = project(&store, slug)?;
+pub(super) fn set_public(db: &Db, slug: &str, public: bool, out: &Output) -> anyhow::Result<()> {
+    let store = open_store(db)?;
+    let store = &*store;
+    let p = project(store, slug)?;
     let update = ProjectUpdate {
         is_public: Some(public),
         ..Default::default()
     };
     store.update_project(p.id, &update)?;
     audit(
-        &store,
+        store,
         Action::EditProject,
         format!("project:{}", p.id),
         format!("public={public}"),
@@ -194,17 +194,18 @@ pub(super) fn set_public(
 
 /// `project set-owner SLUG --email E`.
 pub(super) fn set_project_owner(
-    data_dir: &Path,
+    db: &Db,
     slug: &str,
     email: &str,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(data_dir)?;
-    let p = project(&store, slug)?;
-    let u = user(&store, email)?;
+    let store = open_store(db)?;
+    let store = &*store;
+    let p = project(store, slug)?;
+    let u = user(store, email)?;
     store.set_project_owner(p.id, u.id)?;
     audit(
-        &store,
+        store,
         Action::ChangeProjectOwner,
         format!("project:{}", p.id),
         format!("owner=user:{}", u.id),
@@ -227,7 +228,7 @@ fn key_json(k: &ProjectKey) -> serde_json::Value {
     })
 }
 
-fn find_key(store: &SqliteStore, p: &Project, key: &str) -> anyhow::Result<ProjectKey> {
+fn find_key(store: &dyn Store, p: &Project, key: &str) -> anyhow::Result<ProjectKey> {
     let keys = store.list_keys(p.id)?;
     keys.into_iter()
         .find(|k| {
@@ -243,17 +244,13 @@ fn find_key(store: &SqliteStore, p: &Project, key: &str) -> anyhow::Result<Proje
 }
 
 /// `key create --project SLUG [--label L]`.
-pub(super) fn create_key(
-    data_dir: &Path,
-    slug: &str,
-    label: &str,
-    out: &Output,
-) -> anyhow::Result<()> {
-    let store = open_store(data_dir)?;
-    let p = project(&store, slug)?;
+pub(super) fn create_key(db: &Db, slug: &str, label: &str, out: &Output) -> anyhow::Result<()> {
+    let store = open_store(db)?;
+    let store = &*store;
+    let p = project(store, slug)?;
     let k = store.create_key(p.id, label)?;
     audit(
-        &store,
+        store,
         Action::ManageKeys,
         format!("project:{}", p.id),
         format!("key:{} created", k.id),
@@ -269,18 +266,14 @@ pub(super) fn create_key(
 }
 
 /// `key revoke --project SLUG --key ID|PUBLIC`.
-pub(super) fn revoke_key(
-    data_dir: &Path,
-    slug: &str,
-    key: &str,
-    out: &Output,
-) -> anyhow::Result<()> {
-    let store = open_store(data_dir)?;
-    let p = project(&store, slug)?;
-    let k = find_key(&store, &p, key)?;
+pub(super) fn revoke_key(db: &Db, slug: &str, key: &str, out: &Output) -> anyhow::Result<()> {
+    let store = open_store(db)?;
+    let store = &*store;
+    let p = project(store, slug)?;
+    let k = find_key(store, &p, key)?;
     store.set_key_active(k.id, false)?;
     audit(
-        &store,
+        store,
         Action::ManageKeys,
         format!("project:{}", p.id),
         format!("key:{} revoked", k.id),
@@ -294,18 +287,19 @@ pub(super) fn revoke_key(
 
 /// `key set-rate-limit --project SLUG --key K (--count N --window S | --none)`.
 pub(super) fn set_rate_limit(
-    data_dir: &Path,
+    db: &Db,
     slug: &str,
     key: &str,
     limit: Option<RateLimit>,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(data_dir)?;
-    let p = project(&store, slug)?;
-    let k = find_key(&store, &p, key)?;
+    let store = open_store(db)?;
+    let store = &*store;
+    let p = project(store, slug)?;
+    let k = find_key(store, &p, key)?;
     store.set_key_rate_limit(k.id, limit)?;
     audit(
-        &store,
+        store,
         Action::ManageKeys,
         format!("project:{}", p.id),
         format!("key:{} rate_limit={limit:?}", k.id),
@@ -325,9 +319,10 @@ pub(super) fn set_rate_limit(
 }
 
 /// `key list --project SLUG` (with secrets: the operator holds the database anyway).
-pub(super) fn list_keys(data_dir: &Path, slug: &str, out: &Output) -> anyhow::Result<()> {
-    let store = open_store(data_dir)?;
-    let p = project(&store, slug)?;
+pub(super) fn list_keys(db: &Db, slug: &str, out: &Output) -> anyhow::Result<()> {
+    let store = open_store(db)?;
+    let store = &*store;
+    let p = project(store, slug)?;
     let keys = store.list_keys(p.id)?;
     let text = keys
         .iter()

@@ -1,23 +1,27 @@
 //! Admin commands: superuser, team, project, DSN and token. They open the database
-//! directly and work while the server runs (SQLite WAL allows it).
+//! directly and work while the server runs (SQLite WAL allows it; PostgreSQL anyway).
 
 use std::io::BufRead;
-use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use serde_json::json;
 
 use super::output::Output;
+use super::Db;
 use crate::config::database_path;
 use crate::secrets;
 use crate::server::{SETTING_HTTP_URL, SETTING_UDP_ADDR};
-use crate::store::{Project, SqliteStore, Store, Synchronous};
+use crate::store::{self, Project, Store, Synchronous};
 
-/// Opens the database of a data directory.
-pub fn open_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
-    let path = database_path(data_dir);
-    SqliteStore::open(&path, Synchronous::Full)
-        .with_context(|| format!("opening the database {}", path.display()))
+/// Opens the database: PostgreSQL when a database URL is given, else the data
+/// directory's SQLite file.
+pub fn open_store(db: &Db) -> anyhow::Result<Arc<dyn Store>> {
+    let path = database_path(&db.data_dir);
+    store::open(db.url.as_deref(), &path, Synchronous::Full).with_context(|| match &db.url {
+        Some(_) => "opening the PostgreSQL database".to_owned(),
+        None => format!("opening the database {}", path.display()),
+    })
 }
 
 /// The DSNs of a project: one http DSN per active key, and one udp DSN per key when the
@@ -79,12 +83,13 @@ fn read_password_stdin() -> anyhow::Result<String> {
 }
 
 pub(super) fn create_superuser(
-    data_dir: &Path,
+    db: &Db,
     email: &str,
     password_stdin: bool,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(data_dir)?;
+    let store = open_store(db)?;
+    let store = &*store;
     if store.user_by_email(email)?.is_some() {
         bail!("a user with e-mail {email} already exists");
     }
@@ -111,13 +116,14 @@ pub(super) fn create_superuser(
 }
 
 pub(super) fn create_team(
-    data_dir: &Path,
+    db: &Db,
     slug: &str,
     name: Option<String>,
     owner: Option<String>,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(data_dir)?;
+    let store = open_store(db)?;
+    let store = &*store;
     let owner_id = match owner {
         Some(email) => Some(
             store
@@ -136,13 +142,14 @@ pub(super) fn create_team(
 }
 
 pub(super) fn create_project(
-    data_dir: &Path,
+    db: &Db,
     team: &str,
     slug: &str,
     name: Option<String>,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(data_dir)?;
+    let store = open_store(db)?;
+    let store = &*store;
     let team = store
         .team_by_slug(team)?
         .with_context(|| format!("no team {team:?} (create it with `team create {team}`)"))?;
@@ -153,7 +160,7 @@ pub(super) fn create_project(
         team.owner_id,
     )?;
     let key = store.create_key(project.id, "Default")?;
-    let dsns = project_dsns(&store, &project, None)?;
+    let dsns = project_dsns(store, &project, None)?;
     let mut text = format!(
         "Created project {} (id {}) in team {}.\nDSN: {}",
         project.slug,
@@ -180,16 +187,17 @@ pub(super) fn create_project(
 }
 
 pub(super) fn project_dsn(
-    data_dir: &Path,
+    db: &Db,
     slug: &str,
     public_url: Option<String>,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(data_dir)?;
+    let store = open_store(db)?;
+    let store = &*store;
     let project = store
         .project_by_slug(slug)?
         .with_context(|| format!("no project {slug:?}"))?;
-    let dsns = project_dsns(&store, &project, public_url.as_deref())?;
+    let dsns = project_dsns(store, &project, public_url.as_deref())?;
     let text = dsns
         .http
         .iter()
@@ -204,13 +212,9 @@ pub(super) fn project_dsn(
     Ok(())
 }
 
-pub(super) fn create_token(
-    data_dir: &Path,
-    email: &str,
-    label: &str,
-    out: &Output,
-) -> anyhow::Result<()> {
-    let store = open_store(data_dir)?;
+pub(super) fn create_token(db: &Db, email: &str, label: &str, out: &Output) -> anyhow::Result<()> {
+    let store = open_store(db)?;
+    let store = &*store;
     let user = store
         .user_by_email(email)?
         .with_context(|| format!("no user with e-mail {email}"))?;

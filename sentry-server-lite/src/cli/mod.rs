@@ -26,12 +26,32 @@ pub struct Cli {
         default_value = "./sentry-lite-data"
     )]
     pub data_dir: PathBuf,
+    /// PostgreSQL instead of the SQLite file:
+    /// `postgres://USER[:PASS]@HOST[:PORT]/DB[?sslmode=require]` (add
+    /// `&sslrootcert=FILE` for a private CA). Every instance on the same database acts as
+    /// one server.
+    #[arg(
+        long,
+        global = true,
+        env = "SENTRY_LITE_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Where a command's data lives.
+#[derive(Debug, Clone)]
+pub struct Db {
+    /// The data directory (the SQLite file, quickstart's password file).
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL; when set, the SQLite file is not used.
+    pub url: Option<String>,
 }
 
 /// Top-level commands.
@@ -298,53 +318,55 @@ pub struct QuickstartArgs {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let out = output::Output { json: cli.json };
+    let db = Db {
+        data_dir: cli.data_dir.clone(),
+        url: cli.database_url.clone().filter(|u| !u.trim().is_empty()),
+    };
     match cli.command {
-        Command::Serve(args) => serve::serve(&cli.data_dir, args, &out),
-        Command::Quickstart(args) => serve::quickstart(&cli.data_dir, args, &out),
+        Command::Serve(args) => serve::serve(&db, args, &out),
+        Command::Quickstart(args) => serve::quickstart(&db, args, &out),
         Command::Createsuperuser {
             email,
             password_stdin,
-        } => admin::create_superuser(&cli.data_dir, &email, password_stdin, &out),
+        } => admin::create_superuser(&db, &email, password_stdin, &out),
         Command::Team(TeamCommand::Create { slug, name, owner }) => {
-            admin::create_team(&cli.data_dir, &slug, name, owner, &out)
+            admin::create_team(&db, &slug, name, owner, &out)
         }
         Command::Project(ProjectCommand::Create { team, slug, name }) => {
-            admin::create_project(&cli.data_dir, &team, &slug, name, &out)
+            admin::create_project(&db, &team, &slug, name, &out)
         }
         Command::Project(ProjectCommand::Dsn { slug, public_url }) => {
-            admin::project_dsn(&cli.data_dir, &slug, public_url, &out)
+            admin::project_dsn(&db, &slug, public_url, &out)
         }
         Command::Token(TokenCommand::Create { email, label }) => {
-            admin::create_token(&cli.data_dir, &email, &label, &out)
+            admin::create_token(&db, &email, &label, &out)
         }
         Command::User(UserCommand::Create {
             email,
             password_stdin,
-        }) => accounts::create_user(&cli.data_dir, &email, password_stdin, &out),
+        }) => accounts::create_user(&db, &email, password_stdin, &out),
         Command::Team(TeamCommand::AddMember { team, email, role }) => {
-            accounts::add_member(&cli.data_dir, &team, &email, role, &out)
+            accounts::add_member(&db, &team, &email, role, &out)
         }
         Command::Team(TeamCommand::RemoveMember { team, email }) => {
-            accounts::remove_member(&cli.data_dir, &team, &email, &out)
+            accounts::remove_member(&db, &team, &email, &out)
         }
         Command::Team(TeamCommand::SetOwner { team, email }) => {
-            accounts::set_team_owner(&cli.data_dir, &team, &email, &out)
+            accounts::set_team_owner(&db, &team, &email, &out)
         }
         Command::Project(ProjectCommand::SetPublic { slug, public }) => {
-            accounts::set_public(&cli.data_dir, &slug, public, &out)
+            accounts::set_public(&db, &slug, public, &out)
         }
         Command::Project(ProjectCommand::SetOwner { slug, email }) => {
-            accounts::set_project_owner(&cli.data_dir, &slug, &email, &out)
+            accounts::set_project_owner(&db, &slug, &email, &out)
         }
         Command::Key(KeyCommand::Create { project, label }) => {
-            accounts::create_key(&cli.data_dir, &project, &label, &out)
+            accounts::create_key(&db, &project, &label, &out)
         }
         Command::Key(KeyCommand::Revoke { project, key }) => {
-            accounts::revoke_key(&cli.data_dir, &project, &key, &out)
+            accounts::revoke_key(&db, &project, &key, &out)
         }
-        Command::Key(KeyCommand::List { project }) => {
-            accounts::list_keys(&cli.data_dir, &project, &out)
-        }
+        Command::Key(KeyCommand::List { project }) => accounts::list_keys(&db, &project, &out),
         Command::Key(KeyCommand::SetRateLimit {
             project,
             key,
@@ -359,7 +381,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, None, true) => None,
                 _ => anyhow::bail!("give --count N --window SECONDS (> 0), or --none"),
             };
-            accounts::set_rate_limit(&cli.data_dir, &project, &key, limit, &out)
+            accounts::set_rate_limit(&db, &project, &key, limit, &out)
         }
     }
 }

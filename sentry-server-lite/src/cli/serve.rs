@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::admin::{open_store, project_dsns};
 use super::output::Output;
-use super::{QuickstartArgs, ServeArgs};
+use super::{Db, QuickstartArgs, ServeArgs};
 use crate::config::ServerConfig;
 use crate::secrets;
 use crate::server::{shutdown_signal, Server};
@@ -19,8 +19,9 @@ const QUICKSTART_SETTING: &str = "quickstart";
 /// it again; it is shown only while it still matches the account's password.
 const PASSWORD_FILE: &str = "quickstart-password";
 
-fn config(data_dir: &Path, args: &ServeArgs) -> ServerConfig {
-    let mut c = ServerConfig::new(data_dir);
+fn config(db: &Db, args: &ServeArgs) -> ServerConfig {
+    let mut c = ServerConfig::new(&db.data_dir);
+    c.database_url = db.url.clone();
     c.bind = args.bind;
     c.udp_bind = args.udp_bind;
     c.public_url = args.public_url.clone();
@@ -54,8 +55,8 @@ fn announce(server: &Server, out: &Output) {
     }
 }
 
-pub(super) fn serve(data_dir: &Path, args: ServeArgs, out: &Output) -> anyhow::Result<()> {
-    let config = config(data_dir, &args);
+pub(super) fn serve(db: &Db, args: ServeArgs, out: &Output) -> anyhow::Result<()> {
+    let config = config(db, &args);
     runtime()?.block_on(async move {
         let server = Server::bind(config).await.context("starting the server")?;
         record_signup(server.store().as_ref(), args.allow_signup)?;
@@ -141,6 +142,9 @@ fn ensure_setup(
 
 fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
     use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -152,14 +156,10 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn quickstart(
-    data_dir: &Path,
-    args: QuickstartArgs,
-    out: &Output,
-) -> anyhow::Result<()> {
-    let config = config(data_dir, &args.serve);
-    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
-    let (state, password, first_run) = ensure_setup(&*store, data_dir, &args)?;
+pub(super) fn quickstart(db: &Db, args: QuickstartArgs, out: &Output) -> anyhow::Result<()> {
+    let config = config(db, &args.serve);
+    let store: Arc<dyn Store> = open_store(db)?;
+    let (state, password, first_run) = ensure_setup(&*store, &db.data_dir, &args)?;
     runtime()?.block_on(async move {
         let server = Server::bind_with_store(config, store.clone())
             .await

@@ -107,7 +107,14 @@ impl IngestError {
 impl From<StoreError> for IngestError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage error during ingestion");
-        IngestError::Internal("storage error".into())
+        match e {
+            // Nothing was committed: the client keeps the event and retries.
+            StoreError::Unavailable(_) => IngestError::Overloaded {
+                retry_after: 5,
+                detail: "the database is unavailable; retry shortly".into(),
+            },
+            _ => IngestError::Internal("storage error".into()),
+        }
     }
 }
 
@@ -245,10 +252,16 @@ impl Ingestor {
     /// Applies the key's rate limit to `events` events.
     pub fn rate_limit(&self, info: &KeyInfo, events: usize) -> Result<(), IngestError> {
         match &info.key.rate_limit {
-            Some(limit) if events > 0 => self
-                .limiter
-                .check(info.key.id, limit, events as u64, now_ms())
-                .map_err(|retry_after| IngestError::RateLimited { retry_after }),
+            Some(limit) if events > 0 => {
+                let (key, n, now) = (info.key.id, events as u64, now_ms());
+                // Shared counters (several instances on one database) when the backend
+                // keeps them, else this server's own.
+                let verdict = match self.store.take_rate_limit(key, limit, n, now)? {
+                    Some(verdict) => verdict,
+                    None => self.limiter.check(key, limit, n, now),
+                };
+                verdict.map_err(|retry_after| IngestError::RateLimited { retry_after })
+            }
             _ => Ok(()),
         }
     }

@@ -1,5 +1,7 @@
 //! Storage: one interface ([`Store`]) for everything the ingest pipeline, the API and the
-//! CLI need, with the SQLite backend in [`sqlite`].
+//! CLI need, with two backends: SQLite ([`sqlite`], the default: one file, nothing else to
+//! run) and PostgreSQL ([`postgres`]: several server instances on one database). [`open`]
+//! picks one from a database URL.
 //!
 //! The interface is synchronous on purpose: SQLite (and a future blocking PostgreSQL
 //! client) work best from dedicated threads. Async callers go through
@@ -13,10 +15,12 @@
 
 pub mod accounts;
 pub mod migrations;
+pub mod postgres;
 pub mod sqlite;
 mod types;
 
 pub use accounts::AccountStore;
+pub use postgres::{DbTarget, PgStore};
 pub use sqlite::{SqliteStore, Synchronous};
 pub use types::*;
 
@@ -42,6 +46,26 @@ pub enum StoreError {
     /// A value given to the store is not acceptable.
     #[error("invalid value: {0}")]
     Invalid(String),
+    /// PostgreSQL reported an error.
+    #[error("database error: {}", postgres::pool::error_chain(.0))]
+    Postgres(#[source] ::postgres::Error),
+    /// The database cannot be reached (connection refused or lost, server shutting
+    /// down): retry later. Ingestion answers 503 with `Retry-After`.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Opens the store a server or a command works on: PostgreSQL when `database_url` is
+/// given, else the SQLite file at `sqlite_path`.
+pub fn open(
+    database_url: Option<&str>,
+    sqlite_path: &std::path::Path,
+    synchronous: Synchronous,
+) -> StoreResult<std::sync::Arc<dyn Store>> {
+    Ok(match database_url {
+        Some(url) => std::sync::Arc::new(PgStore::open(url)?),
+        None => std::sync::Arc::new(SqliteStore::open(sqlite_path, synchronous)?),
+    })
 }
 
 /// Result alias of the storage layer.
@@ -122,6 +146,22 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     fn issue_tags(&self, issue_id: i64) -> StoreResult<Vec<TagCount>>;
     /// Number of stored events (all projects); for tests and metrics.
     fn count_events(&self) -> StoreResult<u64>;
+
+    // ---- rate limits ----------------------------------------------------------------
+    /// Takes `n` events from a key's budget in the window containing `now_ms`, shared by
+    /// every instance on the same database. `Ok(None)`: this backend keeps no shared
+    /// counters (a single server counts in memory). `Ok(Some(Err(seconds)))`: the budget
+    /// is spent until the window resets; nothing was taken.
+    fn take_rate_limit(
+        &self,
+        key_id: i64,
+        limit: &RateLimit,
+        n: u64,
+        now_ms: i64,
+    ) -> StoreResult<Option<Result<(), u64>>> {
+        let _ = (key_id, limit, n, now_ms);
+        Ok(None)
+    }
 
     // ---- maintenance ----------------------------------------------------------------
     /// Deletes events older than the policy's age and beyond its per-issue count, at

@@ -1,9 +1,14 @@
 //! Test harness: a real server on 127.0.0.1:0 with a temp data dir, a tiny blocking
 //! HTTP client (so tests control every byte), and API helpers.
+//!
+//! Backends: SQLite by default; with `SENTRY_TEST_BACKEND=postgres` every server (and
+//! every data dir the binary is run on, through [`db_env`]) gets a fresh database in the
+//! PostgreSQL at `SENTRY_TEST_POSTGRES_URL` (`scripts/test` starts a throwaway one).
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +16,7 @@ use sentry_server_lite::config::ServerConfig;
 use sentry_server_lite::ingest::Ingestor;
 use sentry_server_lite::secrets;
 use sentry_server_lite::server::Server;
-use sentry_server_lite::store::{Project, ProjectKey, Store};
+use sentry_server_lite::store::{self as store, DbTarget, Project, ProjectKey, Store, Synchronous};
 use serde_json::Value;
 
 /// A running server with one team, one project (with a key) and an API token.
@@ -36,6 +41,7 @@ impl TestServer {
     pub fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = ServerConfig::new(dir.path());
+        config.database_url = database_url(dir.path());
         config.bind = "127.0.0.1:0".parse().expect("addr");
         config.key_cache_ttl = Duration::from_millis(0);
         configure(&mut config);
@@ -167,6 +173,92 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Whether the tests run on PostgreSQL (`SENTRY_TEST_BACKEND=postgres`).
+pub fn postgres_backend() -> bool {
+    match std::env::var("SENTRY_TEST_BACKEND").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Ok("") | Err(_) => false,
+        Ok(other) => panic!("SENTRY_TEST_BACKEND={other:?}: use sqlite or postgres"),
+    }
+}
+
+/// The PostgreSQL server the tests may create databases in; fails (never skips) when
+/// it is not configured.
+pub fn postgres_admin_url() -> String {
+    std::env::var("SENTRY_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "SENTRY_TEST_POSTGRES_URL is not set. Run ./scripts/test (it starts a throwaway \
+             PostgreSQL), or point it at a server where the user may create databases: \
+             export SENTRY_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres"
+        )
+    })
+}
+
+/// `url` with another database name.
+pub fn url_with_dbname(url: &str, dbname: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let (scheme, rest) = base.split_once("://").expect("a postgres:// URL");
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match query {
+        Some(q) => format!("{scheme}://{authority}/{dbname}?{q}"),
+        None => format!("{scheme}://{authority}/{dbname}"),
+    }
+}
+
+/// Creates the database `name` unless it exists; returns its URL.
+pub fn create_postgres_database(name: &str) -> String {
+    let admin = postgres_admin_url();
+    let target = DbTarget::parse(&admin).expect("SENTRY_TEST_POSTGRES_URL");
+    let mut client = target.connect().expect("connect to the test PostgreSQL");
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .expect("query")
+        .is_some();
+    if !exists {
+        client
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .expect("create database");
+    }
+    url_with_dbname(&admin, name)
+}
+
+/// A fresh, empty PostgreSQL database; returns its URL.
+pub fn fresh_postgres_database() -> String {
+    create_postgres_database(&format!("t_{}", new_id()))
+}
+
+/// The PostgreSQL database belonging to a data dir on the PostgreSQL backend (created on
+/// first use), `None` on SQLite.
+pub fn database_url(dir: &Path) -> Option<String> {
+    if !postgres_backend() {
+        return None;
+    }
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut h);
+    Some(create_postgres_database(&format!("d_{:016x}", h.finish())))
+}
+
+/// Environment for running the binary on a data dir: its database on PostgreSQL.
+pub fn db_env(dir: &Path) -> Vec<(String, String)> {
+    database_url(dir)
+        .map(|u| vec![("SENTRY_LITE_DATABASE_URL".to_owned(), u)])
+        .unwrap_or_default()
+}
+
+/// The store of a data dir as the binary sees it (its SQLite file or its database).
+pub fn open_store(dir: &Path) -> Arc<dyn Store> {
+    store::open(
+        database_url(dir).as_deref(),
+        &sentry_server_lite::config::database_path(dir),
+        Synchronous::Full,
+    )
+    .expect("open the store")
 }
 
 pub fn dsn(key: &ProjectKey, project_id: i64, addr: SocketAddr) -> String {

@@ -1,0 +1,411 @@
+//! Group commit, retention and shared rate limits on PostgreSQL.
+//!
+//! A batch is one transaction of four multi-row statements, each an `INSERT ... SELECT
+//! FROM unnest(arrays)` prepared once per connection:
+//!
+//! 1. which events of the batch are stored already (SDK retries: `Duplicate`);
+//! 2. one upsert of every issue the batch touches, aggregated per group (count, first and
+//!    last seen), on the unique `(project_id, grouping_version, grouping_hash)`;
+//! 3. the events, with their issue ids (`ON CONFLICT DO NOTHING`: when another instance
+//!    stored one of them since step 1, fewer rows come back, the transaction is rolled
+//!    back and the batch retried, so nothing is ever counted twice);
+//! 4. the tag counts, aggregated per `(issue, key, value)`.
+//!
+//! Rows are locked in a fixed order (sorted keys), so two instances committing batches
+//! over the same groups do not deadlock; a deadlock or serialization failure anyway is
+//! retried.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::pool::Conn;
+use super::schema::LOCK_RETENTION;
+use super::PgStore;
+use crate::store::{NewEvent, RateLimit, RetentionPolicy, StoreError, StoreResult, WriteOutcome};
+
+const MAX_ATTEMPTS: usize = 6;
+
+const DUPLICATES: &str = "SELECT e.project_id, e.event_id FROM events e \
+    JOIN unnest($1::bigint[], $2::text[]) AS u(project_id, event_id) \
+    ON e.project_id = u.project_id AND e.event_id = u.event_id";
+
+const UPSERT_ISSUES: &str = "INSERT INTO issues (project_id, grouping_version, grouping_hash, \
+    title, culprit, level, platform, issue_type, metadata, substatus, first_seen, last_seen, \
+    times_seen, regressed_by) \
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
+    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], \
+    $13::bigint[], $14::text[]) \
+    ON CONFLICT (project_id, grouping_version, grouping_hash) DO UPDATE SET \
+      times_seen = issues.times_seen + EXCLUDED.times_seen, \
+      last_seen = GREATEST(issues.last_seen, EXCLUDED.last_seen), \
+      first_seen = LEAST(issues.first_seen, EXCLUDED.first_seen), \
+      level = EXCLUDED.level, \
+      regressed_by = CASE WHEN issues.status = 'resolved' THEN EXCLUDED.regressed_by \
+                          ELSE issues.regressed_by END, \
+      substatus = CASE WHEN issues.status = 'resolved' THEN 'regressed' \
+                       WHEN issues.substatus = 'new' THEN 'ongoing' ELSE issues.substatus END, \
+      resolved_at = CASE WHEN issues.status = 'resolved' THEN NULL ELSE issues.resolved_at END, \
+      status = CASE WHEN issues.status = 'resolved' THEN 'unresolved' ELSE issues.status END \
+    RETURNING id, project_id, grouping_version, grouping_hash, (xmax = 0) AS inserted, \
+      regressed_by";
+
+const INSERT_EVENTS: &str = "INSERT INTO events (project_id, event_id, issue_id, timestamp, \
+    received, level, platform, release, environment, title, culprit, message, body, body_size) \
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], \
+    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
+    $13::bytea[], $14::bigint[]) \
+    ON CONFLICT (project_id, event_id) DO NOTHING";
+
+const UPSERT_TAGS: &str = "INSERT INTO issue_tags (issue_id, key, value, times_seen, \
+    first_seen, last_seen) \
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], \
+    $6::bigint[]) \
+    ON CONFLICT (issue_id, key, value) DO UPDATE SET \
+      times_seen = issue_tags.times_seen + EXCLUDED.times_seen, \
+      last_seen = GREATEST(issue_tags.last_seen, EXCLUDED.last_seen)";
+
+/// Commits `events` (see the module documentation); when the batch fails for a reason
+/// other than the database being unavailable, retries event by event so that one bad
+/// event cannot fail the others.
+pub(super) fn write_batch(store: &PgStore, events: &[NewEvent]) -> Vec<StoreResult<WriteOutcome>> {
+    if events.is_empty() {
+        return Vec::new();
+    }
+    match store.with(|c| with_retries(c, events)) {
+        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+        Err(StoreError::Unavailable(why)) => events
+            .iter()
+            .map(|_| Err(StoreError::Unavailable(why.clone())))
+            .collect(),
+        Err(batch_err) => {
+            tracing::warn!(error = %batch_err, "batch commit failed; retrying event by event");
+            events
+                .iter()
+                .map(|e| {
+                    store
+                        .with(|c| with_retries(c, std::slice::from_ref(e)))?
+                        .pop()
+                        .ok_or_else(|| StoreError::Corrupt("no outcome".into()))
+                })
+                .collect()
+        }
+    }
+}
+
+fn with_retries(c: &mut Conn, events: &[NewEvent]) -> StoreResult<Vec<WriteOutcome>> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match try_batch(c, events) {
+            Ok(Some(outcomes)) => return Ok(outcomes),
+            Ok(None) if attempt < MAX_ATTEMPTS => continue,
+            Err(StoreError::Postgres(e))
+                if attempt < MAX_ATTEMPTS
+                    && matches!(e.code().map(|c| c.code()), Some("40P01" | "40001")) =>
+            {
+                tracing::debug!(error = %e, "batch conflicted with another writer; retrying");
+                continue;
+            }
+            Ok(None) => {
+                return Err(StoreError::Conflict(
+                    "events stored concurrently by another writer".into(),
+                ))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+type GroupKey<'a> = (i64, &'a str, &'a str);
+
+struct Group {
+    first: usize,
+    count: i64,
+    first_seen: i64,
+    last_seen: i64,
+    last: usize,
+}
+
+/// One attempt; `Ok(None)` when another writer stored one of the events meanwhile.
+fn try_batch(c: &mut Conn, events: &[NewEvent]) -> StoreResult<Option<Vec<WriteOutcome>>> {
+    let duplicates = c.stmt(DUPLICATES)?;
+    let upsert_issues = c.stmt(UPSERT_ISSUES)?;
+    let insert_events = c.stmt(INSERT_EVENTS)?;
+    let upsert_tags = c.stmt(UPSERT_TAGS)?;
+    let mut tx = c.client.transaction()?;
+
+    // 1. Duplicates: within the batch, then against what is stored.
+    let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; events.len()];
+    let mut seen: HashSet<(i64, &str)> = HashSet::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        if !seen.insert((e.project_id, e.event_id.as_str())) {
+            outcomes[i] = Some(WriteOutcome::Duplicate);
+        }
+    }
+    let (pids, eids): (Vec<i64>, Vec<&str>) = seen.iter().copied().unzip();
+    let stored: HashSet<(i64, String)> = tx
+        .query(&duplicates, &[&pids, &eids])?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, ::postgres::Error>>()?;
+    for (i, e) in events.iter().enumerate() {
+        if outcomes[i].is_none() && stored.contains(&(e.project_id, e.event_id.clone())) {
+            outcomes[i] = Some(WriteOutcome::Duplicate);
+        }
+    }
+    let fresh: Vec<usize> = (0..events.len())
+        .filter(|&i| outcomes[i].is_none())
+        .collect();
+    if fresh.is_empty() {
+        tx.commit()?;
+        return Ok(Some(outcomes.into_iter().flatten().collect()));
+    }
+
+    // 2. Issues, one row per group, in key order.
+    let mut groups: BTreeMap<GroupKey<'_>, Group> = BTreeMap::new();
+    for &i in &fresh {
+        let e = &events[i];
+        let g = groups
+            .entry((e.project_id, &e.grouping_version, &e.grouping_hash))
+            .or_insert(Group {
+                first: i,
+                count: 0,
+                first_seen: e.timestamp_ms,
+                last_seen: e.timestamp_ms,
+                last: i,
+            });
+        g.count += 1;
+        g.first_seen = g.first_seen.min(e.timestamp_ms);
+        g.last_seen = g.last_seen.max(e.timestamp_ms);
+        g.last = i;
+    }
+    let first = |g: &Group| &events[g.first];
+    let gs: Vec<&Group> = groups.values().collect();
+    let col = |f: fn(&NewEvent) -> &str| -> Vec<&str> { gs.iter().map(|g| f(first(g))).collect() };
+    let rows = tx.query(
+        &upsert_issues,
+        &[
+            &gs.iter().map(|g| first(g).project_id).collect::<Vec<i64>>(),
+            &col(|e| &e.grouping_version),
+            &col(|e| &e.grouping_hash),
+            &col(|e| &e.title),
+            &col(|e| &e.culprit),
+            &gs.iter()
+                .map(|g| events[g.last].level.as_str())
+                .collect::<Vec<&str>>(),
+            &col(|e| &e.platform),
+            &col(|e| &e.issue_type),
+            &col(|e| &e.metadata),
+            &gs.iter()
+                .map(|g| if g.count > 1 { "ongoing" } else { "new" })
+                .collect::<Vec<&str>>(),
+            &gs.iter().map(|g| g.first_seen).collect::<Vec<i64>>(),
+            &gs.iter().map(|g| g.last_seen).collect::<Vec<i64>>(),
+            &gs.iter().map(|g| g.count).collect::<Vec<i64>>(),
+            &col(|e| &e.event_id),
+        ],
+    )?;
+    // (issue id, inserted, regressed) per group.
+    let mut issue_of: HashMap<(i64, String, String), (i64, bool, bool)> = HashMap::new();
+    for r in &rows {
+        let key: (i64, String, String) = (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+        let inserted: bool = r.try_get(4)?;
+        let regressed_by: Option<String> = r.try_get(5)?;
+        let first_event = groups
+            .get(&(key.0, key.1.as_str(), key.2.as_str()))
+            .map(|g| first(g).event_id.as_str());
+        let regressed =
+            !inserted && regressed_by.is_some() && regressed_by.as_deref() == first_event;
+        issue_of.insert(key, (r.try_get(0)?, inserted, regressed));
+    }
+    let issue_id = |e: &NewEvent| -> StoreResult<(i64, bool, bool)> {
+        issue_of
+            .get(&(
+                e.project_id,
+                e.grouping_version.clone(),
+                e.grouping_hash.clone(),
+            ))
+            .copied()
+            .ok_or_else(|| StoreError::Corrupt(format!("no issue for event {}", e.event_id)))
+    };
+
+    // 3. Events.
+    let fe: Vec<&NewEvent> = fresh.iter().map(|&i| &events[i]).collect();
+    let ids: Vec<i64> = fe
+        .iter()
+        .map(|e| issue_id(e).map(|t| t.0))
+        .collect::<StoreResult<_>>()?;
+    let text = |f: fn(&NewEvent) -> &str| -> Vec<&str> { fe.iter().map(|e| f(e)).collect() };
+    let opt = |f: fn(&NewEvent) -> Option<&str>| -> Vec<Option<&str>> {
+        fe.iter().map(|e| f(e)).collect()
+    };
+    let inserted = tx.execute(
+        &insert_events,
+        &[
+            &fe.iter().map(|e| e.project_id).collect::<Vec<i64>>(),
+            &text(|e| &e.event_id),
+            &ids,
+            &fe.iter().map(|e| e.timestamp_ms).collect::<Vec<i64>>(),
+            &fe.iter().map(|e| e.received_ms).collect::<Vec<i64>>(),
+            &text(|e| &e.level),
+            &text(|e| &e.platform),
+            &opt(|e| e.release.as_deref()),
+            &opt(|e| e.environment.as_deref()),
+            &text(|e| &e.title),
+            &text(|e| &e.culprit),
+            &text(|e| &e.message),
+            &fe.iter()
+                .map(|e| e.body_zstd.as_slice())
+                .collect::<Vec<&[u8]>>(),
+            &fe.iter().map(|e| e.body_size as i64).collect::<Vec<i64>>(),
+        ],
+    )?;
+    if inserted != fe.len() as u64 {
+        tx.rollback()?;
+        return Ok(None);
+    }
+
+    // 4. Tags, one row per (issue, key, value), in key order.
+    let mut tags: BTreeMap<(i64, &str, &str), (i64, i64, i64)> = BTreeMap::new();
+    for (e, issue) in fe.iter().zip(&ids) {
+        for (k, v) in &e.tags {
+            let t = tags.entry((*issue, k.as_str(), v.as_str())).or_insert((
+                0,
+                e.timestamp_ms,
+                e.timestamp_ms,
+            ));
+            t.0 += 1;
+            t.1 = t.1.min(e.timestamp_ms);
+            t.2 = t.2.max(e.timestamp_ms);
+        }
+    }
+    if !tags.is_empty() {
+        tx.execute(
+            &upsert_tags,
+            &[
+                &tags.keys().map(|k| k.0).collect::<Vec<i64>>(),
+                &tags.keys().map(|k| k.1).collect::<Vec<&str>>(),
+                &tags.keys().map(|k| k.2).collect::<Vec<&str>>(),
+                &tags.values().map(|v| v.0).collect::<Vec<i64>>(),
+                &tags.values().map(|v| v.1).collect::<Vec<i64>>(),
+                &tags.values().map(|v| v.2).collect::<Vec<i64>>(),
+            ],
+        )?;
+    }
+    tx.commit()?;
+
+    for &i in &fresh {
+        let e = &events[i];
+        let (issue_id, inserted, regressed) = issue_id(e)?;
+        let is_first = groups
+            .get(&(
+                e.project_id,
+                e.grouping_version.as_str(),
+                e.grouping_hash.as_str(),
+            ))
+            .is_some_and(|g| g.first == i);
+        outcomes[i] = Some(WriteOutcome::Stored {
+            issue_id,
+            new_issue: inserted && is_first,
+            regression: regressed && is_first,
+        });
+    }
+    Ok(Some(outcomes.into_iter().flatten().collect()))
+}
+
+/// Retention (see [`crate::store::Store::apply_retention`]) under an advisory lock: when
+/// another instance is running it, this call does nothing and returns 0.
+pub(super) fn apply_retention(
+    store: &PgStore,
+    policy: &RetentionPolicy,
+    now_ms: i64,
+) -> StoreResult<u64> {
+    let budget = policy.max_deletions.max(1).min(i64::MAX as u64) as i64;
+    store.with(|c| {
+        let mut tx = c.client.transaction()?;
+        let locked: bool = tx
+            .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&LOCK_RETENTION])?
+            .try_get(0)?;
+        if !locked {
+            return Ok(0);
+        }
+        let mut deleted: i64 = 0;
+        if policy.max_age_days > 0 {
+            let cutoff = now_ms - (policy.max_age_days.min(1 << 40) as i64) * 86_400_000;
+            deleted += tx.execute(
+                "DELETE FROM events WHERE id IN \
+                 (SELECT id FROM events WHERE received < $1 LIMIT $2)",
+                &[&cutoff, &budget],
+            )? as i64;
+            tx.execute(
+                "DELETE FROM issue_tags WHERE issue_id IN (SELECT id FROM issues \
+                 WHERE last_seen < $1 AND NOT EXISTS \
+                 (SELECT 1 FROM events e WHERE e.issue_id = issues.id))",
+                &[&cutoff],
+            )?;
+            tx.execute(
+                "DELETE FROM issues WHERE last_seen < $1 AND NOT EXISTS \
+                 (SELECT 1 FROM events e WHERE e.issue_id = issues.id)",
+                &[&cutoff],
+            )?;
+        }
+        if policy.max_events_per_issue > 0 && deleted < budget {
+            let keep = policy.max_events_per_issue.min(i64::MAX as u64) as i64;
+            let over: Vec<i64> = tx
+                .query(
+                    "SELECT issue_id FROM events WHERE issue_id IS NOT NULL \
+                     GROUP BY issue_id HAVING COUNT(*) > $1",
+                    &[&keep],
+                )?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            for issue_id in over {
+                if deleted >= budget {
+                    break;
+                }
+                deleted += tx.execute(
+                    "DELETE FROM events WHERE id IN (SELECT id FROM events \
+                     WHERE issue_id = $1 ORDER BY id DESC OFFSET $2 LIMIT $3)",
+                    &[&issue_id, &keep, &(budget - deleted)],
+                )? as i64;
+            }
+        }
+        // Rate-limit windows older than a day are over.
+        tx.execute(
+            "DELETE FROM rate_limit_windows WHERE window_start < $1",
+            &[&(now_ms - 86_400_000)],
+        )?;
+        tx.commit()?;
+        Ok(deleted.max(0) as u64)
+    })
+}
+
+/// Takes `n` events from a key's budget in the shared window (see
+/// [`crate::store::Store::take_rate_limit`]).
+pub(super) fn take_rate_limit(
+    store: &PgStore,
+    key_id: i64,
+    limit: &RateLimit,
+    n: u64,
+    now_ms: i64,
+) -> StoreResult<Result<(), u64>> {
+    let window_ms = (limit.window_secs.clamp(1, 1 << 40) * 1000) as i64;
+    let start = now_ms - now_ms.rem_euclid(window_ms);
+    let remaining = ((start + window_ms - now_ms + 999) / 1000).max(1) as u64;
+    if n > limit.count {
+        return Ok(Err(remaining));
+    }
+    let (n, count) = (n as i64, limit.count.min(i64::MAX as u64) as i64);
+    let taken = store.with(|c| {
+        let stmt = c.stmt(
+            "INSERT INTO rate_limit_windows (key_id, window_start, used) VALUES ($1, $2, $3) \
+             ON CONFLICT (key_id, window_start) DO UPDATE \
+             SET used = rate_limit_windows.used + EXCLUDED.used \
+             WHERE rate_limit_windows.used + EXCLUDED.used <= $4 RETURNING used",
+        )?;
+        Ok(c.client
+            .query_opt(&stmt, &[&key_id, &start, &n, &count])?
+            .is_some())
+    })?;
+    Ok(if taken { Ok(()) } else { Err(remaining) })
+}
