@@ -18,7 +18,7 @@ use crate::integrations::Integration;
 use crate::protocol::{
     DataCategory, DiscardReason, Envelope, Event, Level, Mechanism, Thread, ThreadId, Timestamp,
 };
-use crate::scope::Scope;
+use crate::scope::{Scope, Snapshot};
 use crate::transport::handle::{Job, Worker};
 use crate::transport::{default_transport_factory, Transport};
 use crate::ClientOptions;
@@ -78,7 +78,7 @@ impl Draft {
 /// An event on its way to the worker: finished there.
 pub(crate) struct PendingEvent {
     pub(crate) draft: Draft,
-    pub(crate) scope: Option<Arc<Scope>>,
+    pub(crate) scope: Option<Snapshot>,
     pub(crate) stacks: Vec<(StackTarget, RawBacktrace)>,
 }
 
@@ -152,7 +152,11 @@ impl Client {
     /// Captures an event with an optional scope; returns its id, or the nil id when the
     /// event was not queued (disabled, sampled out, queue full).
     pub fn capture_event(&self, event: Event, scope: Option<&Scope>) -> Uuid {
-        self.capture_pending(event, scope.map(|s| Arc::new(s.clone())), Vec::new())
+        self.capture_pending(
+            event,
+            scope.map(|s| Snapshot::plain(Arc::new(s.clone()))),
+            Vec::new(),
+        )
     }
 
     /// Queues a ready-made envelope (e.g. with custom items) for sending as is.
@@ -232,7 +236,7 @@ impl Client {
     pub(crate) fn capture_pending(
         &self,
         event: Event,
-        scope: Option<Arc<Scope>>,
+        scope: Option<Snapshot>,
         stacks: Vec<(StackTarget, RawBacktrace)>,
     ) -> Uuid {
         self.submit_draft(Draft::Event(Box::new(event)), scope, stacks)
@@ -241,7 +245,7 @@ impl Client {
     fn submit_draft(
         &self,
         draft: Draft,
-        scope: Option<Arc<Scope>>,
+        scope: Option<Snapshot>,
         stacks: Vec<(StackTarget, RawBacktrace)>,
     ) -> Uuid {
         let Some(worker) = &self.worker else {
@@ -265,7 +269,7 @@ impl Client {
         &self,
         message: &str,
         level: Level,
-        scope: Option<Arc<Scope>>,
+        scope: Option<Snapshot>,
     ) -> Uuid {
         let mut stacks = Vec::new();
         let mut thread = None;
@@ -287,7 +291,7 @@ impl Client {
     pub(crate) fn capture_error_with<E: std::error::Error + ?Sized>(
         &self,
         error: &E,
-        scope: Option<Arc<Scope>>,
+        scope: Option<Snapshot>,
     ) -> Uuid {
         let event = crate::exceptions::event_from_error(error);
         let mut stacks = Vec::new();

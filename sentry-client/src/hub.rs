@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::client::Client;
 use crate::protocol::{Breadcrumb, Event, Level};
-use crate::scope::Scope;
+use crate::scope::{Scope, ScopeSeed, Snapshot};
 
 #[derive(Clone)]
 struct Layer {
@@ -49,8 +49,14 @@ struct Layer {
 /// runs.
 pub struct Hub {
     layers: Mutex<Vec<Layer>>,
-    /// Read through while `layers` is empty (thread hubs inheriting the main hub).
+    /// Read through while `layers` is empty (thread hubs inheriting the main hub, lazy
+    /// forks).
     parent: Option<Arc<Hub>>,
+    /// Whether an empty hub reads the parent's top layer (a lazy fork) rather than its
+    /// base layer (a thread hub).
+    follows_top: bool,
+    /// Written into the scope when this hub forks its own (lazy forks only).
+    seed: Option<Arc<dyn ScopeSeed>>,
     last_event_id: Mutex<Option<Uuid>>,
 }
 
@@ -89,20 +95,62 @@ impl Hub {
                 inherited: false,
             }]),
             parent: None,
+            follows_top: false,
+            seed: None,
             last_event_id: Mutex::new(None),
         }
     }
 
     /// A new, independent hub with a copy of `other`'s top layer (client and scope).
     pub fn new_from_top<H: AsRef<Hub>>(other: H) -> Hub {
-        let (client, scope) = other.as_ref().top();
-        Hub::new(client, scope)
+        let (client, snapshot) = other.as_ref().top_snapshot();
+        Hub::new(client, snapshot.into_scope())
+    }
+
+    /// A hub that behaves like [`Hub::new_from_top`]`(parent)` with `seed` written into
+    /// its scope, but copies nothing until it must: it costs one allocation to create.
+    ///
+    /// Until code running under it changes its scope (`configure_scope`, `with_scope`,
+    /// `push_scope`, `add_breadcrumb`, `bind_client`), the hub reads `parent`'s top
+    /// client and scope live, and an event captured through it carries that scope plus
+    /// the seed, applied on the background worker. The first change forks a private copy
+    /// of the parent's top scope, writes the seed into it and edits that: changes never
+    /// reach the parent or another fork, exactly as with `new_from_top`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sentry_client::{Hub, Scope, ScopeSeed};
+    ///
+    /// struct Route(&'static str);
+    /// impl ScopeSeed for Route {
+    ///     fn seed(self: Arc<Self>, scope: &mut Scope) {
+    ///         scope.set_transaction(Some(self.0));
+    ///     }
+    /// }
+    ///
+    /// let parent = Hub::current();
+    /// let request = Arc::new(Hub::fork_lazily(parent, Some(Arc::new(Route("GET /")))));
+    /// request.configure_scope(|s| s.set_tag("user", "7")); // forks here
+    /// assert_eq!(request.configure_scope(|s| s.transaction().map(str::to_owned)),
+    ///            Some("GET /".to_owned()));
+    /// assert_eq!(Hub::current().configure_scope(|s| s.tag("user").map(str::to_owned)), None);
+    /// ```
+    pub fn fork_lazily(parent: Arc<Hub>, seed: Option<Arc<dyn ScopeSeed>>) -> Hub {
+        Hub {
+            layers: Mutex::new(Vec::new()),
+            parent: Some(parent),
+            follows_top: true,
+            seed,
+            last_event_id: Mutex::new(None),
+        }
     }
 
     fn inheriting(parent: Arc<Hub>) -> Hub {
         Hub {
             layers: Mutex::new(Vec::new()),
             parent: Some(parent),
+            follows_top: false,
+            seed: None,
             last_event_id: Mutex::new(None),
         }
     }
@@ -155,24 +203,42 @@ impl Hub {
         f()
     }
 
-    /// The client and scope that captures use.
-    fn top(&self) -> (Option<Arc<Client>>, Arc<Scope>) {
+    /// The client and scope that captures use, with the seeds of lazy forks that have
+    /// not forked yet (to apply on the worker).
+    fn top_snapshot(&self) -> (Option<Arc<Client>>, Snapshot) {
         let (client, scope) = {
             let layers = self.layers.lock();
             match layers.last() {
                 Some(l) => (l.client.clone(), Arc::clone(&l.scope)),
                 None => {
                     drop(layers);
-                    return match &self.parent {
-                        Some(p) => p.base(),
-                        None => (None, Arc::new(Scope::default())),
-                    };
+                    return self.unforked_snapshot();
                 }
             }
         };
-        match (client, &self.parent) {
-            (None, Some(p)) => (p.client(), scope),
-            (c, _) => (c, scope),
+        let client = match (client, &self.parent) {
+            (None, Some(p)) => p.client(),
+            (c, _) => c,
+        };
+        (client, Snapshot::plain(scope))
+    }
+
+    /// What a hub without layers reads: its parent's base (thread hub) or top (lazy
+    /// fork, plus its seed).
+    fn unforked_snapshot(&self) -> (Option<Arc<Client>>, Snapshot) {
+        match &self.parent {
+            Some(p) if self.follows_top => {
+                let (client, mut snapshot) = p.top_snapshot();
+                if let Some(seed) = &self.seed {
+                    snapshot.seeds.push(Arc::clone(seed));
+                }
+                (client, snapshot)
+            }
+            Some(p) => {
+                let (client, scope) = p.base();
+                (client, Snapshot::plain(scope))
+            }
+            None => (None, Snapshot::plain(Arc::new(Scope::default()))),
         }
     }
 
@@ -194,10 +260,9 @@ impl Hub {
     /// Makes sure the hub has its own layer (forking the parent's base scope).
     fn fork(&self, layers: &mut Vec<Layer>) {
         if layers.is_empty() {
-            let (_, scope) = match &self.parent {
-                Some(p) => p.base(),
-                None => (None, Arc::new(Scope::default())),
-            };
+            // The parent's lock is taken while ours is held: locks go from child to
+            // parent only, so this cannot deadlock.
+            let scope = self.unforked_snapshot().1.into_scope();
             layers.push(Layer {
                 client: None,
                 scope,
@@ -206,9 +271,27 @@ impl Hub {
         }
     }
 
-    /// The client of the top layer (or the main hub's, for a thread hub without one).
+    /// The client of the top layer (or the parent's, for a hub without one).
     pub fn client(&self) -> Option<Arc<Client>> {
-        self.top().0
+        // `None`: no layers; `Some(None)`: a top layer without a client.
+        let top = self.layers.lock().last().map(|l| l.client.clone());
+        match (top, &self.parent) {
+            (Some(Some(c)), _) => Some(c),
+            (Some(None), Some(p)) => p.client(),
+            (None, Some(p)) if self.follows_top => p.client(),
+            (None, Some(p)) => p.base_client(),
+            (_, None) => None,
+        }
+    }
+
+    /// The client of the bottom layer, for inheriting hubs (no scope clone).
+    fn base_client(&self) -> Option<Arc<Client>> {
+        let base = self.layers.lock().first().map(|l| l.client.clone());
+        match (base, &self.parent) {
+            (Some(c), _) => c,
+            (None, Some(p)) => p.base_client(),
+            (None, None) => None,
+        }
     }
 
     /// Whether captures on this hub go anywhere.
@@ -285,6 +368,8 @@ impl Hub {
         if layers.len() == depth && depth > 1 {
             layers.pop();
         }
+        // A layer forked from the parent and never written goes: the hub reads its
+        // parent live again (a lazy fork re-seeds when it forks next).
         if layers.len() == 1 && layers[0].inherited && self.parent.is_some() {
             layers.clear();
         }
@@ -292,7 +377,7 @@ impl Hub {
 
     /// Captures an event; returns its id (nil when nothing was captured).
     pub fn capture_event(&self, event: Event) -> Uuid {
-        let (client, scope) = self.top();
+        let (client, scope) = self.top_snapshot();
         let Some(client) = client.filter(|c| c.is_enabled()) else {
             return Uuid::nil();
         };
@@ -305,7 +390,7 @@ impl Hub {
 
     /// Captures a message at a level.
     pub fn capture_message(&self, message: &str, level: Level) -> Uuid {
-        let (client, scope) = self.top();
+        let (client, scope) = self.top_snapshot();
         let Some(client) = client.filter(|c| c.is_enabled()) else {
             return Uuid::nil();
         };
@@ -318,7 +403,7 @@ impl Hub {
 
     /// Captures an error and its `source()` chain.
     pub fn capture_error<E: Error + ?Sized>(&self, error: &E) -> Uuid {
-        let (client, scope) = self.top();
+        let (client, scope) = self.top_snapshot();
         let Some(client) = client.filter(|c| c.is_enabled()) else {
             return Uuid::nil();
         };
@@ -335,7 +420,7 @@ impl Hub {
         event: Event,
         stacks: Vec<(crate::client::StackTarget, crate::backtrace::RawBacktrace)>,
     ) -> Option<(Uuid, Arc<Client>)> {
-        let (client, scope) = self.top();
+        let (client, scope) = self.top_snapshot();
         let client = client.filter(|c| c.is_enabled())?;
         if !client.sample_should_send() {
             return None;

@@ -98,7 +98,7 @@ pub use crate::hub::{Hub, IntoBreadcrumbs, ScopeGuard};
 #[cfg(feature = "client")]
 pub use crate::options::{BeforeCallback, ClientOptions};
 #[cfg(feature = "client")]
-pub use crate::scope::{EventProcessor, Scope};
+pub use crate::scope::{EventProcessor, Scope, ScopeSeed};
 #[cfg(feature = "client")]
 pub use crate::transport::{Transport, TransportFactory};
 #[cfg(feature = "client")]

@@ -4,9 +4,15 @@
 //! off) captures an event with `level: fatal`, one exception of type `panic` whose value
 //! is the panic message, `mechanism {type: "panic", handled: false}`, the panicking
 //! thread (id and name, `crashed: true`) and that thread's stack (the hook and std's
-//! panic machinery trimmed). It then flushes, bounded by `shutdown_timeout`, so that a
-//! `panic = "abort"` program still reports, and finally calls the hook that was installed
-//! before (by default, the one printing the message to stderr).
+//! panic machinery trimmed). It then flushes, bounded by `shutdown_timeout`, so that the
+//! event is out before a dying process goes (a `panic = "abort"` program, a panicking
+//! main thread, a thread whose panic nobody joins), and finally calls the hook that was
+//! installed before (by default, the one printing the message to stderr).
+//!
+//! It does not flush, i.e. it never blocks, on a thread running a tokio task (an async
+//! request handler, a spawned task) when panics unwind: tokio catches the panic, the
+//! process lives on and the worker delivers the event as usual, while blocking there
+//! would stall every other task of that runtime worker for up to `shutdown_timeout`.
 
 use std::panic::{self, PanicHookInfo};
 use std::sync::Once;
@@ -89,6 +95,13 @@ pub fn event_from_panic_info(info: &PanicHookInfo<'_>) -> Event {
     }
 }
 
+/// Whether the hook waits for the event to be sent: always when the process aborts on
+/// panic; otherwise unless the panic happens in a tokio task, which tokio catches (see
+/// the module docs).
+fn flush_in_hook() -> bool {
+    cfg!(panic = "abort") || tokio::task::try_id().is_none()
+}
+
 fn panic_handler(info: &PanicHookInfo<'_>) {
     // Never capture the SDK's own panics (a panicking `before_send` is caught on the
     // worker), and never recurse if capturing itself panics.
@@ -103,7 +116,9 @@ fn panic_handler(info: &PanicHookInfo<'_>) {
     let id = captured.as_ref().map_or(Uuid::nil(), |(id, _)| *id);
     let _ = HOOK_REPORT.try_with(|r| r.set(Some(id)));
     if let Some((_, client)) = captured {
-        client.flush(None);
+        if flush_in_hook() {
+            client.flush(None);
+        }
     }
     let _ = IN_HOOK.try_with(|f| f.set(false));
 }

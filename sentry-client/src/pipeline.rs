@@ -94,7 +94,8 @@ impl Pipeline {
                 }
             }
         }
-        if let Some(scope) = scope {
+        if let Some(snapshot) = scope {
+            let scope = snapshot.into_scope();
             scope.apply_data(&mut event, self.options.max_breadcrumbs);
             event = scope
                 .run_processors(event)

@@ -22,6 +22,47 @@ use crate::protocol::{Breadcrumb, Event, Level, Request, User};
 /// An event processor: edits an event or drops it by returning `None`.
 pub type EventProcessor = dyn Fn(Event) -> Option<Event> + Send + Sync;
 
+/// Data a lazily forked hub ([`Hub::fork_lazily`](crate::Hub::fork_lazily)) writes into
+/// its scope once the scope is needed: when code running under the hub first changes (or
+/// reads through `configure_scope`) the scope, or, for an event captured before that, on
+/// the background worker, into a copy of the parent's scope made for that event.
+///
+/// Web integrations use it to keep a request as one cheap struct and turn it into scope
+/// data (transaction name, an event processor adding the request) only when something
+/// needs it.
+pub trait ScopeSeed: Send + Sync + 'static {
+    /// Writes this seed's data into `scope` (a copy of the parent hub's top scope).
+    fn seed(self: Arc<Self>, scope: &mut Scope);
+}
+
+/// A scope on its way to the worker with the seeds of lazily forked hubs still to apply
+/// (parent's first).
+pub(crate) struct Snapshot {
+    pub(crate) scope: Arc<Scope>,
+    pub(crate) seeds: Vec<Arc<dyn ScopeSeed>>,
+}
+
+impl Snapshot {
+    pub(crate) fn plain(scope: Arc<Scope>) -> Snapshot {
+        Snapshot {
+            scope,
+            seeds: Vec::new(),
+        }
+    }
+
+    /// The scope with the seeds applied (a copy when there are any).
+    pub(crate) fn into_scope(self) -> Arc<Scope> {
+        if self.seeds.is_empty() {
+            return self.scope;
+        }
+        let mut scope = Scope::clone(&self.scope);
+        for seed in self.seeds {
+            seed.seed(&mut scope);
+        }
+        Arc::new(scope)
+    }
+}
+
 /// The contextual data merged into events.
 ///
 /// Obtain one through [`configure_scope`](crate::configure_scope),

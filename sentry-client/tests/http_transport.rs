@@ -78,7 +78,7 @@ fn bodies_over_the_threshold_are_gzipped() {
     let sink = Sink::start();
     let (client, hub) = client(&sink.dsn(), ClientOptions::default());
     Hub::run(hub, || {
-        sentry_client::configure_scope(|s| s.set_extra("blob", "x".repeat(4096).into()));
+        sentry_client::configure_scope(|s| s.set_extra("blob", "x".repeat(16384).into()));
         sentry_client::capture_message("big", Level::Info);
     });
     assert!(client.flush(Some(Duration::from_secs(10))));
@@ -86,7 +86,7 @@ fn bodies_over_the_threshold_are_gzipped() {
     assert_eq!(r.content_encoding.as_deref(), Some("gzip"));
     assert_eq!(
         sink.events()[0].extra["blob"].as_str().map(str::len),
-        Some(4096)
+        Some(16384)
     );
 }
 

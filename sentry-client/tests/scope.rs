@@ -400,3 +400,89 @@ fn client_reports_ride_along_with_the_next_envelope() {
         1
     );
 }
+
+/// A seed standing for a web request: a transaction name and a processor that marks
+/// the event, counting how often it is written into a scope.
+struct RequestSeed {
+    route: &'static str,
+    seeded: std::sync::atomic::AtomicUsize,
+}
+
+impl sentry_client::ScopeSeed for RequestSeed {
+    fn seed(self: Arc<Self>, scope: &mut sentry_client::Scope) {
+        self.seeded
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        scope.set_transaction(Some(self.route));
+        scope.add_event_processor(move |mut e| {
+            e.extra.insert("route".into(), json!(self.route));
+            Some(e)
+        });
+    }
+}
+
+fn seed(route: &'static str) -> Arc<RequestSeed> {
+    Arc::new(RequestSeed {
+        route,
+        seeded: std::sync::atomic::AtomicUsize::new(0),
+    })
+}
+
+#[test]
+fn lazy_forks_read_the_parent_until_written_and_never_leak() {
+    let a_seed = seed("GET /a");
+    let b_seed = seed("GET /b");
+    let (a_seed2, b_seed2) = (Arc::clone(&a_seed), Arc::clone(&b_seed));
+    let events = with_captured_events(move || {
+        let parent = Hub::current();
+        parent.configure_scope(|s| s.set_tag("service", "shop"));
+        let a = Arc::new(Hub::fork_lazily(Arc::clone(&parent), Some(a_seed2)));
+        let b = Arc::new(Hub::fork_lazily(Arc::clone(&parent), Some(b_seed2)));
+        // Not forked yet: a's capture carries the parent's scope and a's seed.
+        a.capture_message("a1", Level::Info);
+        // Changes of the parent are seen live until the fork writes.
+        parent.configure_scope(|s| s.set_tag("late", "yes"));
+        b.configure_scope(|s| s.set_tag("req", "b"));
+        b.capture_message("b1", Level::Info);
+        // With a pushed scope and back: a stays unforked (nothing was written below).
+        a.with_scope(
+            |s| s.set_tag("tmp", "1"),
+            || a.capture_message("a2", Level::Info),
+        );
+        a.capture_message("a3", Level::Info);
+        // A hub made from an unforked one keeps its request data.
+        Hub::new_from_top(&a).capture_message("a4", Level::Info);
+        assert_eq!(
+            parent.configure_scope(|s| (
+                s.tag("req").map(str::to_owned),
+                s.transaction().map(str::to_owned)
+            )),
+            (None, None),
+            "nothing reached the parent"
+        );
+    });
+    let by_message = |m: &str| {
+        events
+            .iter()
+            .find(|e| e.message_text() == Some(m))
+            .unwrap_or_else(|| panic!("no event {m}"))
+    };
+    for m in ["a1", "a2", "a3", "a4"] {
+        let e = by_message(m);
+        assert_eq!(e.transaction.as_deref(), Some("GET /a"), "{m}");
+        assert_eq!(e.extra["route"], json!("GET /a"), "{m}");
+        assert_eq!(e.tags.get("service"), Some("shop"), "{m}");
+        assert_eq!(e.tags.get("req"), None, "{m}: b's tag");
+    }
+    assert_eq!(by_message("a1").tags.get("late"), None);
+    assert_eq!(by_message("a2").tags.get("tmp"), Some("1"));
+    assert_eq!(by_message("a3").tags.get("tmp"), None);
+    assert_eq!(by_message("a3").tags.get("late"), Some("yes"), "read live");
+    let b1 = by_message("b1");
+    assert_eq!(b1.transaction.as_deref(), Some("GET /b"));
+    assert_eq!(b1.extra["route"], json!("GET /b"));
+    assert_eq!(b1.tags.get("req"), Some("b"));
+    assert_eq!(b1.tags.get("late"), Some("yes"));
+    // b forked once; its event used the forked scope, not a fresh seeding.
+    assert_eq!(b_seed.seeded.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(a_seed.seeded.load(std::sync::atomic::Ordering::SeqCst) >= 4);
+}

@@ -48,4 +48,5 @@ pub mod secrets;
 pub mod server;
 pub mod slug;
 pub mod store;
+pub mod ui;
 pub mod writer;

@@ -21,6 +21,7 @@ use crate::ingest::{self, Ingestor};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::store::{self, Store, StoreError};
+use crate::ui;
 use crate::writer::{Writer, WriterThread};
 
 /// Errors starting or running the server.
@@ -207,7 +208,7 @@ impl Server {
         };
         let app = Router::new()
             .merge(ingest::http::routes().with_state(ingestor.clone()))
-            .merge(api::routes().with_state(ApiState {
+            .merge(api::routes().merge(ui::routes()).with_state(ApiState {
                 store: store.clone(),
                 base_url: base_url.clone(),
             }))

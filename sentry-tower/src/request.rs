@@ -1,11 +1,15 @@
 //! What the layer keeps of a request, and how it becomes the event's `request`, trace
 //! context and request breadcrumb.
 //!
-//! The request path of the middleware only *keeps* things (the method, the URI and the
-//! header map are cheap clones of shared buffers); turning them into protocol values
-//! (strings, scrubbed header lists, the breadcrumb) happens in an event processor, i.e. on
-//! the SDK's background worker and only for requests during which an event is captured.
-//! A request that goes well pays for none of it.
+//! The request path of the middleware only *keeps* things (the method, the URI, the
+//! matched route and the header map are cheap clones of shared buffers) in one
+//! [`RequestInfo`], the seed of the request's lazily forked hub. Turning them into scope
+//! data (the transaction name, the trace context, an event processor) happens only when
+//! the request's scope is first needed (the handler changes it, or an event is captured,
+//! then on the SDK's background worker), and turning them into protocol values (strings,
+//! scrubbed header lists, the breadcrumb) happens in that event processor, on the worker,
+//! only for requests during which an event is captured. A request that goes well pays for
+//! none of it.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
@@ -14,7 +18,7 @@ use std::time::SystemTime;
 use http::header::{HeaderMap, HeaderName, HOST};
 use http::{Method, Uri};
 use sentry_client::protocol::{Breadcrumb, Event, PairList, Request, Timestamp, User};
-use sentry_client::BeforeCallback;
+use sentry_client::{BeforeCallback, Scope, ScopeSeed};
 use serde_json::{Map, Value};
 
 use crate::trace::TraceContext;
@@ -68,6 +72,9 @@ pub(crate) struct RequestInfo {
     pub(crate) method: Method,
     pub(crate) uri: Uri,
     pub(crate) headers: HeaderMap,
+    /// axum's matched route, when the layer runs after routing.
+    #[cfg(feature = "axum-matched-path")]
+    pub(crate) route: Option<axum::extract::MatchedPath>,
     /// Only set when `send_default_pii` is on.
     pub(crate) client_ip: Option<IpAddr>,
     pub(crate) started: SystemTime,
@@ -84,7 +91,28 @@ pub(crate) struct BreadcrumbSettings {
     pub(crate) max_breadcrumbs: usize,
 }
 
+impl ScopeSeed for RequestInfo {
+    /// The request's scope data: the transaction name, the incoming trace, and the
+    /// processor that adds the request to events.
+    fn seed(self: Arc<Self>, scope: &mut Scope) {
+        scope.set_transaction(Some(&self.transaction_name()));
+        if let Some(t) = self.trace.get() {
+            scope.set_context("trace", t.to_value());
+        }
+        scope.add_event_processor(move |event| self.apply(event));
+    }
+}
+
 impl RequestInfo {
+    /// `METHOD route` with axum's matched route when there is one, else `METHOD path`.
+    pub(crate) fn transaction_name(&self) -> String {
+        #[cfg(feature = "axum-matched-path")]
+        if let Some(route) = &self.route {
+            return format!("{} {}", self.method, route.as_str());
+        }
+        format!("{} {}", self.method, self.uri.path())
+    }
+
     /// The full URL without the query: scheme and host from the URI when it is absolute
     /// (HTTP/2, proxies), else `X-Forwarded-Proto`/`http` and the `Host` header.
     pub(crate) fn url(&self) -> String {
@@ -267,41 +295,12 @@ pub(crate) fn client_ip<B>(req: &http::Request<B>) -> Option<IpAddr> {
     req.extensions().get::<SocketAddr>().map(SocketAddr::ip)
 }
 
-/// Calls `f` with the transaction name: `METHOD route` with axum's matched route when
-/// there is one, else `METHOD path`. The name is built in a per-thread buffer, so the
-/// only allocation is the one the scope makes to keep it.
-pub(crate) fn with_transaction_name<B, R>(req: &http::Request<B>, f: impl FnOnce(&str) -> R) -> R {
-    thread_local! {
-        static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-    }
-    let fill = |buf: &mut String| {
-        buf.clear();
-        buf.push_str(req.method().as_str());
-        buf.push(' ');
-        #[cfg(feature = "axum-matched-path")]
-        if let Some(route) = req.extensions().get::<axum::extract::MatchedPath>() {
-            buf.push_str(route.as_str());
-            return;
-        }
-        buf.push_str(req.uri().path());
-    };
-    let mut f = Some(f);
-    let fast = BUF.try_with(|b| {
-        let mut buf = b.try_borrow_mut().ok()?;
-        fill(&mut buf);
-        f.take().map(|f| f(&buf))
-    });
-    match fast {
-        Ok(Some(r)) => r,
-        _ => {
-            let mut buf = String::new();
-            fill(&mut buf);
-            match f.take() {
-                Some(f) => f(&buf),
-                None => unreachable!("the closure runs at most once"),
-            }
-        }
-    }
+/// axum's matched route of the request, if routing ran before the layer.
+#[cfg(feature = "axum-matched-path")]
+pub(crate) fn matched_route<B>(req: &http::Request<B>) -> Option<axum::extract::MatchedPath> {
+    req.extensions()
+        .get::<axum::extract::MatchedPath>()
+        .cloned()
 }
 
 /// A fresh random id as `len` (at most 32) hex digits: trace ids (32), span ids (16).
@@ -326,6 +325,8 @@ mod tests {
             method: req.method().clone(),
             uri: req.uri().clone(),
             headers: req.headers().clone(),
+            #[cfg(feature = "axum-matched-path")]
+            route: None,
             client_ip: None,
             started: SystemTime::now(),
             trace: OnceLock::new(),

@@ -1,11 +1,13 @@
 //! [`SentryService`] and its [`ResponseFuture`]: the per-request work.
 //!
-//! `call` forks a hub for the request from the parent hub (a new layer on top of its
-//! scope), puts the request's transaction, trace and an event processor holding the
-//! request on that hub's scope, and calls the inner service with the hub current. The
-//! response future makes the hub current on every poll (so the handler's scope changes
-//! follow it across `.await` and worker threads, and never reach another request),
-//! catches a panic, and looks at the final status.
+//! `call` keeps what it needs of the request in one [`RequestInfo`] and makes a lazily
+//! forked hub for the request ([`Hub::fork_lazily`]) with it as the seed: nothing is
+//! copied from the parent hub's scope until the handler changes the scope, and the
+//! request's scope data (transaction, trace, the processor adding the request) is made
+//! only then or for a captured event. It calls the inner service with the hub current.
+//! The response future makes the hub current on every poll (a thread-local swap, so the
+//! handler's scope changes follow it across `.await` and worker threads, and never reach
+//! another request), catches a panic, and looks at the final status.
 
 use std::any::Any;
 use std::fmt;
@@ -23,7 +25,7 @@ use serde_json::{Map, Value};
 use tower_service::Service;
 
 use crate::layer::Config;
-use crate::request::{client_ip, with_transaction_name, BreadcrumbSettings, RequestInfo};
+use crate::request::{client_ip, BreadcrumbSettings, RequestInfo};
 use crate::trace::TraceContext;
 
 /// The service made by [`SentryLayer`](crate::SentryLayer) around an inner service.
@@ -112,47 +114,38 @@ fn report_panic(hub: &Hub, payload: &(dyn Any + Send)) {
     }
 }
 
-/// The request's hub, with the request on its scope; `None` when the parent hub has no
-/// enabled client (then the layer only catches panics).
+/// The request's hub, a lazy fork of the parent with the request as its seed; `None`
+/// when the parent hub has no enabled client (then the layer only catches panics).
 fn request_hub<B>(config: &Config, req: &Request<B>) -> Option<Arc<Hub>> {
     let parent = config.hub.clone().unwrap_or_else(Hub::current);
-    let hub = Hub::new_from_top(&parent);
-    let client = hub.client().filter(|c| c.is_enabled())?;
+    let client = parent.client().filter(|c| c.is_enabled())?;
     let options = client.options();
-    let trace = if config.continue_traces {
-        TraceContext::from_headers(req.headers())
-    } else {
-        None
-    };
-    let incoming = OnceLock::new();
-    if let Some(t) = &trace {
-        let _ = incoming.set(t.clone());
+    let trace = OnceLock::new();
+    if config.continue_traces {
+        if let Some(t) = TraceContext::from_headers(req.headers()) {
+            let _ = trace.set(t);
+        }
     }
     let info = RequestInfo {
         method: req.method().clone(),
         uri: req.uri().clone(),
         headers: req.headers().clone(),
+        #[cfg(feature = "axum-matched-path")]
+        route: crate::request::matched_route(req),
         client_ip: if options.send_default_pii {
             client_ip(req)
         } else {
             None
         },
         started: SystemTime::now(),
-        trace: incoming,
+        trace,
         breadcrumb: config.breadcrumbs.then(|| BreadcrumbSettings {
             before_breadcrumb: options.before_breadcrumb.clone(),
             max_breadcrumbs: options.max_breadcrumbs,
         }),
         extra_sensitive: Arc::clone(&config.extra_sensitive),
     };
-    hub.configure_scope(|scope| {
-        with_transaction_name(req, |name| scope.set_transaction(Some(name)));
-        if let Some(t) = &trace {
-            scope.set_context("trace", t.to_value());
-        }
-        scope.add_event_processor(move |event| info.apply(event));
-    });
-    Some(Arc::new(hub))
+    Some(Arc::new(Hub::fork_lazily(parent, Some(Arc::new(info)))))
 }
 
 pin_project_lite::pin_project! {

@@ -376,3 +376,102 @@ async fn client_ip_only_with_send_default_pii() {
         Some(FILTERED)
     );
 }
+
+/// Captures without touching the scope: the request hub never forks its own scope, so the
+/// request data reaches the event from the hub's seed, on the worker.
+async fn untouched(Path(n): Path<u32>) -> &'static str {
+    tokio::task::yield_now().await;
+    sentry_client::capture_message(&format!("untouched {n}"), Level::Info);
+    "ok"
+}
+
+/// Renames the transaction (which forks the request's scope) and captures.
+async fn renamed(Path(n): Path<u32>) -> &'static str {
+    sentry_client::configure_scope(|s| {
+        s.set_tag("req", n);
+        s.set_transaction(Some(&format!("renamed {n}")));
+    });
+    tokio::task::yield_now().await;
+    sentry_client::capture_message(&format!("renamed {n}"), Level::Info);
+    "ok"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_that_never_touch_their_scope_still_carry_the_request() {
+    sentry_client::panic::install_panic_hook();
+    let sentry = Captured::new(ClientOptions::default());
+    sentry.hub.configure_scope(|s| s.set_tag("service", "shop"));
+    let app = Router::new()
+        .route("/untouched/{n}", get(untouched))
+        .route("/renamed/{n}", get(renamed))
+        .layer(SentryLayer::new().hub(sentry.hub.clone()));
+    let addr = serve(app).await;
+    let client = http();
+    const N: u32 = 200;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..N {
+        let client = client.clone();
+        let path = if n % 2 == 0 { "untouched" } else { "renamed" };
+        tasks.spawn(async move {
+            client
+                .get(format!("http://{addr}/{path}/{n}?page={n}"))
+                .header("Authorization", "Bearer sekrit")
+                .send()
+                .await
+                .expect("response")
+                .status()
+        });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.expect("task"), 200);
+    }
+    let events = sentry.events();
+    assert_eq!(events.len(), N as usize);
+    let mut trace_ids = std::collections::HashSet::new();
+    for event in &events {
+        let text = event.message_text().expect("message");
+        let (kind, n) = text.split_once(' ').expect("kind and number");
+        let request = event.request.as_ref().expect("request data");
+        assert_eq!(request.method.as_deref(), Some("GET"));
+        assert_eq!(
+            request.url.as_deref(),
+            Some(format!("http://{addr}/{kind}/{n}").as_str())
+        );
+        assert_eq!(
+            request.query_string.as_ref().and_then(|q| q.as_str()),
+            Some(format!("page={n}").as_str())
+        );
+        assert_eq!(request.headers.get("Authorization"), Some(FILTERED));
+        assert_eq!(event.tags.get("service"), Some("shop"), "parent scope");
+        let crumbs: Vec<_> = event
+            .breadcrumbs
+            .iter()
+            .filter_map(|c| c.message.clone())
+            .collect();
+        assert_eq!(crumbs, [format!("GET /{kind}/{n}")], "{text}");
+        let trace_id = event.contexts["trace"]["trace_id"]
+            .as_str()
+            .expect("trace id")
+            .to_owned();
+        assert!(trace_ids.insert(trace_id), "each request has its own trace");
+        if kind == "untouched" {
+            assert_eq!(event.transaction.as_deref(), Some("GET /untouched/{n}"));
+            assert_eq!(
+                event.tags.get("req"),
+                None,
+                "{text}: no other request's tag"
+            );
+        } else {
+            assert_eq!(event.transaction.as_deref(), Some(text));
+            assert_eq!(event.tags.get("req"), Some(n));
+        }
+    }
+    // Nothing leaked into the parent hub.
+    assert_eq!(
+        sentry.hub.configure_scope(|s| (
+            s.tag("req").map(str::to_owned),
+            s.transaction().map(str::to_owned)
+        )),
+        (None, None)
+    );
+}

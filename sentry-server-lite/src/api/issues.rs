@@ -19,10 +19,10 @@ type Body = Result<Json<Value>, axum::extract::rejection::JsonRejection>;
 
 /// What a PUT asks for.
 #[derive(Clone, Copy, Debug, Default)]
-struct Changes {
-    status: Option<IssueStatus>,
-    bookmarked: Option<bool>,
-    public: Option<bool>,
+pub(crate) struct Changes {
+    pub(crate) status: Option<IssueStatus>,
+    pub(crate) bookmarked: Option<bool>,
+    pub(crate) public: Option<bool>,
 }
 
 impl Changes {
@@ -54,7 +54,7 @@ impl Changes {
         Ok(c)
     }
 
-    fn actions(&self) -> Vec<Action> {
+    pub(crate) fn actions(&self) -> Vec<Action> {
         let mut out = Vec::new();
         if self.status.is_some() {
             out.push(Action::ResolveIssue);
@@ -71,7 +71,7 @@ impl Changes {
     }
 }
 
-fn issue_resource(project: ProjectRef, issue: &Issue) -> Resource {
+pub(crate) fn issue_resource(project: ProjectRef, issue: &Issue) -> Resource {
     Resource::Issue {
         project,
         is_public: issue.is_public,
@@ -79,7 +79,7 @@ fn issue_resource(project: ProjectRef, issue: &Issue) -> Resource {
     }
 }
 
-fn load(store: &dyn Store, id: &str) -> Result<(Issue, Project, ProjectRef), ApiError> {
+pub(crate) fn load(store: &dyn Store, id: &str) -> Result<(Issue, Project, ProjectRef), ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
     let issue = store.issue(id)?.ok_or_else(ApiError::not_found)?;
     let project = store
@@ -89,7 +89,12 @@ fn load(store: &dyn Store, id: &str) -> Result<(Issue, Project, ProjectRef), Api
     Ok((issue, project, pref))
 }
 
-fn apply(store: &dyn Store, who: &ApiActor, issue_id: i64, c: Changes) -> Result<(), ApiError> {
+pub(crate) fn apply(
+    store: &dyn Store,
+    who: &ApiActor,
+    issue_id: i64,
+    c: Changes,
+) -> Result<(), ApiError> {
     let target = format!("issue:{issue_id}");
     if let Some(status) = c.status {
         store.set_issue_status(issue_id, status)?;
@@ -212,7 +217,7 @@ fn ids_of(query: Option<String>) -> Result<Vec<i64>, ApiError> {
 
 /// Checks every action on every issue of a bulk request, before anything changes. Ids
 /// of other projects answer 404 like missing ones.
-fn bulk_targets(
+pub(crate) fn bulk_targets(
     store: &dyn Store,
     who: &ApiActor,
     team: &str,

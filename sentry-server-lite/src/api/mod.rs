@@ -39,14 +39,24 @@ pub struct ApiState {
 pub struct ApiError(StatusCode, String);
 
 impl ApiError {
-    fn not_found() -> Self {
+    pub(crate) fn not_found() -> Self {
         ApiError(
             StatusCode::NOT_FOUND,
             "The requested resource does not exist".into(),
         )
     }
-    fn bad_request(msg: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(msg: impl Into<String>) -> Self {
         ApiError(StatusCode::BAD_REQUEST, msg.into())
+    }
+
+    /// The HTTP status (the web pages answer with the same one).
+    pub fn status(&self) -> StatusCode {
+        self.0
+    }
+
+    /// The message shown to the caller.
+    pub fn message(&self) -> &str {
+        &self.1
     }
 }
 

@@ -163,6 +163,32 @@ pub trait Store: AccountStore + Send + Sync + 'static {
         Ok(None)
     }
 
+    // ---- reads for the web UI ---------------------------------------------------------
+    /// A page of a project's issues matching `query`, in its order (ties: newest id
+    /// first), with the number of matching issues.
+    fn search_issues(
+        &self,
+        project_id: i64,
+        query: &IssueQuery,
+        page: Page,
+    ) -> StoreResult<IssuePage>;
+    /// Events received per time bucket: `buckets` consecutive windows of `bucket_ms`
+    /// starting at `start_ms` (by receive time), for sparklines.
+    fn event_histogram(
+        &self,
+        scope: EventScope,
+        start_ms: i64,
+        bucket_ms: i64,
+        buckets: usize,
+    ) -> StoreResult<Vec<u64>>;
+    /// The oldest, previous, next and latest events of an issue around the event with
+    /// row id `event_row_id` (by row id, i.e. arrival order).
+    fn event_neighbors(&self, issue_id: i64, event_row_id: i64) -> StoreResult<EventNeighbors>;
+    /// A user's API tokens, newest first.
+    fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiTokenInfo>>;
+    /// Deletes one of a user's API tokens; whether it existed (and was theirs).
+    fn delete_token(&self, user_id: i64, token_id: i64) -> StoreResult<bool>;
+
     // ---- maintenance ----------------------------------------------------------------
     /// Deletes events older than the policy's age and beyond its per-issue count, at
     /// most `policy.max_deletions` rows per call; returns how many events were deleted.

@@ -14,6 +14,7 @@
 //!   and retention runs under an advisory lock (one instance at a time).
 
 mod accounts;
+mod browse;
 mod ingest;
 pub mod pool;
 pub mod schema;
@@ -642,6 +643,37 @@ impl Store for PgStore {
             .with(|c| Ok(c.client.query_one("SELECT COUNT(*) FROM events", &[])?))?
             .try_get(0)?;
         Ok(n.max(0) as u64)
+    }
+
+    fn search_issues(
+        &self,
+        project_id: i64,
+        query: &IssueQuery,
+        page: Page,
+    ) -> StoreResult<IssuePage> {
+        browse::search_issues(self, project_id, query, page)
+    }
+
+    fn event_histogram(
+        &self,
+        scope: EventScope,
+        start_ms: i64,
+        bucket_ms: i64,
+        buckets: usize,
+    ) -> StoreResult<Vec<u64>> {
+        browse::event_histogram(self, scope, start_ms, bucket_ms, buckets)
+    }
+
+    fn event_neighbors(&self, issue_id: i64, event_row_id: i64) -> StoreResult<EventNeighbors> {
+        browse::event_neighbors(self, issue_id, event_row_id)
+    }
+
+    fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiTokenInfo>> {
+        browse::list_tokens(self, user_id)
+    }
+
+    fn delete_token(&self, user_id: i64, token_id: i64) -> StoreResult<bool> {
+        browse::delete_token(self, user_id, token_id)
     }
 
     fn take_rate_limit(

@@ -809,6 +809,37 @@ impl Store for SqliteStore {
         })
     }
 
+    fn search_issues(
+        &self,
+        project_id: i64,
+        query: &IssueQuery,
+        page: Page,
+    ) -> StoreResult<IssuePage> {
+        browse::search_issues(self, project_id, query, page)
+    }
+
+    fn event_histogram(
+        &self,
+        scope: EventScope,
+        start_ms: i64,
+        bucket_ms: i64,
+        buckets: usize,
+    ) -> StoreResult<Vec<u64>> {
+        browse::event_histogram(self, scope, start_ms, bucket_ms, buckets)
+    }
+
+    fn event_neighbors(&self, issue_id: i64, event_row_id: i64) -> StoreResult<EventNeighbors> {
+        browse::event_neighbors(self, issue_id, event_row_id)
+    }
+
+    fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiTokenInfo>> {
+        browse::list_tokens(self, user_id)
+    }
+
+    fn delete_token(&self, user_id: i64, token_id: i64) -> StoreResult<bool> {
+        browse::delete_token(self, user_id, token_id)
+    }
+
     fn apply_retention(&self, policy: &RetentionPolicy, now_ms: i64) -> StoreResult<u64> {
         let budget = policy.max_deletions.max(1) as i64;
         self.write(|c| {
@@ -863,3 +894,5 @@ impl Store for SqliteStore {
 mod tests;
 
 mod accounts;
+
+mod browse;

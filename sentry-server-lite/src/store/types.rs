@@ -289,3 +289,93 @@ impl Default for RetentionPolicy {
         }
     }
 }
+
+/// Order of an issue list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IssueSort {
+    /// Most recently seen first.
+    #[default]
+    LastSeen,
+    /// Most recently created first.
+    FirstSeen,
+    /// Most events first.
+    Events,
+}
+
+impl IssueSort {
+    /// The URL name (`date`, `new`, `freq`, as Sentry's `sort=`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssueSort::LastSeen => "date",
+            IssueSort::FirstSeen => "new",
+            IssueSort::Events => "freq",
+        }
+    }
+
+    /// Parses the URL name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "date" => Some(IssueSort::LastSeen),
+            "new" => Some(IssueSort::FirstSeen),
+            "freq" => Some(IssueSort::Events),
+            _ => None,
+        }
+    }
+}
+
+/// A query over a project's issues: a filter, an order and, optionally, only the issues
+/// one user bookmarked. Free text (`filter.text`) matches title, culprit and the issue's
+/// metadata (exception type and value, message).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IssueQuery {
+    /// Status, tags and text.
+    pub filter: IssueFilter,
+    /// Order.
+    pub sort: IssueSort,
+    /// Only issues bookmarked by this user.
+    pub bookmarked_by: Option<i64>,
+}
+
+/// One page of an issue list and how many issues match in all.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IssuePage {
+    /// The page.
+    pub issues: Vec<Issue>,
+    /// Matching issues in all pages.
+    pub total: u64,
+}
+
+/// Which events a histogram counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventScope {
+    /// The stored events of a project.
+    Project(i64),
+    /// The stored events of an issue.
+    Issue(i64),
+}
+
+/// An event's neighbours in its issue, by arrival order, as event ids (32 hex).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventNeighbors {
+    /// The oldest stored event.
+    pub oldest: Option<String>,
+    /// The one received just before.
+    pub previous: Option<String>,
+    /// The one received just after.
+    pub next: Option<String>,
+    /// The newest stored event.
+    pub latest: Option<String>,
+}
+
+/// An API token as its owner may see it (never the secret, which is not stored).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApiTokenInfo {
+    /// Row id.
+    pub id: i64,
+    /// Label.
+    pub label: String,
+    /// Created (Unix ms).
+    pub created_at_ms: i64,
+    /// Last used (Unix ms), when recorded.
+    pub last_used_at_ms: Option<i64>,
+}

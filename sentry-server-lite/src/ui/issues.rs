@@ -1,0 +1,401 @@
+//! The issue list of a project (status tabs, search with `key:value` tag filters, sort,
+//! pages, bulk actions) and the issue actions (resolve, bookmark, share, remove).
+//! Every action is the JSON API's own ([`crate::api::issues`]): the same policy checks,
+//! the same audit records.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::form::FormData;
+use super::session::Viewer;
+use super::timefmt::When;
+use super::{page, see_other, url_encode, Chrome, UiError};
+use crate::api::access::{self, audit_ok, check, project_ref};
+use crate::api::issues::{apply, bulk_targets, issue_resource, load, Changes};
+use crate::api::{parse_query, ApiError, ApiState};
+use crate::clock::now_ms;
+use crate::policy::{Action, ProjectRef, Resource};
+use crate::store::{IssueQuery, IssueSort, IssueStatus, Page, Project, Store};
+
+/// Issues per page.
+pub const PER_PAGE: u64 = 25;
+
+/// A project by team and project slug, once the viewer may see its issues.
+pub(crate) fn visible_project(
+    store: &dyn Store,
+    viewer: &Viewer,
+    team: &str,
+    slug: &str,
+) -> Result<(Project, ProjectRef), ApiError> {
+    let project = store
+        .project_by_slug(slug)?
+        .filter(|p| p.team_slug == team)
+        .ok_or_else(ApiError::not_found)?;
+    let pref = project_ref(store, &project)?;
+    check(
+        store,
+        &viewer.who,
+        Action::ViewIssues,
+        &Resource::Project(pref),
+        &format!("project:{}", project.id),
+    )?;
+    Ok((project, pref))
+}
+
+/// The issue list's URL.
+pub fn list_url(p: &Project) -> String {
+    format!("/projects/{}/{}/", p.team_slug, p.slug)
+}
+
+/// `?status=&query=&sort=&page=` of the issue list.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    query: Option<String>,
+    sort: Option<String>,
+    page: Option<u64>,
+}
+
+/// A row of the list.
+pub struct IssueRow {
+    id: i64,
+    title: String,
+    culprit: String,
+    level: String,
+    status: &'static str,
+    count: u64,
+    last_seen: When,
+    first_seen: When,
+    bookmarked: bool,
+    is_public: bool,
+}
+
+/// A link with a label, marked when it is the current one.
+pub struct NavLink {
+    label: String,
+    url: String,
+    current: bool,
+}
+
+/// Which bulk buttons the policy allows.
+#[derive(Default)]
+pub struct BulkButtons {
+    resolve: bool,
+    bookmark: bool,
+    remove: bool,
+}
+
+impl BulkButtons {
+    fn any(&self) -> bool {
+        self.resolve || self.bookmark || self.remove
+    }
+}
+
+#[derive(Template)]
+#[template(path = "issues.html")]
+struct ListPage {
+    chrome: Chrome,
+    project: Project,
+    settings_url: Option<String>,
+    tabs: Vec<NavLink>,
+    sorts: Vec<NavLink>,
+    status: String,
+    query: String,
+    query_error: String,
+    rows: Vec<IssueRow>,
+    total: u64,
+    first: u64,
+    last: u64,
+    prev_url: Option<String>,
+    next_url: Option<String>,
+    buttons: BulkButtons,
+    back: String,
+    csrf: String,
+}
+
+fn list_link(p: &Project, status: &str, query: &str, sort: &str, page: u64) -> String {
+    let mut url = format!("{}?status={status}", list_url(p));
+    if !query.is_empty() {
+        url.push_str(&format!("&query={}", url_encode(query)));
+    }
+    if sort != IssueSort::LastSeen.as_str() {
+        url.push_str(&format!("&sort={sort}"));
+    }
+    if page > 1 {
+        url.push_str(&format!("&page={page}"));
+    }
+    url
+}
+
+/// `GET /projects/{team}/{project}/`.
+pub async fn list(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    Path((team, slug)): Path<(String, String)>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, UiError> {
+    let t = access::with_store(&state, move |store| {
+        build_list(store, &viewer, &team, &slug, q)
+    })
+    .await?;
+    page(&t)
+}
+
+fn build_list(
+    store: &dyn Store,
+    viewer: &Viewer,
+    team: &str,
+    slug: &str,
+    q: ListQuery,
+) -> Result<ListPage, ApiError> {
+    let (project, pref) = visible_project(store, viewer, team, slug)?;
+    let user = viewer.active_user();
+    let status = match q.status.as_deref() {
+        Some(s @ ("resolved" | "all" | "unresolved")) => s,
+        Some("bookmarked") if user.is_some() => "bookmarked",
+        _ => "unresolved",
+    };
+    let sort = q
+        .sort
+        .as_deref()
+        .and_then(IssueSort::parse)
+        .unwrap_or_default();
+    let text = q.query.unwrap_or_default();
+    let text = text.trim().to_owned();
+    let (mut filter, query_error) = match parse_query(&text) {
+        Ok(f) => (f, String::new()),
+        Err(e) => (Default::default(), e),
+    };
+    if filter.status.is_none() {
+        filter.status = match status {
+            "unresolved" => Some(IssueStatus::Unresolved),
+            "resolved" => Some(IssueStatus::Resolved),
+            _ => None,
+        };
+    }
+    let query = IssueQuery {
+        filter,
+        sort,
+        bookmarked_by: if status == "bookmarked" {
+            user.map(|u| u.id)
+        } else {
+            None
+        },
+    };
+    let page_no = q.page.unwrap_or(1).max(1);
+    let offset = (page_no - 1).saturating_mul(PER_PAGE);
+    let result = if query_error.is_empty() {
+        store.search_issues(
+            project.id,
+            &query,
+            Page {
+                offset,
+                limit: PER_PAGE,
+            },
+        )?
+    } else {
+        Default::default()
+    };
+    let ids: Vec<i64> = result.issues.iter().map(|i| i.id).collect();
+    let bookmarked = match user {
+        Some(u) => store.bookmarked(u.id, &ids)?,
+        None => Vec::new(),
+    };
+    let now = now_ms();
+    let rows = result
+        .issues
+        .iter()
+        .map(|i| IssueRow {
+            id: i.id,
+            title: i.title.clone(),
+            culprit: i.culprit.clone(),
+            level: i.level.clone(),
+            status: i.status.as_str(),
+            count: i.times_seen,
+            last_seen: When::new(i.last_seen_ms, now),
+            first_seen: When::new(i.first_seen_ms, now),
+            bookmarked: bookmarked.contains(&i.id),
+            is_public: i.is_public,
+        })
+        .collect();
+    let mut tab_names = vec![
+        ("unresolved", "Unresolved"),
+        ("resolved", "Resolved"),
+        ("bookmarked", "Bookmarked by me"),
+        ("all", "All"),
+    ];
+    if user.is_none() {
+        tab_names.retain(|(n, _)| *n != "bookmarked");
+    }
+    let sort_name = sort.as_str();
+    let tabs = tab_names
+        .into_iter()
+        .map(|(n, label)| NavLink {
+            label: label.to_owned(),
+            url: list_link(&project, n, &text, sort_name, 1),
+            current: n == status,
+        })
+        .collect();
+    let sorts = [
+        (IssueSort::LastSeen, "Last seen"),
+        (IssueSort::FirstSeen, "First seen"),
+        (IssueSort::Events, "Events"),
+    ]
+    .into_iter()
+    .map(|(s, label)| NavLink {
+        label: label.to_owned(),
+        url: s.as_str().to_owned(),
+        current: s == sort,
+    })
+    .collect();
+    let resource = Resource::Project(pref);
+    let buttons = BulkButtons {
+        resolve: viewer.can(Action::ResolveIssue, &resource),
+        bookmark: user.is_some() && viewer.can(Action::Bookmark, &resource),
+        remove: viewer.can(Action::DeleteIssue, &resource),
+    };
+    let settings_url = viewer
+        .can(Action::EditProject, &resource)
+        .then(|| format!("/settings/projects/{}/{}/", project.team_slug, project.slug));
+    let shown = result.issues.len() as u64;
+    Ok(ListPage {
+        chrome: Chrome::new(format!("{} · issues", project.name), viewer),
+        settings_url,
+        tabs,
+        sorts,
+        status: status.to_owned(),
+        query_error,
+        rows,
+        total: result.total,
+        first: if shown == 0 { 0 } else { offset + 1 },
+        last: offset + shown,
+        prev_url: (page_no > 1).then(|| list_link(&project, status, &text, sort_name, page_no - 1)),
+        next_url: (offset + shown < result.total)
+            .then(|| list_link(&project, status, &text, sort_name, page_no + 1)),
+        back: list_link(&project, status, &text, sort_name, page_no),
+        query: text,
+        buttons,
+        csrf: viewer.csrf().unwrap_or_default().to_owned(),
+        project,
+    })
+}
+
+/// A local URL to return to after a POST.
+fn back_to(form: &FormData, fallback: String) -> String {
+    match form.get("back") {
+        Some(b) if b.starts_with('/') && !b.starts_with("//") && !b.contains('\\') => b.to_owned(),
+        _ => fallback,
+    }
+}
+
+/// What an action button asks for.
+enum Requested {
+    Change(Changes),
+    Remove,
+}
+
+fn requested(action: &str) -> Result<Requested, UiError> {
+    let mut c = Changes::default();
+    match action {
+        "resolve" => c.status = Some(IssueStatus::Resolved),
+        "unresolve" => c.status = Some(IssueStatus::Unresolved),
+        "bookmark" => c.bookmarked = Some(true),
+        "unbookmark" => c.bookmarked = Some(false),
+        "public" => c.public = Some(true),
+        "private" => c.public = Some(false),
+        "remove" => return Ok(Requested::Remove),
+        other => return Err(UiError::bad_request(format!("Unknown action {other:?}."))),
+    }
+    Ok(Requested::Change(c))
+}
+
+/// `POST /projects/{team}/{project}/bulk`: `action` on every checked `id`.
+pub async fn bulk(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    Path((team, slug)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, UiError> {
+    let form = FormData::parse(&body);
+    viewer.verify_csrf(&form)?;
+    let request = requested(form.get("action").unwrap_or_default())?;
+    let ids = form
+        .all("id")
+        .map(|v| v.parse::<i64>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| UiError::bad_request("Invalid issue id."))?;
+    let back = back_to(&form, format!("/projects/{team}/{slug}/"));
+    if ids.is_empty() {
+        return Ok(see_other(&back));
+    }
+    let who = viewer.who.clone();
+    access::with_store(&state, move |store| {
+        match request {
+            Requested::Change(c) => {
+                let ids = bulk_targets(store, &who, &team, &slug, &ids, &c.actions())?;
+                for id in ids {
+                    apply(store, &who, id, c)?;
+                }
+            }
+            Requested::Remove => {
+                let ids = bulk_targets(store, &who, &team, &slug, &ids, &[Action::DeleteIssue])?;
+                for id in ids {
+                    store.delete_issue(id)?;
+                    audit_ok(
+                        store,
+                        &who,
+                        Action::DeleteIssue,
+                        &format!("issue:{id}"),
+                        String::new(),
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(see_other(&back))
+}
+
+/// `POST /issues/{id}/actions`: one issue's `action`.
+pub async fn issue_action(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, UiError> {
+    let form = FormData::parse(&body);
+    viewer.verify_csrf(&form)?;
+    let request = requested(form.get("action").unwrap_or_default())?;
+    let who = viewer.who.clone();
+    let back = form.get("back").map(str::to_owned);
+    let to = access::with_store(&state, move |store| {
+        let (issue, project, pref) = load(store, &id)?;
+        let r = issue_resource(pref, &issue);
+        let target = format!("issue:{}", issue.id);
+        match request {
+            Requested::Change(c) => {
+                for action in c.actions() {
+                    check(store, &who, action, &r, &target)?;
+                }
+                apply(store, &who, issue.id, c)?;
+                Ok(format!("/issues/{}/", issue.id))
+            }
+            Requested::Remove => {
+                check(store, &who, Action::DeleteIssue, &r, &target)?;
+                store.delete_issue(issue.id)?;
+                audit_ok(store, &who, Action::DeleteIssue, &target, String::new())?;
+                Ok(list_url(&project))
+            }
+        }
+    })
+    .await?;
+    let form = FormData(
+        back.map(|b| vec![("back".to_owned(), b)])
+            .unwrap_or_default(),
+    );
+    Ok(see_other(&back_to(&form, to)))
+}

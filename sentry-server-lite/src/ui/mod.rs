@@ -1,0 +1,207 @@
+//! The web UI: server-rendered HTML pages (askama templates compiled into the binary,
+//! a small stylesheet and a few lines of JavaScript, no framework, nothing from a CDN).
+//!
+//! Pages ask the same policy as the JSON API for every decision: which buttons a page
+//! shows ([`crate::policy::can`]) and whether a form POST may change anything
+//! ([`crate::api::access::check`], which also audits refusals). Logins are sessions in the
+//! accounts store (only a digest of the cookie's token is kept) with a per-session CSRF
+//! token that every form carries; see [`session`].
+//!
+//! - `/` — projects overview (logged in) or the login form and the public projects
+//! - `/login`, `/logout`, `/signup` — [`session`]
+//! - `/projects/{team}/{project}/` — issue list with tabs, search, sort, bulk actions
+//! - `/issues/{id}/` — issue detail with its events; `/share/{share_id}/` — a shared issue
+//! - `/settings/...`, `/account/` — [`settings`]
+
+pub mod detail;
+pub mod event_view;
+pub mod form;
+pub mod issues;
+pub mod projects;
+pub mod session;
+pub mod settings;
+pub mod sparkline;
+pub mod timefmt;
+
+use askama::Template;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::api::{ApiError, ApiState};
+use crate::store::StoreError;
+use session::Viewer;
+
+/// The stylesheet, served at `/static/style.css`.
+pub const STYLE_CSS: &str = include_str!("../../templates/assets/style.css");
+/// The few lines of JavaScript (copy buttons, select-all), served at `/static/app.js`.
+pub const APP_JS: &str = include_str!("../../templates/assets/app.js");
+
+/// The UI routes (state: the API's, so that both share one store and base URL).
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/", get(projects::home))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/signup", get(session::signup_page).post(session::signup))
+        .route("/projects/{team}/{project}/", get(issues::list))
+        .route("/projects/{team}/{project}/bulk", post(issues::bulk))
+        .route("/issues/{id}/", get(detail::issue_page))
+        .route("/issues/{id}/actions", post(issues::issue_action))
+        .route("/share/{share_id}/", get(detail::shared_page))
+        .merge(settings::routes())
+        .route("/static/style.css", get(style_css))
+        .route("/static/app.js", get(app_js))
+}
+
+async fn style_css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        STYLE_CSS,
+    )
+        .into_response()
+}
+
+async fn app_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        APP_JS,
+    )
+        .into_response()
+}
+
+/// What every page's layout needs: the page title and who is looking.
+#[derive(Clone, Debug, Default)]
+pub struct Chrome {
+    /// `<title>` and nothing else.
+    pub title: String,
+    /// The logged-in user's e-mail.
+    pub user_email: Option<String>,
+    /// The session's CSRF token (for the logout form).
+    pub csrf: String,
+}
+
+impl Chrome {
+    /// The layout for `viewer`.
+    pub fn new(title: impl Into<String>, viewer: &Viewer) -> Chrome {
+        Chrome {
+            title: title.into(),
+            user_email: viewer.active_user().map(|u| u.email.clone()),
+            csrf: viewer.csrf().unwrap_or_default().to_owned(),
+        }
+    }
+}
+
+/// An error page (or, for "log in first", a redirect to the login page).
+#[derive(Debug)]
+pub struct UiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl UiError {
+    /// An error with a status and a message for the page.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> UiError {
+        UiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// 404.
+    pub fn not_found() -> UiError {
+        UiError::new(StatusCode::NOT_FOUND, "This page does not exist.")
+    }
+
+    /// 400.
+    pub fn bad_request(message: impl Into<String>) -> UiError {
+        UiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<ApiError> for UiError {
+    fn from(e: ApiError) -> Self {
+        UiError::new(e.status(), e.message())
+    }
+}
+
+impl From<StoreError> for UiError {
+    fn from(e: StoreError) -> Self {
+        UiError::from(ApiError::from(e))
+    }
+}
+
+impl From<askama::Error> for UiError {
+    fn from(e: askama::Error) -> Self {
+        tracing::error!(error = %e, "template error");
+        UiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The page failed to render.",
+        )
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    chrome: Chrome,
+    status: u16,
+    reason: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        if self.status == StatusCode::UNAUTHORIZED {
+            return Redirect::to("/login").into_response();
+        }
+        let page = ErrorPage {
+            chrome: Chrome {
+                title: self.status.to_string(),
+                ..Chrome::default()
+            },
+            status: self.status.as_u16(),
+            reason: self.status.canonical_reason().unwrap_or("Error"),
+            message: &self.message,
+        };
+        match page.render() {
+            Ok(html) => (self.status, Html(html)).into_response(),
+            Err(_) => (self.status, self.message).into_response(),
+        }
+    }
+}
+
+/// Renders a page template into a response.
+pub fn page(t: &impl Template) -> Result<Response, UiError> {
+    Ok(Html(t.render()?).into_response())
+}
+
+/// `303 See Other` to `to` (after a successful POST).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// Percent-encodes a URL query value.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

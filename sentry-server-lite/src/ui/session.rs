@@ -1,0 +1,436 @@
+//! Logins: the session cookie, CSRF tokens, and the login, logout and sign-up pages.
+//!
+//! A session is a random 32-byte token in the `sentry_lite_session` cookie (`HttpOnly`,
+//! `SameSite=Lax`, `Secure` when the server is reached over TLS); the accounts store
+//! keeps only its sha256 with the user, the expiry and the session's CSRF token. Every
+//! form of a logged-in page carries that CSRF token and every POST compares it in
+//! constant time. The login and sign-up forms, which have no session yet, use a
+//! double-submit token: a random value in a cookie and in the form, which must agree.
+//! Logging out deletes the session row, so the cookie is dead even if it was copied.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::form::FormData;
+use super::{page, see_other, Chrome, UiError};
+use crate::api::access::{self, actor_of, ApiActor};
+use crate::api::ApiState;
+use crate::policy::{self, Action, Actor, Resource};
+use crate::secrets;
+use crate::store::User;
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "sentry_lite_session";
+/// The login form's double-submit CSRF cookie.
+pub const LOGIN_CSRF_COOKIE: &str = "sentry_lite_login_csrf";
+/// How long a login lasts.
+pub const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
+
+/// Who is looking at a page: the policy's actor, the user and the session.
+#[derive(Clone, Debug)]
+pub struct Viewer {
+    /// For [`access::check`] and [`policy::can`].
+    pub who: ApiActor,
+    /// `(token digest, csrf token)` of the live session.
+    session: Option<(String, String)>,
+    /// Whether cookies must be `Secure`.
+    pub secure: bool,
+    /// The login CSRF cookie as sent, if any.
+    login_csrf: Option<String>,
+}
+
+impl Viewer {
+    /// The policy's actor.
+    pub fn actor(&self) -> &Actor {
+        &self.who.actor
+    }
+
+    /// The logged-in (active) user.
+    pub fn active_user(&self) -> Option<&User> {
+        self.who.active_user()
+    }
+
+    /// The session's CSRF token.
+    pub fn csrf(&self) -> Option<&str> {
+        self.session.as_ref().map(|(_, c)| c.as_str())
+    }
+
+    /// Whether the policy allows `action` on `resource` (for showing buttons).
+    pub fn can(&self, action: Action, resource: &Resource) -> bool {
+        policy::can(self.actor(), action, resource)
+    }
+
+    /// Checks a posted form's CSRF token against the session's (403 when it differs or
+    /// there is no session: the policy then decides with an anonymous actor anyway).
+    pub fn verify_csrf(&self, form: &FormData) -> Result<(), UiError> {
+        let sent = form.get("csrf").unwrap_or_default();
+        match self.csrf() {
+            Some(expected) if secrets::constant_time_eq(sent.as_bytes(), expected.as_bytes()) => {
+                Ok(())
+            }
+            Some(_) => Err(UiError::new(
+                StatusCode::FORBIDDEN,
+                "The form's security token did not match; reload the page and try again.",
+            )),
+            None => Err(UiError::new(StatusCode::UNAUTHORIZED, "Log in first.")),
+        }
+    }
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+/// Whether the request reached us over TLS (a proxy's `X-Forwarded-Proto`, or an https
+/// public URL).
+fn is_tls(headers: &HeaderMap, base_url: &str) -> bool {
+    base_url.starts_with("https://")
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+}
+
+/// A `Set-Cookie` value; `max_age_secs = 0` deletes it.
+pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}");
+    if secure {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+impl FromRequestParts<ApiState> for Viewer {
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, UiError> {
+        let secure = is_tls(&parts.headers, &state.base_url);
+        let login_csrf = cookie(&parts.headers, LOGIN_CSRF_COOKIE).map(str::to_owned);
+        let anonymous = |session| Viewer {
+            who: ApiActor {
+                actor: Actor::Anonymous,
+                user: None,
+            },
+            session,
+            secure,
+            login_csrf: login_csrf.clone(),
+        };
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Ok(anonymous(None));
+        };
+        let digest = secrets::token_digest(token);
+        let lookup = digest.clone();
+        let found = access::with_store(state, move |store| {
+            let Some(session) = store.session(&lookup, crate::clock::now_ms())? else {
+                return Ok(None);
+            };
+            let actor = actor_of(store, &session.user)?;
+            Ok(Some((actor, session)))
+        })
+        .await?;
+        Ok(match found {
+            Some((actor, session)) => Viewer {
+                who: ApiActor {
+                    actor,
+                    user: Some(session.user),
+                },
+                session: Some((digest, session.csrf_token)),
+                secure,
+                login_csrf,
+            },
+            // An expired or unknown cookie: a visitor.
+            None => anonymous(None),
+        })
+    }
+}
+
+/// The login form's CSRF token for this visitor: the cookie's, or a fresh one together
+/// with the `Set-Cookie` header that stores it.
+pub fn login_csrf(viewer: &Viewer) -> (String, Option<HeaderValue>) {
+    match &viewer.login_csrf {
+        Some(t) if t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()) => (t.clone(), None),
+        _ => {
+            let t = secrets::random_hex(16);
+            let header = set_cookie(LOGIN_CSRF_COOKIE, &t, 3600, viewer.secure);
+            (t, Some(header))
+        }
+    }
+}
+
+/// Adds a `Set-Cookie` header to a response when there is one.
+pub fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(c) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, c);
+    }
+    response
+}
+
+/// A local path to go to after logging in (anything else becomes `/`).
+fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    chrome: Chrome,
+    login_csrf: String,
+    login_error: String,
+    login_email: String,
+    next: String,
+    signup_enabled: bool,
+}
+
+/// `?next=` of the login page.
+#[derive(Debug, Default, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+async fn signup_on(state: &ApiState) -> Result<bool, UiError> {
+    Ok(access::with_store(state, |store| Ok(access::signup_enabled(store)?)).await?)
+}
+
+fn login_response(
+    viewer: &Viewer,
+    status: StatusCode,
+    error: &str,
+    email: &str,
+    next: &str,
+    signup_enabled: bool,
+) -> Result<Response, UiError> {
+    let (token, set) = login_csrf(viewer);
+    let t = LoginPage {
+        chrome: Chrome::new("Log in", viewer),
+        login_csrf: token,
+        login_error: error.to_owned(),
+        login_email: email.to_owned(),
+        next: next.to_owned(),
+        signup_enabled,
+    };
+    let mut r = page(&t)?;
+    *r.status_mut() = status;
+    Ok(with_cookie(r, set))
+}
+
+/// `GET /login`.
+pub async fn login_page(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, UiError> {
+    let next = local_path(q.next.as_deref());
+    if viewer.active_user().is_some() {
+        return Ok(see_other(&next));
+    }
+    let signup = signup_on(&state).await?;
+    login_response(&viewer, StatusCode::OK, "", "", &next, signup)
+}
+
+fn verify_login_csrf(viewer: &Viewer, form: &FormData) -> Result<(), UiError> {
+    let sent = form.get("csrf").unwrap_or_default();
+    match &viewer.login_csrf {
+        Some(c) if !sent.is_empty() && secrets::constant_time_eq(c.as_bytes(), sent.as_bytes()) => {
+            Ok(())
+        }
+        _ => Err(UiError::new(
+            StatusCode::FORBIDDEN,
+            "The form's security token did not match; reload the page and try again.",
+        )),
+    }
+}
+
+/// Starts a session for `user` and answers with its cookie and a redirect to `next`.
+async fn start_session(
+    state: &ApiState,
+    viewer: &Viewer,
+    user: &User,
+    next: &str,
+) -> Result<Response, UiError> {
+    let token = secrets::random_hex(32);
+    let digest = secrets::token_digest(&token);
+    let csrf = secrets::random_hex(16);
+    let user_id = user.id;
+    access::with_store(state, move |store| {
+        Ok(store.create_session(
+            &digest,
+            user_id,
+            &csrf,
+            crate::clock::now_ms() + SESSION_TTL_MS,
+        )?)
+    })
+    .await?;
+    let mut r = see_other(next);
+    let h = r.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, &token, SESSION_TTL_MS / 1000, viewer.secure),
+    );
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(LOGIN_CSRF_COOKIE, "", 0, viewer.secure),
+    );
+    Ok(r)
+}
+
+/// `POST /login`: e-mail and password.
+pub async fn login(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    body: Bytes,
+) -> Result<Response, UiError> {
+    let form = FormData::parse(&body);
+    verify_login_csrf(&viewer, &form)?;
+    let email = form.get("email").unwrap_or_default().trim().to_owned();
+    let password = form.get("password").unwrap_or_default().to_owned();
+    let next = local_path(form.get("next"));
+    let lookup = email.clone();
+    // argon2 is deliberately slow: verify off the async workers.
+    let user = access::with_store(&state, move |store| {
+        let user = store.user_by_email(&lookup)?;
+        Ok(user.filter(|u| u.is_active && secrets::verify_password(&password, &u.password_hash)))
+    })
+    .await?;
+    match user {
+        Some(user) => start_session(&state, &viewer, &user, &next).await,
+        None => {
+            tracing::info!("failed web login");
+            let signup = signup_on(&state).await?;
+            login_response(
+                &viewer,
+                StatusCode::UNAUTHORIZED,
+                "Wrong e-mail or password.",
+                &email,
+                &next,
+                signup,
+            )
+        }
+    }
+}
+
+/// `POST /logout`: ends the session server-side and clears the cookie.
+pub async fn logout(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    body: Bytes,
+) -> Result<Response, UiError> {
+    let form = FormData::parse(&body);
+    if let Some((digest, _)) = viewer.session.clone() {
+        viewer.verify_csrf(&form)?;
+        access::with_store(&state, move |store| Ok(store.delete_session(&digest)?)).await?;
+    }
+    let mut r = see_other("/");
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", 0, viewer.secure),
+    );
+    Ok(r)
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignupPage {
+    chrome: Chrome,
+    login_csrf: String,
+    error: String,
+    email: String,
+}
+
+fn signup_resource(enabled: bool) -> Resource {
+    Resource::Server {
+        signup_enabled: enabled,
+    }
+}
+
+/// `GET /signup` (404 unless sign-up is enabled).
+pub async fn signup_page(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+) -> Result<Response, UiError> {
+    let enabled = signup_on(&state).await?;
+    if viewer.active_user().is_some() {
+        return Ok(see_other("/"));
+    }
+    if !viewer.can(Action::CreateUser, &signup_resource(enabled)) {
+        return Err(UiError::not_found());
+    }
+    let (token, set) = login_csrf(&viewer);
+    let t = SignupPage {
+        chrome: Chrome::new("Sign up", &viewer),
+        login_csrf: token,
+        error: String::new(),
+        email: String::new(),
+    };
+    Ok(with_cookie(page(&t)?, set))
+}
+
+/// `POST /signup`: creates the account (never a superuser) and logs in.
+pub async fn signup(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    body: Bytes,
+) -> Result<Response, UiError> {
+    let form = FormData::parse(&body);
+    verify_login_csrf(&viewer, &form)?;
+    let email = form.get("email").unwrap_or_default().trim().to_owned();
+    let password = form.get("password").unwrap_or_default().to_owned();
+    let who = viewer.who.clone();
+    let entered = email.clone();
+    let created = access::with_store(&state, move |store| {
+        let resource = signup_resource(access::signup_enabled(store)?);
+        access::check(store, &who, Action::CreateUser, &resource, "server")?;
+        if !entered.contains('@') {
+            return Ok(Err("Enter an e-mail address."));
+        }
+        if password.chars().count() < 8 {
+            return Ok(Err("The password needs at least 8 characters."));
+        }
+        if store.user_by_email(&entered)?.is_some() {
+            return Ok(Err("There is already an account with this e-mail."));
+        }
+        let hash = secrets::hash_password(&password)
+            .map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
+        let user = store.create_user(&entered, &hash, false)?;
+        access::audit_ok(
+            store,
+            &who,
+            Action::CreateUser,
+            &format!("user:{}", user.id),
+            "signup".into(),
+        )?;
+        Ok(Ok(user))
+    })
+    .await;
+    match created {
+        Ok(Ok(user)) => start_session(&state, &viewer, &user, "/").await,
+        Ok(Err(message)) => {
+            let (token, set) = login_csrf(&viewer);
+            let t = SignupPage {
+                chrome: Chrome::new("Sign up", &viewer),
+                login_csrf: token,
+                error: message.to_owned(),
+                email,
+            };
+            let mut r = page(&t)?;
+            *r.status_mut() = StatusCode::BAD_REQUEST;
+            Ok(with_cookie(r, set))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
