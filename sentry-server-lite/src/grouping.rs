@@ -64,11 +64,17 @@ pub fn hash_components(components: &[Vec<String>]) -> String {
             if i > 0 {
                 hasher.update([0x1f]);
             }
-            let clean: String = s
-                .chars()
-                .filter(|c| *c != '\u{1e}' && *c != '\u{1f}')
-                .collect();
-            hasher.update(clean.as_bytes());
+            // The separators are single bytes in UTF-8 (never inside a multi-byte
+            // character): most strings have none and are hashed without a copy.
+            if s.bytes().any(|b| b == 0x1e || b == 0x1f) {
+                let clean: String = s
+                    .chars()
+                    .filter(|c| *c != '\u{1e}' && *c != '\u{1f}')
+                    .collect();
+                hasher.update(clean.as_bytes());
+            } else {
+                hasher.update(s.as_bytes());
+            }
         }
     }
     hex::encode(hasher.finalize())

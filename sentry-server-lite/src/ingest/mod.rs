@@ -338,10 +338,17 @@ impl Ingestor {
 
 /// Parses an event: the fast path without field-path tracking, and only on failure a
 /// second pass that names the offending field.
+///
+/// The fast path checks UTF-8 once for the whole payload and then parses from `&str`
+/// (serde_json's slice reader would check every string again; the results are the same).
 pub fn parse_event(payload: &[u8]) -> Result<Event, sentry_client::protocol::EventError> {
-    match serde_json::from_slice::<Event>(payload) {
-        Ok(event) => Ok(event),
-        Err(_) => Event::from_slice(payload),
+    let fast = match std::str::from_utf8(payload) {
+        Ok(text) => serde_json::from_str::<Event>(text).ok(),
+        Err(_) => None,
+    };
+    match fast {
+        Some(event) => Ok(event),
+        None => Event::from_slice(payload),
     }
 }
 

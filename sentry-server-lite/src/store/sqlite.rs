@@ -30,6 +30,16 @@ pub enum Synchronous {
     Normal,
 }
 
+impl Synchronous {
+    /// The value of SQLite's `synchronous` pragma.
+    pub fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
 const READ_POOL_SIZE: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -39,6 +49,13 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    synchronous: Synchronous,
+    /// Started by the first [`Store::write_batch`] (the ingest writer), not by every
+    /// short-lived open of the CLI.
+    checkpointer: std::sync::OnceLock<Option<ingest::Checkpointer>>,
+    /// Held by `write_batch` for its transaction, and briefly by the checkpointer so
+    /// that the WAL can start over (see [`ingest`]).
+    commit_gate: std::sync::Arc<Mutex<()>>,
 }
 
 fn now_ms() -> i64 {
@@ -76,14 +93,7 @@ impl SqliteStore {
         let writer = Connection::open(path)?;
         writer.busy_timeout(BUSY_TIMEOUT)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
-        writer.pragma_update(
-            None,
-            "synchronous",
-            match synchronous {
-                Synchronous::Full => "FULL",
-                Synchronous::Normal => "NORMAL",
-            },
-        )?;
+        writer.pragma_update(None, "synchronous", synchronous.pragma())?;
         writer.pragma_update(None, "foreign_keys", "ON")?;
         // 32 MiB of page cache for the writer: the indexes of recent events stay hot.
         writer.pragma_update(None, "cache_size", -32_000)?;
@@ -105,7 +115,38 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
+            synchronous,
+            checkpointer: std::sync::OnceLock::new(),
+            commit_gate: std::sync::Arc::new(Mutex::new(())),
         })
+    }
+
+    /// Starts the background WAL checkpointer once, and then lets the writer connection
+    /// checkpoint by itself only past a large WAL (see [`ingest::Checkpointer`]).
+    fn start_checkpointer(&self, writer: &Connection) {
+        self.checkpointer.get_or_init(|| {
+            match ingest::Checkpointer::start(
+                &self.path,
+                self.synchronous,
+                ingest::CHECKPOINT_INTERVAL,
+                self.commit_gate.clone(),
+            ) {
+                Ok(c) => {
+                    if let Err(e) = writer.pragma_update(
+                        None,
+                        "wal_autocheckpoint",
+                        ingest::WRITER_AUTOCHECKPOINT_PAGES,
+                    ) {
+                        tracing::warn!(error = %e, "could not raise wal_autocheckpoint");
+                    }
+                    Some(c)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "no background checkpointer; the writer checkpoints");
+                    None
+                }
+            }
+        });
     }
 
     /// The database file.
@@ -296,99 +337,6 @@ fn event_row(r: &Row) -> rusqlite::Result<StoredEvent> {
         culprit: r.get(9)?,
         message: r.get(10)?,
         body,
-    })
-}
-
-/// Inserts one event, upserts its issue and tags. Runs inside the caller's transaction.
-///
-/// The duplicate check comes first (an index lookup), then the issue upsert, then the
-/// event row with its issue id already set: one write to the event row and its indexes
-/// instead of an insert followed by an update. Duplicates cannot slip in between the check
-/// and the insert: the caller's transaction is the only writer, and the insert keeps its
-/// `ON CONFLICT DO NOTHING` as a second guard.
-fn insert_event(conn: &Connection, e: &NewEvent) -> StoreResult<WriteOutcome> {
-    let duplicate = conn
-        .prepare_cached("SELECT 1 FROM events WHERE project_id = ?1 AND event_id = ?2")?
-        .exists(params![e.project_id, e.event_id])?;
-    if duplicate {
-        return Ok(WriteOutcome::Duplicate);
-    }
-    // One upsert creates or updates the issue: race-free under concurrent writers.
-    let (issue_id, times_seen, regressed_by): (i64, i64, Option<String>) = conn
-        .prepare_cached(
-            "INSERT INTO issues (project_id, grouping_version, grouping_hash, title, culprit, \
-             level, platform, issue_type, metadata, status, substatus, first_seen, last_seen, \
-             times_seen) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'unresolved', 'new', ?10, ?10, 1) \
-             ON CONFLICT (project_id, grouping_version, grouping_hash) DO UPDATE SET \
-               times_seen = times_seen + 1, \
-               last_seen = max(last_seen, excluded.last_seen), \
-               first_seen = min(first_seen, excluded.first_seen), \
-               level = excluded.level, \
-               regressed_by = CASE WHEN status = 'resolved' THEN ?11 ELSE regressed_by END, \
-               substatus = CASE WHEN status = 'resolved' THEN 'regressed' \
-                                WHEN substatus = 'new' THEN 'ongoing' ELSE substatus END, \
-               resolved_at = CASE WHEN status = 'resolved' THEN NULL ELSE resolved_at END, \
-               status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END \
-             RETURNING id, times_seen, regressed_by",
-        )?
-        .query_row(
-            params![
-                e.project_id,
-                e.grouping_version,
-                e.grouping_hash,
-                e.title,
-                e.culprit,
-                e.level,
-                e.platform,
-                e.issue_type,
-                e.metadata,
-                e.timestamp_ms,
-                e.event_id,
-            ],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, \
-             platform, release, environment, title, culprit, message, body, body_size) \
-             VALUES (?1, ?2, ?14, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
-             ON CONFLICT (project_id, event_id) DO NOTHING",
-        )?
-        .execute(params![
-            e.project_id,
-            e.event_id,
-            e.timestamp_ms,
-            e.received_ms,
-            e.level,
-            e.platform,
-            e.release,
-            e.environment,
-            e.title,
-            e.culprit,
-            e.message,
-            e.body_zstd,
-            e.body_size as i64,
-            issue_id,
-        ])?;
-    if inserted == 0 {
-        // Unreachable with one writer (checked above); fail the batch rather than count
-        // an event that was not stored.
-        return Err(StoreError::Conflict(format!("event {}", e.event_id)));
-    }
-    let mut tag_stmt = conn.prepare_cached(
-        "INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen) \
-         VALUES (?1, ?2, ?3, 1, ?4, ?4) \
-         ON CONFLICT (issue_id, key, value) DO UPDATE SET \
-           times_seen = times_seen + 1, last_seen = max(last_seen, excluded.last_seen)",
-    )?;
-    for (k, v) in &e.tags {
-        tag_stmt.execute(params![issue_id, k, v, e.timestamp_ms])?;
-    }
-    Ok(WriteOutcome::Stored {
-        issue_id,
-        new_issue: times_seen == 1,
-        regression: regressed_by.as_deref() == Some(e.event_id.as_str()) && times_seen > 1,
     })
 }
 
@@ -645,31 +593,10 @@ impl Store for SqliteStore {
     }
 
     fn write_batch(&self, events: &[NewEvent]) -> Vec<StoreResult<WriteOutcome>> {
+        let _gate = self.commit_gate.lock();
         let conn = self.writer.lock();
-        let batch = (|| -> StoreResult<Vec<WriteOutcome>> {
-            let tx = conn.unchecked_transaction()?;
-            let mut out = Vec::with_capacity(events.len());
-            for e in events {
-                out.push(insert_event(&tx, e)?);
-            }
-            tx.commit()?;
-            Ok(out)
-        })();
-        match batch {
-            Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
-            Err(batch_err) => {
-                tracing::warn!(error = %batch_err, "batch commit failed; retrying event by event");
-                events
-                    .iter()
-                    .map(|e| {
-                        let tx = conn.unchecked_transaction()?;
-                        let outcome = insert_event(&tx, e)?;
-                        tx.commit()?;
-                        Ok(outcome)
-                    })
-                    .collect()
-            }
-        }
+        self.start_checkpointer(&conn);
+        ingest::write_batch(&conn, events)
     }
 
     fn list_issues(
@@ -896,3 +823,5 @@ mod tests;
 mod accounts;
 
 mod browse;
+
+mod ingest;

@@ -1,0 +1,483 @@
+//! The SQLite write path of ingestion: [`write_batch`] (one transaction per batch of
+//! events) and the background WAL [`Checkpointer`].
+//!
+//! Per event the batch does an index lookup (duplicate check), one issue upsert and one
+//! event insert. Tag counts are summed over the whole batch first and written with
+//! multi-row upserts at the end of the transaction: one statement per 64 tag rows instead
+//! of one per tag and event (an event has ~15 tags). Results are the same as writing them
+//! event by event: `times_seen` adds up, `first_seen` is the first occurrence in batch
+//! order (kept on conflict), `last_seen` the maximum.
+//!
+//! Checkpoints (copying WAL pages into the database file and fsyncing it) do not run in
+//! the writer's commits: a background thread checkpoints passively (not blocking the
+//! writer) every [`CHECKPOINT_INTERVAL`]. Under continuous writes a passive checkpoint
+//! never catches up with the last commit, and SQLite only rewinds the WAL to its start
+//! when it has; so once the WAL holds [`RESTART_FRAMES`] frames, the checkpointer takes
+//! the commit gate (holding off `write_batch` for the short time it takes to copy the
+//! frames committed since its unblocked pass), and the next commit starts the WAL over.
+//! The writer's own automatic checkpoint stays on as a bound on the WAL size
+//! ([`WRITER_AUTOCHECKPOINT_PAGES`]) should the background thread fall behind.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::{params, params_from_iter, Connection, ToSql};
+
+use super::{Synchronous, BUSY_TIMEOUT};
+use crate::store::{NewEvent, StoreError, StoreResult, WriteOutcome};
+
+/// How often the background thread checkpoints the WAL.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// WAL frames past which the checkpointer makes the WAL start over (16 MiB of 4 KiB pages).
+pub const RESTART_FRAMES: i64 = 4096;
+
+/// The writer connection's automatic checkpoint threshold (pages) once the background
+/// checkpointer runs: a safety bound (~64 MiB of WAL with 4 KiB pages), not the normal
+/// path.
+pub const WRITER_AUTOCHECKPOINT_PAGES: i64 = 16_384;
+
+/// Tag rows per multi-row upsert statement (6 parameters each).
+const TAG_ROWS_PER_STATEMENT: usize = 64;
+
+/// Summed tag counts of one batch, in first-occurrence order.
+#[derive(Default)]
+struct TagCounts<'a> {
+    index: HashMap<(i64, &'a str, &'a str), usize>,
+    rows: Vec<TagRow<'a>>,
+}
+
+struct TagRow<'a> {
+    issue_id: i64,
+    key: &'a str,
+    value: &'a str,
+    count: i64,
+    first_seen: i64,
+    last_seen: i64,
+}
+
+impl<'a> TagCounts<'a> {
+    fn add(&mut self, issue_id: i64, key: &'a str, value: &'a str, ts: i64) {
+        match self.index.get(&(issue_id, key, value)) {
+            Some(&i) => {
+                let row = &mut self.rows[i];
+                row.count += 1;
+                row.last_seen = row.last_seen.max(ts);
+            }
+            None => {
+                self.index.insert((issue_id, key, value), self.rows.len());
+                self.rows.push(TagRow {
+                    issue_id,
+                    key,
+                    value,
+                    count: 1,
+                    first_seen: ts,
+                    last_seen: ts,
+                });
+            }
+        }
+    }
+
+    fn flush(&self, conn: &Connection) -> StoreResult<()> {
+        for chunk in self.rows.chunks(TAG_ROWS_PER_STATEMENT) {
+            let mut sql = String::with_capacity(200 + chunk.len() * 20);
+            sql.push_str(
+                "INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, \
+                 last_seen) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str("(?,?,?,?,?,?)");
+            }
+            sql.push_str(
+                " ON CONFLICT (issue_id, key, value) DO UPDATE SET \
+                 times_seen = times_seen + excluded.times_seen, \
+                 last_seen = max(last_seen, excluded.last_seen)",
+            );
+            let args = chunk.iter().flat_map(|r| {
+                [
+                    &r.issue_id as &dyn ToSql,
+                    &r.key,
+                    &r.value,
+                    &r.count,
+                    &r.first_seen,
+                    &r.last_seen,
+                ]
+            });
+            conn.prepare_cached(&sql)?.execute(params_from_iter(args))?;
+        }
+        Ok(())
+    }
+}
+
+/// Inserts events, upserts their issues and tags; runs inside the caller's transaction
+/// and returns one outcome per event. Any error fails the whole call (the caller rolls
+/// back and may retry event by event).
+///
+/// The duplicate check comes first (an index lookup), then the issue upsert, then the
+/// event row with its issue id already set. Duplicates cannot slip in between the check
+/// and the insert: the caller's transaction is the only writer, and the insert keeps its
+/// `ON CONFLICT DO NOTHING` as a second guard.
+pub(super) fn insert_events(
+    conn: &Connection,
+    events: &[NewEvent],
+) -> StoreResult<Vec<WriteOutcome>> {
+    let mut out = Vec::with_capacity(events.len());
+    let mut tags = TagCounts::default();
+    let mut duplicate_stmt =
+        conn.prepare_cached("SELECT 1 FROM events WHERE project_id = ?1 AND event_id = ?2")?;
+    // One upsert creates or updates the issue: race-free under concurrent writers.
+    let mut issue_stmt = conn.prepare_cached(
+        "INSERT INTO issues (project_id, grouping_version, grouping_hash, title, culprit, \
+         level, platform, issue_type, metadata, status, substatus, first_seen, last_seen, \
+         times_seen) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'unresolved', 'new', ?10, ?10, 1) \
+         ON CONFLICT (project_id, grouping_version, grouping_hash) DO UPDATE SET \
+           times_seen = times_seen + 1, \
+           last_seen = max(last_seen, excluded.last_seen), \
+           first_seen = min(first_seen, excluded.first_seen), \
+           level = excluded.level, \
+           regressed_by = CASE WHEN status = 'resolved' THEN ?11 ELSE regressed_by END, \
+           substatus = CASE WHEN status = 'resolved' THEN 'regressed' \
+                            WHEN substatus = 'new' THEN 'ongoing' ELSE substatus END, \
+           resolved_at = CASE WHEN status = 'resolved' THEN NULL ELSE resolved_at END, \
+           status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END \
+         RETURNING id, times_seen, regressed_by",
+    )?;
+    let mut event_stmt = conn.prepare_cached(
+        "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, \
+         platform, release, environment, title, culprit, message, body, body_size) \
+         VALUES (?1, ?2, ?14, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+         ON CONFLICT (project_id, event_id) DO NOTHING",
+    )?;
+    for e in events {
+        if duplicate_stmt.exists(params![e.project_id, e.event_id])? {
+            out.push(WriteOutcome::Duplicate);
+            continue;
+        }
+        let (issue_id, times_seen, regressed_by): (i64, i64, Option<String>) = issue_stmt
+            .query_row(
+                params![
+                    e.project_id,
+                    e.grouping_version,
+                    e.grouping_hash,
+                    e.title,
+                    e.culprit,
+                    e.level,
+                    e.platform,
+                    e.issue_type,
+                    e.metadata,
+                    e.timestamp_ms,
+                    e.event_id,
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+        let inserted = event_stmt.execute(params![
+            e.project_id,
+            e.event_id,
+            e.timestamp_ms,
+            e.received_ms,
+            e.level,
+            e.platform,
+            e.release,
+            e.environment,
+            e.title,
+            e.culprit,
+            e.message,
+            e.body_zstd,
+            e.body_size as i64,
+            issue_id,
+        ])?;
+        if inserted == 0 {
+            // Unreachable with one writer (checked above); fail the batch rather than
+            // count an event that was not stored.
+            return Err(StoreError::Conflict(format!("event {}", e.event_id)));
+        }
+        for (k, v) in &e.tags {
+            tags.add(issue_id, k, v, e.timestamp_ms);
+        }
+        out.push(WriteOutcome::Stored {
+            issue_id,
+            new_issue: times_seen == 1,
+            regression: regressed_by.as_deref() == Some(e.event_id.as_str()) && times_seen > 1,
+        });
+    }
+    tags.flush(conn)?;
+    Ok(out)
+}
+
+/// Commits `events` in one transaction; when that fails, retries each event in its own
+/// transaction so that one bad event cannot fail the others.
+pub(super) fn write_batch(
+    conn: &Connection,
+    events: &[NewEvent],
+) -> Vec<StoreResult<WriteOutcome>> {
+    let batch = (|| -> StoreResult<Vec<WriteOutcome>> {
+        let tx = conn.unchecked_transaction()?;
+        let out = insert_events(&tx, events)?;
+        tx.commit()?;
+        Ok(out)
+    })();
+    match batch {
+        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+        Err(batch_err) => {
+            tracing::warn!(error = %batch_err, "batch commit failed; retrying event by event");
+            events
+                .iter()
+                .map(|e| {
+                    let tx = conn.unchecked_transaction()?;
+                    let outcome = insert_events(&tx, std::slice::from_ref(e))?
+                        .pop()
+                        .ok_or_else(|| StoreError::Invalid("no outcome".into()))?;
+                    tx.commit()?;
+                    Ok(outcome)
+                })
+                .collect()
+        }
+    }
+}
+
+/// A background thread that checkpoints the WAL through its own connection, so that the
+/// writer's commits do not wait for checkpoints. Stopped (and joined) on drop.
+pub struct Checkpointer {
+    stop: Option<Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// Opens a connection to `path` and starts checkpointing every `interval`; `gate` is
+    /// the lock `write_batch` holds during its transactions.
+    pub fn start(
+        path: &Path,
+        synchronous: Synchronous,
+        interval: Duration,
+        gate: Arc<parking_lot::Mutex<()>>,
+    ) -> StoreResult<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Checkpoints sync the WAL before and the database after copying, as with the
+        // writer's own checkpoints (the same `synchronous` setting).
+        conn.pragma_update(None, "synchronous", synchronous.pragma())?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let (tx, rx) = channel::<()>();
+        let handle = std::thread::Builder::new()
+            .name("sentry-lite-checkpoint".into())
+            .spawn(move || loop {
+                match rx.recv_timeout(interval) {
+                    Err(RecvTimeoutError::Timeout) => {
+                        if let Err(e) = checkpoint(&conn, &gate) {
+                            tracing::warn!(error = %e, "background WAL checkpoint failed");
+                        }
+                    }
+                    Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                }
+            })
+            .map_err(StoreError::Io)?;
+        Ok(Checkpointer {
+            stop: Some(tx),
+            handle: Some(handle),
+        })
+    }
+}
+
+/// One round: a passive checkpoint while the writer goes on, then, past
+/// [`RESTART_FRAMES`], a second one with the writer held off so that it completes.
+fn checkpoint(conn: &Connection, gate: &parking_lot::Mutex<()>) -> rusqlite::Result<()> {
+    let passive = |conn: &Connection| {
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        })
+    };
+    let (frames, _) = passive(conn)?;
+    if frames >= RESTART_FRAMES {
+        let _held = gate.lock();
+        passive(conn)?;
+    }
+    Ok(())
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{SqliteStore, Store};
+
+    fn open() -> (tempfile::TempDir, SqliteStore, i64) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = SqliteStore::open(&dir.path().join("sentry.db"), Synchronous::Full).expect("open");
+        let team = s.create_team("t", "T", None).expect("team");
+        let p = s.create_project(team.id, "p", "P", None).expect("project");
+        (dir, s, p.id)
+    }
+
+    fn event(project_id: i64, id: &str, hash: &str, at: i64, tags: &[(&str, &str)]) -> NewEvent {
+        NewEvent {
+            project_id,
+            event_id: id.to_owned(),
+            timestamp_ms: at,
+            received_ms: at,
+            level: "error".into(),
+            platform: "python".into(),
+            release: None,
+            environment: None,
+            title: format!("title {hash}"),
+            culprit: "c".into(),
+            message: "m".into(),
+            issue_type: "error".into(),
+            metadata: "{}".into(),
+            grouping_version: "g1".into(),
+            grouping_hash: hash.to_owned(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body_zstd: zstd::bulk::compress(b"{}", 1).expect("zstd"),
+            body_size: 2,
+        }
+    }
+
+    type TagRowView = (String, String, String, i64, i64, i64);
+
+    fn tag_rows(s: &SqliteStore) -> Vec<TagRowView> {
+        let conn = s.writer.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT i.grouping_hash, t.key, t.value, t.times_seen, t.first_seen, \
+                 t.last_seen FROM issue_tags t JOIN issues i ON i.id = t.issue_id \
+                 ORDER BY 1, 2, 3",
+            )
+            .expect("prepare");
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .expect("query");
+        rows.collect::<Result<_, _>>().expect("rows")
+    }
+
+    /// One batch gives the same tag rows and outcomes as one event per batch: counts add
+    /// up, first_seen is the first occurrence, last_seen the latest, duplicates count 0.
+    #[test]
+    fn batched_tags_equal_event_by_event() {
+        let events = |p: i64| {
+            vec![
+                event(p, "a", "h1", 100, &[("region", "eu"), ("x", "1")]),
+                event(p, "b", "h1", 50, &[("region", "eu")]),
+                event(p, "c", "h2", 70, &[("region", "us"), ("x", "1")]),
+                event(p, "a", "h1", 500, &[("region", "eu")]),
+                event(p, "d", "h1", 200, &[("region", "eu"), ("x", "2")]),
+            ]
+        };
+        let (_d1, batched, p1) = open();
+        let (_d2, single, p2) = open();
+        let outcome = |o: &StoreResult<WriteOutcome>| format!("{:?}", o.as_ref().expect("ok"));
+        let a: Vec<String> = batched
+            .write_batch(&events(p1))
+            .iter()
+            .map(outcome)
+            .collect();
+        let b: Vec<String> = events(p2)
+            .iter()
+            .map(|e| outcome(&batched_one(&single, e)))
+            .collect();
+        assert_eq!(a, b);
+        assert_eq!(a[3], "Duplicate");
+        let rows = tag_rows(&batched);
+        assert_eq!(rows, tag_rows(&single));
+        assert!(rows.contains(&("h1".into(), "region".into(), "eu".into(), 3, 100, 200)));
+        assert!(rows.contains(&("h1".into(), "x".into(), "1".into(), 1, 100, 100)));
+        assert_eq!(batched.count_events().expect("count"), 4);
+    }
+
+    fn batched_one(s: &SqliteStore, e: &NewEvent) -> StoreResult<WriteOutcome> {
+        s.write_batch(std::slice::from_ref(e))
+            .pop()
+            .expect("one outcome")
+    }
+
+    /// Under continuous writes the checkpointer still makes the WAL start over: its size
+    /// stays bounded instead of growing to the writer's safety threshold.
+    #[test]
+    fn wal_starts_over_under_continuous_writes() {
+        let (dir, s, p) = open();
+        let big = vec![7u8; 3000];
+        let started = std::time::Instant::now();
+        let mut n = 0;
+        while started.elapsed() < Duration::from_millis(2500) {
+            let batch: Vec<NewEvent> = (0..50)
+                .map(|i| {
+                    let mut e = event(p, &format!("{n}-{i}"), "h", 1, &[("k", "v")]);
+                    e.body_zstd = big.clone();
+                    e
+                })
+                .collect();
+            for o in s.write_batch(&batch) {
+                o.expect("write");
+            }
+            n += 1;
+        }
+        let wal = std::fs::metadata(dir.path().join("sentry.db-wal"))
+            .expect("wal")
+            .len();
+        let frames_limit = (WRITER_AUTOCHECKPOINT_PAGES as u64) * 4096;
+        assert!(
+            wal < frames_limit / 2,
+            "WAL of {wal} bytes after {n} batches: the background checkpoints do not restart it"
+        );
+    }
+
+    #[test]
+    fn tag_counts_sum_in_first_occurrence_order() {
+        let mut t = TagCounts::default();
+        t.add(1, "a", "x", 20);
+        t.add(2, "a", "x", 5);
+        t.add(1, "a", "x", 10);
+        t.add(1, "a", "y", 30);
+        t.add(1, "a", "x", 40);
+        let rows: Vec<_> = t
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.issue_id,
+                    r.key,
+                    r.value,
+                    r.count,
+                    r.first_seen,
+                    r.last_seen,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                (1, "a", "x", 3, 20, 40),
+                (2, "a", "x", 1, 5, 5),
+                (1, "a", "y", 1, 30, 30)
+            ]
+        );
+    }
+}
