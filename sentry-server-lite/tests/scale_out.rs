@@ -190,7 +190,11 @@ fn same_new_error_at_both_instances_is_one_issue_with_the_exact_count() {
         })
         .collect();
     let acked: u64 = handles.into_iter().map(|h| h.join().expect("sender")).sum();
-    assert_eq!(acked, (threads * per_thread) as u64, "every event acknowledged");
+    assert_eq!(
+        acked,
+        (threads * per_thread) as u64,
+        "every event acknowledged"
+    );
     for addr in [p.a.addr, p.b.addr] {
         let issues = all_issues(&p, addr);
         assert_eq!(issues.len(), 1, "one issue, seen from {addr}: {issues:#?}");
@@ -302,8 +306,16 @@ fn rate_limits_sessions_and_tokens_hold_across_instances() {
         let event = format!(r#"{{"event_id":"{id}","message":"limited {i}"}}"#);
         statuses.push(send(addr, &p, &id, &event).expect("answer"));
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 10, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 6, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        6,
+        "{statuses:?}"
+    );
 
     // The API token works on both.
     for addr in [p.a.addr, p.b.addr] {
@@ -382,19 +394,32 @@ fn kill_9_of_one_instance_loses_nothing_it_acknowledged() {
     let url = fresh_postgres_database();
     let setup_dir = tempfile::tempdir().expect("tempdir");
     let out = Command::new(BIN)
-        .args(["quickstart", "--no-serve", "--json", "--bind", "127.0.0.1:0"])
+        .args([
+            "quickstart",
+            "--no-serve",
+            "--json",
+            "--bind",
+            "127.0.0.1:0",
+        ])
         .arg("--data-dir")
         .arg(setup_dir.path())
         .env("SENTRY_LITE_DATABASE_URL", &url)
         .output()
         .expect("quickstart");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let setup: Value = serde_json::from_slice(&out.stdout).expect("json");
     let dsn = setup["dsn"].as_str().expect("dsn");
     let key = dsn[7..].split('@').next().expect("key").to_owned();
     let project_id = setup["project_id"].as_i64().expect("id");
 
-    let (dir_a, dir_b) = (tempfile::tempdir().expect("a"), tempfile::tempdir().expect("b"));
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("a"),
+        tempfile::tempdir().expect("b"),
+    );
     let (mut a, addr_a) = serve(&url, dir_a.path());
     let (mut b, addr_b) = serve(&url, dir_b.path());
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -444,7 +469,10 @@ fn kill_9_of_one_instance_loses_nothing_it_acknowledged() {
         let _ = s.join();
     }
     let acked = acked.lock().expect("lock").clone();
-    assert!(acked.len() >= at_kill + 200, "B kept acknowledging after A died");
+    assert!(
+        acked.len() >= at_kill + 200,
+        "B kept acknowledging after A died"
+    );
     let store = sentry_server_lite::store::PgStore::open(&url).expect("open");
     let missing: Vec<&String> = acked
         .iter()
@@ -456,7 +484,10 @@ fn kill_9_of_one_instance_loses_nothing_it_acknowledged() {
         missing.len(),
         acked.len()
     );
-    assert_eq!(store.count_events().expect("count") >= acked.len() as u64, true);
+    assert_eq!(
+        store.count_events().expect("count") >= acked.len() as u64,
+        true
+    );
     let _ = b.kill();
     let _ = b.wait();
 }
