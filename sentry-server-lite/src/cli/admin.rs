@@ -24,6 +24,57 @@ pub fn open_store(db: &Db) -> anyhow::Result<Arc<dyn Store>> {
     })
 }
 
+/// `db migrate`: opening a store applies its pending migrations.
+pub(super) fn migrate(db: &Db, out: &Output) -> anyhow::Result<()> {
+    let what = match &db.url {
+        Some(url) => {
+            let store = store::PgStore::open(url).context("opening the PostgreSQL database")?;
+            store.describe().to_owned()
+        }
+        None => {
+            let path = database_path(&db.data_dir);
+            drop(
+                store::SqliteStore::open(&path, Synchronous::Full)
+                    .with_context(|| format!("opening the database {}", path.display()))?,
+            );
+            path.display().to_string()
+        }
+    };
+    out.print(
+        &format!("The schema of {what} is up to date."),
+        &json!({ "database": what, "migrated": true }),
+    );
+    Ok(())
+}
+
+/// `db copy --from SRC --to DST [--replace]`, with progress on stderr.
+pub(super) fn copy(from: &str, to: &str, replace: bool, out: &Output) -> anyhow::Result<()> {
+    use crate::store::copy::{copy, Endpoint};
+    let (from, to) = (Endpoint::parse(from), Endpoint::parse(to));
+    let mut last = std::time::Instant::now();
+    let mut progress = |table: &str, done: u64, total: u64| {
+        if done == total || last.elapsed() >= std::time::Duration::from_secs(1) {
+            eprintln!("db copy: {table}: {done}/{total}");
+            last = std::time::Instant::now();
+        }
+    };
+    let report = copy(&from, &to, replace, &mut progress)
+        .with_context(|| format!("copying {} to {}", from.describe(), to.describe()))?;
+    let rows: u64 = report.tables.iter().map(|t| t.1).sum();
+    out.print(
+        &format!(
+            "Copied {rows} rows in {} tables from {} to {}{}.",
+            report.tables.len(),
+            from.describe(),
+            to.describe(),
+            if report.resumed { " (resumed)" } else { "" }
+        ),
+        &json!({ "from": from.describe(), "to": to.describe(), "tables": report.tables,
+                 "resumed": report.resumed }),
+    );
+    Ok(())
+}
+
 /// The DSNs of a project: one http DSN per active key, and one udp DSN per key when the
 /// server last ran with UDP on.
 pub struct Dsns {

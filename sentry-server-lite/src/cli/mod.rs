@@ -86,6 +86,30 @@ pub enum Command {
     /// Manage project keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Database maintenance: migrations, copying to another database.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+/// `db` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Apply pending schema migrations (serve also applies them at start).
+    Migrate,
+    /// Copy everything (users, teams, projects, keys, tokens, issues, events, tags,
+    /// bookmarks, sessions, audit log, settings) to another database, ids preserved:
+    /// every DSN and token keeps working. Stop the server first.
+    Copy {
+        /// Source: a data dir (SQLite) or a postgres:// URL.
+        #[arg(long)]
+        from: String,
+        /// Target: a data dir (SQLite) or a postgres:// URL; must be empty.
+        #[arg(long)]
+        to: String,
+        /// Empty a non-empty target first.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 /// `user` subcommands.
@@ -359,6 +383,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Project(ProjectCommand::SetOwner { slug, email }) => {
             accounts::set_project_owner(&db, &slug, &email, &out)
+        }
+        Command::Db(DbCommand::Migrate) => admin::migrate(&db, &out),
+        Command::Db(DbCommand::Copy { from, to, replace }) => {
+            admin::copy(&from, &to, replace, &out)
         }
         Command::Key(KeyCommand::Create { project, label }) => {
             accounts::create_key(&db, &project, &label, &out)

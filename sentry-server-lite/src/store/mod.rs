@@ -14,6 +14,7 @@
 //! a shared database later) cannot create the same issue twice.
 
 pub mod accounts;
+pub mod copy;
 pub mod migrations;
 pub mod postgres;
 pub mod sqlite;
