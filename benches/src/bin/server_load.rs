@@ -7,6 +7,9 @@
 //! ```text
 //! cargo build --release -p sentry-server-lite
 //! cargo run --release -p sentry-benches --bin server_load -- --seconds 20
+//! # PostgreSQL (an empty database), one or several `serve` processes sharing it:
+//! cargo run --release -p sentry-benches --bin server_load -- \
+//!     --database-url postgres://USER@HOST:PORT/DB --instances 2
 //! ```
 
 use std::io::{BufRead, BufReader};
@@ -16,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sentry_server_lite::store::{SqliteStore, Store, Synchronous};
+use sentry_server_lite::store::Synchronous;
 use serde_json::{json, Value};
 
 struct Args {
@@ -27,6 +30,10 @@ struct Args {
     server_bin: PathBuf,
     synchronous: String,
     gzip: bool,
+    /// PostgreSQL instead of SQLite (an empty database).
+    database_url: Option<String>,
+    /// Server processes sharing the database; connections are spread over them.
+    instances: usize,
 }
 
 fn parse_args() -> Args {
@@ -41,6 +48,8 @@ fn parse_args() -> Args {
         )),
         synchronous: "full".into(),
         gzip: false,
+        database_url: None,
+        instances: 1,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -53,6 +62,8 @@ fn parse_args() -> Args {
             "--issues" => a.issues = val(i).parse().unwrap_or(a.issues),
             "--server-bin" => a.server_bin = PathBuf::from(val(i)),
             "--synchronous" => a.synchronous = val(i),
+            "--database-url" => a.database_url = Some(val(i)),
+            "--instances" => a.instances = val(i).parse().unwrap_or(1).max(1),
             "--gzip" => {
                 a.gzip = true;
                 i += 1;
@@ -168,8 +179,12 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     sentry_client::protocol::encoding::gzip(data, 6)
 }
 
-fn run_cli(bin: &PathBuf, dir: &std::path::Path, args: &[&str]) -> Value {
-    let out = Command::new(bin)
+fn run_cli(bin: &PathBuf, dir: &std::path::Path, url: Option<&str>, args: &[&str]) -> Value {
+    let mut cmd = Command::new(bin);
+    if let Some(url) = url {
+        cmd.env("SENTRY_LITE_DATABASE_URL", url);
+    }
+    let out = cmd
         .args(args)
         .args(["--json", "--data-dir"])
         .arg(dir)
@@ -184,7 +199,11 @@ fn run_cli(bin: &PathBuf, dir: &std::path::Path, args: &[&str]) -> Value {
 }
 
 fn start_server(args: &Args, dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(&args.server_bin)
+    let mut cmd = Command::new(&args.server_bin);
+    if let Some(url) = &args.database_url {
+        cmd.env("SENTRY_LITE_DATABASE_URL", url);
+    }
+    let mut child = cmd
         .args([
             "serve",
             "--bind",
@@ -245,14 +264,20 @@ async fn main() {
     let setup = run_cli(
         &args.server_bin,
         dir.path(),
+        args.database_url.as_deref(),
         &["quickstart", "--no-serve", "--bind", "127.0.0.1:0"],
     );
     let dsn = setup["dsn"].as_str().expect("dsn").to_owned();
     let key = dsn[7..].split('@').next().expect("key").to_owned();
     let project_id = setup["project_id"].as_i64().expect("project id");
-    let (mut child, base) = start_server(&args, dir.path());
-    let pid = child.id();
-    let url = format!("{base}/api/{project_id}/envelope/");
+    let servers: Vec<(Child, String)> = (0..args.instances)
+        .map(|_| start_server(&args, dir.path()))
+        .collect();
+    let pids: Vec<u32> = servers.iter().map(|s| s.0.id()).collect();
+    let urls: Vec<String> = servers
+        .iter()
+        .map(|s| format!("{}/api/{project_id}/envelope/", s.1))
+        .collect();
     let auth = format!("Sentry sentry_key={key}, sentry_version=7, sentry_client=server-load/1");
 
     let templates: Arc<Vec<String>> = Arc::new((0..args.issues).map(event_template).collect());
@@ -266,8 +291,12 @@ async fn main() {
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for w in 0..args.connections {
-        let (client, url, auth, templates) =
-            (client.clone(), url.clone(), auth.clone(), templates.clone());
+        let (client, url, auth, templates) = (
+            client.clone(),
+            urls[w % urls.len()].clone(),
+            auth.clone(),
+            templates.clone(),
+        );
         let (measuring, stop, gz) = (measuring.clone(), stop.clone(), args.gzip);
         tasks.push(tokio::spawn(async move {
             let mut lat: Vec<u32> = Vec::with_capacity(1 << 16);
@@ -312,17 +341,23 @@ async fn main() {
         }));
     }
     tokio::time::sleep(Duration::from_secs(args.warmup)).await;
-    let cpu0 = cpu_ticks(pid);
+    let cpu_all = || pids.iter().map(|p| cpu_ticks(*p)).sum::<u64>();
+    let rss_all = |field: &str| {
+        pids.iter()
+            .map(|p| proc_status(*p, field).unwrap_or(0))
+            .sum::<u64>()
+    };
+    let cpu0 = cpu_all();
     let t0 = Instant::now();
     measuring.store(true, Ordering::Relaxed);
     let mut rss_peak_sampled = 0;
     while t0.elapsed() < Duration::from_secs(args.seconds) {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        rss_peak_sampled = rss_peak_sampled.max(proc_status(pid, "VmRSS:").unwrap_or(0));
+        rss_peak_sampled = rss_peak_sampled.max(rss_all("VmRSS:"));
     }
     measuring.store(false, Ordering::Relaxed);
     let elapsed = t0.elapsed().as_secs_f64();
-    let cpu1 = cpu_ticks(pid);
+    let cpu1 = cpu_all();
     stop.store(true, Ordering::Relaxed);
     let (mut ok, mut total_acked) = (0u64, 0u64);
     let mut failed = std::collections::BTreeMap::new();
@@ -337,34 +372,46 @@ async fn main() {
         lat.extend(l);
     }
     lat.sort_unstable();
-    let hwm = proc_status(pid, "VmHWM:").unwrap_or(0);
+    let hwm = rss_all("VmHWM:");
     let ticks_per_sec = 100.0; // USER_HZ on Linux
     let cores = (cpu1.saturating_sub(cpu0)) as f64 / ticks_per_sec / elapsed;
 
-    let metrics = client.get(format!("{base}/metrics")).send().await.ok();
-    let metrics = match metrics {
-        Some(r) => r.text().await.unwrap_or_default(),
-        None => String::new(),
-    };
+    let mut all_metrics = Vec::new();
+    for (_, base) in &servers {
+        if let Ok(r) = client.get(format!("{base}/metrics")).send().await {
+            all_metrics.push(r.text().await.unwrap_or_default());
+        }
+    }
+    // Summed over the instances.
     let metric = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
+        all_metrics
+            .iter()
+            .filter_map(|metrics| {
+                metrics
+                    .lines()
+                    .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+                    .and_then(|l| l.rsplit(' ').next())
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+            .sum()
     };
     let batches = metric("sentry_lite_writer_batch_size_count");
     let batch_events = metric("sentry_lite_writer_batch_size_sum");
     let commit_secs = metric("sentry_lite_writer_commit_seconds_sum");
 
     // Every acknowledged event must be in the database.
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    let _ = child.wait();
-    let store =
-        SqliteStore::open(&dir.path().join("sentry.db"), Synchronous::Full).expect("open db");
+    for (mut child, _) in servers {
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+    }
+    let store = sentry_server_lite::store::open(
+        args.database_url.as_deref(),
+        &dir.path().join("sentry.db"),
+        Synchronous::Full,
+    )
+    .expect("open db");
     let stored = store.count_events().expect("count");
     let issues = store
         .list_issues(
@@ -381,12 +428,19 @@ async fn main() {
     let min = sizes.iter().min().copied().unwrap_or(0);
     let max = sizes.iter().max().copied().unwrap_or(0);
     println!(
-        "server-load: {} connections, {} s measured after {} s warm-up, synchronous={}, body={}",
+        "server-load: {} connections, {} s measured after {} s warm-up, synchronous={}, body={}, \
+         database={}, instances={}",
         args.connections,
         args.seconds,
         args.warmup,
         args.synchronous,
-        if args.gzip { "gzip" } else { "plain" }
+        if args.gzip { "gzip" } else { "plain" },
+        if args.database_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
+        args.instances
     );
     println!(
         "  events: {min}-{max} bytes of JSON, {} distinct issues, 20 frames each",

@@ -1,0 +1,176 @@
+//! The PostgreSQL store directly: the batch upsert's outcomes (new issue, duplicates in
+//! and across batches, regression reopening), retention (age, per issue, one instance at
+//! a time under the advisory lock) and the shared rate-limit window.
+//!
+//! Needs PostgreSQL: fails (never skips) when `SENTRY_TEST_POSTGRES_URL` is not set.
+
+mod common;
+
+use common::fresh_postgres_database;
+use sentry_server_lite::store::postgres::schema::LOCK_RETENTION;
+use sentry_server_lite::store::{
+    DbTarget, IssueStatus, NewEvent, PgStore, RateLimit, RetentionPolicy, Store, StoreResult,
+    WriteOutcome,
+};
+
+fn store() -> (String, PgStore, i64) {
+    let url = fresh_postgres_database();
+    let s = PgStore::open(&url).expect("open");
+    let team = s.create_team("t", "T", None).expect("team");
+    let p = s.create_project(team.id, "p", "P", None).expect("project");
+    (url, s, p.id)
+}
+
+fn event(project_id: i64, id: &str, hash: &str, at: i64) -> NewEvent {
+    NewEvent {
+        project_id,
+        event_id: id.to_owned(),
+        timestamp_ms: at,
+        received_ms: at,
+        level: "error".into(),
+        platform: "python".into(),
+        release: Some("r1".into()),
+        environment: None,
+        title: format!("title {hash}"),
+        culprit: "app in f".into(),
+        message: "m".into(),
+        issue_type: "error".into(),
+        metadata: "{}".into(),
+        grouping_version: "g1".into(),
+        grouping_hash: hash.to_owned(),
+        tags: vec![
+            ("level".into(), "error".into()),
+            ("release".into(), "r1".into()),
+        ],
+        body_zstd: zstd::bulk::compress(br#"{"message":"m"}"#, 3).expect("zstd"),
+        body_size: 15,
+    }
+}
+
+fn stored(o: &StoreResult<WriteOutcome>) -> (i64, bool, bool) {
+    match o {
+        Ok(WriteOutcome::Stored {
+            issue_id,
+            new_issue,
+            regression,
+        }) => (*issue_id, *new_issue, *regression),
+        other => panic!("not stored: {other:?}"),
+    }
+}
+
+#[test]
+fn batches_group_dedup_and_reopen() {
+    let (_url, s, pid) = store();
+    let out = s.write_batch(&[
+        event(pid, "a1", "h1", 1000),
+        event(pid, "a2", "h1", 2000),
+        event(pid, "b1", "h2", 1500),
+        event(pid, "a1", "h1", 3000),
+    ]);
+    let (i1, new1, _) = stored(&out[0]);
+    let (i1b, new1b, _) = stored(&out[1]);
+    let (i2, new2, _) = stored(&out[2]);
+    assert_eq!(i1, i1b);
+    assert_ne!(i1, i2);
+    assert!(new1 && !new1b && new2);
+    assert!(
+        matches!(out[3], Ok(WriteOutcome::Duplicate)),
+        "in-batch dup"
+    );
+    let issue = s.issue(i1).expect("read").expect("issue");
+    assert_eq!(issue.times_seen, 2);
+    assert_eq!((issue.first_seen_ms, issue.last_seen_ms), (1000, 2000));
+    assert_eq!(issue.substatus, "ongoing");
+    let tags = s.issue_tags(i1).expect("tags");
+    assert!(tags.iter().any(|t| t.key == "level" && t.count == 2));
+
+    // Across batches: a duplicate changes nothing; a resolved issue reopens.
+    assert!(matches!(
+        s.write_batch(&[event(pid, "a2", "h1", 5000)])[0],
+        Ok(WriteOutcome::Duplicate)
+    ));
+    s.set_issue_status(i1, IssueStatus::Resolved)
+        .expect("resolve");
+    let out = s.write_batch(&[event(pid, "a3", "h1", 6000), event(pid, "a4", "h1", 7000)]);
+    let (_, new3, reg3) = stored(&out[0]);
+    let (_, _, reg4) = stored(&out[1]);
+    assert!(
+        !new3 && reg3 && !reg4,
+        "the first event of the batch reopens it"
+    );
+    let issue = s.issue(i1).expect("read").expect("issue");
+    assert_eq!(issue.status, IssueStatus::Unresolved);
+    assert_eq!(issue.substatus, "regressed");
+    assert_eq!(issue.times_seen, 4);
+    assert_eq!(s.count_events().expect("count"), 5);
+    assert_eq!(
+        s.latest_event(i1).expect("latest").expect("event").event_id,
+        "a4"
+    );
+}
+
+#[test]
+fn retention_runs_on_one_instance_at_a_time() {
+    let (url, s, pid) = store();
+    let day = 86_400_000;
+    let now = 100 * day;
+    let mut batch = vec![event(pid, "old", "h-old", now - 40 * day)];
+    for i in 0..5 {
+        batch.push(event(pid, &format!("n{i}"), "h-new", now - i));
+    }
+    s.write_batch(&batch);
+    let policy = RetentionPolicy {
+        max_age_days: 30,
+        max_events_per_issue: 3,
+        max_deletions: 100,
+    };
+    // Another instance holds the retention lock: this one does nothing.
+    let mut other = DbTarget::parse(&url)
+        .expect("url")
+        .connect()
+        .expect("connect");
+    let mut tx = other.transaction().expect("tx");
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_RETENTION])
+        .expect("lock");
+    assert_eq!(s.apply_retention(&policy, now).expect("retention"), 0);
+    assert_eq!(s.count_events().expect("count"), 6);
+    tx.rollback().expect("release");
+    assert_eq!(s.apply_retention(&policy, now).expect("retention"), 3);
+    assert_eq!(s.count_events().expect("count"), 3);
+    assert!(s.event(pid, "old").expect("read").is_none());
+    // Per issue, the newest arrivals stay.
+    assert!(s.event(pid, "n4").expect("read").is_some(), "newest kept");
+    assert!(
+        s.event(pid, "n0").expect("read").is_none(),
+        "oldest arrival gone"
+    );
+}
+
+#[test]
+fn rate_limit_windows_are_shared() {
+    let (url, a, pid) = store();
+    let b = PgStore::open(&url).expect("second instance");
+    let key = a.create_key(pid, "k").expect("key");
+    let limit = RateLimit {
+        count: 3,
+        window_secs: 60,
+    };
+    let t = 10 * 60_000 + 15_000;
+    assert_eq!(
+        a.take_rate_limit(key.id, &limit, 2, t).expect("a"),
+        Some(Ok(()))
+    );
+    assert_eq!(
+        b.take_rate_limit(key.id, &limit, 1, t).expect("b"),
+        Some(Ok(()))
+    );
+    assert_eq!(
+        b.take_rate_limit(key.id, &limit, 1, t).expect("b"),
+        Some(Err(45))
+    );
+    assert_eq!(
+        a.take_rate_limit(key.id, &limit, 1, t + 60_000).expect("a"),
+        Some(Ok(())),
+        "the next window"
+    );
+}
