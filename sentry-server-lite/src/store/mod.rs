@@ -3,15 +3,15 @@
 //! run) and PostgreSQL ([`postgres`]: several server instances on one database). [`open`]
 //! picks one from a database URL.
 //!
-//! The interface is synchronous on purpose: SQLite (and a future blocking PostgreSQL
-//! client) work best from dedicated threads. Async callers go through
+//! The interface is synchronous on purpose: SQLite and the blocking PostgreSQL client work
+//! best from dedicated threads. Async callers go through
 //! `tokio::task::spawn_blocking`; the ingest path goes through the single writer thread
 //! ([`crate::writer`]).
 //!
 //! Grouping is race-free by construction: an issue is identified by the unique
 //! `(project_id, grouping_version, grouping_hash)` and created or updated by one upsert,
 //! never by a read followed by an insert, so several writers (several server instances on
-//! a shared database later) cannot create the same issue twice.
+//! one PostgreSQL database) cannot create the same issue twice.
 
 pub mod accounts;
 pub mod copy;
