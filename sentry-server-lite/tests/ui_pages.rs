@@ -225,17 +225,17 @@ const ISSUE_ROWS: [(&str, [bool; 7]); 6] = [
 
 fn sessions_per_role(s: &TestServer) -> Vec<(&'static str, Option<Web>, Option<i64>)> {
     let team = s.project.team_id;
-    let owner = user(&s, "owner@example.com");
+    let owner = user(s, "owner@example.com");
     s.store.set_team_owner(team, owner).expect("owner");
     for (email, role) in [
         ("teamadmin@example.com", Role::Admin),
         ("member@example.com", Role::Member),
         ("agent@example.com", Role::Agent),
     ] {
-        let id = user(&s, email);
+        let id = user(s, email);
         s.store.set_membership(team, id, role).expect("membership");
     }
-    user(&s, "outsider@example.com");
+    user(s, "outsider@example.com");
     ROLES
         .iter()
         .map(|role| {
