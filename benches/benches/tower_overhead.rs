@@ -358,7 +358,22 @@ fn micro() {
                     axum::extract::Request,
                 >::new_from_top()),
         ),
+        // Only with TOWER_MICRO_ONLY (the default table compares the layers alone): a
+        // capture per request, each envelope serialized by a dropping transport, so the
+        // SDK's whole per-event path but the network is counted.
+        (
+            "ours_capture",
+            Router::new()
+                .route("/", get(hello_ours))
+                .layer(sentry_tower::SentryLayer::new()),
+        ),
     ];
+    // TOWER_MICRO_ONLY=<variant>: measure one router (e.g. under callgrind, where the
+    // instruction count difference between two request counts is the cost per request).
+    let routers: Vec<(&str, Router)> = match std::env::var("TOWER_MICRO_ONLY") {
+        Ok(only) => routers.into_iter().filter(|(n, _)| *n == only).collect(),
+        Err(_) => routers.into_iter().take(3).collect(),
+    };
     let n = env_num("TOWER_MICRO_REQUESTS", 200_000);
     let rounds = env_num("TOWER_BENCH_ROUNDS", 5) as usize;
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -1,1 +1,3 @@
 //! Benchmarks live as `[[bench]]` targets; shared helpers go here.
+
+pub mod server_events;

@@ -4,7 +4,8 @@
 //! The ingest path is a pipeline of named stages — [`ingest`] (receive, decode,
 //! authenticate), [`normalize`], [`grouping`], and one [`writer`] that commits batches
 //! durably before anyone gets a 200 — over one storage interface, [`store::Store`].
-//! The JSON API ([`api`]), health and metrics sit beside it; [`cli`] is the command line.
+//! The JSON API ([`api`]), the web pages ([`ui`]), health and metrics sit beside it;
+//! [`cli`] is the command line.
 //! Who may do what is decided in one place, [`policy::authorize`]; the API and the CLI
 //! ask it, and the accounts storage ([`store::AccountStore`]) keeps the audit log.
 //!

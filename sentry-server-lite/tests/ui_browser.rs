@@ -154,7 +154,7 @@ fn log_in(b: &Browser, base: &str, email: &str, password: &str) {
     b.type_into(&b.find("#login-email"), email);
     b.type_into(&b.find("#login-password"), password);
     b.click(&b.find("form.login button[type=submit]"));
-    assert_eq!(b.url(), format!("{base}/"), "logged in as {email}");
+    b.wait_url(&format!("{base}/"));
     let who = b.text(&b.find(".account a"));
     assert_eq!(who, email);
 }
@@ -207,13 +207,13 @@ fn web_ui_in_headless_chromium() {
     check_page(&b, "projects overview");
     assert_eq!(b.find_all(".project svg.spark").len(), 2, "two sparklines");
     b.click(&b.find("a[href='/projects/team/proj/']"));
-    assert_eq!(b.url(), format!("{base}/projects/team/proj/"));
+    b.wait_url(&format!("{base}/projects/team/proj/"));
     let link = b.find(&format!("a.title[href='/issues/{issue_id}/']"));
     assert_eq!(b.text(&link), title);
     check_page(&b, "issue list");
     save_screenshot(&b, "issue-list.png", 1280);
     b.click(&link);
-    assert_eq!(b.url(), format!("{base}/issues/{issue_id}/"));
+    b.wait_url(&format!("{base}/issues/{issue_id}/"));
     let frames: Vec<String> = b
         .find_all(".frame.app .fn")
         .iter()
@@ -234,12 +234,38 @@ fn web_ui_in_headless_chromium() {
     check_page(&b, "issue detail");
     save_screenshot(&b, "issue-detail.png", 1280);
 
-    // Narrow (phone) viewport: the main pages do not scroll sideways.
+    // The settings pages pass the same checks.
+    for (path, what, shot) in [
+        ("/", "projects overview", "projects-overview.png"),
+        (
+            "/settings/projects/team/proj/",
+            "project settings",
+            "project-settings.png",
+        ),
+        (
+            "/settings/teams/team/",
+            "team settings",
+            "team-settings.png",
+        ),
+        ("/account/", "account", "account.png"),
+    ] {
+        b.goto(&format!("{base}{path}"));
+        check_page(&b, what);
+        save_screenshot(&b, shot, 1280);
+    }
+
+    // Narrow (phone) viewport: the pages do not scroll sideways.
     b.resize(375, 800);
     for (path, what) in [
         ("/".to_owned(), "overview at 375px"),
         ("/projects/team/proj/".to_owned(), "issue list at 375px"),
         (format!("/issues/{issue_id}/"), "issue detail at 375px"),
+        (
+            "/settings/projects/team/proj/".to_owned(),
+            "project settings at 375px",
+        ),
+        ("/settings/teams/team/".to_owned(), "team settings at 375px"),
+        ("/account/".to_owned(), "account at 375px"),
     ] {
         b.goto(&format!("{base}{path}"));
         check_page(&b, what);
@@ -252,8 +278,8 @@ fn web_ui_in_headless_chromium() {
     // Resolve: the issue leaves the unresolved tab and shows up under resolved.
     b.goto(&format!("{base}/issues/{issue_id}/"));
     b.click(&b.find("#resolve"));
-    assert_eq!(b.url(), format!("{base}/issues/{issue_id}/"));
-    b.find("#unresolve");
+    b.wait_find("#unresolve");
+    b.wait_url(&format!("{base}/issues/{issue_id}/"));
     let id: i64 = issue_id.parse().expect("numeric id");
     assert_eq!(
         s.store.issue(id).expect("issue").expect("exists").status,
@@ -272,7 +298,7 @@ fn web_ui_in_headless_chromium() {
     // Log out: the session is gone server-side, the old cookie is worth nothing.
     b.goto(&format!("{base}/"));
     b.click(&b.find(".account button"));
-    b.find("#login-email");
+    b.wait_find("#login-email");
 
     // The agent may look and bookmark but not resolve: no button, and a forged POST
     // carrying a valid CSRF token is refused by the policy.
@@ -318,7 +344,7 @@ fn web_ui_in_headless_chromium() {
     // What the agent may do works through the same form.
     b.goto(&format!("{base}/issues/{message_id}/"));
     b.click(&b.find("button[value=bookmark]"));
-    b.find("button[value=unbookmark]");
+    b.wait_find("button[value=unbookmark]");
 
     // A public project is listed for visitors and readable without actions.
     s.store
@@ -333,7 +359,7 @@ fn web_ui_in_headless_chromium() {
     b.clear_cookies();
     b.goto(&format!("{base}/"));
     b.click(&b.find("a[href='/projects/team/proj/']"));
-    b.find(&format!("a.title[href='/issues/{message_id}/']"));
+    b.wait_find(&format!("a.title[href='/issues/{message_id}/']"));
     assert!(
         b.find_all("form#bulk").is_empty(),
         "no bulk actions for visitors"

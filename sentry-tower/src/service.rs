@@ -26,7 +26,6 @@ use tower_service::Service;
 
 use crate::layer::Config;
 use crate::request::{client_ip, BreadcrumbSettings, RequestInfo};
-use crate::trace::TraceContext;
 
 /// The service made by [`SentryLayer`](crate::SentryLayer) around an inner service.
 pub struct SentryService<S> {
@@ -120,12 +119,6 @@ fn request_hub<B>(config: &Config, req: &Request<B>) -> Option<Arc<Hub>> {
     let parent = config.hub.clone().unwrap_or_else(Hub::current);
     let client = parent.client().filter(|c| c.is_enabled())?;
     let options = client.options();
-    let trace = OnceLock::new();
-    if config.continue_traces {
-        if let Some(t) = TraceContext::from_headers(req.headers()) {
-            let _ = trace.set(t);
-        }
-    }
     let info = RequestInfo {
         method: req.method().clone(),
         uri: req.uri().clone(),
@@ -138,7 +131,8 @@ fn request_hub<B>(config: &Config, req: &Request<B>) -> Option<Arc<Hub>> {
             None
         },
         started: SystemTime::now(),
-        trace,
+        continue_traces: config.continue_traces,
+        trace: OnceLock::new(),
         breadcrumb: config.breadcrumbs.then(|| BreadcrumbSettings {
             before_breadcrumb: options.before_breadcrumb.clone(),
             max_breadcrumbs: options.max_breadcrumbs,

@@ -4,6 +4,11 @@
 //! acknowledged-after-commit events/s, latency percentiles, server CPU and RSS — then
 //! checks that every acknowledged event is in the database.
 //!
+//! The client is a minimal HTTP/1.1 client over keep-alive TCP connections with the
+//! requests built once per issue (only the event id is patched in per request), on one
+//! thread by default (`--client-threads N`): the load generator shares the machine with
+//! the server, so its own CPU per request is kept small, and it reports it.
+//!
 //! ```text
 //! cargo build --release -p sentry-server-lite
 //! cargo run --release -p sentry-benches --bin server_load -- --seconds 20
@@ -19,8 +24,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sentry_benches::server_events::{envelope, event_template};
 use sentry_server_lite::store::Synchronous;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 struct Args {
     seconds: u64,
@@ -30,6 +36,7 @@ struct Args {
     server_bin: PathBuf,
     synchronous: String,
     gzip: bool,
+    client_threads: usize,
     /// PostgreSQL instead of SQLite (an empty database).
     database_url: Option<String>,
     /// Server processes sharing the database; connections are spread over them.
@@ -48,6 +55,7 @@ fn parse_args() -> Args {
         )),
         synchronous: "full".into(),
         gzip: false,
+        client_threads: 1,
         database_url: None,
         instances: 1,
     };
@@ -64,6 +72,7 @@ fn parse_args() -> Args {
             "--synchronous" => a.synchronous = val(i),
             "--database-url" => a.database_url = Some(val(i)),
             "--instances" => a.instances = val(i).parse().unwrap_or(1).max(1),
+            "--client-threads" => a.client_threads = val(i).parse().unwrap_or(a.client_threads),
             "--gzip" => {
                 a.gzip = true;
                 i += 1;
@@ -77,102 +86,6 @@ fn parse_args() -> Args {
         i += 2;
     }
     a
-}
-
-const WORDS: &[&str] = &[
-    "order",
-    "invoice",
-    "cart",
-    "payment",
-    "user",
-    "session",
-    "report",
-    "export",
-    "import",
-    "search",
-    "billing",
-    "shipping",
-    "inventory",
-    "catalog",
-    "review",
-    "coupon",
-    "refund",
-    "account",
-    "profile",
-    "token",
-];
-
-/// A realistic event for issue `k`: a distinct exception type and in-app frames, library
-/// frames shared by all issues, context lines, breadcrumbs, request, contexts and tags.
-fn event_template(k: usize) -> String {
-    let word = WORDS[k % WORDS.len()];
-    let region = ["eu", "us", "ap"][k % 3];
-    let module = format!("app.{word}.svc{k}");
-    let mut frames = Vec::new();
-    for f in 0..12 {
-        frames.push(json!({
-            "module": format!("framework.layer{f}"),
-            "function": format!("dispatch_{}", WORDS[f % WORDS.len()]),
-            "filename": format!("framework/layer{f}.py"),
-            "abs_path": format!("/usr/lib/python3/site-packages/framework/layer{f}.py"),
-            "lineno": 100 + f, "in_app": false,
-            "context_line": "    return self.next(request, *args, **kwargs)",
-            "pre_context": ["    def __call__(self, request):"],
-            "post_context": [""],
-        }));
-    }
-    for f in 0..8 {
-        frames.push(json!({
-            "module": module, "function": format!("{word}_step_{}", WORDS[(k + f) % WORDS.len()]),
-            "filename": format!("app/{word}/svc{k}.py"),
-            "abs_path": format!("/srv/app/{word}/svc{k}.py"),
-            "lineno": 20 + 7 * f, "in_app": true,
-            "context_line": format!("        result = self.{}(payload, retries=3)", WORDS[(k + f + 1) % WORDS.len()]),
-            "pre_context": ["        payload = self.load(ident)", "        self.check(payload)"],
-            "post_context": ["        self.audit(result)", "        return result"],
-            "vars": if f % 2 == 0 { json!({"ident": "'a1b2c3'", "retries": "3"}) } else { json!({}) },
-        }));
-    }
-    let crumbs: Vec<Value> = (0..(2 + k % 10))
-        .map(|b| {
-            json!({
-                "timestamp": 1_717_243_000.0 + b as f64,
-                "category": "query", "type": "default", "level": "info",
-                "message": format!("SELECT id, status FROM {word} WHERE id = %s -- {b}"),
-            })
-        })
-        .collect();
-    json!({
-        "event_id": "__EVENT_ID__",
-        "platform": "python", "level": "error", "logger": format!("app.{word}"),
-        "server_name": "web-01", "release": "shop@4.2.0", "environment": "production",
-        "transaction": format!("/api/{word}/{{id}}"),
-        "exception": {"values": [{
-            "type": format!("{}Error{}", WORDS[k % WORDS.len()].to_uppercase(), k),
-            "value": format!("could not process {word} 12345: upstream returned 503"),
-            "module": "app.errors",
-            "mechanism": {"type": "generic", "handled": true},
-            "stacktrace": {"frames": frames},
-        }]},
-        "breadcrumbs": {"values": crumbs},
-        "request": {"method": "POST", "url": format!("https://shop.example.com/api/{word}/12345"),
-                     "headers": {"User-Agent": "Mozilla/5.0", "Content-Type": "application/json"}},
-        "contexts": {"os": {"name": "Linux", "version": "6.1"}, "runtime": {"name": "CPython", "version": "3.12.3"},
-                     "trace": {"trace_id": "771a43a4192642f0b136d5159a501700", "span_id": "a1b2c3d4e5f60718"}},
-        "tags": {"region": region, "customer_tier": "gold"},
-        "user": {"id": format!("{}", k * 7), "ip_address": "10.0.0.1"},
-        "sdk": {"name": "sentry.python", "version": "2.75.0"},
-    })
-    .to_string()
-}
-
-fn envelope(template: &str, id: &str) -> Vec<u8> {
-    let event = template.replace("__EVENT_ID__", id);
-    format!(
-        "{{\"event_id\":\"{id}\"}}\n{{\"type\":\"event\",\"length\":{}}}\n{event}\n",
-        event.len()
-    )
-    .into_bytes()
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -257,9 +170,193 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     sorted[idx] as f64 / 1000.0
 }
 
-#[tokio::main]
-async fn main() {
+/// One pre-built request per issue: request line, headers and envelope, with the byte
+/// offsets where the 32-hex event id goes (envelope header and event payload).
+struct Prebuilt {
+    bytes: Vec<u8>,
+    id_offsets: Vec<usize>,
+}
+
+fn prebuild(path: &str, host: &str, auth: &str, template: &str) -> Prebuilt {
+    let body = envelope(template, &"0".repeat(32));
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nX-Sentry-Auth: {auth}\r\n\
+         Content-Type: application/x-sentry-envelope\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut bytes = head.into_bytes();
+    let body_start = bytes.len();
+    bytes.extend_from_slice(&body);
+    let zeros = format!("\"{}\"", "0".repeat(32));
+    let id_offsets = body
+        .windows(zeros.len())
+        .enumerate()
+        .filter(|(_, w)| *w == zeros.as_bytes())
+        .map(|(i, _)| body_start + i + 1)
+        .collect::<Vec<_>>();
+    assert_eq!(
+        id_offsets.len(),
+        2,
+        "event id in the envelope header and the event"
+    );
+    Prebuilt { bytes, id_offsets }
+}
+
+/// Sends `req` on a keep-alive connection and reads the answer; returns the status.
+async fn round_trip(
+    stream: &mut tokio::net::TcpStream,
+    req: &[u8],
+    buf: &mut Vec<u8>,
+) -> std::io::Result<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(req).await?;
+    buf.clear();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = std::str::from_utf8(&buf[..end]).unwrap_or("");
+        let status: u16 = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().ok())?
+            })
+            .unwrap_or(0);
+        while buf.len() < end + 4 + length {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        return Ok(status);
+    }
+}
+
+/// A plain GET on a fresh connection; the body as text.
+async fn http_get(addr: std::net::SocketAddr, host: &str, path: &str) -> Option<String> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    let mut buf = Vec::new();
+    round_trip(&mut stream, req.as_bytes(), &mut buf)
+        .await
+        .ok()?;
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    Some(String::from_utf8_lossy(&buf[end..]).into_owned())
+}
+
+/// This process's own CPU (utime + stime), in clock ticks.
+fn own_cpu_ticks() -> u64 {
+    cpu_ticks(std::process::id())
+}
+
+type WorkerResult = (u64, u64, std::collections::BTreeMap<u16, u64>, Vec<u32>);
+
+async fn worker(
+    w: usize,
+    addr: std::net::SocketAddr,
+    requests: Arc<Vec<Prebuilt>>,
+    gz: bool,
+    measuring: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+) -> WorkerResult {
+    let mut lat: Vec<u32> = Vec::with_capacity(1 << 16);
+    let (mut ok, mut ok_total, mut failed) = (0u64, 0u64, std::collections::BTreeMap::new());
+    let mut stream: Option<tokio::net::TcpStream> = None;
+    let mut req: Vec<u8> = Vec::with_capacity(16 * 1024);
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    let mut n = w;
+    while !stop.load(Ordering::Relaxed) {
+        let pre = &requests[n % requests.len()];
+        let id = format!("{:08x}{:024x}", w, n);
+        n += 1013;
+        req.clear();
+        req.extend_from_slice(&pre.bytes);
+        for &at in &pre.id_offsets {
+            req[at..at + 32].copy_from_slice(id.as_bytes());
+        }
+        if gz {
+            let split = req.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0) + 4;
+            let body = gzip(&req[split..]);
+            let head = String::from_utf8_lossy(&req[..split]).into_owned();
+            req.clear();
+            for line in head.split("\r\n").filter(|l| !l.is_empty()) {
+                if line.starts_with("Content-Length:") {
+                    req.extend_from_slice(format!("Content-Length: {}", body.len()).as_bytes());
+                } else {
+                    req.extend_from_slice(line.as_bytes());
+                }
+                req.extend_from_slice(b"\r\n");
+            }
+            req.extend_from_slice(b"Content-Encoding: gzip\r\n\r\n");
+            req.extend_from_slice(&body);
+        }
+        let t = Instant::now();
+        if stream.is_none() {
+            match tokio::net::TcpStream::connect(addr).await {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    stream = Some(s);
+                }
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            }
+        }
+        let status = match stream.as_mut() {
+            Some(s) => round_trip(s, &req, &mut buf).await.unwrap_or(0),
+            None => 0,
+        };
+        if status == 0 {
+            stream = None;
+        }
+        let us = t.elapsed().as_micros().min(u32::MAX as u128) as u32;
+        if status == 200 {
+            ok_total += 1;
+        }
+        if measuring.load(Ordering::Relaxed) {
+            if status == 200 {
+                ok += 1;
+                lat.push(us);
+            } else {
+                *failed.entry(status).or_insert(0u64) += 1;
+            }
+        }
+    }
+    (ok, ok_total, failed, lat)
+}
+
+fn main() {
     let args = parse_args();
+    let runtime = if args.client_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.client_threads)
+            .enable_all()
+            .build()
+    }
+    .expect("runtime");
+    runtime.block_on(run(args));
+}
+
+async fn run(args: Args) {
     let dir = tempfile::tempdir().expect("tempdir");
     let setup = run_cli(
         &args.server_bin,
@@ -274,71 +371,44 @@ async fn main() {
         .map(|_| start_server(&args, dir.path()))
         .collect();
     let pids: Vec<u32> = servers.iter().map(|s| s.0.id()).collect();
-    let urls: Vec<String> = servers
+    let hosts: Vec<String> = servers
         .iter()
-        .map(|s| format!("{}/api/{project_id}/envelope/", s.1))
+        .map(|s| {
+            s.1.trim_start_matches("http://")
+                .trim_end_matches('/')
+                .to_owned()
+        })
         .collect();
+    let addrs: Vec<std::net::SocketAddr> = hosts
+        .iter()
+        .map(|h| h.parse().expect("server address"))
+        .collect();
+    // The Host header of the prebuilt requests (the servers do not check it).
+    let host = hosts[0].clone();
+    let path = format!("/api/{project_id}/envelope/");
     let auth = format!("Sentry sentry_key={key}, sentry_version=7, sentry_client=server-load/1");
 
-    let templates: Arc<Vec<String>> = Arc::new((0..args.issues).map(event_template).collect());
+    let templates: Vec<String> = (0..args.issues).map(event_template).collect();
     let sizes: Vec<usize> = templates.iter().map(String::len).collect();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.connections)
-        .build()
-        .expect("client");
+    let requests: Arc<Vec<Prebuilt>> = Arc::new(
+        templates
+            .iter()
+            .map(|t| prebuild(&path, &host, &auth, t))
+            .collect(),
+    );
 
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for w in 0..args.connections {
-        let (client, url, auth, templates) = (
-            client.clone(),
-            urls[w % urls.len()].clone(),
-            auth.clone(),
-            templates.clone(),
-        );
-        let (measuring, stop, gz) = (measuring.clone(), stop.clone(), args.gzip);
-        tasks.push(tokio::spawn(async move {
-            let mut lat: Vec<u32> = Vec::with_capacity(1 << 16);
-            let (mut ok, mut ok_total, mut failed) =
-                (0u64, 0u64, std::collections::BTreeMap::new());
-            let mut acked_ids = 0u64;
-            let mut n = w;
-            while !stop.load(Ordering::Relaxed) {
-                let id = format!("{:08x}{:024x}", w, n);
-                let mut body = envelope(&templates[n % templates.len()], &id);
-                let mut req = client.post(&url).header("X-Sentry-Auth", &auth);
-                if gz {
-                    body = gzip(&body);
-                    req = req.header("Content-Encoding", "gzip");
-                }
-                n += 1013;
-                let t = Instant::now();
-                let res = req.body(body).send().await;
-                let status = match res {
-                    Ok(r) => {
-                        let s = r.status().as_u16();
-                        let _ = r.bytes().await;
-                        s
-                    }
-                    Err(_) => 0,
-                };
-                let us = t.elapsed().as_micros().min(u32::MAX as u128) as u32;
-                if status == 200 {
-                    ok_total += 1;
-                    acked_ids += 1;
-                }
-                if measuring.load(Ordering::Relaxed) {
-                    if status == 200 {
-                        ok += 1;
-                        lat.push(us);
-                    } else {
-                        *failed.entry(status).or_insert(0u64) += 1;
-                    }
-                }
-            }
-            (ok, ok_total, failed, lat, acked_ids)
-        }));
+        tasks.push(tokio::spawn(worker(
+            w,
+            addrs[w % addrs.len()],
+            requests.clone(),
+            args.gzip,
+            measuring.clone(),
+            stop.clone(),
+        )));
     }
     tokio::time::sleep(Duration::from_secs(args.warmup)).await;
     let cpu_all = || pids.iter().map(|p| cpu_ticks(*p)).sum::<u64>();
@@ -348,6 +418,7 @@ async fn main() {
             .sum::<u64>()
     };
     let cpu0 = cpu_all();
+    let own0 = own_cpu_ticks();
     let t0 = Instant::now();
     measuring.store(true, Ordering::Relaxed);
     let mut rss_peak_sampled = 0;
@@ -358,12 +429,13 @@ async fn main() {
     measuring.store(false, Ordering::Relaxed);
     let elapsed = t0.elapsed().as_secs_f64();
     let cpu1 = cpu_all();
+    let own1 = own_cpu_ticks();
     stop.store(true, Ordering::Relaxed);
     let (mut ok, mut total_acked) = (0u64, 0u64);
     let mut failed = std::collections::BTreeMap::new();
     let mut lat = Vec::new();
     for t in tasks {
-        let (o, ot, f, l, _) = t.await.expect("worker");
+        let (o, ot, f, l) = t.await.expect("worker");
         ok += o;
         total_acked += ot;
         for (k, v) in f {
@@ -375,12 +447,11 @@ async fn main() {
     let hwm = rss_all("VmHWM:");
     let ticks_per_sec = 100.0; // USER_HZ on Linux
     let cores = (cpu1.saturating_sub(cpu0)) as f64 / ticks_per_sec / elapsed;
+    let own_cores = (own1.saturating_sub(own0)) as f64 / ticks_per_sec / elapsed;
 
     let mut all_metrics = Vec::new();
-    for (_, base) in &servers {
-        if let Ok(r) = client.get(format!("{base}/metrics")).send().await {
-            all_metrics.push(r.text().await.unwrap_or_default());
-        }
+    for (a, h) in addrs.iter().zip(&hosts) {
+        all_metrics.push(http_get(*a, h, "/metrics").await.unwrap_or_default());
     }
     // Summed over the instances.
     let metric = |name: &str| -> f64 {
@@ -459,7 +530,8 @@ async fn main() {
     );
     println!("  non-200 answers during measurement: {failed:?}");
     println!(
-        "  server CPU: {cores:.2} cores; RSS peak {:.1} MB (sampled {:.1} MB)",
+        "  server CPU: {cores:.2} cores ({:.0} us per acknowledged event); load generator CPU: {own_cores:.2} cores; RSS peak {:.1} MB (sampled {:.1} MB)",
+        cores * 1e6 / (ok as f64 / elapsed).max(1.0),
         hwm as f64 / 1024.0,
         rss_peak_sampled as f64 / 1024.0
     );

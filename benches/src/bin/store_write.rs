@@ -1,6 +1,7 @@
-//! Writer-side cost of sentry-server-lite's SQLite store, without HTTP: prepares realistic
-//! events (normalize, group, compress) and commits them with `Store::write_batch` in
-//! batches, reporting events/s for preparing and for committing.
+//! Writer-side cost of sentry-server-lite's SQLite store, without HTTP: prepares the
+//! realistic events of `server_load` (parse, normalize, group, compress) and commits them
+//! with `Store::write_batch` in batches, reporting events/s for preparing and for
+//! committing, and the bytes written per event.
 //!
 //! ```text
 //! cargo run --release -p sentry-benches --bin store_write -- [events] [batch] [full|normal]
@@ -8,37 +9,26 @@
 
 use std::time::Instant;
 
+use sentry_benches::server_events::{event_template, EVENT_ID_PLACEHOLDER};
 use sentry_client::protocol::Event;
 use sentry_server_lite::ingest::{parse_event, prepare_event};
 use sentry_server_lite::store::{SqliteStore, Store, Synchronous};
-use serde_json::json;
 
 fn event(k: usize, n: usize) -> Vec<u8> {
-    let frames: Vec<_> = (0..20)
-        .map(|f| {
-            json!({
-                "module": if f < 12 { format!("framework.layer{f}") } else { format!("app.svc{k}") },
-                "function": format!("step_{}", ["a", "b", "c", "d", "e"][f % 5]),
-                "lineno": 10 + f, "in_app": f >= 12,
-                "context_line": "        result = self.process(payload, retries=3)",
-                "pre_context": ["        payload = self.load(ident)"],
-                "post_context": ["        return result"],
-            })
+    event_template(k)
+        .replace(EVENT_ID_PLACEHOLDER, &format!("{:08x}{:024x}", k, n))
+        .into_bytes()
+}
+
+/// Bytes this process has passed to `write` so far (`wchar` of `/proc/self/io`).
+fn bytes_written() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("wchar:").map(|v| v.trim().parse().ok()))?
         })
-        .collect();
-    json!({
-        "event_id": format!("{:08x}{:024x}", k, n), "platform": "python", "release": "shop@4.2.0",
-        "environment": "production", "server_name": "web-01", "logger": "app",
-        "transaction": format!("/api/svc{k}"),
-        "exception": {"values": [{"type": format!("Error{k}"), "value": "boom 12345",
-            "mechanism": {"type": "generic", "handled": true}, "stacktrace": {"frames": frames}}]},
-        "breadcrumbs": {"values": (0..10).map(|b| json!({"message": format!("crumb {b}"), "category": "query"})).collect::<Vec<_>>()},
-        "contexts": {"os": {"name": "Linux"}, "runtime": {"name": "CPython"}},
-        "tags": {"region": "eu"}, "user": {"id": format!("{}", k)},
-        "request": {"url": "https://shop.example.com/api/x", "method": "POST"},
-    })
-    .to_string()
-    .into_bytes()
+        .unwrap_or(0)
 }
 
 fn main() {
@@ -67,6 +57,7 @@ fn main() {
         })
         .collect();
     let prep = t.elapsed().as_secs_f64();
+    let written0 = bytes_written();
     let t = Instant::now();
     for chunk in prepared.chunks(batch) {
         for r in store.write_batch(chunk) {
@@ -74,6 +65,7 @@ fn main() {
         }
     }
     let write = t.elapsed().as_secs_f64();
+    let written = bytes_written().saturating_sub(written0);
     let wal = std::fs::metadata(dir.path().join("sentry.db-wal"))
         .map(|m| m.len())
         .unwrap_or(0);
@@ -91,6 +83,10 @@ fn main() {
         "  write_batch (one writer): {:.0} events/s, {:.1} us/event",
         total as f64 / write,
         write * 1e6 / total as f64
+    );
+    println!(
+        "  written to WAL and database: {:.1} KB per event",
+        written as f64 / 1024.0 / total as f64
     );
     println!(
         "  database {:.1} MB (+ WAL {:.1} MB)",

@@ -183,9 +183,30 @@ impl Browser {
             .unwrap_or_else(|| panic!("no element {css:?} on {}", self.url()))
     }
 
-    /// Clicks an element (a link or submit button: waits for the next page).
+    /// Clicks an element. A navigation it starts may still be loading when this returns:
+    /// follow with [`Browser::wait_url`] or [`Browser::wait_find`].
     pub fn click(&self, e: &Element) {
         self.session_call("POST", &format!("/element/{}/click", e.0), Some(json!({})));
+    }
+
+    /// Waits (up to 15 s) until the current URL is `url` and the page has loaded.
+    pub fn wait_url(&self, url: &str) {
+        let reached = wait_for(Duration::from_secs(15), || {
+            let ready = self.script("return document.readyState;");
+            (self.url() == url && ready == "complete").then_some(())
+        });
+        if reached.is_none() {
+            let text = self.script("return document.body ? document.body.innerText : '';");
+            panic!("expected {url}, still on {} showing: {text}", self.url());
+        }
+    }
+
+    /// Waits (up to 15 s) for an element matching a CSS selector.
+    pub fn wait_find(&self, css: &str) -> Element {
+        wait_for(Duration::from_secs(15), || {
+            self.find_all(css).into_iter().next()
+        })
+        .unwrap_or_else(|| panic!("no element {css:?} on {} after 15 s", self.url()))
     }
 
     /// Types into an input.
