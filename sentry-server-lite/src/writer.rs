@@ -5,6 +5,11 @@
 //! answers each handler. Many concurrent requests thus share one commit (and one fsync),
 //! and an event is acknowledged only once it is on disk. A full queue is refused at once
 //! (the handler answers 503 with `Retry-After`): memory stays bounded under overload.
+//!
+//! On SQLite there is one writer thread (one write connection). A backend whose
+//! transactions may run side by side ([`Store::writer_threads`], PostgreSQL) gets several
+//! threads taking batches from the same queue, so that the round trips and the commit
+//! wait of one batch overlap with the next.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -50,7 +55,7 @@ pub struct Writer {
 /// Owns the writer thread; [`WriterThread::shutdown`] drains the queue and joins it.
 pub struct WriterThread {
     stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<()>>,
+    handles: Vec<JoinHandle<()>>,
 }
 
 impl Writer {
@@ -63,19 +68,22 @@ impl Writer {
         let (tx, rx) = bounded(config.queue_capacity.max(1));
         let stop = Arc::new(AtomicBool::new(false));
         let max_batch = config.max_batch.max(1);
-        let thread_stop = stop.clone();
-        let handle = std::thread::Builder::new()
-            .name("sentry-lite-writer".into())
-            .spawn(move || run(store, rx, max_batch, metrics, thread_stop))?;
+        let mut handles = Vec::new();
+        for n in 0..store.writer_threads().max(1) {
+            let (store, rx, metrics) = (store.clone(), rx.clone(), metrics.clone());
+            let thread_stop = stop.clone();
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("sentry-lite-writer-{n}"))
+                    .spawn(move || run(store, rx, max_batch, metrics, thread_stop))?,
+            );
+        }
         Ok((
             Writer {
                 tx,
                 capacity: config.queue_capacity.max(1),
             },
-            WriterThread {
-                stop,
-                handle: Some(handle),
-            },
+            WriterThread { stop, handles },
         ))
     }
 
@@ -131,21 +139,21 @@ impl WriterThread {
     /// Stops the writer after it has committed everything already queued.
     pub fn shutdown(mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.handle.take() {
+        for h in self.handles.drain(..) {
             let _ = h.join();
         }
     }
 
-    /// Whether the writer thread is still running.
+    /// Whether a writer thread is still running.
     pub fn is_running(&self) -> bool {
-        self.handle.as_ref().is_some_and(|h| !h.is_finished())
+        self.handles.iter().any(|h| !h.is_finished())
     }
 }
 
 impl Drop for WriterThread {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.handle.take() {
+        for h in self.handles.drain(..) {
             let _ = h.join();
         }
     }

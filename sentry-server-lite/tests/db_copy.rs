@@ -277,6 +277,13 @@ fn an_interrupted_copy_resumes() {
     assert_eq!(target.count_events().expect("count"), 700);
     // Another source may not take over an unfinished copy.
     let other = tempfile::tempdir().expect("tempdir");
+    drop(
+        sentry_server_lite::store::SqliteStore::open(
+            &other.path().join("sentry.db"),
+            sentry_server_lite::store::Synchronous::Full,
+        )
+        .expect("another source"),
+    );
     let refused = db_copy(other.path().to_str().expect("utf-8"), &url, &[]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("unfinished copy"));
@@ -290,4 +297,10 @@ fn an_interrupted_copy_resumes() {
             .expect("get"),
         None
     );
+    // A data dir without a database is not a source (nothing is created there).
+    let nowhere = other.path().join("nowhere");
+    let missing = db_copy(nowhere.to_str().expect("utf-8"), &url, &["--replace"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("not found"));
+    assert!(!nowhere.exists());
 }

@@ -538,6 +538,14 @@ pub fn copy(
     if from == to {
         return Err(StoreError::Invalid("source and target are the same".into()));
     }
+    if let Endpoint::Sqlite(path) = from {
+        if !path.exists() {
+            return Err(StoreError::NotFound(format!(
+                "the database {}",
+                path.display()
+            )));
+        }
+    }
     let mut src = Db::open(from)?;
     let mut dst = Db::open(to)?;
     let source = from.describe();

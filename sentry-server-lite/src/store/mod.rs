@@ -148,6 +148,12 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     /// Number of stored events (all projects); for tests and metrics.
     fn count_events(&self) -> StoreResult<u64>;
 
+    /// How many writer threads may commit batches side by side: 1 for SQLite (one write
+    /// connection), more where transactions run concurrently.
+    fn writer_threads(&self) -> usize {
+        1
+    }
+
     // ---- rate limits ----------------------------------------------------------------
     /// Takes `n` events from a key's budget in the window containing `now_ms`, shared by
     /// every instance on the same database. `Ok(None)`: this backend keeps no shared

@@ -28,8 +28,11 @@ use pool::{outside_runtime, Conn, Pool};
 use super::*;
 use crate::secrets;
 
-/// Connections per instance: the writer, the API's blocking threads and the key lookups.
+/// Connections per instance: the writers, the API's blocking threads and the key lookups.
 const POOL_SIZE: usize = 16;
+/// Writer threads per instance: batches commit side by side, so one batch's round trips
+/// and commit wait overlap with the next ones.
+const WRITER_THREADS: usize = 4;
 
 /// The PostgreSQL implementation of [`Store`].
 pub struct PgStore {
@@ -674,6 +677,10 @@ impl Store for PgStore {
 
     fn delete_token(&self, user_id: i64, token_id: i64) -> StoreResult<bool> {
         browse::delete_token(self, user_id, token_id)
+    }
+
+    fn writer_threads(&self) -> usize {
+        WRITER_THREADS
     }
 
     fn take_rate_limit(

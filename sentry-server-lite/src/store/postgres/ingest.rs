@@ -24,9 +24,10 @@ use crate::store::{NewEvent, RateLimit, RetentionPolicy, StoreError, StoreResult
 
 const MAX_ATTEMPTS: usize = 6;
 
-const DUPLICATES: &str = "SELECT e.project_id, e.event_id FROM events e \
-    JOIN unnest($1::bigint[], $2::text[]) AS u(project_id, event_id) \
-    ON e.project_id = u.project_id AND e.event_id = u.event_id";
+/// Per project (a batch rarely spans more than one): an index scan of
+/// `(project_id, event_id)`, whatever the size of the table.
+const DUPLICATES: &str =
+    "SELECT event_id FROM events WHERE project_id = $1 AND event_id = ANY($2::text[])";
 
 const UPSERT_ISSUES: &str = "INSERT INTO issues (project_id, grouping_version, grouping_hash, \
     title, culprit, level, platform, issue_type, metadata, substatus, first_seen, last_seen, \
@@ -141,12 +142,16 @@ fn try_batch(c: &mut Conn, events: &[NewEvent]) -> StoreResult<Option<Vec<WriteO
             outcomes[i] = Some(WriteOutcome::Duplicate);
         }
     }
-    let (pids, eids): (Vec<i64>, Vec<&str>) = seen.iter().copied().unzip();
-    let stored: HashSet<(i64, String)> = tx
-        .query(&duplicates, &[&pids, &eids])?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<Result<_, ::postgres::Error>>()?;
+    let mut by_project: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    for (pid, eid) in &seen {
+        by_project.entry(*pid).or_default().push(eid);
+    }
+    let mut stored: HashSet<(i64, String)> = HashSet::new();
+    for (pid, eids) in &by_project {
+        for r in tx.query(&duplicates, &[pid, eids])? {
+            stored.insert((*pid, r.try_get(0)?));
+        }
+    }
     for (i, e) in events.iter().enumerate() {
         if outcomes[i].is_none() && stored.contains(&(e.project_id, e.event_id.clone())) {
             outcomes[i] = Some(WriteOutcome::Duplicate);
