@@ -92,9 +92,13 @@ fn screenshot_dir() -> PathBuf {
 
 /// A full-page screenshot: the window grows to the page's height first.
 fn save_screenshot(b: &Browser, name: &str, width: u32) {
-    let height = b.script("return document.documentElement.scrollHeight;");
-    let height = height.as_u64().unwrap_or(900).clamp(400, 6000) as u32;
-    b.resize(width, height);
+    // The window's height includes the (invisible) browser frame: add it.
+    let sizes = b.script(
+        "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight];",
+    );
+    let page = sizes[0].as_u64().unwrap_or(900);
+    let frame = sizes[1].as_u64().unwrap_or(0);
+    b.resize(width, (page + frame).clamp(400, 8000) as u32);
     let png = b.screenshot();
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     let path = screenshot_dir().join(name);
@@ -270,6 +274,7 @@ fn web_ui_in_headless_chromium() {
         b.goto(&format!("{base}{path}"));
         check_page(&b, what);
     }
+    b.goto(&format!("{base}/issues/{issue_id}/"));
     save_screenshot(&b, "issue-detail-narrow.png", 375);
     b.goto(&format!("{base}/projects/team/proj/"));
     save_screenshot(&b, "issue-list-narrow.png", 375);
