@@ -33,13 +33,15 @@ use crate::store::{NewEvent, StoreError, StoreResult, WriteOutcome};
 /// How often the background thread checkpoints the WAL.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 
-/// WAL frames past which the checkpointer makes the WAL start over (16 MiB of 4 KiB pages).
-pub const RESTART_FRAMES: i64 = 4096;
+/// WAL frames past which the checkpointer makes the WAL start over (32 MiB of 4 KiB
+/// pages): each restart holds the writer off for one fsync of the database file, so not
+/// too often.
+pub const RESTART_FRAMES: i64 = 8192;
 
 /// The writer connection's automatic checkpoint threshold (pages) once the background
-/// checkpointer runs: a safety bound (~64 MiB of WAL with 4 KiB pages), not the normal
+/// checkpointer runs: a safety bound (128 MiB of WAL with 4 KiB pages), not the normal
 /// path.
-pub const WRITER_AUTOCHECKPOINT_PAGES: i64 = 16_384;
+pub const WRITER_AUTOCHECKPOINT_PAGES: i64 = 32_768;
 
 /// Tag rows per multi-row upsert statement (6 parameters each).
 const TAG_ROWS_PER_STATEMENT: usize = 64;
@@ -418,15 +420,17 @@ mod tests {
             .expect("one outcome")
     }
 
-    /// Under continuous writes the checkpointer still makes the WAL start over: its size
-    /// stays bounded instead of growing to the writer's safety threshold.
+    /// Under continuous writes the checkpointer still makes the WAL start over: after
+    /// three restart thresholds' worth of event bodies its size stays under two, instead
+    /// of growing to the writer's safety threshold.
     #[test]
     fn wal_starts_over_under_continuous_writes() {
         let (dir, s, p) = open();
-        let big = vec![7u8; 3000];
+        let big = vec![7u8; 16 * 1024];
+        let restart_bytes = RESTART_FRAMES as usize * 4096;
+        let (mut n, mut written) = (0, 0);
         let started = std::time::Instant::now();
-        let mut n = 0;
-        while started.elapsed() < Duration::from_millis(2500) {
+        while written < 3 * restart_bytes && started.elapsed() < Duration::from_secs(60) {
             let batch: Vec<NewEvent> = (0..50)
                 .map(|i| {
                     let mut e = event(p, &format!("{n}-{i}"), "h", 1, &[("k", "v")]);
@@ -437,14 +441,18 @@ mod tests {
             for o in s.write_batch(&batch) {
                 o.expect("write");
             }
+            written += 50 * big.len();
             n += 1;
         }
+        assert!(
+            written >= 3 * restart_bytes,
+            "too slow: {n} batches in 60 s"
+        );
         let wal = std::fs::metadata(dir.path().join("sentry.db-wal"))
             .expect("wal")
-            .len();
-        let frames_limit = (WRITER_AUTOCHECKPOINT_PAGES as u64) * 4096;
+            .len() as usize;
         assert!(
-            wal < frames_limit / 2,
+            wal < 2 * restart_bytes,
             "WAL of {wal} bytes after {n} batches: the background checkpoints do not restart it"
         );
     }
