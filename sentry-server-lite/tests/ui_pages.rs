@@ -399,8 +399,8 @@ fn settings_pages_per_role() {
     let page = get(&s, Some(superuser), "/settings/projects/team/proj/").text();
     assert!(page.contains("value=\"move\"") && page.contains("value=\"owner\""));
 
-    // An admin invites a new user into the team; the one-time password works and its
-    // holder sets their own.
+    // An admin invites a new user into the team and gets a link; through it the new user
+    // sets a password (once: the link then stops working) and is logged in.
     let r = post(
         &s,
         Some(admin),
@@ -413,24 +413,70 @@ fn settings_pages_per_role() {
     assert_eq!(r.status, 200);
     let html = r.text();
     let marker = "id=\"notice-secret\" type=\"text\" readonly value=\"";
-    let start = html.find(marker).expect("generated password shown") + marker.len();
-    let password = html[start..]
-        .split('"')
-        .next()
-        .expect("password")
+    let start = html.find(marker).expect("invitation link shown") + marker.len();
+    let link = html[start..].split('"').next().expect("link").to_owned();
+    let path = link
+        .strip_prefix(&format!("http://{}", s.addr))
+        .unwrap_or_else(|| panic!("absolute link on this server: {link}"))
         .to_owned();
-    let newbie = login(&s, "new@example.com", &password);
+    assert!(path.starts_with("/invite/"), "{path}");
+    let page = get(&s, None, &path);
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("new@example.com"));
+    let csrf = csrf_of(&page.text());
+    let r = post(
+        &s,
+        None,
+        &path,
+        &format!("csrf={csrf}&password=my-own-password&confirm=other-password"),
+    );
+    assert_eq!(r.status, 400, "passwords differ");
+    let r = post(
+        &s,
+        None,
+        &path,
+        "csrf=forged&password=my-own-password&confirm=my-own-password",
+    );
+    assert_eq!(r.status, 403);
+    let r = post(
+        &s,
+        None,
+        &path,
+        &format!("csrf={csrf}&password=my-own-password&confirm=my-own-password"),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(
+        set_cookie_value(&r, "sentry_lite_session").is_some(),
+        "logged in"
+    );
+    assert_eq!(get(&s, None, &path).status, 404, "an invitation works once");
+    let newbie = login(&s, "new@example.com", "my-own-password");
+    let members = s.store.team_members(s.project.team_id).expect("members");
+    assert!(members
+        .iter()
+        .any(|m| m.email == "new@example.com" && m.role == Role::Agent));
+    // Changing one's password on the account page.
     let r = post(
         &s,
         Some(&newbie),
         "/account/password",
         &format!(
-            "csrf={}&current={password}&new=my-own-password",
+            "csrf={}&current=wrong-one&new=another-password",
+            newbie.csrf
+        ),
+    );
+    assert_eq!(r.status, 400);
+    let r = post(
+        &s,
+        Some(&newbie),
+        "/account/password",
+        &format!(
+            "csrf={}&current=my-own-password&new=another-password",
             newbie.csrf
         ),
     );
     assert_eq!(r.status, 200, "{}", r.text());
-    login(&s, "new@example.com", "my-own-password");
+    login(&s, "new@example.com", "another-password");
     // A member may not manage members: the POST is refused and changes nothing.
     let member = people[3].1.as_ref().expect("member");
     let r = post(
@@ -575,4 +621,44 @@ fn issue_list_search_sort_and_pages() {
     let bad = get(&s, Some(&web), "/projects/team/proj/?query=is%3Abogus");
     assert_eq!(bad.status, 200);
     assert!(bad.text().contains("unknown status"));
+}
+
+#[test]
+fn sign_up_only_when_enabled() {
+    let s = TestServer::start();
+    assert_eq!(get(&s, None, "/signup").status, 404);
+    assert!(!get(&s, None, "/login").text().contains("href=\"/signup\""));
+    s.store
+        .set_setting(sentry_server_lite::api::access::SIGNUP_SETTING, "true")
+        .expect("enable");
+    assert!(get(&s, None, "/login").text().contains("href=\"/signup\""));
+    let page = get(&s, None, "/signup");
+    assert_eq!(page.status, 200);
+    let csrf_cookie =
+        cookie_pair(&set_cookie_value(&page, "sentry_lite_login_csrf").expect("csrf cookie"));
+    let token = csrf_of(&page.text());
+    let signup = |password: &str| {
+        request(
+            s.addr,
+            "POST",
+            "/signup",
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Cookie", csrf_cookie.as_str()),
+            ],
+            format!("csrf={token}&email=self%40example.com&password={password}").as_bytes(),
+        )
+    };
+    assert_eq!(signup("short").status, 400);
+    let r = signup("long-enough");
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(set_cookie_value(&r, "sentry_lite_session").is_some());
+    let user = s
+        .store
+        .user_by_email("self@example.com")
+        .expect("read")
+        .expect("created");
+    assert!(!user.is_superuser);
+    assert_eq!(signup("long-enough").status, 400, "e-mail taken");
+    login(&s, "self@example.com", "long-enough");
 }

@@ -8,7 +8,7 @@
 //! token that every form carries; see [`session`].
 //!
 //! - `/` — projects overview (logged in) or the login form and the public projects
-//! - `/login`, `/logout`, `/signup` — [`session`]
+//! - `/login`, `/logout`, `/signup` — [`session`]; `/invite/{token}` — [`invite`]
 //! - `/projects/{team}/{project}/` — issue list with tabs, search, sort, bulk actions
 //! - `/issues/{id}/` — issue detail with its events; `/share/{share_id}/` — a shared issue
 //! - `/settings/...`, `/account/` — [`settings`]
@@ -16,6 +16,7 @@
 pub mod detail;
 pub mod event_view;
 pub mod form;
+pub mod invite;
 pub mod issues;
 pub mod projects;
 pub mod session;
@@ -45,6 +46,10 @@ pub fn routes() -> Router<ApiState> {
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", post(session::logout))
         .route("/signup", get(session::signup_page).post(session::signup))
+        .route(
+            "/invite/{token}",
+            get(invite::accept_page).post(invite::accept),
+        )
         .route("/projects/{team}/{project}/", get(issues::list))
         .route("/projects/{team}/{project}/bulk", post(issues::bulk))
         .route("/issues/{id}/", get(detail::issue_page))

@@ -257,7 +257,7 @@ fn verify_login_csrf(viewer: &Viewer, form: &FormData) -> Result<(), UiError> {
 }
 
 /// Starts a session for `user` and answers with its cookie and a redirect to `next`.
-async fn start_session(
+pub(crate) async fn start_session(
     state: &ApiState,
     viewer: &Viewer,
     user: &User,

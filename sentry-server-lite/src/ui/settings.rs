@@ -3,8 +3,8 @@
 //! each form is allowed by the policy alone; changes are audited like the API's.
 //!
 //! Inviting: an admin adds someone by e-mail; when there is no such account yet, one is
-//! created with a generated password shown once to the admin, who hands it over. The new
-//! user logs in with it and sets their own password on the account page.
+//! created (with a password nobody knows) and the admin gets an invitation link to hand
+//! over, through which the new user sets a password ([`super::invite`]).
 
 use askama::Template;
 use axum::body::Bytes;
@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use super::form::FormData;
+use super::invite;
 use super::session::Viewer;
 use super::timefmt::absolute;
 use super::{page, see_other, Chrome, UiError};
@@ -329,6 +330,7 @@ pub async fn team_action(
     let form = FormData::parse(&body);
     viewer.verify_csrf(&form)?;
     let to = format!("/settings/teams/{slug}/");
+    let base = state.base_url.clone();
     let notice = access::with_store(&state, move |store| {
         let who = &viewer.who;
         let action = form.get("action").unwrap_or_default();
@@ -385,25 +387,27 @@ pub async fn team_action(
                         if !email.contains('@') {
                             return Err(ApiError::bad_request("Enter an e-mail address."));
                         }
-                        let password = secrets::generate_password();
-                        let hash = secrets::hash_password(&password)
+                        // Nobody knows this password: the invitee sets theirs through
+                        // the invitation link.
+                        let unusable = secrets::hash_password(&secrets::random_hex(32))
                             .map_err(|e| StoreError::Invalid(e.to_string()))?;
                         let user = store
-                            .create_user(email, &hash, false)
+                            .create_user(email, &unusable, false)
                             .map_err(store_failure)?;
+                        let link = invite::create(store, user.id)?;
                         audit_ok(
                             store,
                             who,
                             Action::CreateUser,
                             &format!("user:{}", user.id),
-                            format!("team={} role={role}", team.slug),
+                            format!("team={} role={role} invited", team.slug),
                         )?;
                         notice = Notice {
                             text: format!(
-                                "Account {email} created. Give them this password (shown \
-                                 once); they set their own on their account page:"
+                                "Account {email} created. Send them this invitation link \
+                                 (shown once, valid for 7 days); it lets them set a password:"
                             ),
-                            secret: password,
+                            secret: format!("{base}{link}"),
                         };
                         user
                     }
