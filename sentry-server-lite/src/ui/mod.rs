@@ -11,8 +11,9 @@
 //! - `/login`, `/logout`, `/signup` — [`session`]; `/invite/{token}` — [`invite`]
 //! - `/projects/{team}/{project}/` — issue list with tabs, search, sort, bulk actions
 //! - `/issues/{id}/` — issue detail with its events; `/share/{share_id}/` — a shared issue
-//! - `/settings/...`, `/account/` — [`settings`]
+//! - `/settings/...` — [`settings`]; `/account/` — [`account`]
 
+pub mod account;
 pub mod detail;
 pub mod event_view;
 pub mod form;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/issues/{id}/actions", post(issues::issue_action))
         .route("/share/{share_id}/", get(detail::shared_page))
         .merge(settings::routes())
+        .merge(account::routes())
         .route("/static/style.css", get(style_css))
         .route("/static/app.js", get(app_js))
 }
