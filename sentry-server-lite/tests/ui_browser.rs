@@ -300,6 +300,14 @@ fn web_ui_in_headless_chromium() {
     b.goto(&format!("{base}/projects/team/proj/?status=resolved"));
     b.find(&format!("a.title[href='/issues/{issue_id}/']"));
 
+    // Bulk: tick the other issue on the list and bookmark it.
+    b.goto(&format!("{base}/projects/team/proj/"));
+    b.click(&b.find(&format!("input[name=id][value='{message_id}']")));
+    b.click(&b.find("form#bulk button[value=bookmark]"));
+    b.wait_url(&format!("{base}/projects/team/proj/?status=unresolved"));
+    b.goto(&format!("{base}/projects/team/proj/?status=bookmarked"));
+    b.find(&format!("a.title[href='/issues/{message_id}/']"));
+
     // Log out: the session is gone server-side, the old cookie is worth nothing.
     b.goto(&format!("{base}/"));
     b.click(&b.find(".account button"));

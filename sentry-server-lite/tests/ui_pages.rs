@@ -618,6 +618,39 @@ fn issue_list_search_sort_and_pages() {
         .next()
         .expect("title")
         .contains("list item gn"));
+    // Event navigation on the issue with three events: latest first, then older ones.
+    let id = s.issue_by_title("list item gn")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let events = s.api(&format!("/api/0/issues/{id}/events/"));
+    let ids: Vec<String> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["eventID"].as_str().expect("event id").to_owned())
+        .collect();
+    assert_eq!(ids.len(), 3, "newest first: {ids:?}");
+    let latest = get(&s, Some(&web), &format!("/issues/{id}/")).text();
+    assert!(latest.contains(&ids[0]), "the latest event is shown");
+    assert!(latest.contains(&format!(
+        "href=\"/issues/{id}/?event={}\" rel=\"prev\"",
+        ids[1]
+    )));
+    assert!(latest.contains(&format!("href=\"/issues/{id}/?event={}\">« Oldest", ids[2])));
+    let middle = get(&s, Some(&web), &format!("/issues/{id}/?event={}", ids[1])).text();
+    assert!(middle.contains(&format!("?event={}\" rel=\"next\"", ids[0])));
+    assert!(middle.contains(&format!("?event={}\" rel=\"prev\"", ids[2])));
+    let other = s.issue_by_title("list item gs")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let wrong = get(
+        &s,
+        Some(&web),
+        &format!("/issues/{other}/?event={}", ids[0]),
+    );
+    assert_eq!(wrong.status, 404, "an event of another issue");
     let bad = get(&s, Some(&web), "/projects/team/proj/?query=is%3Abogus");
     assert_eq!(bad.status, 200);
     assert!(bad.text().contains("unknown status"));
