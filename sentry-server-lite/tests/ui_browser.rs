@@ -302,6 +302,13 @@ fn web_ui_in_headless_chromium() {
 
     // Bulk: tick the other issue on the list and bookmark it.
     b.goto(&format!("{base}/projects/team/proj/"));
+    // The page's script (served by the binary, allowed by its CSP) ticks every box.
+    let select_all = b.find("#select-all");
+    let ticked = "return [...document.querySelectorAll('input[name=id]')].map(c => c.checked);";
+    b.click(&select_all);
+    assert_eq!(b.script(ticked), serde_json::json!([true]), "select all");
+    b.click(&select_all);
+    assert_eq!(b.script(ticked), serde_json::json!([false]));
     b.click(&b.find(&format!("input[name=id][value='{message_id}']")));
     b.click(&b.find("form#bulk button[value=bookmark]"));
     b.wait_url(&format!("{base}/projects/team/proj/?status=unresolved"));

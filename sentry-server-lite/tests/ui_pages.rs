@@ -127,6 +127,11 @@ fn sessions_cookies_csrf_and_logout() {
         "csrf=x&email=admin%40example.com&password=password1",
     );
     assert_eq!(r.status, 403);
+    let page = get(&s, None, "/login");
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert!(page
+        .header("content-security-policy")
+        .is_some_and(|c| c.contains("frame-ancestors 'none'")));
     let r = try_login(&s, "admin@example.com", "wrong-password", &[]);
     assert_eq!(r.status, 401);
     assert!(r.text().contains("Wrong e-mail or password."));
