@@ -700,3 +700,162 @@ fn sign_up_only_when_enabled() {
     assert_eq!(signup("long-enough").status, 400, "e-mail taken");
     login(&s, "self@example.com", "long-enough");
 }
+
+/// `next=` of the login form and `back` of the issue forms only ever lead to a path on
+/// this server: not `//host`, `/\host`, or `/<TAB>/host` (browsers drop tabs, making it
+/// `//host`).
+#[test]
+fn redirect_targets_stay_on_this_server() {
+    let s = TestServer::start();
+    let page = get(&s, None, "/login?next=%2F%09%2Fevil.example%2F");
+    assert_eq!(page.status, 200);
+    assert!(!page.text().contains("evil.example"), "next dropped");
+    for next in [
+        "%2F%09%2Fevil.example",
+        "%2F%5Cevil.example",
+        "%2F%2Fevil.example",
+    ] {
+        let page = get(&s, None, "/login");
+        let csrf_cookie =
+            cookie_pair(&set_cookie_value(&page, "sentry_lite_login_csrf").expect("cookie"));
+        let body = format!(
+            "csrf={}&email=admin%40example.com&password=password1&next={next}",
+            csrf_of(&page.text())
+        );
+        let r = request(
+            s.addr,
+            "POST",
+            "/login",
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Cookie", csrf_cookie.as_str()),
+            ],
+            body.as_bytes(),
+        );
+        assert_eq!((r.status, r.header("location")), (303, Some("/")), "{next}");
+    }
+    let web = login(&s, "admin@example.com", "password1");
+    let issue = message_issue(&s, "redirect target");
+    let r = post(
+        &s,
+        Some(&web),
+        &format!("/issues/{issue}/actions"),
+        &format!(
+            "csrf={}&action=bookmark&back=%2F%09%2Fevil.example",
+            web.csrf
+        ),
+    );
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/issues/{issue}/").as_str())
+    );
+    let r = post(
+        &s,
+        Some(&web),
+        "/projects/team/proj/bulk",
+        &format!(
+            "csrf={}&action=unbookmark&id={issue}&back=%2F%0D%0A%2Fevil.example",
+            web.csrf
+        ),
+    );
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/projects/team/proj/"))
+    );
+}
+
+/// An invitation token is not a session: put in the session cookie it logs nobody in,
+/// and a login session's token is no invitation. A login replaces the browser's old
+/// session server-side (no fixation, nothing left behind).
+#[test]
+fn invitation_tokens_are_not_sessions() {
+    let s = TestServer::start();
+    let invitee = s
+        .store
+        .create_user("invitee@example.com", "!", false)
+        .expect("user");
+    let path =
+        sentry_server_lite::ui::invite::create(s.store.as_ref(), invitee.id).expect("invite");
+    let token = path.strip_prefix("/invite/").expect("token").to_owned();
+    assert_eq!(get(&s, None, &path).status, 200);
+    for cookie in [
+        format!("sentry_lite_session={token}"),
+        format!("sentry_lite_session=invite:{token}"),
+    ] {
+        let r = request(
+            s.addr,
+            "GET",
+            "/account/",
+            &[("Cookie", cookie.as_str())],
+            b"",
+        );
+        assert_eq!(
+            (r.status, r.header("location")),
+            (303, Some("/login")),
+            "{cookie} is no login"
+        );
+    }
+    let web = login(&s, "admin@example.com", "password1");
+    let session_token = web.cookie.split_once('=').expect("pair").1;
+    assert_eq!(
+        get(&s, None, &format!("/invite/{session_token}")).status,
+        404
+    );
+
+    // Logging in again from the same browser ends the old session.
+    let page = get(&s, Some(&web), "/login");
+    assert_eq!(page.status, 303, "already logged in");
+    let r = {
+        let page = get(&s, None, "/login");
+        let csrf_cookie =
+            cookie_pair(&set_cookie_value(&page, "sentry_lite_login_csrf").expect("cookie"));
+        let cookies = format!("{csrf_cookie}; {}", web.cookie);
+        let body = format!(
+            "csrf={}&email=admin%40example.com&password=password1",
+            csrf_of(&page.text())
+        );
+        request(
+            s.addr,
+            "POST",
+            "/login",
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Cookie", cookies.as_str()),
+            ],
+            body.as_bytes(),
+        )
+    };
+    assert_eq!(r.status, 303);
+    let fresh = cookie_pair(&set_cookie_value(&r, "sentry_lite_session").expect("new session"));
+    assert_ne!(fresh, web.cookie, "a new session token");
+    assert_eq!(
+        get(&s, Some(&web), "/account/").status,
+        303,
+        "old session ended"
+    );
+    let r = request(
+        s.addr,
+        "GET",
+        "/account/",
+        &[("Cookie", fresh.as_str())],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+}
+
+/// After five wrong passwords for one e-mail, its logins are refused for a while (even
+/// with the right password), before any password is checked; other e-mails are not.
+#[test]
+fn repeated_failed_logins_are_throttled() {
+    let s = TestServer::start();
+    user(&s, "victim@example.com");
+    for i in 0..5 {
+        let r = try_login(&s, "victim@example.com", &format!("guess{i}"), &[]);
+        assert_eq!(r.status, 401, "guess {i}");
+    }
+    let r = try_login(&s, "victim@example.com", "password1", &[]);
+    assert_eq!(r.status, 429);
+    assert!(r.text().contains("Too many failed logins"));
+    assert!(set_cookie_value(&r, "sentry_lite_session").is_none());
+    login(&s, "admin@example.com", "password1");
+}

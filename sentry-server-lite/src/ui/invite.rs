@@ -5,6 +5,11 @@
 //! cookie: its token travels in the link `/invite/{token}` that the admin hands over.
 //! Opening the link shows a form to choose a password; sending it sets the password,
 //! deletes the invitation and starts an ordinary login session.
+//!
+//! The row is keyed by the digest of `invite:{token}`, not of the token itself, and the
+//! session cookie is only looked up when it is 64 hex digits: an invitation token put in
+//! a cookie (with or without the prefix) finds no session, and a login session's token
+//! put in an invitation link finds no invitation.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -24,11 +29,16 @@ use crate::store::{Store, StoreError, StoreResult};
 /// How long an invitation link works.
 pub const INVITE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
+/// The sessions-table key of an invitation token (never equal to a login session's).
+fn invite_digest(token: &str) -> String {
+    secrets::token_digest(&format!("invite:{token}"))
+}
+
 /// Creates an invitation for `user_id`; answers its path (`/invite/{token}`).
 pub fn create(store: &dyn Store, user_id: i64) -> StoreResult<String> {
     let token = secrets::random_hex(32);
     store.create_session(
-        &secrets::token_digest(&token),
+        &invite_digest(&token),
         user_id,
         &secrets::random_hex(16),
         now_ms() + INVITE_TTL_MS,
@@ -47,7 +57,7 @@ struct InvitePage {
 
 /// The invited user and the invitation's CSRF token (404 when unknown or expired).
 async fn lookup(state: &ApiState, token: &str) -> Result<(crate::store::User, String), UiError> {
-    let digest = secrets::token_digest(token);
+    let digest = invite_digest(token);
     let found =
         access::with_store(state, move |store| Ok(store.session(&digest, now_ms())?)).await?;
     found.map(|s| (s.user, s.csrf_token)).ok_or_else(|| {
@@ -109,13 +119,14 @@ pub async fn accept(
     if form.get("confirm") != Some(password.as_str()) {
         return render(&viewer, user.email, csrf, "The two passwords differ.");
     }
-    let digest = secrets::token_digest(&token);
+    let digest = invite_digest(&token);
     let (id, superuser) = (user.id, user.is_superuser);
     access::with_store(&state, move |store| {
         let hash =
             secrets::hash_password(&password).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        store.update_user(id, &hash, superuser)?;
+        // Used once: the invitation goes before the password is set.
         store.delete_session(&digest)?;
+        store.update_user(id, &hash, superuser)?;
         tracing::info!(user = id, "invitation accepted");
         Ok(())
     })

@@ -23,6 +23,7 @@ pub mod projects;
 pub mod session;
 pub mod settings;
 pub mod sparkline;
+pub mod throttle;
 pub mod timefmt;
 
 use askama::Template;
@@ -225,6 +226,25 @@ pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
+/// `target` when it is a path on this server, else `fallback`: the only redirect targets
+/// taken from a request (`?next=` of the login page, `back` of the issue forms).
+///
+/// Refused: anything not starting with one `/` (`//host` is another site), backslashes
+/// (browsers read `/\host` as `//host`) and control characters (browsers drop tabs and
+/// line breaks from URLs, so `/<TAB>/host` would become `//host`).
+pub fn local_path(target: Option<&str>, fallback: &str) -> String {
+    match target {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.chars().any(|c| c == '\\' || c.is_control()) =>
+        {
+            p.to_owned()
+        }
+        _ => fallback.to_owned(),
+    }
+}
+
 /// Percent-encodes a URL query value.
 pub fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -236,4 +256,31 @@ pub fn url_encode(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_local_paths_are_redirect_targets() {
+        for ok in ["/", "/issues/1/?event=a", "/projects/t/p/?query=a%20b"] {
+            assert_eq!(local_path(Some(ok), "/home"), ok);
+        }
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example/",
+            "\\\\evil.example",
+            "/\t/evil.example/",
+            "/\n/evil.example/",
+            "/\r\n/evil.example/",
+            "/\u{7f}/evil.example",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(local_path(Some(bad), "/home"), "/home", "{bad:?}");
+        }
+        assert_eq!(local_path(None, "/home"), "/home");
+    }
 }
