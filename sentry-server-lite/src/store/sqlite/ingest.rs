@@ -84,8 +84,14 @@ impl<'a> TagCounts<'a> {
         }
     }
 
+    /// Writes the rows in statements of 64, 32, 16, ... rows: few distinct statements,
+    /// so they stay in the connection's statement cache.
     fn flush(&self, conn: &Connection) -> StoreResult<()> {
-        for chunk in self.rows.chunks(TAG_ROWS_PER_STATEMENT) {
+        let mut rest = &self.rows[..];
+        while !rest.is_empty() {
+            let size = TAG_ROWS_PER_STATEMENT.min(1 << rest.len().ilog2());
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
             let mut sql = String::with_capacity(200 + chunk.len() * 20);
             sql.push_str(
                 "INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, \
@@ -384,6 +390,15 @@ mod tests {
     /// up, first_seen is the first occurrence, last_seen the latest, duplicates count 0.
     #[test]
     fn batched_tags_equal_event_by_event() {
+        // 50 tags on one issue: the batch flushes 5 + 50 = 55 rows, in statements of
+        // 32, 16, 4, 2 and 1 rows.
+        let owned: Vec<(String, String)> = (0..50)
+            .map(|i| (format!("t{i}"), format!("v{}", i % 7)))
+            .collect();
+        let many: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let events = |p: i64| {
             vec![
                 event(p, "a", "h1", 100, &[("region", "eu"), ("x", "1")]),
@@ -391,6 +406,8 @@ mod tests {
                 event(p, "c", "h2", 70, &[("region", "us"), ("x", "1")]),
                 event(p, "a", "h1", 500, &[("region", "eu")]),
                 event(p, "d", "h1", 200, &[("region", "eu"), ("x", "2")]),
+                event(p, "e", "h3", 300, &many),
+                event(p, "f", "h3", 250, &many[..40]),
             ]
         };
         let (_d1, batched, p1) = open();
@@ -411,7 +428,10 @@ mod tests {
         assert_eq!(rows, tag_rows(&single));
         assert!(rows.contains(&("h1".into(), "region".into(), "eu".into(), 3, 100, 200)));
         assert!(rows.contains(&("h1".into(), "x".into(), "1".into(), 1, 100, 100)));
-        assert_eq!(batched.count_events().expect("count"), 4);
+        assert!(rows.contains(&("h3".into(), "t3".into(), "v3".into(), 2, 300, 300)));
+        assert!(rows.contains(&("h3".into(), "t45".into(), "v3".into(), 1, 300, 300)));
+        assert_eq!(rows.len(), 5 + 50);
+        assert_eq!(batched.count_events().expect("count"), 6);
     }
 
     fn batched_one(s: &SqliteStore, e: &NewEvent) -> StoreResult<WriteOutcome> {
