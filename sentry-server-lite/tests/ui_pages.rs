@@ -859,3 +859,200 @@ fn repeated_failed_logins_are_throttled() {
     assert!(set_cookie_value(&r, "sentry_lite_session").is_none());
     login(&s, "admin@example.com", "password1");
 }
+
+/// Checks that every non-void element is closed in order and that headings never skip a
+/// level going down; answers the first problem.
+fn html_problem(html: &str) -> Option<String> {
+    const VOID: [&str; 9] = [
+        "meta", "link", "input", "br", "img", "hr", "rect", "source", "!doctype",
+    ];
+    let mut stack: Vec<String> = Vec::new();
+    let mut last_heading = 0u8;
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        rest = &rest[start + 1..];
+        let end = rest.find('>')?;
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        let closing = tag.starts_with('/');
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '!')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if name.is_empty() || VOID.contains(&name.as_str()) || tag.ends_with('/') {
+            continue;
+        }
+        if closing {
+            match stack.pop() {
+                Some(open) if open == name => {}
+                other => return Some(format!("</{name}> closes {other:?}")),
+            }
+        } else {
+            if let Some(level) = name
+                .strip_prefix('h')
+                .and_then(|l| l.parse::<u8>().ok())
+                .filter(|l| (1..=6).contains(l))
+            {
+                if level > last_heading + 1 {
+                    return Some(format!("<h{level}> after <h{last_heading}>"));
+                }
+                last_heading = level;
+            }
+            if name == "script" || name == "pre" || name == "title" || name == "textarea" {
+                // Raw or escaped text up to the closing tag.
+                let close = format!("</{name}>");
+                let Some(i) = rest.find(&close) else {
+                    return Some(format!("<{name}> never closed"));
+                };
+                rest = &rest[i + close.len()..];
+                continue;
+            }
+            stack.push(name);
+        }
+    }
+    (!stack.is_empty()).then(|| format!("unclosed: {stack:?}"))
+}
+
+/// Event data is text everywhere on the pages (HTML in messages, frames, source lines,
+/// breadcrumbs, tags, request and user is escaped; a `javascript:` request URL is no
+/// link), the main pages are well-formed with headings in order, and unknown ids or
+/// malformed parameters answer 404 / 400, never 500.
+#[test]
+fn hostile_event_data_and_bad_requests() {
+    assert!(
+        html_problem("<div><p>x</div>").is_some(),
+        "the checker sees unclosed tags"
+    );
+    assert!(
+        html_problem("<h1>a</h1><h3>b</h3>").is_some(),
+        "and skipped headings"
+    );
+    assert_eq!(html_problem("<h1>a</h1><h2>b</h2><p>c<br></p>"), None);
+    let s = TestServer::start();
+    let evil = r#"<img src=x onerror=alert(1)>\"'><script>alert(2)</script>"#;
+    let event = serde_json::json!({
+        "level": "error",
+        "message": format!("hostile {evil}"),
+        "culprit": evil,
+        "release": evil,
+        "environment": evil,
+        "exception": {"values": [{"type": evil, "value": evil, "module": evil,
+            "mechanism": {"type": evil, "handled": false},
+            "stacktrace": {"frames": [
+                {"function": evil, "filename": evil, "lineno": 3, "in_app": false},
+                {"function": evil, "filename": "src/main.rs", "lineno": 7, "in_app": true,
+                 "pre_context": [evil], "context_line": format!("</pre>{evil}"),
+                 "post_context": [evil], "vars": {evil: evil}}]}}]},
+        "breadcrumbs": {"values": [{"timestamp": 1.0, "category": evil, "message": evil, "level": "info"}]},
+        "tags": {"evil": evil},
+        "request": {"method": "GET", "url": "javascript:alert(3)",
+            "headers": [["Referer", evil], ["Cookie", "session=hunter2"]],
+            "query_string": [["q", evil]], "data": evil},
+        "user": {"email": evil, "id": "7"},
+        "contexts": {"os": {"name": evil, "version": "1"}},
+        "extra": {"note": evil},
+        "sdk": {"name": evil, "version": "1"}
+    });
+    let body = envelope(
+        &format!("{{\"event_id\":\"{}\"}}", new_id()),
+        &event.to_string(),
+    );
+    assert_eq!(s.post_envelope(&body).status, 200);
+    let issue: i64 = s
+        .issues()
+        .first()
+        .and_then(|i| i["id"].as_str().map(str::to_owned))
+        .expect("issue")
+        .parse()
+        .expect("numeric");
+    let admin = login(&s, "admin@example.com", "password1");
+    let detail = get(&s, Some(&admin), &format!("/issues/{issue}/"));
+    assert_eq!(detail.status, 200);
+    let html = detail.text();
+    for raw in [
+        "<img src=x",
+        "<script>alert",
+        "href=\"javascript:",
+        "hunter2",
+    ] {
+        assert!(!html.contains(raw), "{raw} in the issue page");
+    }
+    assert!(
+        html.contains("&#60;img src=x onerror=alert(1)&#62;"),
+        "shown as text"
+    );
+    for (path, web) in [
+        (format!("/issues/{issue}/"), Some(&admin)),
+        ("/projects/team/proj/".to_owned(), Some(&admin)),
+        (
+            "/projects/team/proj/?query=evil%3A%22%3Cimg%22".to_owned(),
+            Some(&admin),
+        ),
+        ("/".to_owned(), Some(&admin)),
+        ("/".to_owned(), None),
+        ("/login".to_owned(), None),
+        ("/account/".to_owned(), Some(&admin)),
+        ("/settings/teams/team/".to_owned(), Some(&admin)),
+        ("/settings/projects/team/proj/".to_owned(), Some(&admin)),
+        ("/issues/999999/".to_owned(), Some(&admin)),
+    ] {
+        let r = get(&s, web, &path);
+        assert!(r.status == 200 || r.status == 404, "{path}: {}", r.status);
+        let html = r.text();
+        assert!(!html.contains("<img src=x"), "{path} escapes");
+        assert_eq!(html_problem(&html), None, "{path}");
+    }
+    // Unknown ids: 404; malformed parameters: 400.
+    for path in [
+        "/issues/999999/".to_owned(),
+        "/issues/abc/".to_owned(),
+        format!("/issues/{issue}/?event=00000000000000000000000000000000"),
+        format!("/issues/{issue}/?event=not-an-id"),
+        "/share/nope/".to_owned(),
+        "/projects/team/nope/".to_owned(),
+        "/projects/nope/proj/".to_owned(),
+        "/settings/teams/nope/".to_owned(),
+        "/settings/projects/team/nope/".to_owned(),
+    ] {
+        assert_eq!(get(&s, Some(&admin), &path).status, 404, "{path}");
+    }
+    for path in [
+        "/projects/team/proj/?page=abc",
+        "/projects/team/proj/?page=-1",
+    ] {
+        assert_eq!(get(&s, Some(&admin), path).status, 400, "{path}");
+    }
+    for path in [
+        "/projects/team/proj/?page=0",
+        "/projects/team/proj/?page=18446744073709551615",
+        "/projects/team/proj/?sort=nonsense&status=nonsense",
+        "/projects/team/proj/?query=%22unclosed",
+    ] {
+        let r = get(&s, Some(&admin), path);
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(html_problem(&r.text()), None, "{path}");
+    }
+    let r = post(
+        &s,
+        Some(&admin),
+        "/projects/team/proj/bulk",
+        &format!("csrf={}&action=resolve&id=abc", admin.csrf),
+    );
+    assert_eq!(r.status, 400);
+    let r = post(
+        &s,
+        Some(&admin),
+        &format!("/issues/{issue}/actions"),
+        &format!("csrf={}&action=explode", admin.csrf),
+    );
+    assert_eq!(r.status, 400);
+    let r = post(
+        &s,
+        Some(&admin),
+        "/issues/999999/actions",
+        &format!("csrf={}&action=resolve", admin.csrf),
+    );
+    assert_eq!(r.status, 404);
+}
