@@ -147,6 +147,7 @@ fn fixture() -> Fixture {
     let router = api::routes().merge(ui::routes()).with_state(ApiState {
         store,
         base_url: "http://127.0.0.1:9000".into(),
+        logins: Default::default(),
     });
     Fixture {
         _dir: dir,

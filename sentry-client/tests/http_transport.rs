@@ -69,8 +69,40 @@ fn burst_of_10000_messages_all_arrive_with_zero_discards() {
         auth.starts_with("Sentry sentry_key=0123456789abcdef0123456789abcdef, sentry_version=7")
     );
     assert!(auth.contains("sentry_client=sentry.rust.lite/"));
+    assert!(r
+        .user_agent
+        .as_deref()
+        .is_some_and(|ua| ua.starts_with("sentry.rust.lite/")));
     // A small event goes uncompressed (below `gzip_threshold`).
     assert_eq!(r.content_encoding, None);
+}
+
+/// With a proxy, sends go through reqwest (the `https://` client) instead of the plain
+/// `http://` path: the DSN's own address (port 9, nothing listens) is never contacted.
+#[test]
+fn sends_through_an_http_proxy() {
+    let sink = Sink::start();
+    let dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/1";
+    let (client, hub) = client(
+        dsn,
+        ClientOptions {
+            http_proxy: Some(format!("http://{}", sink.addr).into()),
+            ..Default::default()
+        },
+    );
+    Hub::run(hub, || {
+        sentry_client::capture_message("via proxy", Level::Info);
+    });
+    assert!(client.flush(Some(Duration::from_secs(10))));
+    let events = sink.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].message_text(), Some("via proxy"));
+    let r = &sink.received()[0];
+    assert!(r
+        .user_agent
+        .as_deref()
+        .is_some_and(|ua| ua.starts_with("sentry.rust.lite/")));
+    assert!(r.auth.is_some());
 }
 
 #[test]

@@ -211,6 +211,7 @@ impl Server {
             .merge(api::routes().merge(ui::routes()).with_state(ApiState {
                 store: store.clone(),
                 base_url: base_url.clone(),
+                logins: Default::default(),
             }))
             .merge(
                 Router::new()

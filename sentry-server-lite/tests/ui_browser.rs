@@ -92,9 +92,13 @@ fn screenshot_dir() -> PathBuf {
 
 /// A full-page screenshot: the window grows to the page's height first.
 fn save_screenshot(b: &Browser, name: &str, width: u32) {
-    let height = b.script("return document.documentElement.scrollHeight;");
-    let height = height.as_u64().unwrap_or(900).clamp(400, 6000) as u32;
-    b.resize(width, height);
+    // The window's height includes the (invisible) browser frame: add it.
+    let sizes = b.script(
+        "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight];",
+    );
+    let page = sizes[0].as_u64().unwrap_or(900);
+    let frame = sizes[1].as_u64().unwrap_or(0);
+    b.resize(width, (page + frame).clamp(400, 8000) as u32);
     let png = b.screenshot();
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     let path = screenshot_dir().join(name);
@@ -270,6 +274,7 @@ fn web_ui_in_headless_chromium() {
         b.goto(&format!("{base}{path}"));
         check_page(&b, what);
     }
+    b.goto(&format!("{base}/issues/{issue_id}/"));
     save_screenshot(&b, "issue-detail-narrow.png", 375);
     b.goto(&format!("{base}/projects/team/proj/"));
     save_screenshot(&b, "issue-list-narrow.png", 375);
@@ -294,6 +299,21 @@ fn web_ui_in_headless_chromium() {
     b.find(&format!("a.title[href='/issues/{message_id}/']"));
     b.goto(&format!("{base}/projects/team/proj/?status=resolved"));
     b.find(&format!("a.title[href='/issues/{issue_id}/']"));
+
+    // Bulk: tick the other issue on the list and bookmark it.
+    b.goto(&format!("{base}/projects/team/proj/"));
+    // The page's script (served by the binary, allowed by its CSP) ticks every box.
+    let select_all = b.find("#select-all");
+    let ticked = "return [...document.querySelectorAll('input[name=id]')].map(c => c.checked);";
+    b.click(&select_all);
+    assert_eq!(b.script(ticked), serde_json::json!([true]), "select all");
+    b.click(&select_all);
+    assert_eq!(b.script(ticked), serde_json::json!([false]));
+    b.click(&b.find(&format!("input[name=id][value='{message_id}']")));
+    b.click(&b.find("form#bulk button[value=bookmark]"));
+    b.wait_url(&format!("{base}/projects/team/proj/?status=unresolved"));
+    b.goto(&format!("{base}/projects/team/proj/?status=bookmarked"));
+    b.find(&format!("a.title[href='/issues/{message_id}/']"));
 
     // Log out: the session is gone server-side, the old cookie is worth nothing.
     b.goto(&format!("{base}/"));

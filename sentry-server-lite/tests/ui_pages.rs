@@ -127,6 +127,11 @@ fn sessions_cookies_csrf_and_logout() {
         "csrf=x&email=admin%40example.com&password=password1",
     );
     assert_eq!(r.status, 403);
+    let page = get(&s, None, "/login");
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert!(page
+        .header("content-security-policy")
+        .is_some_and(|c| c.contains("frame-ancestors 'none'")));
     let r = try_login(&s, "admin@example.com", "wrong-password", &[]);
     assert_eq!(r.status, 401);
     assert!(r.text().contains("Wrong e-mail or password."));
@@ -399,8 +404,8 @@ fn settings_pages_per_role() {
     let page = get(&s, Some(superuser), "/settings/projects/team/proj/").text();
     assert!(page.contains("value=\"move\"") && page.contains("value=\"owner\""));
 
-    // An admin invites a new user into the team; the one-time password works and its
-    // holder sets their own.
+    // An admin invites a new user into the team and gets a link; through it the new user
+    // sets a password (once: the link then stops working) and is logged in.
     let r = post(
         &s,
         Some(admin),
@@ -413,24 +418,70 @@ fn settings_pages_per_role() {
     assert_eq!(r.status, 200);
     let html = r.text();
     let marker = "id=\"notice-secret\" type=\"text\" readonly value=\"";
-    let start = html.find(marker).expect("generated password shown") + marker.len();
-    let password = html[start..]
-        .split('"')
-        .next()
-        .expect("password")
+    let start = html.find(marker).expect("invitation link shown") + marker.len();
+    let link = html[start..].split('"').next().expect("link").to_owned();
+    let path = link
+        .strip_prefix(&format!("http://{}", s.addr))
+        .unwrap_or_else(|| panic!("absolute link on this server: {link}"))
         .to_owned();
-    let newbie = login(&s, "new@example.com", &password);
+    assert!(path.starts_with("/invite/"), "{path}");
+    let page = get(&s, None, &path);
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("new@example.com"));
+    let csrf = csrf_of(&page.text());
+    let r = post(
+        &s,
+        None,
+        &path,
+        &format!("csrf={csrf}&password=my-own-password&confirm=other-password"),
+    );
+    assert_eq!(r.status, 400, "passwords differ");
+    let r = post(
+        &s,
+        None,
+        &path,
+        "csrf=forged&password=my-own-password&confirm=my-own-password",
+    );
+    assert_eq!(r.status, 403);
+    let r = post(
+        &s,
+        None,
+        &path,
+        &format!("csrf={csrf}&password=my-own-password&confirm=my-own-password"),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(
+        set_cookie_value(&r, "sentry_lite_session").is_some(),
+        "logged in"
+    );
+    assert_eq!(get(&s, None, &path).status, 404, "an invitation works once");
+    let newbie = login(&s, "new@example.com", "my-own-password");
+    let members = s.store.team_members(s.project.team_id).expect("members");
+    assert!(members
+        .iter()
+        .any(|m| m.email == "new@example.com" && m.role == Role::Agent));
+    // Changing one's password on the account page.
     let r = post(
         &s,
         Some(&newbie),
         "/account/password",
         &format!(
-            "csrf={}&current={password}&new=my-own-password",
+            "csrf={}&current=wrong-one&new=another-password",
+            newbie.csrf
+        ),
+    );
+    assert_eq!(r.status, 400);
+    let r = post(
+        &s,
+        Some(&newbie),
+        "/account/password",
+        &format!(
+            "csrf={}&current=my-own-password&new=another-password",
             newbie.csrf
         ),
     );
     assert_eq!(r.status, 200, "{}", r.text());
-    login(&s, "new@example.com", "my-own-password");
+    login(&s, "new@example.com", "another-password");
     // A member may not manage members: the POST is refused and changes nothing.
     let member = people[3].1.as_ref().expect("member");
     let r = post(
@@ -572,7 +623,436 @@ fn issue_list_search_sort_and_pages() {
         .next()
         .expect("title")
         .contains("list item gn"));
+    // Event navigation on the issue with three events: latest first, then older ones.
+    let id = s.issue_by_title("list item gn")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let events = s.api(&format!("/api/0/issues/{id}/events/"));
+    let ids: Vec<String> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["eventID"].as_str().expect("event id").to_owned())
+        .collect();
+    assert_eq!(ids.len(), 3, "newest first: {ids:?}");
+    let latest = get(&s, Some(&web), &format!("/issues/{id}/")).text();
+    assert!(latest.contains(&ids[0]), "the latest event is shown");
+    assert!(latest.contains(&format!(
+        "href=\"/issues/{id}/?event={}\" rel=\"prev\"",
+        ids[1]
+    )));
+    assert!(latest.contains(&format!("href=\"/issues/{id}/?event={}\">« Oldest", ids[2])));
+    let middle = get(&s, Some(&web), &format!("/issues/{id}/?event={}", ids[1])).text();
+    assert!(middle.contains(&format!("?event={}\" rel=\"next\"", ids[0])));
+    assert!(middle.contains(&format!("?event={}\" rel=\"prev\"", ids[2])));
+    let other = s.issue_by_title("list item gs")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let wrong = get(
+        &s,
+        Some(&web),
+        &format!("/issues/{other}/?event={}", ids[0]),
+    );
+    assert_eq!(wrong.status, 404, "an event of another issue");
     let bad = get(&s, Some(&web), "/projects/team/proj/?query=is%3Abogus");
     assert_eq!(bad.status, 200);
     assert!(bad.text().contains("unknown status"));
+}
+
+#[test]
+fn sign_up_only_when_enabled() {
+    let s = TestServer::start();
+    assert_eq!(get(&s, None, "/signup").status, 404);
+    assert!(!get(&s, None, "/login").text().contains("href=\"/signup\""));
+    s.store
+        .set_setting(sentry_server_lite::api::access::SIGNUP_SETTING, "true")
+        .expect("enable");
+    assert!(get(&s, None, "/login").text().contains("href=\"/signup\""));
+    let page = get(&s, None, "/signup");
+    assert_eq!(page.status, 200);
+    let csrf_cookie =
+        cookie_pair(&set_cookie_value(&page, "sentry_lite_login_csrf").expect("csrf cookie"));
+    let token = csrf_of(&page.text());
+    let signup = |password: &str| {
+        request(
+            s.addr,
+            "POST",
+            "/signup",
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Cookie", csrf_cookie.as_str()),
+            ],
+            format!("csrf={token}&email=self%40example.com&password={password}").as_bytes(),
+        )
+    };
+    assert_eq!(signup("short").status, 400);
+    let r = signup("long-enough");
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(set_cookie_value(&r, "sentry_lite_session").is_some());
+    let user = s
+        .store
+        .user_by_email("self@example.com")
+        .expect("read")
+        .expect("created");
+    assert!(!user.is_superuser);
+    assert_eq!(signup("long-enough").status, 400, "e-mail taken");
+    login(&s, "self@example.com", "long-enough");
+}
+
+/// `next=` of the login form and `back` of the issue forms only ever lead to a path on
+/// this server: not `//host`, `/\host`, or `/<TAB>/host` (browsers drop tabs, making it
+/// `//host`).
+#[test]
+fn redirect_targets_stay_on_this_server() {
+    let s = TestServer::start();
+    let page = get(&s, None, "/login?next=%2F%09%2Fevil.example%2F");
+    assert_eq!(page.status, 200);
+    assert!(!page.text().contains("evil.example"), "next dropped");
+    for next in [
+        "%2F%09%2Fevil.example",
+        "%2F%5Cevil.example",
+        "%2F%2Fevil.example",
+    ] {
+        let page = get(&s, None, "/login");
+        let csrf_cookie =
+            cookie_pair(&set_cookie_value(&page, "sentry_lite_login_csrf").expect("cookie"));
+        let body = format!(
+            "csrf={}&email=admin%40example.com&password=password1&next={next}",
+            csrf_of(&page.text())
+        );
+        let r = request(
+            s.addr,
+            "POST",
+            "/login",
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Cookie", csrf_cookie.as_str()),
+            ],
+            body.as_bytes(),
+        );
+        assert_eq!((r.status, r.header("location")), (303, Some("/")), "{next}");
+    }
+    let web = login(&s, "admin@example.com", "password1");
+    let issue = message_issue(&s, "redirect target");
+    let r = post(
+        &s,
+        Some(&web),
+        &format!("/issues/{issue}/actions"),
+        &format!(
+            "csrf={}&action=bookmark&back=%2F%09%2Fevil.example",
+            web.csrf
+        ),
+    );
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/issues/{issue}/").as_str())
+    );
+    let r = post(
+        &s,
+        Some(&web),
+        "/projects/team/proj/bulk",
+        &format!(
+            "csrf={}&action=unbookmark&id={issue}&back=%2F%0D%0A%2Fevil.example",
+            web.csrf
+        ),
+    );
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/projects/team/proj/"))
+    );
+}
+
+/// An invitation token is not a session: put in the session cookie it logs nobody in,
+/// and a login session's token is no invitation. A login replaces the browser's old
+/// session server-side (no fixation, nothing left behind).
+#[test]
+fn invitation_tokens_are_not_sessions() {
+    let s = TestServer::start();
+    let invitee = s
+        .store
+        .create_user("invitee@example.com", "!", false)
+        .expect("user");
+    let path =
+        sentry_server_lite::ui::invite::create(s.store.as_ref(), invitee.id).expect("invite");
+    let token = path.strip_prefix("/invite/").expect("token").to_owned();
+    assert_eq!(get(&s, None, &path).status, 200);
+    for cookie in [
+        format!("sentry_lite_session={token}"),
+        format!("sentry_lite_session=invite:{token}"),
+    ] {
+        let r = request(
+            s.addr,
+            "GET",
+            "/account/",
+            &[("Cookie", cookie.as_str())],
+            b"",
+        );
+        assert_eq!(
+            (r.status, r.header("location")),
+            (303, Some("/login")),
+            "{cookie} is no login"
+        );
+    }
+    let web = login(&s, "admin@example.com", "password1");
+    let session_token = web.cookie.split_once('=').expect("pair").1;
+    assert_eq!(
+        get(&s, None, &format!("/invite/{session_token}")).status,
+        404
+    );
+
+    // Logging in again from the same browser ends the old session.
+    let page = get(&s, Some(&web), "/login");
+    assert_eq!(page.status, 303, "already logged in");
+    let r = {
+        let page = get(&s, None, "/login");
+        let csrf_cookie =
+            cookie_pair(&set_cookie_value(&page, "sentry_lite_login_csrf").expect("cookie"));
+        let cookies = format!("{csrf_cookie}; {}", web.cookie);
+        let body = format!(
+            "csrf={}&email=admin%40example.com&password=password1",
+            csrf_of(&page.text())
+        );
+        request(
+            s.addr,
+            "POST",
+            "/login",
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Cookie", cookies.as_str()),
+            ],
+            body.as_bytes(),
+        )
+    };
+    assert_eq!(r.status, 303);
+    let fresh = cookie_pair(&set_cookie_value(&r, "sentry_lite_session").expect("new session"));
+    assert_ne!(fresh, web.cookie, "a new session token");
+    assert_eq!(
+        get(&s, Some(&web), "/account/").status,
+        303,
+        "old session ended"
+    );
+    let r = request(
+        s.addr,
+        "GET",
+        "/account/",
+        &[("Cookie", fresh.as_str())],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+}
+
+/// After five wrong passwords for one e-mail, its logins are refused for a while (even
+/// with the right password), before any password is checked; other e-mails are not.
+#[test]
+fn repeated_failed_logins_are_throttled() {
+    let s = TestServer::start();
+    user(&s, "victim@example.com");
+    for i in 0..5 {
+        let r = try_login(&s, "victim@example.com", &format!("guess{i}"), &[]);
+        assert_eq!(r.status, 401, "guess {i}");
+    }
+    let r = try_login(&s, "victim@example.com", "password1", &[]);
+    assert_eq!(r.status, 429);
+    assert!(r.text().contains("Too many failed logins"));
+    assert!(set_cookie_value(&r, "sentry_lite_session").is_none());
+    login(&s, "admin@example.com", "password1");
+}
+
+/// Checks that every non-void element is closed in order and that headings never skip a
+/// level going down; answers the first problem.
+fn html_problem(html: &str) -> Option<String> {
+    const VOID: [&str; 9] = [
+        "meta", "link", "input", "br", "img", "hr", "rect", "source", "!doctype",
+    ];
+    let mut stack: Vec<String> = Vec::new();
+    let mut last_heading = 0u8;
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        rest = &rest[start + 1..];
+        let end = rest.find('>')?;
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        let closing = tag.starts_with('/');
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '!')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if name.is_empty() || VOID.contains(&name.as_str()) || tag.ends_with('/') {
+            continue;
+        }
+        if closing {
+            match stack.pop() {
+                Some(open) if open == name => {}
+                other => return Some(format!("</{name}> closes {other:?}")),
+            }
+        } else {
+            if let Some(level) = name
+                .strip_prefix('h')
+                .and_then(|l| l.parse::<u8>().ok())
+                .filter(|l| (1..=6).contains(l))
+            {
+                if level > last_heading + 1 {
+                    return Some(format!("<h{level}> after <h{last_heading}>"));
+                }
+                last_heading = level;
+            }
+            if name == "script" || name == "pre" || name == "title" || name == "textarea" {
+                // Raw or escaped text up to the closing tag.
+                let close = format!("</{name}>");
+                let Some(i) = rest.find(&close) else {
+                    return Some(format!("<{name}> never closed"));
+                };
+                rest = &rest[i + close.len()..];
+                continue;
+            }
+            stack.push(name);
+        }
+    }
+    (!stack.is_empty()).then(|| format!("unclosed: {stack:?}"))
+}
+
+/// Event data is text everywhere on the pages (HTML in messages, frames, source lines,
+/// breadcrumbs, tags, request and user is escaped; a `javascript:` request URL is no
+/// link), the main pages are well-formed with headings in order, and unknown ids or
+/// malformed parameters answer 404 / 400, never 500.
+#[test]
+fn hostile_event_data_and_bad_requests() {
+    assert!(
+        html_problem("<div><p>x</div>").is_some(),
+        "the checker sees unclosed tags"
+    );
+    assert!(
+        html_problem("<h1>a</h1><h3>b</h3>").is_some(),
+        "and skipped headings"
+    );
+    assert_eq!(html_problem("<h1>a</h1><h2>b</h2><p>c<br></p>"), None);
+    let s = TestServer::start();
+    let evil = r#"<img src=x onerror=alert(1)>\"'><script>alert(2)</script>"#;
+    let event = serde_json::json!({
+        "level": "error",
+        "message": format!("hostile {evil}"),
+        "culprit": evil,
+        "release": evil,
+        "environment": evil,
+        "exception": {"values": [{"type": evil, "value": evil, "module": evil,
+            "mechanism": {"type": evil, "handled": false},
+            "stacktrace": {"frames": [
+                {"function": evil, "filename": evil, "lineno": 3, "in_app": false},
+                {"function": evil, "filename": "src/main.rs", "lineno": 7, "in_app": true,
+                 "pre_context": [evil], "context_line": format!("</pre>{evil}"),
+                 "post_context": [evil], "vars": {evil: evil}}]}}]},
+        "breadcrumbs": {"values": [{"timestamp": 1.0, "category": evil, "message": evil, "level": "info"}]},
+        "tags": {"evil": evil},
+        "request": {"method": "GET", "url": "javascript:alert(3)",
+            "headers": [["Referer", evil], ["Cookie", "session=hunter2"]],
+            "query_string": [["q", evil]], "data": evil},
+        "user": {"email": evil, "id": "7"},
+        "contexts": {"os": {"name": evil, "version": "1"}},
+        "extra": {"note": evil},
+        "sdk": {"name": evil, "version": "1"}
+    });
+    let body = envelope(
+        &format!("{{\"event_id\":\"{}\"}}", new_id()),
+        &event.to_string(),
+    );
+    assert_eq!(s.post_envelope(&body).status, 200);
+    let issue: i64 = s
+        .issues()
+        .first()
+        .and_then(|i| i["id"].as_str().map(str::to_owned))
+        .expect("issue")
+        .parse()
+        .expect("numeric");
+    let admin = login(&s, "admin@example.com", "password1");
+    let detail = get(&s, Some(&admin), &format!("/issues/{issue}/"));
+    assert_eq!(detail.status, 200);
+    let html = detail.text();
+    for raw in [
+        "<img src=x",
+        "<script>alert",
+        "href=\"javascript:",
+        "hunter2",
+    ] {
+        assert!(!html.contains(raw), "{raw} in the issue page");
+    }
+    assert!(
+        html.contains("&#60;img src=x onerror=alert(1)&#62;"),
+        "shown as text"
+    );
+    for (path, web) in [
+        (format!("/issues/{issue}/"), Some(&admin)),
+        ("/projects/team/proj/".to_owned(), Some(&admin)),
+        (
+            "/projects/team/proj/?query=evil%3A%22%3Cimg%22".to_owned(),
+            Some(&admin),
+        ),
+        ("/".to_owned(), Some(&admin)),
+        ("/".to_owned(), None),
+        ("/login".to_owned(), None),
+        ("/account/".to_owned(), Some(&admin)),
+        ("/settings/teams/team/".to_owned(), Some(&admin)),
+        ("/settings/projects/team/proj/".to_owned(), Some(&admin)),
+        ("/issues/999999/".to_owned(), Some(&admin)),
+    ] {
+        let r = get(&s, web, &path);
+        assert!(r.status == 200 || r.status == 404, "{path}: {}", r.status);
+        let html = r.text();
+        assert!(!html.contains("<img src=x"), "{path} escapes");
+        assert_eq!(html_problem(&html), None, "{path}");
+    }
+    // Unknown ids: 404; malformed parameters: 400.
+    for path in [
+        "/issues/999999/".to_owned(),
+        "/issues/abc/".to_owned(),
+        format!("/issues/{issue}/?event=00000000000000000000000000000000"),
+        format!("/issues/{issue}/?event=not-an-id"),
+        "/share/nope/".to_owned(),
+        "/projects/team/nope/".to_owned(),
+        "/projects/nope/proj/".to_owned(),
+        "/settings/teams/nope/".to_owned(),
+        "/settings/projects/team/nope/".to_owned(),
+    ] {
+        assert_eq!(get(&s, Some(&admin), &path).status, 404, "{path}");
+    }
+    for path in [
+        "/projects/team/proj/?page=abc",
+        "/projects/team/proj/?page=-1",
+    ] {
+        assert_eq!(get(&s, Some(&admin), path).status, 400, "{path}");
+    }
+    for path in [
+        "/projects/team/proj/?page=0",
+        "/projects/team/proj/?page=18446744073709551615",
+        "/projects/team/proj/?sort=nonsense&status=nonsense",
+        "/projects/team/proj/?query=%22unclosed",
+    ] {
+        let r = get(&s, Some(&admin), path);
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(html_problem(&r.text()), None, "{path}");
+    }
+    let r = post(
+        &s,
+        Some(&admin),
+        "/projects/team/proj/bulk",
+        &format!("csrf={}&action=resolve&id=abc", admin.csrf),
+    );
+    assert_eq!(r.status, 400);
+    let r = post(
+        &s,
+        Some(&admin),
+        &format!("/issues/{issue}/actions"),
+        &format!("csrf={}&action=explode", admin.csrf),
+    );
+    assert_eq!(r.status, 400);
+    let r = post(
+        &s,
+        Some(&admin),
+        "/issues/999999/actions",
+        &format!("csrf={}&action=resolve", admin.csrf),
+    );
+    assert_eq!(r.status, 404);
 }

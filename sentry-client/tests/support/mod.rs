@@ -41,6 +41,7 @@ pub struct Received {
     pub auth: Option<String>,
     pub content_type: Option<String>,
     pub content_encoding: Option<String>,
+    pub user_agent: Option<String>,
     pub status: u16,
 }
 
@@ -198,6 +199,7 @@ async fn ingest(State(state): State<Arc<AppState>>, headers: HeaderMap, body: By
         envelope,
         auth: header("x-sentry-auth"),
         content_type: header("content-type"),
+        user_agent: header("user-agent"),
         content_encoding,
         status,
     });

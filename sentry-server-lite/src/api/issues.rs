@@ -122,6 +122,19 @@ pub(crate) fn apply(
     Ok(())
 }
 
+/// Deletes an issue (with its events and bookmarks) and records it in the audit log;
+/// the caller has asked the policy for [`Action::DeleteIssue`].
+pub(crate) fn remove(store: &dyn Store, who: &ApiActor, issue_id: i64) -> Result<(), ApiError> {
+    store.delete_issue(issue_id)?;
+    audit_ok(
+        store,
+        who,
+        Action::DeleteIssue,
+        &format!("issue:{issue_id}"),
+        String::new(),
+    )
+}
+
 /// The issue as the actor sees it: with their bookmark and, when public, its share id.
 pub(crate) fn issue_for(
     store: &dyn Store,
@@ -190,8 +203,7 @@ pub async fn delete_issue(
             &issue_resource(pref, &issue),
             &target,
         )?;
-        store.delete_issue(issue.id)?;
-        audit_ok(store, &who, Action::DeleteIssue, &target, String::new())?;
+        remove(store, &who, issue.id)?;
         Ok(StatusCode::ACCEPTED.into_response())
     })
     .await
@@ -293,14 +305,7 @@ pub async fn bulk_delete(
     with_store(&state, move |store| {
         let ids = bulk_targets(store, &who, &team, &slug, &ids, &[Action::DeleteIssue])?;
         for id in ids {
-            store.delete_issue(id)?;
-            audit_ok(
-                store,
-                &who,
-                Action::DeleteIssue,
-                &format!("issue:{id}"),
-                String::new(),
-            )?;
+            remove(store, &who, id)?;
         }
         Ok(StatusCode::NO_CONTENT.into_response())
     })

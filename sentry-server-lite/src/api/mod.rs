@@ -32,6 +32,8 @@ pub struct ApiState {
     pub store: Arc<dyn Store>,
     /// Public base URL (for permalinks).
     pub base_url: String,
+    /// Failed web logins per e-mail (see [`crate::ui::throttle`]).
+    pub logins: Arc<crate::ui::throttle::LoginThrottle>,
 }
 
 /// An API error: status and `{"detail": ...}`.

@@ -171,6 +171,24 @@ fn values(v: Option<&Value>) -> &[Value] {
 }
 
 /// An object's pairs or an array of `[key, value]` pairs.
+/// What a page shows instead of a credential.
+pub const FILTERED: &str = "[Filtered]";
+
+/// Request headers that carry credentials of the application's users (their values
+/// are never shown: issue pages can be public or shared by link).
+fn is_credential_header(name: &str) -> bool {
+    const NAMES: [&str; 7] = [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "x-auth-token",
+        "x-csrf-token",
+    ];
+    NAMES.iter().any(|n| n.eq_ignore_ascii_case(name.trim()))
+}
+
 fn pairs(v: Option<&Value>) -> Vec<(String, String)> {
     match v {
         Some(Value::Object(o)) => o.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
@@ -390,7 +408,17 @@ impl EventView {
                 method: str_of(r, "method"),
                 url: str_of(r, "url"),
                 query: query_pairs(r.get("query_string")),
-                headers: pairs(r.get("headers")),
+                headers: pairs(r.get("headers"))
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let v = if is_credential_header(&k) {
+                            FILTERED.to_owned()
+                        } else {
+                            v
+                        };
+                        (k, v)
+                    })
+                    .collect(),
                 data,
             }
         });
@@ -494,6 +522,21 @@ mod tests {
         assert_eq!(e.sdk, "sentry.rust 0.1.0");
         assert_eq!(e.tags, vec![("server".into(), "web-1".into())]);
         assert_eq!(e.extra, vec![("n".into(), "[1,2]".into())]);
+    }
+
+    #[test]
+    fn credential_headers_are_not_shown() {
+        let e = EventView::from_value(&json!({"request": {"url": "https://a/", "headers": [
+            ["Cookie", "session=secret"], ["authorization", "Bearer secret"],
+            ["Proxy-Authorization", "Basic secret"], ["X-Api-Key", "secret"],
+            ["Accept", "text/html"]]}}));
+        let headers = e.request.expect("request").headers;
+        assert!(
+            headers.iter().all(|(_, v)| !v.contains("secret")),
+            "{headers:?}"
+        );
+        assert_eq!(headers[0], ("Cookie".into(), FILTERED.into()));
+        assert_eq!(headers[4], ("Accept".into(), "text/html".into()));
     }
 
     #[test]

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use super::form::FormData;
 use super::session::Viewer;
 use super::timefmt::When;
-use super::{page, see_other, url_encode, Chrome, UiError};
-use crate::api::access::{self, audit_ok, check, project_ref};
-use crate::api::issues::{apply, bulk_targets, issue_resource, load, Changes};
+use super::{local_path, page, see_other, url_encode, Chrome, UiError};
+use crate::api::access::{self, check, project_ref};
+use crate::api::issues::{apply, bulk_targets, issue_resource, load, remove, Changes};
 use crate::api::{parse_query, ApiError, ApiState};
 use crate::clock::now_ms;
 use crate::policy::{Action, ProjectRef, Resource};
@@ -283,14 +283,6 @@ fn build_list(
     })
 }
 
-/// A local URL to return to after a POST.
-fn back_to(form: &FormData, fallback: String) -> String {
-    match form.get("back") {
-        Some(b) if b.starts_with('/') && !b.starts_with("//") && !b.contains('\\') => b.to_owned(),
-        _ => fallback,
-    }
-}
-
 /// What an action button asks for.
 enum Requested {
     Change(Changes),
@@ -327,7 +319,7 @@ pub async fn bulk(
         .map(|v| v.parse::<i64>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| UiError::bad_request("Invalid issue id."))?;
-    let back = back_to(&form, format!("/projects/{team}/{slug}/"));
+    let back = local_path(form.get("back"), &format!("/projects/{team}/{slug}/"));
     if ids.is_empty() {
         return Ok(see_other(&back));
     }
@@ -343,14 +335,7 @@ pub async fn bulk(
             Requested::Remove => {
                 let ids = bulk_targets(store, &who, &team, &slug, &ids, &[Action::DeleteIssue])?;
                 for id in ids {
-                    store.delete_issue(id)?;
-                    audit_ok(
-                        store,
-                        &who,
-                        Action::DeleteIssue,
-                        &format!("issue:{id}"),
-                        String::new(),
-                    )?;
+                    remove(store, &who, id)?;
                 }
             }
         }
@@ -386,16 +371,11 @@ pub async fn issue_action(
             }
             Requested::Remove => {
                 check(store, &who, Action::DeleteIssue, &r, &target)?;
-                store.delete_issue(issue.id)?;
-                audit_ok(store, &who, Action::DeleteIssue, &target, String::new())?;
+                remove(store, &who, issue.id)?;
                 Ok(list_url(&project))
             }
         }
     })
     .await?;
-    let form = FormData(
-        back.map(|b| vec![("back".to_owned(), b)])
-            .unwrap_or_default(),
-    );
-    Ok(see_other(&back_to(&form, to)))
+    Ok(see_other(&local_path(back.as_deref(), &to)))
 }

@@ -8,23 +8,26 @@
 //! token that every form carries; see [`session`].
 //!
 //! - `/` — projects overview (logged in) or the login form and the public projects
-//! - `/login`, `/logout`, `/signup` — [`session`]
+//! - `/login`, `/logout`, `/signup` — [`session`]; `/invite/{token}` — [`invite`]
 //! - `/projects/{team}/{project}/` — issue list with tabs, search, sort, bulk actions
 //! - `/issues/{id}/` — issue detail with its events; `/share/{share_id}/` — a shared issue
-//! - `/settings/...`, `/account/` — [`settings`]
+//! - `/settings/...` — [`settings`]; `/account/` — [`account`]
 
+pub mod account;
 pub mod detail;
 pub mod event_view;
 pub mod form;
+pub mod invite;
 pub mod issues;
 pub mod projects;
 pub mod session;
 pub mod settings;
 pub mod sparkline;
+pub mod throttle;
 pub mod timefmt;
 
 use askama::Template;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -45,14 +48,44 @@ pub fn routes() -> Router<ApiState> {
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", post(session::logout))
         .route("/signup", get(session::signup_page).post(session::signup))
+        .route(
+            "/invite/{token}",
+            get(invite::accept_page).post(invite::accept),
+        )
         .route("/projects/{team}/{project}/", get(issues::list))
         .route("/projects/{team}/{project}/bulk", post(issues::bulk))
         .route("/issues/{id}/", get(detail::issue_page))
         .route("/issues/{id}/actions", post(issues::issue_action))
         .route("/share/{share_id}/", get(detail::shared_page))
         .merge(settings::routes())
+        .merge(account::routes())
         .route("/static/style.css", get(style_css))
         .route("/static/app.js", get(app_js))
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// Headers on every page: no framing (clickjacking), scripts, styles and form targets
+/// from this server only, no MIME sniffing, no full URLs (share or invitation tokens) in
+/// the `Referer` sent elsewhere.
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; \
+             form-action 'self'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
 }
 
 async fn style_css() -> Response {
@@ -193,6 +226,25 @@ pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
+/// `target` when it is a path on this server, else `fallback`: the only redirect targets
+/// taken from a request (`?next=` of the login page, `back` of the issue forms).
+///
+/// Refused: anything not starting with one `/` (`//host` is another site), backslashes
+/// (browsers read `/\host` as `//host`) and control characters (browsers drop tabs and
+/// line breaks from URLs, so `/<TAB>/host` would become `//host`).
+pub fn local_path(target: Option<&str>, fallback: &str) -> String {
+    match target {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.chars().any(|c| c == '\\' || c.is_control()) =>
+        {
+            p.to_owned()
+        }
+        _ => fallback.to_owned(),
+    }
+}
+
 /// Percent-encodes a URL query value.
 pub fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -204,4 +256,31 @@ pub fn url_encode(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_local_paths_are_redirect_targets() {
+        for ok in ["/", "/issues/1/?event=a", "/projects/t/p/?query=a%20b"] {
+            assert_eq!(local_path(Some(ok), "/home"), ok);
+        }
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example/",
+            "\\\\evil.example",
+            "/\t/evil.example/",
+            "/\n/evil.example/",
+            "/\r\n/evil.example/",
+            "/\u{7f}/evil.example",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(local_path(Some(bad), "/home"), "/home", "{bad:?}");
+        }
+        assert_eq!(local_path(None, "/home"), "/home");
+    }
 }

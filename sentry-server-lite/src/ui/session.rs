@@ -6,7 +6,9 @@
 //! form of a logged-in page carries that CSRF token and every POST compares it in
 //! constant time. The login and sign-up forms, which have no session yet, use a
 //! double-submit token: a random value in a cookie and in the form, which must agree.
-//! Logging out deletes the session row, so the cookie is dead even if it was copied.
+//! Logging out deletes the session row, so the cookie is dead even if it was copied;
+//! logging in deletes the browser's previous session and always issues a new token.
+//! Wrong passwords are throttled per e-mail ([`super::throttle`]).
 
 use askama::Template;
 use axum::body::Bytes;
@@ -17,7 +19,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::form::FormData;
-use super::{page, see_other, Chrome, UiError};
+use super::{local_path, page, see_other, Chrome, UiError};
 use crate::api::access::{self, actor_of, ApiActor};
 use crate::api::ApiState;
 use crate::policy::{self, Action, Actor, Resource};
@@ -128,7 +130,10 @@ impl FromRequestParts<ApiState> for Viewer {
             secure,
             login_csrf: login_csrf.clone(),
         };
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+        // Session tokens are 64 hex digits (`start_session`); nothing else is looked up,
+        // which also keeps invitation tokens (stored under another digest) out.
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| is_session_token(t))
+        else {
             return Ok(anonymous(None));
         };
         let digest = secrets::token_digest(token);
@@ -157,6 +162,11 @@ impl FromRequestParts<ApiState> for Viewer {
     }
 }
 
+/// Whether `token` has the form of a session token: 64 hex digits.
+pub fn is_session_token(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// The login form's CSRF token for this visitor: the cookie's, or a fresh one together
 /// with the `Set-Cookie` header that stores it.
 pub fn login_csrf(viewer: &Viewer) -> (String, Option<HeaderValue>) {
@@ -176,14 +186,6 @@ pub fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Respo
         response.headers_mut().append(header::SET_COOKIE, c);
     }
     response
-}
-
-/// A local path to go to after logging in (anything else becomes `/`).
-fn local_path(next: Option<&str>) -> String {
-    match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
-        _ => "/".to_owned(),
-    }
 }
 
 #[derive(Template)]
@@ -235,7 +237,7 @@ pub async fn login_page(
     viewer: Viewer,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, UiError> {
-    let next = local_path(q.next.as_deref());
+    let next = local_path(q.next.as_deref(), "/");
     if viewer.active_user().is_some() {
         return Ok(see_other(&next));
     }
@@ -257,7 +259,7 @@ fn verify_login_csrf(viewer: &Viewer, form: &FormData) -> Result<(), UiError> {
 }
 
 /// Starts a session for `user` and answers with its cookie and a redirect to `next`.
-async fn start_session(
+pub(crate) async fn start_session(
     state: &ApiState,
     viewer: &Viewer,
     user: &User,
@@ -267,7 +269,12 @@ async fn start_session(
     let digest = secrets::token_digest(&token);
     let csrf = secrets::random_hex(16);
     let user_id = user.id;
+    // A session the browser already had ends here: a login always gets a fresh token.
+    let previous = viewer.session.as_ref().map(|(d, _)| d.clone());
     access::with_store(state, move |store| {
+        if let Some(previous) = previous {
+            store.delete_session(&previous)?;
+        }
         Ok(store.create_session(
             &digest,
             user_id,
@@ -299,7 +306,20 @@ pub async fn login(
     verify_login_csrf(&viewer, &form)?;
     let email = form.get("email").unwrap_or_default().trim().to_owned();
     let password = form.get("password").unwrap_or_default().to_owned();
-    let next = local_path(form.get("next"));
+    let next = local_path(form.get("next"), "/");
+    if let Err(wait) = state.logins.attempt(&email, crate::clock::now_ms()) {
+        tracing::warn!("web login refused: too many failed attempts for one e-mail");
+        let signup = signup_on(&state).await?;
+        let minutes = wait.div_ceil(60);
+        return login_response(
+            &viewer,
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Too many failed logins for this e-mail; try again in {minutes} min."),
+            &email,
+            &next,
+            signup,
+        );
+    }
     let lookup = email.clone();
     // argon2 is deliberately slow: verify off the async workers.
     let user = access::with_store(&state, move |store| {
@@ -308,7 +328,10 @@ pub async fn login(
     })
     .await?;
     match user {
-        Some(user) => start_session(&state, &viewer, &user, &next).await,
+        Some(user) => {
+            state.logins.succeeded(&email);
+            start_session(&state, &viewer, &user, &next).await
+        }
         None => {
             tracing::info!("failed web login");
             let signup = signup_on(&state).await?;

@@ -1,36 +1,32 @@
 //! Settings pages: a team's members and roles, a project's settings and keys (with DSNs),
-//! owners and moves, and the user's own account (password, API tokens). Each page and
+//! owners and moves (the user's own account is in [`super::account`]). Each page and
 //! each form is allowed by the policy alone; changes are audited like the API's.
 //!
 //! Inviting: an admin adds someone by e-mail; when there is no such account yet, one is
-//! created with a generated password shown once to the admin, who hands it over. The new
-//! user logs in with it and sets their own password on the account page.
+//! created (with a password nobody knows) and the admin gets an invitation link to hand
+//! over, through which the new user sets a password ([`super::invite`]).
 
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 
 use super::form::FormData;
+use super::invite;
 use super::session::Viewer;
-use super::timefmt::absolute;
 use super::{page, see_other, Chrome, UiError};
 use crate::api::access::{self, audit_ok, check, project_ref, team_ref};
 use crate::api::{ApiError, ApiState};
 use crate::policy::{Action, Resource, Role};
 use crate::secrets;
 use crate::store::accounts::{Member, ProjectUpdate};
-use crate::store::{ApiTokenInfo, Project, Store, StoreError, Team};
+use crate::store::{Project, Store, StoreError, Team};
 
 /// The settings routes.
 pub fn routes() -> Router<ApiState> {
     Router::new()
-        .route("/account/", get(account_page))
-        .route("/account/password", post(change_password))
-        .route("/account/tokens", post(token_action))
         .route("/settings/teams/{team}/", get(team_page).post(team_action))
         .route(
             "/settings/projects/{team}/{project}/",
@@ -41,8 +37,8 @@ pub fn routes() -> Router<ApiState> {
 /// A one-time notice on a settings page (a new token or password, shown once).
 #[derive(Default)]
 pub struct Notice {
-    text: String,
-    secret: String,
+    pub(crate) text: String,
+    pub(crate) secret: String,
 }
 
 fn store_failure(e: StoreError) -> ApiError {
@@ -51,161 +47,6 @@ fn store_failure(e: StoreError) -> ApiError {
         StoreError::Invalid(what) => ApiError::bad_request(what),
         StoreError::NotFound(_) => ApiError::not_found(),
         e => ApiError::from(e),
-    }
-}
-
-fn logged_in(viewer: &Viewer) -> Result<crate::store::User, UiError> {
-    viewer
-        .active_user()
-        .cloned()
-        .ok_or_else(|| UiError::new(StatusCode::UNAUTHORIZED, "Log in first."))
-}
-
-// ---- account --------------------------------------------------------------------------
-
-/// A token row.
-pub struct TokenRow {
-    id: i64,
-    label: String,
-    created: String,
-    last_used: String,
-}
-
-impl From<ApiTokenInfo> for TokenRow {
-    fn from(t: ApiTokenInfo) -> Self {
-        TokenRow {
-            id: t.id,
-            label: t.label,
-            created: absolute(t.created_at_ms),
-            last_used: t.last_used_at_ms.map(absolute).unwrap_or_default(),
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "account.html")]
-struct AccountPage {
-    chrome: Chrome,
-    email: String,
-    tokens: Vec<TokenRow>,
-    notice: Notice,
-    error: String,
-    csrf: String,
-}
-
-async fn render_account(
-    state: &ApiState,
-    viewer: &Viewer,
-    notice: Notice,
-    error: &str,
-    status: StatusCode,
-) -> Result<Response, UiError> {
-    let user = logged_in(viewer)?;
-    let uid = user.id;
-    let tokens = access::with_store(state, move |store| Ok(store.list_tokens(uid)?)).await?;
-    let t = AccountPage {
-        chrome: Chrome::new("Account", viewer),
-        email: user.email,
-        tokens: tokens.into_iter().map(TokenRow::from).collect(),
-        notice,
-        error: error.to_owned(),
-        csrf: viewer.csrf().unwrap_or_default().to_owned(),
-    };
-    let mut r = page(&t)?;
-    *r.status_mut() = status;
-    Ok(r)
-}
-
-/// `GET /account/`.
-pub async fn account_page(
-    State(state): State<ApiState>,
-    viewer: Viewer,
-) -> Result<Response, UiError> {
-    render_account(&state, &viewer, Notice::default(), "", StatusCode::OK).await
-}
-
-/// `POST /account/password`: current and new password.
-pub async fn change_password(
-    State(state): State<ApiState>,
-    viewer: Viewer,
-    body: Bytes,
-) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
-    viewer.verify_csrf(&form)?;
-    let user = logged_in(&viewer)?;
-    let current = form.get("current").unwrap_or_default().to_owned();
-    let new = form.get("new").unwrap_or_default().to_owned();
-    let changed = access::with_store(&state, move |store| {
-        if !secrets::verify_password(&current, &user.password_hash) {
-            return Ok(Err("The current password is wrong."));
-        }
-        if new.chars().count() < 8 {
-            return Ok(Err("The new password needs at least 8 characters."));
-        }
-        let hash = secrets::hash_password(&new).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        store.update_user(user.id, &hash, user.is_superuser)?;
-        tracing::info!(user = user.id, "password changed");
-        Ok(Ok(()))
-    })
-    .await?;
-    match changed {
-        Ok(()) => {
-            let notice = Notice {
-                text: "Your password was changed.".into(),
-                secret: String::new(),
-            };
-            render_account(&state, &viewer, notice, "", StatusCode::OK).await
-        }
-        Err(e) => {
-            render_account(
-                &state,
-                &viewer,
-                Notice::default(),
-                e,
-                StatusCode::BAD_REQUEST,
-            )
-            .await
-        }
-    }
-}
-
-/// `POST /account/tokens`: `action=create` (with `label`) or `action=delete` (with `id`).
-pub async fn token_action(
-    State(state): State<ApiState>,
-    viewer: Viewer,
-    body: Bytes,
-) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
-    viewer.verify_csrf(&form)?;
-    let user = logged_in(&viewer)?;
-    match form.get("action") {
-        Some("create") => {
-            let label = form.get("label").unwrap_or_default().trim().to_owned();
-            let (token, digest) = secrets::new_api_token();
-            access::with_store(&state, move |store| {
-                Ok(store.create_token(user.id, &digest, &label)?)
-            })
-            .await?;
-            let notice = Notice {
-                text: "New API token (shown once; only its digest is stored):".into(),
-                secret: token,
-            };
-            render_account(&state, &viewer, notice, "", StatusCode::OK).await
-        }
-        Some("delete") => {
-            let id: i64 = form
-                .get("id")
-                .and_then(|i| i.parse().ok())
-                .ok_or_else(|| UiError::bad_request("Invalid token id."))?;
-            let gone =
-                access::with_store(&state, move |store| Ok(store.delete_token(user.id, id)?))
-                    .await?;
-            if !gone {
-                return Err(UiError::not_found());
-            }
-            Ok(see_other("/account/"))
-        }
-        _ => Err(UiError::bad_request("Unknown action.")),
     }
 }
 
@@ -329,6 +170,7 @@ pub async fn team_action(
     let form = FormData::parse(&body);
     viewer.verify_csrf(&form)?;
     let to = format!("/settings/teams/{slug}/");
+    let base = state.base_url.clone();
     let notice = access::with_store(&state, move |store| {
         let who = &viewer.who;
         let action = form.get("action").unwrap_or_default();
@@ -385,25 +227,27 @@ pub async fn team_action(
                         if !email.contains('@') {
                             return Err(ApiError::bad_request("Enter an e-mail address."));
                         }
-                        let password = secrets::generate_password();
-                        let hash = secrets::hash_password(&password)
+                        // Nobody knows this password: the invitee sets theirs through
+                        // the invitation link.
+                        let unusable = secrets::hash_password(&secrets::random_hex(32))
                             .map_err(|e| StoreError::Invalid(e.to_string()))?;
                         let user = store
-                            .create_user(email, &hash, false)
+                            .create_user(email, &unusable, false)
                             .map_err(store_failure)?;
+                        let link = invite::create(store, user.id)?;
                         audit_ok(
                             store,
                             who,
                             Action::CreateUser,
                             &format!("user:{}", user.id),
-                            format!("team={} role={role}", team.slug),
+                            format!("team={} role={role} invited", team.slug),
                         )?;
                         notice = Notice {
                             text: format!(
-                                "Account {email} created. Give them this password (shown \
-                                 once); they set their own on their account page:"
+                                "Account {email} created. Send them this invitation link \
+                                 (shown once, valid for 7 days); it lets them set a password:"
                             ),
-                            secret: password,
+                            secret: format!("{base}{link}"),
                         };
                         user
                     }
