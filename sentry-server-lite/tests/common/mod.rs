@@ -31,6 +31,8 @@ pub struct TestServer {
     pub token: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// The PostgreSQL database of this server (dropped with it).
+    pg_database: Option<String>,
 }
 
 impl TestServer {
@@ -42,6 +44,7 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = ServerConfig::new(dir.path());
         config.database_url = database_url(dir.path());
+        let pg_database = postgres_backend().then(|| database_name(dir.path()));
         config.bind = "127.0.0.1:0".parse().expect("addr");
         config.key_cache_ttl = Duration::from_millis(0);
         configure(&mut config);
@@ -87,6 +90,7 @@ impl TestServer {
             token,
             stop: Some(stop),
             thread: Some(thread),
+            pg_database,
         }
     }
 
@@ -166,6 +170,10 @@ impl TestServer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        // Keep the throwaway cluster small: each test's database goes with its server.
+        if let Some(name) = self.pg_database.take() {
+            drop_postgres_database(&name);
+        }
     }
 }
 
@@ -227,6 +235,22 @@ pub fn create_postgres_database(name: &str) -> String {
     url_with_dbname(&admin, name)
 }
 
+/// Drops a test database (its open connections too).
+pub fn drop_postgres_database(name: &str) {
+    let target = DbTarget::parse(&postgres_admin_url()).expect("SENTRY_TEST_POSTGRES_URL");
+    if let Ok(mut client) = target.connect() {
+        let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+    }
+}
+
+/// The name of the PostgreSQL database of a data dir.
+pub fn database_name(dir: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut h);
+    format!("d_{:016x}", h.finish())
+}
+
 /// A fresh, empty PostgreSQL database; returns its URL.
 pub fn fresh_postgres_database() -> String {
     create_postgres_database(&format!("t_{}", new_id()))
@@ -238,10 +262,7 @@ pub fn database_url(dir: &Path) -> Option<String> {
     if !postgres_backend() {
         return None;
     }
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    dir.hash(&mut h);
-    Some(create_postgres_database(&format!("d_{:016x}", h.finish())))
+    Some(create_postgres_database(&database_name(dir)))
 }
 
 /// Environment for running the binary on a data dir: its database on PostgreSQL.
