@@ -7,6 +7,7 @@ mod common;
 mod web;
 
 use common::{envelope, new_id, request, TestServer};
+use sentry_server_lite::secrets;
 use web::{
     cookie_pair, csrf_of, get, login, message_issue, post, set_cookie_value, try_login, user,
 };
@@ -365,4 +366,56 @@ fn hostile_event_data_and_bad_requests() {
         &format!("csrf={}&action=resolve", admin.csrf),
     );
     assert_eq!(r.status, 404);
+}
+
+/// An invitation sets a password once, also when its form is sent several times at once.
+#[test]
+fn an_invitation_is_used_once_under_concurrent_posts() {
+    let s = TestServer::start();
+    let invitee = s
+        .store
+        .create_user("twice@example.com", "!", false)
+        .expect("user");
+    let path =
+        sentry_server_lite::ui::invite::create(s.store.as_ref(), invitee.id).expect("invite");
+    let csrf = csrf_of(&get(&s, None, &path).text());
+    let addr = s.addr;
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let posts: Vec<_> = (0..4)
+            .map(|i| {
+                let (path, csrf) = (path.clone(), csrf.clone());
+                scope.spawn(move || {
+                    let body = format!("csrf={csrf}&password=password-{i}&confirm=password-{i}");
+                    request(
+                        addr,
+                        "POST",
+                        &path,
+                        &[("Content-Type", "application/x-www-form-urlencoded")],
+                        body.as_bytes(),
+                    )
+                    .status
+                })
+            })
+            .collect();
+        posts.into_iter().map(|p| p.join().expect("post")).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 303).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 303 || *s == 404),
+        "{statuses:?}"
+    );
+    let hash = s
+        .store
+        .user_by_email("twice@example.com")
+        .expect("read")
+        .expect("user")
+        .password_hash;
+    let set: Vec<usize> = (0..4)
+        .filter(|i| secrets::verify_password(&format!("password-{i}"), &hash))
+        .collect();
+    assert_eq!(set.len(), 1, "exactly one password was set");
 }
