@@ -41,9 +41,10 @@
 //!
 //! For each request the layer:
 //!
-//! - **forks a hub** from the current one ([`Hub::new_from_top`](sentry_client::Hub::new_from_top))
-//!   and makes it current while the inner service's `call` runs and on every poll of the
-//!   response future. Scope changes in a handler (`configure_scope`, breadcrumbs, `with_scope`)
+//! - **forks a hub** from the current one, lazily
+//!   ([`Hub::fork_lazily`](sentry_client::Hub::fork_lazily): the scope is copied only when
+//!   the handler first changes it), and makes it current while the inner service's `call`
+//!   runs and on every poll of the response future. Scope changes in a handler (`configure_scope`, breadcrumbs, `with_scope`)
 //!   follow the request across `.await` and runtime threads and never reach another request,
 //!   even one handled on the same worker thread at the same time;
 //! - **attaches the request** to events captured during it: method, URL, query string,
@@ -66,12 +67,14 @@
 //!   [`SentryLayer::capture_server_errors_if`]) unless an event was already captured during
 //!   the request, so a failure is reported once.
 //!
-//! **Cost.** When nothing goes wrong, a request pays for a hub and a scope layer (a few
-//! small allocations and reference-count increments) and clones of the method, URI and
-//! header map (shared buffers). Formatting the request into an event, scrubbing, the
-//! breadcrumb and the trace context happen in an event processor on the SDK's background
-//! worker, and only for requests that produced an event. When the client is disabled (no
-//! DSN) the layer only catches panics. Figures: `BENCHMARKS.md`.
+//! **Cost.** When nothing goes wrong, a request pays for two allocations (the lazy hub and
+//! the kept request: method, URI, matched route and a clone of the header map, whose
+//! values are shared buffers) and, per poll, a reference-count increment and a
+//! thread-local swap. The transaction name, trace context and request processor are made
+//! only when the handler changes the scope or an event is captured; formatting the request
+//! into the event, scrubbing and the breadcrumb happen on the SDK's background worker, and
+//! only for requests that produced an event. When the client is disabled (no DSN) the
+//! layer only catches panics. Figures: `BENCHMARKS.md`.
 #![warn(missing_docs)]
 
 mod layer;

@@ -109,6 +109,31 @@ pub fn project_ref(store: &dyn Store, project: &Project) -> Result<ProjectRef, S
     })
 }
 
+/// A project by team and project slug once the policy allows `action` on it: 404 when
+/// there is none (or the slugs do not match), else the policy's answer (the refusal
+/// audited by [`check`]). Used by the JSON API and the web pages alike.
+pub fn project_checked(
+    store: &dyn Store,
+    who: &ApiActor,
+    team: &str,
+    slug: &str,
+    action: Action,
+) -> Result<(Project, ProjectRef), ApiError> {
+    let project = store
+        .project_by_slug(slug)?
+        .filter(|p| p.team_slug == team)
+        .ok_or_else(ApiError::not_found)?;
+    let pref = project_ref(store, &project)?;
+    check(
+        store,
+        who,
+        action,
+        &Resource::Project(pref),
+        &format!("project:{}", project.id),
+    )?;
+    Ok((project, pref))
+}
+
 /// Whether anonymous sign-up is on (env var or the `serve --allow-signup` setting).
 pub fn signup_enabled(store: &dyn Store) -> Result<bool, StoreError> {
     if let Ok(v) = std::env::var(SIGNUP_ENV) {

@@ -221,18 +221,7 @@ async fn find_project(
 ) -> Result<Project, ApiError> {
     let who = who.clone();
     access::with_store(state, move |store| {
-        let p = store
-            .project_by_slug(&project)?
-            .filter(|p| p.team_slug == team)
-            .ok_or_else(ApiError::not_found)?;
-        let r = Resource::Project(access::project_ref(store, &p)?);
-        access::check(
-            store,
-            &who,
-            Action::ViewIssues,
-            &r,
-            &format!("project:{}", p.id),
-        )?;
+        let (p, _) = access::project_checked(store, &who, &team, &project, Action::ViewIssues)?;
         Ok(p)
     })
     .await

@@ -16,6 +16,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use parking_lot::Mutex;
 
 use super::form::FormData;
 use super::session::{start_session, Viewer};
@@ -25,6 +26,9 @@ use crate::api::ApiState;
 use crate::clock::now_ms;
 use crate::secrets;
 use crate::store::{Store, StoreError, StoreResult};
+
+/// Held while an invitation is checked and used up.
+static ACCEPTING: Mutex<()> = Mutex::new(());
 
 /// How long an invitation link works.
 pub const INVITE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -121,15 +125,26 @@ pub async fn accept(
     }
     let digest = invite_digest(&token);
     let (id, superuser) = (user.id, user.is_superuser);
-    access::with_store(&state, move |store| {
+    let accepted = access::with_store(&state, move |store| {
         let hash =
             secrets::hash_password(&password).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        // Used once: the invitation goes before the password is set.
+        // Used once: of concurrent acceptances only the one that still finds the
+        // invitation (checked and deleted under one lock) sets the password.
+        let _one_at_a_time = ACCEPTING.lock();
+        if store.session(&digest, now_ms())?.is_none() {
+            return Ok(false);
+        }
         store.delete_session(&digest)?;
         store.update_user(id, &hash, superuser)?;
         tracing::info!(user = id, "invitation accepted");
-        Ok(())
+        Ok(true)
     })
     .await?;
+    if !accepted {
+        return Err(UiError::new(
+            StatusCode::NOT_FOUND,
+            "This invitation is not valid (any more).",
+        ));
+    }
     start_session(&state, &viewer, &user, "/").await
 }

@@ -13,7 +13,7 @@ use super::form::FormData;
 use super::session::Viewer;
 use super::timefmt::When;
 use super::{local_path, page, see_other, url_encode, Chrome, UiError};
-use crate::api::access::{self, check, project_ref};
+use crate::api::access::{self, check};
 use crate::api::issues::{apply, bulk_targets, issue_resource, load, remove, Changes};
 use crate::api::{parse_query, ApiError, ApiState};
 use crate::clock::now_ms;
@@ -30,19 +30,7 @@ pub(crate) fn visible_project(
     team: &str,
     slug: &str,
 ) -> Result<(Project, ProjectRef), ApiError> {
-    let project = store
-        .project_by_slug(slug)?
-        .filter(|p| p.team_slug == team)
-        .ok_or_else(ApiError::not_found)?;
-    let pref = project_ref(store, &project)?;
-    check(
-        store,
-        &viewer.who,
-        Action::ViewIssues,
-        &Resource::Project(pref),
-        &format!("project:{}", project.id),
-    )?;
-    Ok((project, pref))
+    access::project_checked(store, &viewer.who, team, slug, Action::ViewIssues)
 }
 
 /// The issue list's URL.

@@ -10,6 +10,8 @@
 //! logging in deletes the browser's previous session and always issues a new token.
 //! Wrong passwords are throttled per e-mail ([`super::throttle`]).
 
+use std::sync::OnceLock;
+
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Query, State};
@@ -296,6 +298,28 @@ pub(crate) async fn start_session(
     Ok(r)
 }
 
+/// A hash of a random password, verified against when the e-mail is unknown.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| secrets::hash_password(&secrets::random_hex(16)).unwrap_or_default())
+}
+
+/// The user when `password` is theirs and they are active. One argon2 verification in
+/// every case (unknown e-mail, inactive user, wrong password), so that the answer's
+/// timing does not tell which accounts exist.
+fn check_password(user: Option<User>, password: &str) -> Option<User> {
+    match user {
+        Some(u) => {
+            let ok = secrets::verify_password(password, &u.password_hash);
+            (ok && u.is_active).then_some(u)
+        }
+        None => {
+            secrets::verify_password(password, decoy_hash());
+            None
+        }
+    }
+}
+
 /// `POST /login`: e-mail and password.
 pub async fn login(
     State(state): State<ApiState>,
@@ -324,7 +348,7 @@ pub async fn login(
     // argon2 is deliberately slow: verify off the async workers.
     let user = access::with_store(&state, move |store| {
         let user = store.user_by_email(&lookup)?;
-        Ok(user.filter(|u| u.is_active && secrets::verify_password(&password, &u.password_hash)))
+        Ok(check_password(user, &password))
     })
     .await?;
     match user {
@@ -455,5 +479,44 @@ pub async fn signup(
             Ok(with_cookie(r, set))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(active: bool) -> User {
+        User {
+            id: 1,
+            email: "a@example.com".into(),
+            password_hash: secrets::hash_password("right-password").expect("hash"),
+            is_superuser: false,
+            is_active: active,
+        }
+    }
+
+    #[test]
+    fn passwords_are_checked_against_a_decoy_for_unknown_users() {
+        assert!(decoy_hash().starts_with("$argon2"), "a real hash to verify");
+        assert!(!secrets::verify_password("", decoy_hash()));
+        assert_eq!(check_password(None, "right-password"), None);
+        assert_eq!(check_password(Some(user(false)), "right-password"), None);
+        assert_eq!(check_password(Some(user(true)), "wrong-password"), None);
+        assert_eq!(
+            check_password(Some(user(true)), "right-password").map(|u| u.id),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn session_tokens_are_64_hex_digits() {
+        assert!(is_session_token(&secrets::random_hex(32)));
+        assert!(!is_session_token(&format!(
+            "invite:{}",
+            secrets::random_hex(32)
+        )));
+        assert!(!is_session_token(&secrets::random_hex(16)));
+        assert!(!is_session_token(&"z".repeat(64)));
     }
 }

@@ -17,7 +17,7 @@ use super::form::FormData;
 use super::invite;
 use super::session::Viewer;
 use super::{page, see_other, Chrome, UiError};
-use crate::api::access::{self, audit_ok, check, project_ref, team_ref};
+use crate::api::access::{self, audit_ok, check, team_ref};
 use crate::api::{ApiError, ApiState};
 use crate::policy::{Action, Resource, Role};
 use crate::secrets;
@@ -344,13 +344,8 @@ fn project_checked(
     slug: &str,
     action: Action,
 ) -> Result<(Project, Resource), ApiError> {
-    let p = store
-        .project_by_slug(slug)?
-        .filter(|p| p.team_slug == team)
-        .ok_or_else(ApiError::not_found)?;
-    let r = Resource::Project(project_ref(store, &p)?);
-    check(store, &viewer.who, action, &r, &format!("project:{}", p.id))?;
-    Ok((p, r))
+    let (p, pref) = access::project_checked(store, &viewer.who, team, slug, action)?;
+    Ok((p, Resource::Project(pref)))
 }
 
 /// `GET /settings/projects/{team}/{project}/`.

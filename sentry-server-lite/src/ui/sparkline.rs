@@ -54,7 +54,9 @@ pub fn counts(
 }
 
 /// SVG bars for `counts` (the tallest bar is full height), with a text alternative.
+/// The result is inserted into pages unescaped: `label` is escaped here.
 pub fn svg(counts: &[u64], label: &str) -> String {
+    let label = escape(label);
     const BAR: usize = 4;
     const GAP: usize = 1;
     const HEIGHT: u64 = 24;
@@ -85,6 +87,22 @@ pub fn svg(counts: &[u64], label: &str) -> String {
     out
 }
 
+/// `label` safe inside an attribute value and element text.
+fn escape(label: &str) -> String {
+    let mut out = String::with_capacity(label.len());
+    for c in label.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +117,8 @@ mod tests {
         assert!(s.contains("<rect x=\"10\" y=\"0\" width=\"4\" height=\"24\">"));
         assert!(s.contains("<rect x=\"15\" y=\"12\" width=\"4\" height=\"12\">"));
         assert_eq!(svg(&[], "x").matches("<rect").count(), 0);
+        let s = svg(&[1], "\"><script>x</script>");
+        assert!(!s.contains("<script>") && !s.contains("\"><script"), "{s}");
+        assert!(s.contains("&quot;&gt;&lt;script&gt;"), "{s}");
     }
 }
