@@ -205,6 +205,7 @@ impl Server {
         let ops = OpsState {
             metrics: metrics.clone(),
             writer: ingestor.writer.clone(),
+            store: store.clone(),
         };
         let app = Router::new()
             .merge(ingest::http::routes().with_state(ingestor.clone()))
@@ -248,14 +249,28 @@ fn display_addr(addr: SocketAddr) -> SocketAddr {
 struct OpsState {
     metrics: Arc<Metrics>,
     writer: Writer,
+    store: Arc<dyn Store>,
 }
 
-async fn healthz(State(ops): State<OpsState>) -> Json<serde_json::Value> {
-    Json(json!({
-        "status": "ok",
+/// 200 while ingestion can work; 503 once the writer thread or a background thread of
+/// the store (the WAL checkpointer) has exited, with the reason.
+async fn healthz(State(ops): State<OpsState>) -> (http::StatusCode, Json<serde_json::Value>) {
+    let problem = if ops.writer.is_alive() {
+        ops.store.background_failure()
+    } else {
+        Some("the writer thread has exited: events cannot be stored".to_owned())
+    };
+    let status = match problem {
+        None => http::StatusCode::OK,
+        Some(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+    };
+    let body = json!({
+        "status": if problem.is_none() { "ok" } else { "unavailable" },
+        "problem": problem,
         "writerQueue": ops.writer.queue_len(),
         "writerCapacity": ops.writer.capacity(),
-    }))
+    });
+    (status, Json(body))
 }
 
 async fn metrics_text(State(ops): State<OpsState>) -> Response {
@@ -291,5 +306,51 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::WriterConfig;
+    use crate::store::{SqliteStore, Synchronous};
+
+    /// `/healthz` answers 200 while the writer runs and 503, with the reason, once it
+    /// has exited.
+    #[test]
+    fn healthz_reports_an_exited_writer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&dir.path().join("db"), Synchronous::Normal).expect("open"));
+        let metrics = Arc::new(Metrics::default());
+        let config = WriterConfig {
+            queue_capacity: 4,
+            max_batch: 4,
+        };
+        let (writer, thread) =
+            Writer::spawn(store.clone(), &config, metrics.clone()).expect("spawn");
+        let ops = OpsState {
+            metrics,
+            writer,
+            store,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("rt");
+        let (status, Json(body)) = rt.block_on(healthz(State(ops.clone())));
+        assert_eq!(
+            (status, &body["status"]),
+            (http::StatusCode::OK, &json!("ok"))
+        );
+        thread.shutdown();
+        let (status, Json(body)) = rt.block_on(healthz(State(ops)));
+        assert_eq!(status, http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["status"], "unavailable");
+        assert!(
+            body["problem"]
+                .as_str()
+                .is_some_and(|p| p.contains("writer thread has exited")),
+            "{body}"
+        );
     }
 }

@@ -36,6 +36,13 @@ pub enum WriteError {
     /// The database refused the event.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The batch failed without a store error (a panic in the store, or a missing
+    /// outcome); nothing of it is acknowledged.
+    #[error("the batch failed: {0}")]
+    Failed(String),
+    /// No answer from the writer in time (used by callers that bound their wait).
+    #[error("no answer from the writer in time")]
+    TimedOut,
 }
 
 type Reply = oneshot::Sender<Result<WriteOutcome, WriteError>>;
@@ -50,6 +57,7 @@ struct Job {
 pub struct Writer {
     tx: Sender<Job>,
     capacity: usize,
+    alive: Arc<AtomicBool>,
 }
 
 /// Owns the writer thread; [`WriterThread::shutdown`] drains the queue and joins it.
@@ -68,20 +76,28 @@ impl Writer {
         let (tx, rx) = bounded(config.queue_capacity.max(1));
         let stop = Arc::new(AtomicBool::new(false));
         let max_batch = config.max_batch.max(1);
+        // Any writer thread that exits (it only does at shutdown, or if something
+        // escaped the per-batch guard) marks the writer as gone: handlers then fail fast.
+        let alive = Arc::new(AtomicBool::new(true));
         let mut handles = Vec::new();
         for n in 0..store.writer_threads().max(1) {
             let (store, rx, metrics) = (store.clone(), rx.clone(), metrics.clone());
             let thread_stop = stop.clone();
+            let exited = ClearOnExit(alive.clone());
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("sentry-lite-writer-{n}"))
-                    .spawn(move || run(store, rx, max_batch, metrics, thread_stop))?,
+                    .spawn(move || {
+                        let _exited = exited;
+                        run(store, rx, max_batch, metrics, thread_stop)
+                    })?,
             );
         }
         Ok((
             Writer {
                 tx,
                 capacity: config.queue_capacity.max(1),
+                alive,
             },
             WriterThread { stop, handles },
         ))
@@ -122,6 +138,12 @@ impl Writer {
             TrySendError::Full(_) => WriteError::QueueFull,
             TrySendError::Disconnected(_) => WriteError::Closed,
         })
+    }
+
+    /// Whether the writer thread is still running (false once it has exited, for
+    /// whatever reason: `/healthz` reports it, and queuing then fails at once).
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::SeqCst)
     }
 
     /// Events waiting in the queue.
@@ -185,15 +207,53 @@ fn run(
     }
 }
 
+/// Clears the flag when dropped: on the thread's return and on its unwinding alike.
+struct ClearOnExit(Arc<AtomicBool>);
+
+impl Drop for ClearOnExit {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
 fn commit(store: &dyn Store, batch: &mut Vec<Job>, metrics: &Metrics) {
     let started = Instant::now();
     let (events, replies): (Vec<NewEvent>, Vec<Option<Reply>>) =
         batch.drain(..).map(|j| (j.event, j.reply)).unzip();
-    let outcomes = store.write_batch(&events);
+    // A panic in the store fails this batch (answered below), not the writer thread.
+    let written =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.write_batch(&events)));
+    let failure = match &written {
+        Err(panic) => Some(
+            panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic in the store".into()),
+        ),
+        Ok(o) if o.len() != events.len() => {
+            Some(format!("{} outcomes for {} events", o.len(), events.len()))
+        }
+        Ok(_) => None,
+    };
     metrics
         .commit_seconds
         .observe(started.elapsed().as_secs_f64());
     metrics.batch_size.observe(events.len() as f64);
+    let outcomes: Vec<Result<WriteOutcome, WriteError>> = match (written, failure) {
+        (Ok(outcomes), None) => outcomes
+            .into_iter()
+            .map(|o| o.map_err(WriteError::from))
+            .collect(),
+        (_, failure) => {
+            let why = failure.unwrap_or_default();
+            tracing::error!(error = %why, events = events.len(), "batch failed");
+            events
+                .iter()
+                .map(|_| Err(WriteError::Failed(why.clone())))
+                .collect()
+        }
+    };
     for (outcome, reply) in outcomes.into_iter().zip(replies) {
         match &outcome {
             Ok(WriteOutcome::Stored { .. }) => {
@@ -208,7 +268,7 @@ fn commit(store: &dyn Store, batch: &mut Vec<Job>, metrics: &Metrics) {
             }
         }
         if let Some(reply) = reply {
-            let _ = reply.send(outcome.map_err(WriteError::from));
+            let _ = reply.send(outcome);
         }
     }
 }
@@ -260,7 +320,9 @@ mod tests {
         assert!(store.event(pid, "d").expect("read").is_some());
         assert_eq!(store.count_events().expect("count"), 1);
         writer.write_detached(event(pid, "e")).expect("queue");
+        assert!(writer.is_alive());
         thread.shutdown();
+        assert!(!writer.is_alive(), "an exited writer is reported");
         assert_eq!(
             store.count_events().expect("count"),
             2,

@@ -141,12 +141,40 @@ impl From<WriteError> for IngestError {
             },
             WriteError::Closed => IngestError::Overloaded {
                 retry_after: 5,
-                detail: "server is shutting down".into(),
+                detail: "storage unavailable: the writer has stopped (shutdown or failure)".into(),
             },
-            WriteError::Store(e) => e.into(),
+            // A failed commit (disk full, I/O error, ...): nothing of the batch was
+            // acknowledged, the writer goes on, and the client should retry later.
+            WriteError::Store(e) => {
+                tracing::error!(error = %e, "storage error during ingestion");
+                IngestError::Overloaded {
+                    retry_after: STORAGE_RETRY_AFTER,
+                    detail: "storage unavailable: the event was not stored; retry later".into(),
+                }
+            }
+            WriteError::Failed(why) => {
+                tracing::error!(error = %why, "writer batch failed");
+                IngestError::Overloaded {
+                    retry_after: STORAGE_RETRY_AFTER,
+                    detail: "storage unavailable: the event was not stored; retry later".into(),
+                }
+            }
+            WriteError::TimedOut => IngestError::Overloaded {
+                retry_after: STORAGE_RETRY_AFTER,
+                detail: "storage unavailable: no commit in time; the event may or may not \
+                         be stored, retry later"
+                    .into(),
+            },
         }
     }
 }
+
+/// `Retry-After` seconds when storage failed.
+pub const STORAGE_RETRY_AFTER: u64 = 10;
+
+/// How long a handler waits for the writer's answer before answering 503: a writer
+/// stuck in the kernel (a hung disk) must not hold requests forever.
+pub const COMMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Events ready for the writer, and the id to answer with.
 #[derive(Debug, Default)]
@@ -327,11 +355,17 @@ impl Ingestor {
             return Ok(prepared.response_id);
         }
         let receivers = self.writer.write_all(prepared.events)?;
-        for rx in receivers {
-            let outcome: Result<WriteOutcome, WriteError> =
-                rx.await.unwrap_or(Err(WriteError::Closed));
-            outcome?;
-        }
+        let wait = async {
+            for rx in receivers {
+                let outcome: Result<WriteOutcome, WriteError> =
+                    rx.await.unwrap_or(Err(WriteError::Closed));
+                outcome?;
+            }
+            Ok::<(), WriteError>(())
+        };
+        tokio::time::timeout(COMMIT_WAIT, wait)
+            .await
+            .unwrap_or(Err(WriteError::TimedOut))?;
         Ok(prepared.response_id)
     }
 }

@@ -125,6 +125,12 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     /// one bad event cannot fail the others.
     fn write_batch(&self, events: &[NewEvent]) -> Vec<StoreResult<WriteOutcome>>;
 
+    /// Why a background thread of the backend (SQLite's WAL checkpointer) has stopped,
+    /// if one has: `/healthz` then answers 503 with it. `None` while all is well.
+    fn background_failure(&self) -> Option<String> {
+        None
+    }
+
     // ---- reads ----------------------------------------------------------------------
     /// Issues of a project matching a filter, ordered by last seen (newest first).
     fn list_issues(

@@ -149,6 +149,15 @@ impl SqliteStore {
         });
     }
 
+    /// Consecutive failed rounds of the background WAL checkpointer (0 when it is not
+    /// running or its last round succeeded).
+    pub fn checkpoint_failures(&self) -> u64 {
+        match self.checkpointer.get() {
+            Some(Some(c)) => c.failures(),
+            _ => 0,
+        }
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -593,10 +602,20 @@ impl Store for SqliteStore {
     }
 
     fn write_batch(&self, events: &[NewEvent]) -> Vec<StoreResult<WriteOutcome>> {
-        let _gate = self.commit_gate.lock();
+        // The checkpointer holds the writer off only for a bounded time: past it (a
+        // checkpoint stuck on a failing disk) the writer commits without the gate, which
+        // only costs the WAL its restart (SQLite's own locks keep the two apart).
+        let _gate = self.commit_gate.try_lock_for(ingest::MAX_HOLD_OFF);
+        if _gate.is_none() {
+            tracing::warn!("the checkpointer held the writer off too long; committing anyway");
+        }
         let conn = self.writer.lock();
         self.start_checkpointer(&conn);
         ingest::write_batch(&conn, events)
+    }
+
+    fn background_failure(&self) -> Option<String> {
+        self.checkpointer.get()?.as_ref()?.failure()
     }
 
     fn list_issues(
@@ -817,6 +836,8 @@ impl Store for SqliteStore {
     }
 }
 
+#[cfg(test)]
+mod failure_tests;
 #[cfg(test)]
 mod tests;
 

@@ -17,9 +17,15 @@
 //! frames committed since its unblocked pass), and the next commit starts the WAL over.
 //! The writer's own automatic checkpoint stays on as a bound on the WAL size
 //! ([`WRITER_AUTOCHECKPOINT_PAGES`]) should the background thread fall behind.
+//!
+//! Failures never stop ingestion: a failed batch (disk full, I/O error) is rolled back
+//! and answered with errors, and the next batch starts on a clean connection; the
+//! checkpointer releases the gate on every error or panic (a guard), survives them, and
+//! the writer waits for the gate at most [`MAX_HOLD_OFF`] anyway.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -42,6 +48,10 @@ pub const RESTART_FRAMES: i64 = 8192;
 /// checkpointer runs: a safety bound (128 MiB of WAL with 4 KiB pages), not the normal
 /// path.
 pub const WRITER_AUTOCHECKPOINT_PAGES: i64 = 32_768;
+
+/// The longest the writer waits for the commit gate; past it, it commits without (a
+/// checkpoint normally holds it for milliseconds; a stuck one must not stop ingestion).
+pub const MAX_HOLD_OFF: Duration = Duration::from_secs(5);
 
 /// Tag rows per multi-row upsert statement (6 parameters each).
 const TAG_ROWS_PER_STATEMENT: usize = 64;
@@ -226,6 +236,13 @@ pub(super) fn write_batch(
     conn: &Connection,
     events: &[NewEvent],
 ) -> Vec<StoreResult<WriteOutcome>> {
+    if let Err(e) = end_open_transaction(conn) {
+        let message = e.to_string();
+        return events
+            .iter()
+            .map(|_| Err(StoreError::Io(std::io::Error::other(message.clone()))))
+            .collect();
+    }
     let batch = (|| -> StoreResult<Vec<WriteOutcome>> {
         let tx = conn.unchecked_transaction()?;
         let out = insert_events(&tx, events)?;
@@ -239,6 +256,7 @@ pub(super) fn write_batch(
             events
                 .iter()
                 .map(|e| {
+                    end_open_transaction(conn)?;
                     let tx = conn.unchecked_transaction()?;
                     let outcome = insert_events(&tx, std::slice::from_ref(e))?
                         .pop()
@@ -251,11 +269,29 @@ pub(super) fn write_batch(
     }
 }
 
+/// Rolls back a transaction left open on `conn`: when COMMIT fails (SQLITE_FULL,
+/// SQLITE_IOERR) SQLite may or may not have rolled back, and the rollback on the
+/// transaction's drop may itself fail (its error is lost there). Without this, one failed
+/// batch would make every later `BEGIN` fail ("cannot start a transaction within a
+/// transaction") even after the disk has room again.
+fn end_open_transaction(conn: &Connection) -> StoreResult<()> {
+    if conn.is_autocommit() {
+        return Ok(());
+    }
+    tracing::warn!("a failed transaction was left open; rolling it back");
+    conn.execute_batch("ROLLBACK")?;
+    Ok(())
+}
+
 /// A background thread that checkpoints the WAL through its own connection, so that the
 /// writer's commits do not wait for checkpoints. Stopped (and joined) on drop.
+///
+/// A failed or panicking round is logged and counted ([`Checkpointer::failures`]); the
+/// thread goes on. Should it exit anyway, [`Checkpointer::failure`] says so.
 pub struct Checkpointer {
     stop: Option<Sender<()>>,
     handle: Option<JoinHandle<()>>,
+    failures: Arc<AtomicU64>,
 }
 
 impl Checkpointer {
@@ -274,13 +310,27 @@ impl Checkpointer {
         conn.pragma_update(None, "synchronous", synchronous.pragma())?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let (tx, rx) = channel::<()>();
+        let failures = Arc::new(AtomicU64::new(0));
+        let counted = failures.clone();
         let handle = std::thread::Builder::new()
             .name("sentry-lite-checkpoint".into())
             .spawn(move || loop {
                 match rx.recv_timeout(interval) {
                     Err(RecvTimeoutError::Timeout) => {
-                        if let Err(e) = checkpoint(&conn, &gate) {
-                            tracing::warn!(error = %e, "background WAL checkpoint failed");
+                        // The gate guard is dropped on error and on unwinding alike.
+                        let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            checkpoint(&conn, &gate)
+                        }));
+                        match round {
+                            Ok(Ok(())) => counted.store(0, Ordering::Relaxed),
+                            Ok(Err(e)) => {
+                                counted.fetch_add(1, Ordering::Relaxed);
+                                tracing::warn!(error = %e, "background WAL checkpoint failed");
+                            }
+                            Err(_) => {
+                                counted.fetch_add(1, Ordering::Relaxed);
+                                tracing::error!("background WAL checkpoint panicked");
+                            }
                         }
                     }
                     Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
@@ -290,7 +340,21 @@ impl Checkpointer {
         Ok(Checkpointer {
             stop: Some(tx),
             handle: Some(handle),
+            failures,
         })
+    }
+
+    /// Consecutive failed rounds (0 after a successful one).
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    /// Why the thread is not running, if it is not (it only returns when stopped).
+    pub fn failure(&self) -> Option<String> {
+        match &self.handle {
+            Some(h) if !h.is_finished() => None,
+            _ => Some("the WAL checkpointer thread has exited".into()),
+        }
     }
 }
 
@@ -475,6 +539,32 @@ mod tests {
             wal < 2 * restart_bytes,
             "WAL of {wal} bytes after {n} batches: the background checkpoints do not restart it"
         );
+    }
+
+    /// Once the checkpointer thread has exited, the store says so (`/healthz` answers
+    /// 503 with it), and the writer is not held off by it.
+    #[test]
+    fn exited_checkpointer_is_reported_and_does_not_hold_the_writer() {
+        let (_dir, s, p) = open();
+        assert_eq!(s.background_failure(), None, "not started yet");
+        batched_one(&s, &event(p, "a", "h", 1, &[])).expect("write");
+        assert_eq!(s.background_failure(), None, "running");
+        let c = s
+            .checkpointer
+            .get()
+            .and_then(Option::as_ref)
+            .expect("started");
+        c.stop.as_ref().expect("sender").send(()).expect("stop");
+        let started = std::time::Instant::now();
+        while c.failure().is_none() {
+            assert!(started.elapsed() < Duration::from_secs(60), "did not exit");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(s
+            .background_failure()
+            .is_some_and(|f| f.contains("checkpointer")));
+        batched_one(&s, &event(p, "b", "h", 2, &[])).expect("write after the exit");
+        assert_eq!(s.count_events().expect("count"), 2);
     }
 
     #[test]
