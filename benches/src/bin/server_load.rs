@@ -202,8 +202,23 @@ fn prebuild(path: &str, host: &str, auth: &str, template: &str) -> Prebuilt {
     Prebuilt { bytes, id_offsets }
 }
 
-/// Sends `req` on a keep-alive connection and reads the answer; returns the status.
+/// How long one request may take before the generator gives up on it (reported as
+/// status 0, "no answer") instead of waiting forever on a server that stopped answering.
+const ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends `req` on a keep-alive connection and reads the answer; returns the status, or
+/// a `TimedOut` error when there is no full answer within [`ROUND_TRIP_TIMEOUT`].
 async fn round_trip(
+    stream: &mut tokio::net::TcpStream,
+    req: &[u8],
+    buf: &mut Vec<u8>,
+) -> std::io::Result<u16> {
+    tokio::time::timeout(ROUND_TRIP_TIMEOUT, round_trip_unbounded(stream, req, buf))
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
+}
+
+async fn round_trip_unbounded(
     stream: &mut tokio::net::TcpStream,
     req: &[u8],
     buf: &mut Vec<u8>,
