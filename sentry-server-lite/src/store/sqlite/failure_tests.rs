@@ -101,9 +101,11 @@ fn full_database_answers_503_stores_nothing_half_way_and_recovers() {
         let events = ids.iter().map(|id| event(pid, id, 64 * 1024)).collect();
         for (id, outcome) in ids.iter().zip(send(&rt, &writer, events)) {
             let err = outcome.expect_err("a full database refuses the event");
+            // The whole batch fails at once as "unavailable" (no event-by-event retry
+            // of a full disk), with SQLite's reason.
             assert!(
-                matches!(err, WriteError::Store(_)),
-                "a store error: {err:?}"
+                matches!(&err, WriteError::Store(StoreError::Unavailable(m)) if m.contains("full")),
+                "storage unavailable: {err:?}"
             );
             let ingest = IngestError::from(err);
             let response = error_response(&ingest);

@@ -251,6 +251,20 @@ pub(super) fn write_batch(
     })();
     match batch {
         Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+        Err(batch_err) if storage_failure(&batch_err) => {
+            // Disk full, I/O error, locked or read-only database: no single event is to
+            // blame, and retrying each would repeat the failure once per event (on a
+            // failing disk, a batch's worth of slow failures). The whole batch fails.
+            tracing::error!(error = %batch_err, "batch commit failed: storage unavailable");
+            let message = batch_err.to_string();
+            if let Err(e) = end_open_transaction(conn) {
+                tracing::error!(error = %e, "rollback after the failed batch failed");
+            }
+            events
+                .iter()
+                .map(|_| Err(StoreError::Unavailable(message.clone())))
+                .collect()
+        }
         Err(batch_err) => {
             tracing::warn!(error = %batch_err, "batch commit failed; retrying event by event");
             events
@@ -266,6 +280,26 @@ pub(super) fn write_batch(
                 })
                 .collect()
         }
+    }
+}
+
+/// Whether `e` is a failure of the storage itself rather than of one event's data.
+fn storage_failure(e: &StoreError) -> bool {
+    use rusqlite::ErrorCode::*;
+    match e {
+        StoreError::Database(rusqlite::Error::SqliteFailure(f, _)) => matches!(
+            f.code,
+            DiskFull
+                | SystemIoFailure
+                | DatabaseBusy
+                | DatabaseLocked
+                | ReadOnly
+                | CannotOpen
+                | OutOfMemory
+                | DatabaseCorrupt
+                | NotADatabase
+        ),
+        _ => false,
     }
 }
 
