@@ -31,8 +31,10 @@ use crate::secrets;
 /// Connections per instance: the writers, the API's blocking threads and the key lookups.
 const POOL_SIZE: usize = 16;
 /// Writer threads per instance: batches commit side by side, so one batch's round trips
-/// and commit wait overlap with the next ones.
-const WRITER_THREADS: usize = 4;
+/// and commit wait overlap with the next ones. Two measured best on the 2-core machine
+/// (BENCHMARKS.md #11): more threads make smaller batches that wait on each other's
+/// issue-row locks (8 threads: under half the throughput of 4).
+const WRITER_THREADS: usize = 2;
 
 /// The PostgreSQL implementation of [`Store`].
 pub struct PgStore {
