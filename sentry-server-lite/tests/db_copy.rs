@@ -13,10 +13,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{envelope, fresh_postgres_database, new_id, request};
+use common::{envelope, fresh_postgres_database, new_id, request, ServerThread};
 use sentry_server_lite::config::ServerConfig;
 use sentry_server_lite::secrets;
-use sentry_server_lite::server::Server;
 use sentry_server_lite::store::{PgStore, Store};
 use serde_json::Value;
 
@@ -25,8 +24,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_sentry-server-lite");
 struct Running {
     addr: SocketAddr,
     store: Arc<dyn Store>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: ServerThread,
 }
 
 impl Running {
@@ -35,35 +33,16 @@ impl Running {
         config.database_url = url.map(str::to_owned);
         config.bind = "127.0.0.1:0".parse().expect("addr");
         config.key_cache_ttl = Duration::from_millis(0);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let server = rt.block_on(Server::bind(config)).expect("bind");
-        let (addr, store) = (server.http_addr(), server.store());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            rt.block_on(server.run(async {
-                let _ = stopped.await;
-            }))
-            .expect("run");
-        });
+        let server = ServerThread::start(config);
         Running {
-            addr,
-            store,
-            stop: Some(stop),
-            thread: Some(thread),
+            addr: server.addr,
+            store: server.store.clone(),
+            server,
         }
     }
 
     fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.server.stop();
     }
 
     fn send(&self, key: &str, project_id: i64, event: &str) -> u16 {

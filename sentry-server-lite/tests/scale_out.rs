@@ -22,10 +22,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{envelope, fresh_postgres_database, new_id, request, try_request, Response};
+use common::{
+    envelope, fresh_postgres_database, new_id, request, try_request, Response, ServerThread,
+};
 use sentry_server_lite::config::ServerConfig;
 use sentry_server_lite::secrets;
-use sentry_server_lite::server::Server;
 use sentry_server_lite::store::{Project, ProjectKey, RateLimit, Store};
 use serde_json::Value;
 
@@ -33,8 +34,7 @@ use serde_json::Value;
 struct Instance {
     addr: SocketAddr,
     store: Arc<dyn Store>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: ServerThread,
     _dir: tempfile::TempDir,
 }
 
@@ -45,37 +45,12 @@ impl Instance {
         config.database_url = Some(url.to_owned());
         config.bind = "127.0.0.1:0".parse().expect("addr");
         config.key_cache_ttl = Duration::from_millis(0);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let server = rt.block_on(Server::bind(config)).expect("bind");
-        let (addr, store) = (server.http_addr(), server.store());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            rt.block_on(server.run(async {
-                let _ = stopped.await;
-            }))
-            .expect("run");
-        });
+        let server = ServerThread::start(config);
         Instance {
-            addr,
-            store,
-            stop: Some(stop),
-            thread: Some(thread),
+            addr: server.addr,
+            store: server.store.clone(),
+            _server: server,
             _dir: dir,
-        }
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
         }
     }
 }

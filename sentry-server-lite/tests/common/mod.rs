@@ -426,3 +426,54 @@ pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Optio
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A server running in process on its own runtime thread until [`ServerThread::stop`] or
+/// drop (the tests that need several servers, or no seeded team/project, use it directly).
+pub struct ServerThread {
+    pub addr: SocketAddr,
+    pub store: Arc<dyn Store>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerThread {
+    /// Binds `config` (its `bind` should be `127.0.0.1:0`) and serves until stopped.
+    pub fn start(config: ServerConfig) -> ServerThread {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let server = rt.block_on(Server::bind(config)).expect("bind");
+        let (addr, store) = (server.http_addr(), server.store());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            rt.block_on(server.run(async {
+                let _ = stopped.await;
+            }))
+            .expect("run");
+        });
+        ServerThread {
+            addr,
+            store,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Shuts the server down (draining what it acknowledged) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for ServerThread {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
