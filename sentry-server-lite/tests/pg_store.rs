@@ -89,6 +89,29 @@ fn batches_group_dedup_and_reopen() {
         s.write_batch(&[event(pid, "a2", "h1", 5000)])[0],
         Ok(WriteOutcome::Duplicate)
     ));
+    // A batch mixing a stored event with new ones: the stored one is a duplicate and the
+    // others are counted once (the attempt that hit the stored event left nothing behind).
+    let out = s.write_batch(&[
+        event(pid, "b1", "h2", 5100),
+        event(pid, "b2", "h2", 5200),
+        event(pid, "c1", "h3", 5300),
+    ]);
+    assert!(
+        matches!(out[0], Ok(WriteOutcome::Duplicate)),
+        "{:?}",
+        out[0]
+    );
+    let (i2b, new_b2, _) = stored(&out[1]);
+    let (_, new_c1, _) = stored(&out[2]);
+    assert_eq!(i2b, i2);
+    assert!(!new_b2 && new_c1);
+    let issue2 = s.issue(i2).expect("read").expect("issue");
+    assert_eq!(issue2.times_seen, 2);
+    let tags2 = s.issue_tags(i2).expect("tags");
+    assert!(
+        tags2.iter().any(|t| t.key == "level" && t.count == 2),
+        "{tags2:?}"
+    );
     s.set_issue_status(i1, IssueStatus::Resolved)
         .expect("resolve");
     let out = s.write_batch(&[event(pid, "a3", "h1", 6000), event(pid, "a4", "h1", 7000)]);
@@ -102,7 +125,7 @@ fn batches_group_dedup_and_reopen() {
     assert_eq!(issue.status, IssueStatus::Unresolved);
     assert_eq!(issue.substatus, "regressed");
     assert_eq!(issue.times_seen, 4);
-    assert_eq!(s.count_events().expect("count"), 5);
+    assert_eq!(s.count_events().expect("count"), 7);
     assert_eq!(
         s.latest_event(i1).expect("latest").expect("event").event_id,
         "a4"

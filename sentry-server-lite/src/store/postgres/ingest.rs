@@ -1,19 +1,23 @@
 //! Group commit, retention and shared rate limits on PostgreSQL.
 //!
-//! A batch is one transaction of four multi-row statements, each an `INSERT ... SELECT
-//! FROM unnest(arrays)` prepared once per connection:
+//! A batch is **one statement** (prepared once per connection), so it costs one round trip
+//! and commits as one implicit transaction: three data-modifying `WITH` parts fed from
+//! arrays (`unnest`):
 //!
-//! 1. which events of the batch are stored already (SDK retries: `Duplicate`);
-//! 2. one upsert of every issue the batch touches, aggregated per group (count, first and
+//! 1. one upsert of every issue the batch touches, aggregated per group (count, first and
 //!    last seen), on the unique `(project_id, grouping_version, grouping_hash)`;
-//! 3. the events, with their issue ids (`ON CONFLICT DO NOTHING`: when another instance
-//!    stored one of them since step 1, fewer rows come back, the transaction is rolled
-//!    back and the batch retried, so nothing is ever counted twice);
-//! 4. the tag counts, aggregated per `(issue, key, value)`.
+//! 2. the events, each joined to its issue's id (a plain `INSERT`: an event id stored
+//!    already fails the whole statement with a unique violation, so nothing is counted
+//!    twice);
+//! 3. the tag counts, aggregated per `(issue, key, value)`.
 //!
-//! Rows are locked in a fixed order (sorted keys), so two instances committing batches
-//! over the same groups do not deadlock; a deadlock or serialization failure anyway is
-//! retried.
+//! Events the server has stored already (an SDK retrying a send) are rare, so they are not
+//! looked up first: when the statement fails on the events' unique key, the batch is
+//! retried after one lookup of which of its events are stored (`Duplicate` outcomes).
+//!
+//! Issue rows are locked in a fixed order (sorted keys), so two instances committing
+//! batches over the same groups do not deadlock; a deadlock or serialization failure anyway
+//! is retried.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -25,16 +29,18 @@ use crate::store::{NewEvent, RateLimit, RetentionPolicy, StoreError, StoreResult
 const MAX_ATTEMPTS: usize = 6;
 
 /// Per project (a batch rarely spans more than one): an index scan of
-/// `(project_id, event_id)`, whatever the size of the table.
+/// `(project_id, event_id)`. Sent unprepared, so that it is planned with its values (a
+/// cached generic plan made while `events` was small could scan the table).
 const DUPLICATES: &str =
     "SELECT event_id FROM events WHERE project_id = $1 AND event_id = ANY($2::text[])";
 
-const UPSERT_ISSUES: &str = "INSERT INTO issues (project_id, grouping_version, grouping_hash, \
-    title, culprit, level, platform, issue_type, metadata, substatus, first_seen, last_seen, \
-    times_seen, regressed_by) \
+const WRITE_BATCH: &str = "WITH iss AS ( \
+    INSERT INTO issues (project_id, grouping_version, grouping_hash, \
+      title, culprit, level, platform, issue_type, metadata, substatus, first_seen, last_seen, \
+      times_seen, regressed_by) \
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
-    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], \
-    $13::bigint[], $14::text[]) \
+      $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], \
+      $12::bigint[], $13::bigint[], $14::text[]) \
     ON CONFLICT (project_id, grouping_version, grouping_hash) DO UPDATE SET \
       times_seen = issues.times_seen + EXCLUDED.times_seen, \
       last_seen = GREATEST(issues.last_seen, EXCLUDED.last_seen), \
@@ -47,22 +53,34 @@ const UPSERT_ISSUES: &str = "INSERT INTO issues (project_id, grouping_version, g
       resolved_at = CASE WHEN issues.status = 'resolved' THEN NULL ELSE issues.resolved_at END, \
       status = CASE WHEN issues.status = 'resolved' THEN 'unresolved' ELSE issues.status END \
     RETURNING id, project_id, grouping_version, grouping_hash, (xmax = 0) AS inserted, \
-      regressed_by";
-
-const INSERT_EVENTS: &str = "INSERT INTO events (project_id, event_id, issue_id, timestamp, \
-    received, level, platform, release, environment, title, culprit, message, body, body_size) \
-    SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], \
-    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
-    $13::bytea[], $14::bigint[]) \
-    ON CONFLICT (project_id, event_id) DO NOTHING";
-
-const UPSERT_TAGS: &str = "INSERT INTO issue_tags (issue_id, key, value, times_seen, \
-    first_seen, last_seen) \
-    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], \
-    $6::bigint[]) \
+      regressed_by \
+  ), ev AS ( \
+    INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, \
+      platform, release, environment, title, culprit, message, body, body_size) \
+    SELECT e.p, e.eid, iss.id, e.ts, e.rcv, e.lvl, e.plat, e.rel, e.env, e.title, \
+      e.culprit, e.msg, e.body, e.size \
+    FROM unnest($15::bigint[], $16::text[], $17::text[], $18::text[], $19::bigint[], \
+      $20::bigint[], $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], \
+      $26::text[], $27::text[], $28::bytea[], $29::bigint[]) \
+      AS e(p, eid, gv, gh, ts, rcv, lvl, plat, rel, env, title, culprit, msg, body, size) \
+    JOIN iss ON iss.project_id = e.p AND iss.grouping_version = e.gv \
+      AND iss.grouping_hash = e.gh \
+    RETURNING 1 \
+  ), tg AS ( \
+    INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen) \
+    SELECT iss.id, t.k, t.v, t.n, t.fs, t.ls \
+    FROM unnest($30::bigint[], $31::text[], $32::text[], $33::text[], $34::text[], \
+      $35::bigint[], $36::bigint[], $37::bigint[]) WITH ORDINALITY \
+      AS t(p, gv, gh, k, v, n, fs, ls, ord) \
+    JOIN iss ON iss.project_id = t.p AND iss.grouping_version = t.gv \
+      AND iss.grouping_hash = t.gh \
+    ORDER BY t.ord \
     ON CONFLICT (issue_id, key, value) DO UPDATE SET \
       times_seen = issue_tags.times_seen + EXCLUDED.times_seen, \
-      last_seen = GREATEST(issue_tags.last_seen, EXCLUDED.last_seen)";
+      last_seen = GREATEST(issue_tags.last_seen, EXCLUDED.last_seen) \
+  ) \
+  SELECT id, project_id, grouping_version, grouping_hash, inserted, regressed_by, \
+    (SELECT count(*) FROM ev) FROM iss";
 
 /// Commits `events` (see the module documentation); when the batch fails for a reason
 /// other than the database being unavailable, retries event by event so that one bad
@@ -93,23 +111,27 @@ pub(super) fn write_batch(store: &PgStore, events: &[NewEvent]) -> Vec<StoreResu
 }
 
 fn with_retries(c: &mut Conn, events: &[NewEvent]) -> StoreResult<Vec<WriteOutcome>> {
+    let mut check_stored = false;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match try_batch(c, events) {
-            Ok(Some(outcomes)) => return Ok(outcomes),
-            Ok(None) if attempt < MAX_ATTEMPTS => continue,
-            Err(StoreError::Postgres(e))
-                if attempt < MAX_ATTEMPTS
-                    && matches!(e.code().map(|c| c.code()), Some("40P01" | "40001")) =>
-            {
-                tracing::debug!(error = %e, "batch conflicted with another writer; retrying");
-                continue;
+        match try_batch(c, events, check_stored) {
+            Ok(outcomes) => return Ok(outcomes),
+            Err(StoreError::Postgres(e)) if attempt < MAX_ATTEMPTS => {
+                match e.code().map(|c| c.code()) {
+                    // One of the events is stored already (a retried send, or another
+                    // instance got it first): look them up and leave them out.
+                    Some("23505") => check_stored = true,
+                    Some("40P01" | "40001") => {
+                        tracing::debug!(error = %e, "batch conflicted with another writer; retrying");
+                    }
+                    _ => return Err(StoreError::Postgres(e)),
+                }
             }
-            Ok(None) => {
-                return Err(StoreError::Conflict(
-                    "events stored concurrently by another writer".into(),
-                ))
+            Err(StoreError::Postgres(e)) if e.code().map(|c| c.code()) == Some("23505") => {
+                return Err(StoreError::Conflict(format!(
+                    "events stored concurrently by another writer: {e}"
+                )))
             }
             Err(e) => return Err(e),
         }
@@ -126,15 +148,14 @@ struct Group {
     last: usize,
 }
 
-/// One attempt; `Ok(None)` when another writer stored one of the events meanwhile.
-fn try_batch(c: &mut Conn, events: &[NewEvent]) -> StoreResult<Option<Vec<WriteOutcome>>> {
-    let duplicates = c.stmt(DUPLICATES)?;
-    let upsert_issues = c.stmt(UPSERT_ISSUES)?;
-    let insert_events = c.stmt(INSERT_EVENTS)?;
-    let upsert_tags = c.stmt(UPSERT_TAGS)?;
-    let mut tx = c.client.transaction()?;
-
-    // 1. Duplicates: within the batch, then against what is stored.
+/// One attempt of the batch statement; `check_stored` first looks up which events are
+/// stored already.
+fn try_batch(
+    c: &mut Conn,
+    events: &[NewEvent],
+    check_stored: bool,
+) -> StoreResult<Vec<WriteOutcome>> {
+    // Duplicates within the batch, then (after a unique violation) against what is stored.
     let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; events.len()];
     let mut seen: HashSet<(i64, &str)> = HashSet::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
@@ -142,30 +163,31 @@ fn try_batch(c: &mut Conn, events: &[NewEvent]) -> StoreResult<Option<Vec<WriteO
             outcomes[i] = Some(WriteOutcome::Duplicate);
         }
     }
-    let mut by_project: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
-    for (pid, eid) in &seen {
-        by_project.entry(*pid).or_default().push(eid);
-    }
-    let mut stored: HashSet<(i64, String)> = HashSet::new();
-    for (pid, eids) in &by_project {
-        for r in tx.query(&duplicates, &[pid, eids])? {
-            stored.insert((*pid, r.try_get(0)?));
+    if check_stored {
+        let mut by_project: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+        for (pid, eid) in &seen {
+            by_project.entry(*pid).or_default().push(eid);
         }
-    }
-    for (i, e) in events.iter().enumerate() {
-        if outcomes[i].is_none() && stored.contains(&(e.project_id, e.event_id.clone())) {
-            outcomes[i] = Some(WriteOutcome::Duplicate);
+        let mut stored: HashSet<(i64, String)> = HashSet::new();
+        for (pid, eids) in &by_project {
+            for r in c.client.query(DUPLICATES, &[pid, eids])? {
+                stored.insert((*pid, r.try_get(0)?));
+            }
+        }
+        for (i, e) in events.iter().enumerate() {
+            if outcomes[i].is_none() && stored.contains(&(e.project_id, e.event_id.clone())) {
+                outcomes[i] = Some(WriteOutcome::Duplicate);
+            }
         }
     }
     let fresh: Vec<usize> = (0..events.len())
         .filter(|&i| outcomes[i].is_none())
         .collect();
     if fresh.is_empty() {
-        tx.commit()?;
-        return Ok(Some(outcomes.into_iter().flatten().collect()));
+        return Ok(outcomes.into_iter().flatten().collect());
     }
 
-    // 2. Issues, one row per group, in key order.
+    // Issues: one row per group, in key order (the order their rows are locked in).
     let mut groups: BTreeMap<GroupKey<'_>, Group> = BTreeMap::new();
     for &i in &fresh {
         let e = &events[i];
@@ -186,9 +208,39 @@ fn try_batch(c: &mut Conn, events: &[NewEvent]) -> StoreResult<Option<Vec<WriteO
     let first = |g: &Group| &events[g.first];
     let gs: Vec<&Group> = groups.values().collect();
     let col = |f: fn(&NewEvent) -> &str| -> Vec<&str> { gs.iter().map(|g| f(first(g))).collect() };
-    let rows = tx.query(
-        &upsert_issues,
+
+    // Events.
+    let fe: Vec<&NewEvent> = fresh.iter().map(|&i| &events[i]).collect();
+    let text = |f: fn(&NewEvent) -> &str| -> Vec<&str> { fe.iter().map(|e| f(e)).collect() };
+    let opt = |f: fn(&NewEvent) -> Option<&str>| -> Vec<Option<&str>> {
+        fe.iter().map(|e| f(e)).collect()
+    };
+
+    // Tags: one row per (group, key, value), in key order.
+    let mut tags: BTreeMap<(GroupKey<'_>, &str, &str), (i64, i64, i64)> = BTreeMap::new();
+    for e in &fe {
+        let group = (
+            e.project_id,
+            e.grouping_version.as_str(),
+            e.grouping_hash.as_str(),
+        );
+        for (k, v) in &e.tags {
+            let t = tags.entry((group, k.as_str(), v.as_str())).or_insert((
+                0,
+                e.timestamp_ms,
+                e.timestamp_ms,
+            ));
+            t.0 += 1;
+            t.1 = t.1.min(e.timestamp_ms);
+            t.2 = t.2.max(e.timestamp_ms);
+        }
+    }
+
+    let statement = c.stmt(WRITE_BATCH)?;
+    let rows = c.client.query(
+        &statement,
         &[
+            // Issues.
             &gs.iter().map(|g| first(g).project_id).collect::<Vec<i64>>(),
             &col(|e| &e.grouping_version),
             &col(|e| &e.grouping_hash),
@@ -207,48 +259,11 @@ fn try_batch(c: &mut Conn, events: &[NewEvent]) -> StoreResult<Option<Vec<WriteO
             &gs.iter().map(|g| g.last_seen).collect::<Vec<i64>>(),
             &gs.iter().map(|g| g.count).collect::<Vec<i64>>(),
             &col(|e| &e.event_id),
-        ],
-    )?;
-    // (issue id, inserted, regressed) per group.
-    let mut issue_of: HashMap<(i64, String, String), (i64, bool, bool)> = HashMap::new();
-    for r in &rows {
-        let key: (i64, String, String) = (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-        let inserted: bool = r.try_get(4)?;
-        let regressed_by: Option<String> = r.try_get(5)?;
-        let first_event = groups
-            .get(&(key.0, key.1.as_str(), key.2.as_str()))
-            .map(|g| first(g).event_id.as_str());
-        let regressed =
-            !inserted && regressed_by.is_some() && regressed_by.as_deref() == first_event;
-        issue_of.insert(key, (r.try_get(0)?, inserted, regressed));
-    }
-    let issue_id = |e: &NewEvent| -> StoreResult<(i64, bool, bool)> {
-        issue_of
-            .get(&(
-                e.project_id,
-                e.grouping_version.clone(),
-                e.grouping_hash.clone(),
-            ))
-            .copied()
-            .ok_or_else(|| StoreError::Corrupt(format!("no issue for event {}", e.event_id)))
-    };
-
-    // 3. Events.
-    let fe: Vec<&NewEvent> = fresh.iter().map(|&i| &events[i]).collect();
-    let ids: Vec<i64> = fe
-        .iter()
-        .map(|e| issue_id(e).map(|t| t.0))
-        .collect::<StoreResult<_>>()?;
-    let text = |f: fn(&NewEvent) -> &str| -> Vec<&str> { fe.iter().map(|e| f(e)).collect() };
-    let opt = |f: fn(&NewEvent) -> Option<&str>| -> Vec<Option<&str>> {
-        fe.iter().map(|e| f(e)).collect()
-    };
-    let inserted = tx.execute(
-        &insert_events,
-        &[
+            // Events.
             &fe.iter().map(|e| e.project_id).collect::<Vec<i64>>(),
             &text(|e| &e.event_id),
-            &ids,
+            &text(|e| &e.grouping_version),
+            &text(|e| &e.grouping_hash),
             &fe.iter().map(|e| e.timestamp_ms).collect::<Vec<i64>>(),
             &fe.iter().map(|e| e.received_ms).collect::<Vec<i64>>(),
             &text(|e| &e.level),
@@ -262,45 +277,53 @@ fn try_batch(c: &mut Conn, events: &[NewEvent]) -> StoreResult<Option<Vec<WriteO
                 .map(|e| e.body_zstd.as_slice())
                 .collect::<Vec<&[u8]>>(),
             &fe.iter().map(|e| e.body_size as i64).collect::<Vec<i64>>(),
+            // Tags.
+            &tags.keys().map(|k| k.0 .0).collect::<Vec<i64>>(),
+            &tags.keys().map(|k| k.0 .1).collect::<Vec<&str>>(),
+            &tags.keys().map(|k| k.0 .2).collect::<Vec<&str>>(),
+            &tags.keys().map(|k| k.1).collect::<Vec<&str>>(),
+            &tags.keys().map(|k| k.2).collect::<Vec<&str>>(),
+            &tags.values().map(|v| v.0).collect::<Vec<i64>>(),
+            &tags.values().map(|v| v.1).collect::<Vec<i64>>(),
+            &tags.values().map(|v| v.2).collect::<Vec<i64>>(),
         ],
     )?;
-    if inserted != fe.len() as u64 {
-        tx.rollback()?;
-        return Ok(None);
-    }
 
-    // 4. Tags, one row per (issue, key, value), in key order.
-    let mut tags: BTreeMap<(i64, &str, &str), (i64, i64, i64)> = BTreeMap::new();
-    for (e, issue) in fe.iter().zip(&ids) {
-        for (k, v) in &e.tags {
-            let t = tags.entry((*issue, k.as_str(), v.as_str())).or_insert((
-                0,
-                e.timestamp_ms,
-                e.timestamp_ms,
-            ));
-            t.0 += 1;
-            t.1 = t.1.min(e.timestamp_ms);
-            t.2 = t.2.max(e.timestamp_ms);
-        }
+    // (issue id, inserted, regressed) per group.
+    let mut issue_of: HashMap<(i64, String, String), (i64, bool, bool)> = HashMap::new();
+    let mut stored_events: i64 = 0;
+    for r in &rows {
+        let key: (i64, String, String) = (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+        let inserted: bool = r.try_get(4)?;
+        let regressed_by: Option<String> = r.try_get(5)?;
+        stored_events = r.try_get(6)?;
+        let first_event = groups
+            .get(&(key.0, key.1.as_str(), key.2.as_str()))
+            .map(|g| first(g).event_id.as_str());
+        let regressed =
+            !inserted && regressed_by.is_some() && regressed_by.as_deref() == first_event;
+        issue_of.insert(key, (r.try_get(0)?, inserted, regressed));
     }
-    if !tags.is_empty() {
-        tx.execute(
-            &upsert_tags,
-            &[
-                &tags.keys().map(|k| k.0).collect::<Vec<i64>>(),
-                &tags.keys().map(|k| k.1).collect::<Vec<&str>>(),
-                &tags.keys().map(|k| k.2).collect::<Vec<&str>>(),
-                &tags.values().map(|v| v.0).collect::<Vec<i64>>(),
-                &tags.values().map(|v| v.1).collect::<Vec<i64>>(),
-                &tags.values().map(|v| v.2).collect::<Vec<i64>>(),
-            ],
-        )?;
+    if stored_events != fe.len() as i64 || issue_of.len() != groups.len() {
+        // Cannot happen: every group's upsert returns its row, and every event joins it.
+        return Err(StoreError::Corrupt(format!(
+            "batch of {} events over {} groups stored {stored_events} events over {} issues",
+            fe.len(),
+            groups.len(),
+            issue_of.len()
+        )));
     }
-    tx.commit()?;
 
     for &i in &fresh {
         let e = &events[i];
-        let (issue_id, inserted, regressed) = issue_id(e)?;
+        let (issue_id, inserted, regressed) = issue_of
+            .get(&(
+                e.project_id,
+                e.grouping_version.clone(),
+                e.grouping_hash.clone(),
+            ))
+            .copied()
+            .ok_or_else(|| StoreError::Corrupt(format!("no issue for event {}", e.event_id)))?;
         let is_first = groups
             .get(&(
                 e.project_id,
@@ -314,7 +337,7 @@ fn try_batch(c: &mut Conn, events: &[NewEvent]) -> StoreResult<Option<Vec<WriteO
             regression: regressed && is_first,
         });
     }
-    Ok(Some(outcomes.into_iter().flatten().collect()))
+    Ok(outcomes.into_iter().flatten().collect())
 }
 
 /// Retention (see [`crate::store::Store::apply_retention`]) under an advisory lock: when
