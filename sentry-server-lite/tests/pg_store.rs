@@ -1,5 +1,6 @@
 //! The PostgreSQL store directly: the batch upsert's outcomes (new issue, duplicates in
-//! and across batches, regression reopening), retention (age, per issue, one instance at
+//! and across batches, regression reopening), queued tag counts (exact before and after
+//! folding, in the background too), retention (age, per issue, one instance at
 //! a time under the advisory lock) and the shared rate-limit window.
 //!
 //! Needs PostgreSQL: fails (never skips) when `SENTRY_TEST_POSTGRES_URL` is not set.
@@ -9,8 +10,8 @@ mod common;
 use common::fresh_postgres_database;
 use sentry_server_lite::store::postgres::schema::LOCK_RETENTION;
 use sentry_server_lite::store::{
-    DbTarget, IssueStatus, NewEvent, PgStore, RateLimit, RetentionPolicy, Store, StoreResult,
-    WriteOutcome,
+    AccountStore, DbTarget, IssueFilter, IssueQuery, IssueStatus, NewEvent, Page, PgStore,
+    RateLimit, RetentionPolicy, Store, StoreResult, WriteOutcome,
 };
 
 fn store() -> (String, PgStore, i64) {
@@ -196,4 +197,122 @@ fn rate_limit_windows_are_shared() {
         Some(Ok(())),
         "the next window"
     );
+}
+
+fn queued_tag_rows(url: &str) -> i64 {
+    let mut db = DbTarget::parse(url)
+        .expect("url")
+        .connect()
+        .expect("connect");
+    db.query_one("SELECT count(*) FROM tag_queue", &[])
+        .expect("count")
+        .get(0)
+}
+
+fn tag_count(s: &PgStore, issue_id: i64, key: &str, value: &str) -> Option<u64> {
+    s.issue_tags(issue_id)
+        .expect("tags")
+        .into_iter()
+        .find(|t| t.key == key && t.value == value)
+        .map(|t| t.count)
+}
+
+fn with_tag(s: &PgStore, pid: i64, key: &str, value: &str) -> Vec<i64> {
+    let filter = IssueFilter {
+        tags: vec![(key.into(), value.into())],
+        ..IssueFilter::default()
+    };
+    let page = Page {
+        offset: 0,
+        limit: 100,
+    };
+    let listed: Vec<i64> = s
+        .list_issues(pid, &filter, page)
+        .expect("list")
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    let query = IssueQuery {
+        filter,
+        ..IssueQuery::default()
+    };
+    let searched: Vec<i64> = s
+        .search_issues(pid, &query, page)
+        .expect("search")
+        .issues
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(listed, searched, "list and search agree");
+    listed
+}
+
+#[test]
+fn queued_tag_counts_are_exact_before_and_after_folding() {
+    let (url, s, pid) = store();
+    let mut first = event(pid, "t1", "h1", 1000);
+    first.tags.push(("user".into(), "u1".into()));
+    let out = s.write_batch(&[first, event(pid, "t2", "h1", 2000)]);
+    let (issue, _, _) = stored(&out[0]);
+    let (other, _, _) = stored(&s.write_batch(&[event(pid, "t3", "h2", 3000)])[0]);
+    s.write_batch(&[event(pid, "t4", "h1", 4000)]);
+
+    // Whatever the background folder has done so far, reads add up both places.
+    assert_eq!(tag_count(&s, issue, "level", "error"), Some(3));
+    assert_eq!(tag_count(&s, issue, "user", "u1"), Some(1));
+    assert_eq!(tag_count(&s, other, "level", "error"), Some(1));
+    assert_eq!(with_tag(&s, pid, "user", "u1"), vec![issue]);
+    assert_eq!(with_tag(&s, pid, "level", "error").len(), 2);
+    assert!(with_tag(&s, pid, "user", "u2").is_empty());
+
+    // Folded: the queue is empty and the counts are the same.
+    s.fold_tags().expect("fold");
+    assert_eq!(queued_tag_rows(&url), 0);
+    assert_eq!(tag_count(&s, issue, "level", "error"), Some(3));
+    assert_eq!(tag_count(&s, issue, "user", "u1"), Some(1));
+    assert_eq!(with_tag(&s, pid, "user", "u1"), vec![issue]);
+
+    // Folded and queued counts of one tag add up.
+    s.write_batch(&[event(pid, "t5", "h1", 5000)]);
+    assert_eq!(tag_count(&s, issue, "level", "error"), Some(4));
+
+    // Deleting an issue takes its queued counts too.
+    assert!(s.delete_issue(issue).expect("delete"));
+    s.write_batch(&[event(pid, "t6", "h2", 6000)]);
+    s.fold_tags().expect("fold");
+    assert_eq!(queued_tag_rows(&url), 0);
+    assert_eq!(tag_count(&s, other, "level", "error"), Some(2));
+    assert!(s.issue_tags(issue).expect("tags").is_empty());
+}
+
+#[test]
+fn the_background_folder_empties_the_queue() {
+    let (url, s, pid) = store();
+    let batch: Vec<NewEvent> = (0..50)
+        .map(|i| event(pid, &format!("b{i}"), &format!("h{}", i % 5), 1000 + i))
+        .collect();
+    s.write_batch(&batch);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while queued_tag_rows(&url) > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tag rows still queued after 10 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let issues = s
+        .list_issues(
+            pid,
+            &IssueFilter::default(),
+            Page {
+                offset: 0,
+                limit: 10,
+            },
+        )
+        .expect("list");
+    assert_eq!(issues.len(), 5);
+    for i in issues {
+        assert_eq!(tag_count(&s, i.id, "level", "error"), Some(10));
+        assert_eq!(tag_count(&s, i.id, "release", "r1"), Some(10));
+    }
 }

@@ -27,7 +27,7 @@ use common::{
 };
 use sentry_server_lite::config::ServerConfig;
 use sentry_server_lite::secrets;
-use sentry_server_lite::store::{Project, ProjectKey, RateLimit, Store};
+use sentry_server_lite::store::{DbTarget, Project, ProjectKey, RateLimit, Store};
 use serde_json::Value;
 
 /// One in-process server on the shared database.
@@ -62,6 +62,7 @@ struct Pair {
     project: Project,
     key: ProjectKey,
     token: String,
+    url: String,
 }
 
 fn pair() -> Pair {
@@ -90,6 +91,7 @@ fn pair() -> Pair {
         project,
         key,
         token,
+        url,
     }
 }
 
@@ -237,6 +239,52 @@ fn split_load_stores_every_acknowledged_event_once_with_one_issue_per_group() {
             "count of {title}"
         );
     }
+    // Tag counts are exact whether still queued or folded (each instance folds its share
+    // of the queue in the background): first as soon as the load is over, then once both
+    // folders have emptied the queue.
+    let check_tags = |when: &str| {
+        for issue in &issues {
+            let id: i64 = issue["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("issue id");
+            let title = issue["title"].as_str().expect("title");
+            let group = &title["Group".len()..title.find("Error").expect("title")];
+            let tags = p.b.store.issue_tags(id).expect("tags");
+            let counted: Vec<u64> = tags
+                .iter()
+                .filter(|t| t.key == "group")
+                .map(|t| t.count)
+                .collect();
+            assert_eq!(
+                counted,
+                vec![per_group[&group.parse::<usize>().expect("group")]],
+                "tag counts of {title} ({when})"
+            );
+        }
+    };
+    check_tags("right after the load");
+    let mut db = DbTarget::parse(&p.url)
+        .expect("url")
+        .connect()
+        .expect("connect");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let queued: i64 = db
+            .query_one("SELECT count(*) FROM tag_queue", &[])
+            .expect("queue")
+            .get(0);
+        if queued == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{queued} tag rows still queued after 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    check_tags("folded");
+
     // Acknowledged by one instance, readable through the other.
     for (id, _, to_a) in acked.iter().take(40) {
         let other = if *to_a { p.b.addr } else { p.a.addr };

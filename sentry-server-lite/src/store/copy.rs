@@ -497,7 +497,7 @@ impl Db {
                 self.exec(&format!("BEGIN; {sql} COMMIT;"))
             }
             Db::Postgres(_) => self.exec(&format!(
-                "TRUNCATE {}, rate_limit_windows RESTART IDENTITY CASCADE",
+                "TRUNCATE {}, rate_limit_windows, tag_queue RESTART IDENTITY CASCADE",
                 names.join(", ")
             )),
         }
@@ -547,6 +547,10 @@ pub fn copy(
         }
     }
     let mut src = Db::open(from)?;
+    if let Db::Postgres(store) = &src {
+        // Queued tag counts (see `postgres::ingest`) are copied as folded counts.
+        store.fold_tags()?;
+    }
     let mut dst = Db::open(to)?;
     let source = from.describe();
     let mut report = CopyReport::default();

@@ -4,9 +4,10 @@
 //!   dropped and the next call opens a new one, so the server recovers by itself when the
 //!   database comes back. Meanwhile calls fail with [`StoreError::Unavailable`] (ingestion
 //!   answers 503 with `Retry-After`).
-//! - The writer's group commit holds: a batch is one transaction of a few multi-row
-//!   statements (`unnest` of arrays, prepared once per connection), committed before any
-//!   event of it is acknowledged ([`ingest`]).
+//! - The writer's group commit holds: a batch is one multi-row statement (`unnest` of
+//!   arrays, prepared once per connection, one round trip), committed before any event of
+//!   it is acknowledged ([`ingest`]). Its tag counts are queued with it and folded into
+//!   `issue_tags` by a background thread; reads add the queued counts, so they are exact.
 //! - Grouping is one `INSERT ... ON CONFLICT ... DO UPDATE ... RETURNING` on the unique
 //!   `(project_id, grouping_version, grouping_hash)`: the same new error arriving at two
 //!   instances at once makes one issue with the exact count.
@@ -25,6 +26,11 @@ use ::postgres::Row;
 pub use pool::DbTarget;
 use pool::{outside_runtime, Conn, Pool};
 
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
 use super::*;
 use crate::secrets;
 
@@ -36,9 +42,89 @@ const POOL_SIZE: usize = 16;
 /// issue-row locks (8 threads: under half the throughput of 4).
 const WRITER_THREADS: usize = 2;
 
+/// How often an instance folds queued tag counts into `issue_tags` when the queue has
+/// emptied (it goes on without pause while there is a full chunk to fold).
+const FOLD_INTERVAL: Duration = Duration::from_millis(1000);
+
 /// The PostgreSQL implementation of [`Store`].
 pub struct PgStore {
-    pool: Pool,
+    pool: Arc<Pool>,
+    /// The background tag folder, started by the first batch written.
+    folder: OnceLock<Option<Folder>>,
+}
+
+/// A background thread folding queued tag counts (see [`ingest::fold_tags`]) until the
+/// store is dropped.
+struct Folder {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Folder {
+    fn start(pool: Arc<Pool>) -> Option<Folder> {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let signal = stop.clone();
+        let spawned = std::thread::Builder::new()
+            .name("pg-tag-folder".into())
+            .spawn(move || {
+                let (flag, wake) = &*signal;
+                loop {
+                    let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        with_pool(&pool, |c| ingest::fold_tags(c, ingest::FOLD_CHUNK))
+                    }));
+                    let pause = match round {
+                        Ok(Ok(n)) if n >= ingest::FOLD_CHUNK as u64 => Duration::ZERO,
+                        Ok(Ok(_)) => FOLD_INTERVAL,
+                        Ok(Err(StoreError::Unavailable(why))) => {
+                            tracing::debug!(%why, "tag folding waits for the database");
+                            Duration::from_secs(1)
+                        }
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, "folding tag counts failed; retrying");
+                            Duration::from_secs(1)
+                        }
+                        Err(_) => {
+                            tracing::error!("folding tag counts panicked; retrying");
+                            Duration::from_secs(1)
+                        }
+                    };
+                    let mut stopped = flag.lock();
+                    if !*stopped && !pause.is_zero() {
+                        wake.wait_for(&mut stopped, pause);
+                    }
+                    if *stopped {
+                        return;
+                    }
+                }
+            });
+        match spawned {
+            Ok(_) => Some(Folder { stop }),
+            Err(e) => {
+                tracing::warn!(error = %e, "no background tag folder; counts stay queued until read");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        if let Some(Some(folder)) = self.folder.get() {
+            let (flag, wake) = &*folder.stop;
+            *flag.lock() = true;
+            wake.notify_all();
+        }
+    }
+}
+
+/// Runs `f` with a connection of `pool`, off any async worker.
+fn with_pool<T: Send>(
+    pool: &Pool,
+    f: impl FnOnce(&mut Conn) -> StoreResult<T> + Send,
+) -> StoreResult<T> {
+    outside_runtime(|| {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
 }
 
 fn now_ms() -> i64 {
@@ -88,7 +174,8 @@ impl PgStore {
     /// Like [`PgStore::open`] with a parsed target.
     pub fn open_target(target: DbTarget) -> StoreResult<Self> {
         let store = PgStore {
-            pool: Pool::new(target, POOL_SIZE),
+            pool: Arc::new(Pool::new(target, POOL_SIZE)),
+            folder: OnceLock::new(),
         };
         store.with(|c| schema::migrate(&mut c.client).map(drop))?;
         Ok(store)
@@ -109,10 +196,19 @@ impl PgStore {
         &self,
         f: impl FnOnce(&mut Conn) -> StoreResult<T> + Send,
     ) -> StoreResult<T> {
-        outside_runtime(|| {
-            let mut conn = self.pool.get()?;
-            f(&mut conn)
-        })
+        with_pool(&self.pool, f)
+    }
+
+    /// Folds every queued tag count into `issue_tags` now (the background folder does this
+    /// within a fraction of a second; `db copy` calls it so that it copies folded counts).
+    /// Returns the queued rows folded.
+    pub fn fold_tags(&self) -> StoreResult<u64> {
+        self.with(ingest::fold_all_tags)
+    }
+
+    /// Starts the background tag folder once.
+    fn start_folder(&self) {
+        self.folder.get_or_init(|| Folder::start(self.pool.clone()));
     }
 
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
@@ -514,6 +610,7 @@ impl Store for PgStore {
     }
 
     fn write_batch(&self, events: &[NewEvent]) -> Vec<StoreResult<WriteOutcome>> {
+        self.start_folder();
         ingest::write_batch(self, events)
     }
 
@@ -549,7 +646,7 @@ impl Store for PgStore {
             arg(
                 &mut sql,
                 Box::new(k.clone()),
-                " AND EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = i.id AND t.key = ?",
+                " AND EXISTS (SELECT 1 FROM issue_tags_live t WHERE t.issue_id = i.id AND t.key = ?",
             );
             arg(&mut sql, Box::new(v.clone()), " AND t.value = ?)");
         }
@@ -628,8 +725,8 @@ impl Store for PgStore {
     fn issue_tags(&self, issue_id: i64) -> StoreResult<Vec<TagCount>> {
         rows(
             self.query(
-                "SELECT key, value, times_seen FROM issue_tags WHERE issue_id = $1 \
-                 ORDER BY key, times_seen DESC, value LIMIT 1000",
+                "SELECT key, value, SUM(times_seen)::bigint AS n FROM issue_tags_live \
+                 WHERE issue_id = $1 GROUP BY key, value ORDER BY key, n DESC, value LIMIT 1000",
                 &[&issue_id],
             )?,
             |r| {

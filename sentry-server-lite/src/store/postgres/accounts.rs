@@ -233,6 +233,11 @@ impl AccountStore for PgStore {
                  (SELECT id FROM issues WHERE project_id = $1)",
                 &[&project_id],
             )?;
+            tx.execute(
+                "DELETE FROM tag_queue WHERE issue_id IN \
+                 (SELECT id FROM issues WHERE project_id = $1)",
+                &[&project_id],
+            )?;
             tx.execute("DELETE FROM events WHERE project_id = $1", &[&project_id])?;
             tx.execute(
                 "DELETE FROM bookmarks WHERE issue_id IN \
@@ -333,6 +338,7 @@ impl AccountStore for PgStore {
         self.with(|c| {
             let mut tx = c.client.transaction()?;
             tx.execute("DELETE FROM issue_tags WHERE issue_id = $1", &[&issue_id])?;
+            tx.execute("DELETE FROM tag_queue WHERE issue_id = $1", &[&issue_id])?;
             tx.execute("DELETE FROM events WHERE issue_id = $1", &[&issue_id])?;
             tx.execute("DELETE FROM bookmarks WHERE issue_id = $1", &[&issue_id])?;
             let n = tx.execute("DELETE FROM issues WHERE id = $1", &[&issue_id])?;

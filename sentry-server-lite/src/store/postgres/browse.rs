@@ -69,7 +69,7 @@ fn issue_conditions(project_id: i64, query: &IssueQuery) -> (String, Vec<Arg>) {
         push(
             &mut sql,
             &mut args,
-            " AND EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = i.id \
+            " AND EXISTS (SELECT 1 FROM issue_tags_live t WHERE t.issue_id = i.id \
              AND t.key = ? AND t.value = ?)",
             vec![Box::new(k.clone()), Box::new(v.clone())],
         );

@@ -9,15 +9,24 @@
 //! 2. the events, each joined to its issue's id (a plain `INSERT`: an event id stored
 //!    already fails the whole statement with a unique violation, so nothing is counted
 //!    twice);
-//! 3. the tag counts, aggregated per `(issue, key, value)`.
+//! 3. the tag counts, aggregated per `(issue, key, value)`, as one row per issue in
+//!    `tag_queue` (an append: no lock on any shared row).
+//!
+//! Fourteen-odd tags per event made `issue_tags` upserts the largest part of a batch's cost
+//! (BENCHMARKS.md #11), so they are folded later: [`fold_tags`] moves queued rows into
+//! `issue_tags` in one transaction (delete from the queue, upsert the sums), a few
+//! thousand events' worth at a time, from a background thread of each instance
+//! (`FOR UPDATE SKIP LOCKED`, so instances fold disjoint rows). Readers add the queued
+//! counts of an issue to its `issue_tags` rows, so tag counts are exact whenever read, and
+//! a queued row is as durable as the events committed with it.
 //!
 //! Events the server has stored already (an SDK retrying a send) are rare, so they are not
 //! looked up first: when the statement fails on the events' unique key, the batch is
 //! retried after one lookup of which of its events are stored (`Duplicate` outcomes).
 //!
-//! Issue rows are locked in a fixed order (sorted keys), so two instances committing
-//! batches over the same groups do not deadlock; a deadlock or serialization failure anyway
-//! is retried.
+//! Issue rows (and, when folding, tag rows) are locked in a fixed order (sorted keys), so
+//! two instances committing batches over the same groups do not deadlock; a deadlock or
+//! serialization failure anyway is retried.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -67,17 +76,16 @@ const WRITE_BATCH: &str = "WITH iss AS ( \
       AND iss.grouping_hash = e.gh \
     RETURNING 1 \
   ), tg AS ( \
-    INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen) \
-    SELECT iss.id, t.k, t.v, t.n, t.fs, t.ls \
+    INSERT INTO tag_queue (issue_id, keys, vals, counts, firsts, lasts) \
+    SELECT iss.id, array_agg(t.k ORDER BY t.ord), array_agg(t.v ORDER BY t.ord), \
+      array_agg(t.n ORDER BY t.ord), array_agg(t.fs ORDER BY t.ord), \
+      array_agg(t.ls ORDER BY t.ord) \
     FROM unnest($30::bigint[], $31::text[], $32::text[], $33::text[], $34::text[], \
       $35::bigint[], $36::bigint[], $37::bigint[]) WITH ORDINALITY \
       AS t(p, gv, gh, k, v, n, fs, ls, ord) \
     JOIN iss ON iss.project_id = t.p AND iss.grouping_version = t.gv \
       AND iss.grouping_hash = t.gh \
-    ORDER BY t.ord \
-    ON CONFLICT (issue_id, key, value) DO UPDATE SET \
-      times_seen = issue_tags.times_seen + EXCLUDED.times_seen, \
-      last_seen = GREATEST(issue_tags.last_seen, EXCLUDED.last_seen) \
+    GROUP BY iss.id \
   ) \
   SELECT id, project_id, grouping_version, grouping_hash, inserted, regressed_by, \
     (SELECT count(*) FROM ev) FROM iss";
@@ -340,6 +348,59 @@ fn try_batch(
     Ok(outcomes.into_iter().flatten().collect())
 }
 
+/// Queued tag rows folded per transaction (each carries one issue's tags of one batch).
+pub(super) const FOLD_CHUNK: i64 = 10_000;
+
+const FOLD_TAGS: &str = "WITH q AS ( \
+    DELETE FROM tag_queue WHERE id IN \
+      (SELECT id FROM tag_queue ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+    RETURNING issue_id, keys, vals, counts, firsts, lasts \
+  ), sums AS ( \
+    SELECT q.issue_id, u.k, u.v, SUM(u.n)::bigint AS n, MIN(u.f) AS f, MAX(u.l) AS l \
+    FROM q, unnest(q.keys, q.vals, q.counts, q.firsts, q.lasts) AS u(k, v, n, f, l) \
+    GROUP BY q.issue_id, u.k, u.v \
+  ), ins AS ( \
+    INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen) \
+    SELECT issue_id, k, v, n, f, l FROM sums ORDER BY issue_id, k, v \
+    ON CONFLICT (issue_id, key, value) DO UPDATE SET \
+      times_seen = issue_tags.times_seen + EXCLUDED.times_seen, \
+      first_seen = LEAST(issue_tags.first_seen, EXCLUDED.first_seen), \
+      last_seen = GREATEST(issue_tags.last_seen, EXCLUDED.last_seen) \
+  ) \
+  SELECT count(*) FROM q";
+
+/// Moves up to `limit` queued tag rows into `issue_tags` in one transaction (see the module
+/// documentation); returns how many rows it moved. Rows another instance is folding are
+/// skipped.
+pub(super) fn fold_tags(c: &mut Conn, limit: i64) -> StoreResult<u64> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match c.client.query_one(FOLD_TAGS, &[&limit]) {
+            Ok(row) => return Ok(row.try_get::<_, i64>(0)?.max(0) as u64),
+            Err(e)
+                if attempt < MAX_ATTEMPTS
+                    && matches!(e.code().map(|c| c.code()), Some("40P01" | "40001")) =>
+            {
+                continue
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Folds until the queue is empty (rows other instances are folding aside).
+pub(super) fn fold_all_tags(c: &mut Conn) -> StoreResult<u64> {
+    let mut total = 0;
+    loop {
+        let n = fold_tags(c, FOLD_CHUNK)?;
+        total += n;
+        if n < FOLD_CHUNK as u64 {
+            return Ok(total);
+        }
+    }
+}
+
 /// Retention (see [`crate::store::Store::apply_retention`]) under an advisory lock: when
 /// another instance is running it, this call does nothing and returns 0.
 pub(super) fn apply_retention(
@@ -366,6 +427,12 @@ pub(super) fn apply_retention(
             )? as i64;
             tx.execute(
                 "DELETE FROM issue_tags WHERE issue_id IN (SELECT id FROM issues \
+                 WHERE last_seen < $1 AND NOT EXISTS \
+                 (SELECT 1 FROM events e WHERE e.issue_id = issues.id))",
+                &[&cutoff],
+            )?;
+            tx.execute(
+                "DELETE FROM tag_queue WHERE issue_id IN (SELECT id FROM issues \
                  WHERE last_seen < $1 AND NOT EXISTS \
                  (SELECT 1 FROM events e WHERE e.issue_id = issues.id))",
                 &[&cutoff],

@@ -11,7 +11,8 @@ use ::postgres::Client;
 use crate::store::StoreResult;
 
 /// `(version, name, sql)`, in order.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", INITIAL)];
+pub const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", INITIAL), (2, "tag_queue", TAG_QUEUE)];
 
 /// Advisory lock keys (one namespace for the whole schema).
 pub const LOCK_MIGRATIONS: i64 = 0x5e17_0001;
@@ -34,6 +35,29 @@ pub const TABLES: &[(&str, bool)] = &[
     ("sessions", true),
     ("audit_log", true),
 ];
+
+/// Tag counts of committed batches not yet added to `issue_tags` (see
+/// `ingest::fold_tags`): one row per issue per batch, the batch's counts as parallel arrays.
+/// Readers add these rows to `issue_tags`, so counts are exact at any moment.
+const TAG_QUEUE: &str = r#"
+CREATE TABLE tag_queue (
+    id       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    issue_id BIGINT NOT NULL,
+    keys     TEXT[] NOT NULL,
+    vals     TEXT[] NOT NULL,
+    counts   BIGINT[] NOT NULL,
+    firsts   BIGINT[] NOT NULL,
+    lasts    BIGINT[] NOT NULL
+);
+CREATE INDEX tag_queue_issue ON tag_queue(issue_id);
+
+-- What readers count: folded rows plus queued ones (sum per key and value).
+CREATE VIEW issue_tags_live AS
+    SELECT issue_id, key, value, times_seen FROM issue_tags
+    UNION ALL
+    SELECT q.issue_id, u.key, u.value, u.times_seen
+    FROM tag_queue q, unnest(q.keys, q.vals, q.counts) AS u(key, value, times_seen);
+"#;
 
 const INITIAL: &str = r#"
 CREATE TABLE users (
