@@ -36,10 +36,11 @@ use crate::secrets;
 
 /// Connections per instance: the writers, the API's blocking threads and the key lookups.
 const POOL_SIZE: usize = 16;
-/// Writer threads per instance: batches commit side by side, so one batch's round trips
-/// and commit wait overlap with the next ones. Two measured best on the 2-core machine
-/// (BENCHMARKS.md #11): more threads make smaller batches that wait on each other's
-/// issue-row locks (8 threads: under half the throughput of 4).
+/// Writer threads per instance: batches commit side by side, so one batch's round trip
+/// and commit wait overlap with the next one's. On the 2-core benchmark machine
+/// (BENCHMARKS.md #11) two gave the highest single-instance throughput with the same
+/// two-instance figure as one thread; more threads make smaller batches, which cost
+/// PostgreSQL more per event (4: about a third less than 2, 8: under half).
 const WRITER_THREADS: usize = 2;
 
 /// How often an instance folds queued tag counts into `issue_tags` when the queue has
