@@ -228,13 +228,15 @@ impl AccountStore for PgStore {
     fn delete_project(&self, project_id: i64) -> StoreResult<bool> {
         self.with(|c| {
             let mut tx = c.client.transaction()?;
+            // The queue first: a fold in progress holds its rows until it commits, and
+            // the next statement then sees the counts it moved.
             tx.execute(
-                "DELETE FROM issue_tags WHERE issue_id IN \
+                "DELETE FROM tag_queue WHERE issue_id IN \
                  (SELECT id FROM issues WHERE project_id = $1)",
                 &[&project_id],
             )?;
             tx.execute(
-                "DELETE FROM tag_queue WHERE issue_id IN \
+                "DELETE FROM issue_tags WHERE issue_id IN \
                  (SELECT id FROM issues WHERE project_id = $1)",
                 &[&project_id],
             )?;
@@ -337,8 +339,9 @@ impl AccountStore for PgStore {
     fn delete_issue(&self, issue_id: i64) -> StoreResult<bool> {
         self.with(|c| {
             let mut tx = c.client.transaction()?;
-            tx.execute("DELETE FROM issue_tags WHERE issue_id = $1", &[&issue_id])?;
+            // The queue first (see `delete_project`).
             tx.execute("DELETE FROM tag_queue WHERE issue_id = $1", &[&issue_id])?;
+            tx.execute("DELETE FROM issue_tags WHERE issue_id = $1", &[&issue_id])?;
             tx.execute("DELETE FROM events WHERE issue_id = $1", &[&issue_id])?;
             tx.execute("DELETE FROM bookmarks WHERE issue_id = $1", &[&issue_id])?;
             let n = tx.execute("DELETE FROM issues WHERE id = $1", &[&issue_id])?;

@@ -425,14 +425,15 @@ pub(super) fn apply_retention(
                  (SELECT id FROM events WHERE received < $1 LIMIT $2)",
                 &[&cutoff, &budget],
             )? as i64;
+            // The queue first (see `delete_project`).
             tx.execute(
-                "DELETE FROM issue_tags WHERE issue_id IN (SELECT id FROM issues \
+                "DELETE FROM tag_queue WHERE issue_id IN (SELECT id FROM issues \
                  WHERE last_seen < $1 AND NOT EXISTS \
                  (SELECT 1 FROM events e WHERE e.issue_id = issues.id))",
                 &[&cutoff],
             )?;
             tx.execute(
-                "DELETE FROM tag_queue WHERE issue_id IN (SELECT id FROM issues \
+                "DELETE FROM issue_tags WHERE issue_id IN (SELECT id FROM issues \
                  WHERE last_seen < $1 AND NOT EXISTS \
                  (SELECT 1 FROM events e WHERE e.issue_id = issues.id))",
                 &[&cutoff],
