@@ -201,6 +201,35 @@ fn sqlite_to_postgres_and_back_keeps_issues_keys_and_tokens() {
         after.contains(&("KeyError: boom".to_owned(), "4".to_owned())),
         "{after:?}"
     );
+    // Tag counts per issue, read now: the last event's may still be queued on PostgreSQL
+    // (folded in the background); the copy back must carry them folded.
+    let tags_of = |store: &dyn sentry_server_lite::store::Store| {
+        let mut all: Vec<(String, String, String, u64)> = Vec::new();
+        for i in store
+            .list_issues(
+                project.id,
+                &Default::default(),
+                sentry_server_lite::store::Page {
+                    offset: 0,
+                    limit: 100,
+                },
+            )
+            .expect("issues")
+        {
+            for t in store.issue_tags(i.id).expect("tags") {
+                all.push((i.title.clone(), t.key, t.value, t.count));
+            }
+        }
+        all.sort();
+        all
+    };
+    let tags_on_pg = tags_of(p.store.as_ref());
+    assert!(
+        tags_on_pg
+            .iter()
+            .any(|t| t.0 == "KeyError: boom" && t.1 == "level" && t.3 == 4),
+        "{tags_on_pg:?}"
+    );
     p.stop();
 
     // And back to a new SQLite data dir.
@@ -208,6 +237,7 @@ fn sqlite_to_postgres_and_back_keeps_issues_keys_and_tokens() {
     ok(&db_copy(&url, back.path().to_str().expect("utf-8"), &[]));
     let b = Running::start(back.path(), None);
     assert_eq!(b.issues(&token), after);
+    assert_eq!(tags_of(b.store.as_ref()), tags_on_pg);
     assert_eq!(b.store.count_events().expect("count"), events_before + 1);
     b.stop();
 
