@@ -119,11 +119,56 @@ impl DbTarget {
         let tls = self.tls()?;
         let config = &self.config;
         outside_runtime(|| config.connect(tls)).map_err(|e| {
+            let problem = match self.certificate_problem(&e) {
+                Some(p) => format!("TLS: {p} ({})", error_chain(&e)),
+                None => error_chain(&e),
+            };
             StoreError::Unavailable(format!(
-                "cannot connect to PostgreSQL at {}: {}",
-                self.display,
-                error_chain(&e)
+                "cannot connect to PostgreSQL at {}: {problem}",
+                self.display
             ))
+        })
+    }
+
+    /// What a rejected server certificate means for the user, when that is the error.
+    fn certificate_problem(&self, e: &::postgres::Error) -> Option<String> {
+        use rustls::CertificateError as C;
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        let tls_error = std::iter::from_fn(|| {
+            let current = source?;
+            source = current.source();
+            Some(current)
+        })
+        .find_map(|err| {
+            err.downcast_ref::<rustls::Error>().or_else(|| {
+                err.downcast_ref::<std::io::Error>()
+                    .and_then(|io| io.get_ref())
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            })
+        })?;
+        let rustls::Error::InvalidCertificate(cert) = tls_error else {
+            return None;
+        };
+        let trusted = match &self.root_cert {
+            Some(path) => format!("the CA certificate(s) in sslrootcert {path:?}"),
+            None => "the webpki roots (for a private CA, add sslrootcert=FILE)".to_owned(),
+        };
+        let hostport = self.display.split('/').next().unwrap_or(&self.display);
+        let host = hostport.rsplit_once(':').map_or(hostport, |(h, _)| h);
+        Some(match cert {
+            C::UnknownIssuer | C::BadSignature => {
+                format!("the server's certificate is not trusted: it is not signed by {trusted}")
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                format!("the server's certificate is not valid for {host:?}")
+            }
+            C::Expired | C::ExpiredContext { .. } => {
+                "the server's certificate has expired".to_owned()
+            }
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "the server's certificate is not valid yet".to_owned()
+            }
+            _ => "the server's certificate was rejected".to_owned(),
         })
     }
 }
