@@ -8,7 +8,9 @@
 //!   writes and reads go through, and a server ingests an event over it;
 //! - the webpki roots only, the unrelated CA, a host the certificate does not name, a
 //!   missing `sslrootcert` file: opening fails with an error naming the host (or the
-//!   file) and the certificate problem.
+//!   file) and the certificate problem;
+//! - no `sslmode` (libpq's default, `prefer`): TLS when the certificate checks out, and a
+//!   plain session (not a failure) when it does not.
 //!
 //! Needs PostgreSQL with TLS: fails (never skips) when the variables are not set.
 
@@ -262,4 +264,22 @@ fn a_server_ingests_over_tls() {
     let (tls, all) = db.sessions();
     assert!(all >= 2, "server and reader hold {all} sessions");
     assert_eq!(tls, all, "{tls} of {all} sessions on TLS");
+}
+
+#[test]
+fn prefer_uses_tls_when_the_certificate_checks_out_and_connects_plain_otherwise() {
+    let db = Db::fresh();
+    // The CA given, no sslmode: TLS.
+    assert!(session_is_tls(
+        &db.url(&format!("sslrootcert={}", good_ca()))
+    ));
+    // Nothing given: the server offers TLS, its certificate is not from a webpki root, so
+    // the session is plain, like libpq's `prefer`; the store works.
+    assert!(!session_is_tls(&db.base));
+    let store = PgStore::open(&db.base).expect("open without sslmode");
+    store.create_team("t", "T", None).expect("a write");
+    assert!(!session_is_tls(&db.url("sslmode=prefer")));
+    // `require` never falls back.
+    let e = open_error(&db.url("sslmode=require"));
+    assert!(e.contains("TLS") && e.contains("not trusted"), "{e}");
 }

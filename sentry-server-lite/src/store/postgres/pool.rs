@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use ::postgres::config::Host;
 use parking_lot::{Condvar, Mutex};
+use postgres::config::SslMode;
 use postgres::{Client, Config, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -115,18 +116,56 @@ impl DbTarget {
     }
 
     /// Opens one connection; the error names the host and the reason.
+    ///
+    /// With `sslmode=prefer` (the default when the URL names none), TLS is used when the
+    /// server offers it and its certificate checks out; when the certificate is rejected,
+    /// the connection is made again without TLS (libpq's `prefer` connects to such a
+    /// server too), with a warning. `sslmode=require` never falls back.
     pub fn connect(&self) -> StoreResult<Client> {
         let tls = self.tls()?;
-        let config = &self.config;
+        let failed = |e: &::postgres::Error, problem: &Option<String>| match problem {
+            Some(p) => format!("TLS: {p} ({})", error_chain(e)),
+            None => error_chain(e),
+        };
+        match self.connect_with(&self.config, tls.clone()) {
+            Ok(client) => Ok(client),
+            Err((e, Some(problem))) if self.config.get_ssl_mode() == SslMode::Prefer => {
+                tracing::warn!(
+                    host = %self.display,
+                    %problem,
+                    "PostgreSQL offers TLS but its certificate is not accepted; connecting \
+                     without TLS (sslmode=prefer). Give its CA with sslrootcert=FILE and set \
+                     sslmode=require, or set sslmode=disable"
+                );
+                let mut plain = self.config.clone();
+                plain.ssl_mode(SslMode::Disable);
+                self.connect_with(&plain, tls).map_err(|(plain_err, p)| {
+                    StoreError::Unavailable(format!(
+                        "cannot connect to PostgreSQL at {}: {} (with TLS: {})",
+                        self.display,
+                        failed(&plain_err, &p),
+                        failed(&e, &Some(problem))
+                    ))
+                })
+            }
+            Err((e, problem)) => Err(StoreError::Unavailable(format!(
+                "cannot connect to PostgreSQL at {}: {}",
+                self.display,
+                failed(&e, &problem)
+            ))),
+        }
+    }
+
+    /// One attempt with `config`; on failure the error and, when the server's certificate
+    /// was rejected, what that means for the user.
+    fn connect_with(
+        &self,
+        config: &Config,
+        tls: MakeRustlsConnect,
+    ) -> Result<Client, (::postgres::Error, Option<String>)> {
         outside_runtime(|| config.connect(tls)).map_err(|e| {
-            let problem = match self.certificate_problem(&e) {
-                Some(p) => format!("TLS: {p} ({})", error_chain(&e)),
-                None => error_chain(&e),
-            };
-            StoreError::Unavailable(format!(
-                "cannot connect to PostgreSQL at {}: {problem}",
-                self.display
-            ))
+            let problem = self.certificate_problem(&e);
+            (e, problem)
         })
     }
 
