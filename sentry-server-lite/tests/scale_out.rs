@@ -2,6 +2,7 @@
 //!
 //! - the same new error sent to both at once from many threads is one issue with the
 //!   exact count;
+//! - an invitation accepted on both at once is used once;
 //! - a load split over both, across 300 groups, stores every acknowledged event exactly
 //!   once, one issue per group, each readable through the other instance;
 //! - a key's rate limit holds for the pair; a web login on one works on the other (and a
@@ -13,6 +14,8 @@
 //! (`scripts/test` starts a throwaway cluster).
 
 mod common;
+#[path = "support/web.rs"]
+mod web;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
@@ -29,6 +32,7 @@ use sentry_server_lite::config::ServerConfig;
 use sentry_server_lite::secrets;
 use sentry_server_lite::store::{DbTarget, Project, ProjectKey, RateLimit, Store};
 use serde_json::Value;
+use web::csrf_of;
 
 /// One in-process server on the shared database.
 struct Instance {
@@ -510,4 +514,64 @@ fn kill_9_of_one_instance_loses_nothing_it_acknowledged() {
     assert!(store.count_events().expect("count") >= acked.len() as u64);
     let _ = b.kill();
     let _ = b.wait();
+}
+
+#[test]
+fn an_invitation_is_used_once_across_instances() {
+    let p = pair();
+    let invitee =
+        p.a.store
+            .create_user("invited@example.com", "!", false)
+            .expect("user");
+    let path =
+        sentry_server_lite::ui::invite::create(p.a.store.as_ref(), invitee.id).expect("invite");
+    // The link works on both instances; the form's token is the same.
+    let page_a = request(p.a.addr, "GET", &path, &[], b"");
+    let page_b = request(p.b.addr, "GET", &path, &[], b"");
+    assert_eq!((page_a.status, page_b.status), (200, 200));
+    let csrf = csrf_of(&page_a.text());
+    assert_eq!(csrf, csrf_of(&page_b.text()));
+    // Eight acceptances at once, alternating between the instances: one wins.
+    let start = Barrier::new(8);
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let posts: Vec<_> = (0..8)
+            .map(|i| {
+                let (path, csrf, start) = (&path, &csrf, &start);
+                let addr = if i % 2 == 0 { p.a.addr } else { p.b.addr };
+                scope.spawn(move || {
+                    let body = format!("csrf={csrf}&password=password-{i}&confirm=password-{i}");
+                    start.wait();
+                    request(
+                        addr,
+                        "POST",
+                        path,
+                        &[("Content-Type", "application/x-www-form-urlencoded")],
+                        body.as_bytes(),
+                    )
+                    .status
+                })
+            })
+            .collect();
+        posts.into_iter().map(|h| h.join().expect("post")).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 303).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 303 || *s == 404),
+        "{statuses:?}"
+    );
+    let hash =
+        p.b.store
+            .user_by_email("invited@example.com")
+            .expect("read")
+            .expect("user")
+            .password_hash;
+    let set = (0..8)
+        .filter(|i| secrets::verify_password(&format!("password-{i}"), &hash))
+        .count();
+    assert_eq!(set, 1, "exactly one password was set");
+    assert_eq!(request(p.b.addr, "GET", &path, &[], b"").status, 404);
 }

@@ -357,6 +357,9 @@ fn settings_pages_per_role() {
     );
     assert_eq!(get(&s, None, &path).status, 404, "an invitation works once");
     let newbie = login(&s, "new@example.com", "my-own-password");
+    // A second session of the same user, say on another computer.
+    let elsewhere = login(&s, "new@example.com", "my-own-password");
+    assert_eq!(get(&s, Some(&elsewhere), "/account/").status, 200);
     let members = s.store.team_members(s.project.team_id).expect("members");
     assert!(members
         .iter()
@@ -382,6 +385,22 @@ fn settings_pages_per_role() {
         ),
     );
     assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("other sessions were logged out"));
+    // The session that changed it goes on; every other session of the user has ended.
+    assert_eq!(get(&s, Some(&newbie), "/account/").status, 200);
+    let ended = get(&s, Some(&elsewhere), "/account/");
+    assert_ne!(
+        ended.status, 200,
+        "another session survived a password change"
+    );
+    assert!(
+        ended
+            .headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("location") && v.starts_with("/login")),
+        "sent to the login page: {:?}",
+        ended.headers
+    );
     login(&s, "new@example.com", "another-password");
     // A member may not manage members: the POST is refused and changes nothing.
     let member = people[3].1.as_ref().expect("member");

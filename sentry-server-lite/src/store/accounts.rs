@@ -172,8 +172,12 @@ pub trait AccountStore {
     ) -> StoreResult<()>;
     /// The live session of a token hash (expired sessions and inactive users: `None`).
     fn session(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<SessionInfo>>;
-    /// Ends a session.
-    fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Ends a session; whether it existed. Of two instances deleting the same session at
+    /// once, exactly one sees `true` (an invitation is used once across the cluster).
+    fn delete_session(&self, token_hash: &str) -> StoreResult<bool>;
+    /// Ends every session of a user (logins and pending invitations) except the one whose
+    /// token hash is `keep`; how many ended.
+    fn delete_user_sessions(&self, user_id: i64, keep: Option<&str>) -> StoreResult<u64>;
     /// Appends to the audit log.
     fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;
     /// The newest audit records, newest first.

@@ -105,6 +105,7 @@ pub async fn change_password(
     let user = logged_in(&viewer)?;
     let current = form.get("current").unwrap_or_default().to_owned();
     let new = form.get("new").unwrap_or_default().to_owned();
+    let this_session = viewer.session_digest().map(str::to_owned);
     let changed = access::with_store(&state, move |store| {
         if !secrets::verify_password(&current, &user.password_hash) {
             return Ok(Err("The current password is wrong."));
@@ -114,14 +115,20 @@ pub async fn change_password(
         }
         let hash = secrets::hash_password(&new).map_err(|e| StoreError::Invalid(e.to_string()))?;
         store.update_user(user.id, &hash, user.is_superuser)?;
-        tracing::info!(user = user.id, "password changed");
+        // Whoever else was logged in as this user (perhaps with the old password) is out.
+        let ended = store.delete_user_sessions(user.id, this_session.as_deref())?;
+        tracing::info!(
+            user = user.id,
+            other_sessions_ended = ended,
+            "password changed"
+        );
         Ok(Ok(()))
     })
     .await?;
     match changed {
         Ok(()) => {
             let notice = Notice {
-                text: "Your password was changed.".into(),
+                text: "Your password was changed; your other sessions were logged out.".into(),
                 secret: String::new(),
             };
             render_account(&state, &viewer, notice, "", StatusCode::OK).await

@@ -16,7 +16,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use parking_lot::Mutex;
 
 use super::form::FormData;
 use super::session::{start_session, Viewer};
@@ -26,9 +25,6 @@ use crate::api::ApiState;
 use crate::clock::now_ms;
 use crate::secrets;
 use crate::store::{Store, StoreError, StoreResult};
-
-/// Held while an invitation is checked and used up.
-static ACCEPTING: Mutex<()> = Mutex::new(());
 
 /// How long an invitation link works.
 pub const INVITE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -128,13 +124,11 @@ pub async fn accept(
     let accepted = access::with_store(&state, move |store| {
         let hash =
             secrets::hash_password(&password).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        // Used once: of concurrent acceptances only the one that still finds the
-        // invitation (checked and deleted under one lock) sets the password.
-        let _one_at_a_time = ACCEPTING.lock();
-        if store.session(&digest, now_ms())?.is_none() {
+        // Used once, across every instance: of concurrent acceptances only the one whose
+        // delete removed the (unexpired) invitation sets the password.
+        if store.session(&digest, now_ms())?.is_none() || !store.delete_session(&digest)? {
             return Ok(false);
         }
-        store.delete_session(&digest)?;
         store.update_user(id, &hash, superuser)?;
         tracing::info!(user = id, "invitation accepted");
         Ok(true)

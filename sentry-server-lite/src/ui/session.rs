@@ -49,6 +49,11 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// The token hash of the live session, if any.
+    pub fn session_digest(&self) -> Option<&str> {
+        self.session.as_ref().map(|(digest, _)| digest.as_str())
+    }
+
     /// The policy's actor.
     pub fn actor(&self) -> &Actor {
         &self.who.actor

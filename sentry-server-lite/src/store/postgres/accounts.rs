@@ -393,9 +393,15 @@ impl AccountStore for PgStore {
         .transpose()
     }
 
-    fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-        self.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])?;
-        Ok(())
+    fn delete_session(&self, token_hash: &str) -> StoreResult<bool> {
+        Ok(self.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])? > 0)
+    }
+
+    fn delete_user_sessions(&self, user_id: i64, keep: Option<&str>) -> StoreResult<u64> {
+        self.execute(
+            "DELETE FROM sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2",
+            &[&user_id, &keep],
+        )
     }
 
     fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {

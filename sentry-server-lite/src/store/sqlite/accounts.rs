@@ -410,10 +410,18 @@ impl AccountStore for SqliteStore {
         })
     }
 
-    fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+    fn delete_session(&self, token_hash: &str) -> StoreResult<bool> {
         self.write(|c| {
-            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
-            Ok(())
+            Ok(c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])? > 0)
+        })
+    }
+
+    fn delete_user_sessions(&self, user_id: i64, keep: Option<&str>) -> StoreResult<u64> {
+        self.write(|c| {
+            Ok(c.execute(
+                "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2",
+                params![user_id, keep],
+            )? as u64)
         })
     }
 

@@ -179,7 +179,23 @@ fn sessions_expire_and_audit_is_ordered() {
     assert!(s.session("other", 0).expect("r").is_none());
     s.set_user_active(u.id, false).expect("deactivate");
     assert!(s.session("hash1", 0).expect("r").is_none(), "inactive user");
-    s.delete_session("hash1").expect("delete");
+    assert!(s.delete_session("hash1").expect("delete"), "it existed");
+    assert!(!s.delete_session("hash1").expect("delete"), "deleted once");
+
+    // Every session of a user but one ends (after a password change).
+    s.set_user_active(u.id, true).expect("reactivate");
+    let other = s.create_user("o@x.io", "h", false).expect("o");
+    for (hash, user) in [("a", u.id), ("b", u.id), ("c", u.id), ("d", other.id)] {
+        s.create_session(hash, user, "csrf", 5_000)
+            .expect("session");
+    }
+    assert_eq!(s.delete_user_sessions(u.id, Some("b")).expect("end"), 2);
+    let left: Vec<bool> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|h| s.session(h, 0).expect("r").is_some())
+        .collect();
+    assert_eq!(left, [false, true, false, true]);
+    assert_eq!(s.delete_user_sessions(u.id, None).expect("end"), 1);
 
     for n in 0..3 {
         s.audit(&AuditEntry {
