@@ -2,7 +2,8 @@
 //!
 //! - the same new error sent to both at once from many threads is one issue with the
 //!   exact count;
-//! - an invitation accepted on both at once is used once;
+//! - an invitation accepted on both at once is used once; failed logins are counted for
+//!   the pair (the sixth attempt is refused on either);
 //! - a load split over both, across 300 groups, stores every acknowledged event exactly
 //!   once, one issue per group, each readable through the other instance;
 //! - a key's rate limit holds for the pair; a web login on one works on the other (and a
@@ -574,4 +575,58 @@ fn an_invitation_is_used_once_across_instances() {
         .count();
     assert_eq!(set, 1, "exactly one password was set");
     assert_eq!(request(p.b.addr, "GET", &path, &[], b"").status, 404);
+}
+
+/// One web login attempt at `addr`; the status.
+fn try_web_login(addr: SocketAddr, email: &str, password: &str) -> u16 {
+    let csrf = "0123456789abcdef0123456789abcdef";
+    request(
+        addr,
+        "POST",
+        "/login",
+        &[
+            ("Cookie", &format!("sentry_lite_login_csrf={csrf}")),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        format!(
+            "csrf={csrf}&email={}&password={password}&next=%2F",
+            email.replace('@', "%40")
+        )
+        .as_bytes(),
+    )
+    .status
+}
+
+#[test]
+fn failed_logins_are_counted_for_the_pair() {
+    let p = pair();
+    // A success clears the count (on the other instance too).
+    for i in 0..4 {
+        let addr = if i % 2 == 0 { p.a.addr } else { p.b.addr };
+        assert_eq!(try_web_login(addr, "admin@example.com", "wrong"), 401);
+    }
+    assert_eq!(
+        try_web_login(p.a.addr, "Admin@Example.com", "password1"),
+        303
+    );
+    // Five wrong passwords, alternating: the sixth attempt is refused on both, even with
+    // the right password, before any password is checked.
+    for i in 0..5 {
+        let addr = if i % 2 == 0 { p.a.addr } else { p.b.addr };
+        assert_eq!(
+            try_web_login(addr, "admin@example.com", "wrong"),
+            401,
+            "attempt {i}"
+        );
+    }
+    assert_eq!(
+        try_web_login(p.a.addr, "admin@example.com", "password1"),
+        429
+    );
+    assert_eq!(
+        try_web_login(p.b.addr, "ADMIN@example.com", "password1"),
+        429
+    );
+    // Another e-mail is not affected.
+    assert_eq!(try_web_login(p.b.addr, "nobody@example.com", "wrong"), 401);
 }

@@ -497,7 +497,8 @@ impl Db {
                 self.exec(&format!("BEGIN; {sql} COMMIT;"))
             }
             Db::Postgres(_) => self.exec(&format!(
-                "TRUNCATE {}, rate_limit_windows, tag_queue RESTART IDENTITY CASCADE",
+                "TRUNCATE {}, rate_limit_windows, tag_queue, login_attempts \
+                 RESTART IDENTITY CASCADE",
                 names.join(", ")
             )),
         }

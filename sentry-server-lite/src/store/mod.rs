@@ -176,6 +176,29 @@ pub trait Store: AccountStore + Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Counts one login attempt for `email` (lower-cased) in a window shared by every
+    /// instance on the same database (the failed-login throttle of the web UI).
+    /// `Ok(None)`: this backend keeps no shared counters (a single server counts in
+    /// memory). `Ok(Some(Err(seconds)))`: `max` attempts were made in the window, which
+    /// started at most `window_ms` ago; wait that long.
+    fn take_login_attempt(
+        &self,
+        email: &str,
+        max: u32,
+        window_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Option<Result<(), u64>>> {
+        let _ = (email, max, window_ms, now_ms);
+        Ok(None)
+    }
+
+    /// Forgets the login attempts counted for `email` by
+    /// [`Store::take_login_attempt`] (after a successful login).
+    fn clear_login_attempts(&self, email: &str) -> StoreResult<()> {
+        let _ = email;
+        Ok(())
+    }
+
     // ---- reads for the web UI ---------------------------------------------------------
     /// A page of a project's issues matching `query`, in its order (ties: newest id
     /// first), with the number of matching issues.

@@ -796,4 +796,19 @@ impl Store for PgStore {
     fn apply_retention(&self, policy: &RetentionPolicy, now_ms: i64) -> StoreResult<u64> {
         ingest::apply_retention(self, policy, now_ms)
     }
+
+    fn take_login_attempt(
+        &self,
+        email: &str,
+        max: u32,
+        window_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Option<Result<(), u64>>> {
+        ingest::take_login_attempt(self, email, max, window_ms, now_ms).map(Some)
+    }
+
+    fn clear_login_attempts(&self, email: &str) -> StoreResult<()> {
+        self.execute("DELETE FROM login_attempts WHERE email = $1", &[&email])?;
+        Ok(())
+    }
 }

@@ -8,7 +8,8 @@
 //! double-submit token: a random value in a cookie and in the form, which must agree.
 //! Logging out deletes the session row, so the cookie is dead even if it was copied;
 //! logging in deletes the browser's previous session and always issues a new token.
-//! Wrong passwords are throttled per e-mail ([`super::throttle`]).
+//! Wrong passwords are throttled per e-mail ([`super::throttle`]; on a shared PostgreSQL
+//! database the count is kept there, so it holds for every instance).
 
 use std::sync::OnceLock;
 
@@ -21,7 +22,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::form::FormData;
-use super::{local_path, page, see_other, Chrome, UiError};
+use super::{local_path, page, see_other, throttle, Chrome, UiError};
 use crate::api::access::{self, actor_of, ApiActor};
 use crate::api::ApiState;
 use crate::policy::{self, Action, Actor, Resource};
@@ -336,7 +337,21 @@ pub async fn login(
     let email = form.get("email").unwrap_or_default().trim().to_owned();
     let password = form.get("password").unwrap_or_default().to_owned();
     let next = local_path(form.get("next"), "/");
-    if let Err(wait) = state.logins.attempt(&email, crate::clock::now_ms()) {
+    // Counted in the database when it is shared by several instances, else in memory.
+    let throttle_key = email.to_lowercase();
+    let now = crate::clock::now_ms();
+    let shared = {
+        let key = throttle_key.clone();
+        access::with_store(&state, move |store| {
+            Ok(store.take_login_attempt(&key, throttle::MAX_FAILURES, throttle::WINDOW_MS, now)?)
+        })
+        .await?
+    };
+    let verdict = match shared {
+        Some(verdict) => verdict,
+        None => state.logins.attempt(&email, now),
+    };
+    if let Err(wait) = verdict {
         tracing::warn!("web login refused: too many failed attempts for one e-mail");
         let signup = signup_on(&state).await?;
         let minutes = wait.div_ceil(60);
@@ -358,7 +373,14 @@ pub async fn login(
     .await?;
     match user {
         Some(user) => {
-            state.logins.succeeded(&email);
+            if shared.is_some() {
+                access::with_store(&state, move |store| {
+                    Ok(store.clear_login_attempts(&throttle_key)?)
+                })
+                .await?;
+            } else {
+                state.logins.succeeded(&email);
+            }
             start_session(&state, &viewer, &user, &next).await
         }
         None => {

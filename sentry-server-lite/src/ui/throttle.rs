@@ -2,8 +2,11 @@
 //! [`WINDOW_MS`], further logins for it are refused (429) until the window ends, before
 //! any password is checked (which also bounds the argon2 work a guesser can cause).
 //!
-//! Counted per e-mail (lower-cased), in memory, per server. A lockout of one account by
-//! someone guessing lasts at most one window; a successful login clears the count.
+//! Counted per e-mail (lower-cased). This type counts in memory, for a single server
+//! (SQLite); on PostgreSQL the login handler counts in the database instead
+//! (`Store::take_login_attempt`), so the limit holds for every instance together. A
+//! lockout of one account by someone guessing lasts at most one window; a successful
+//! login clears the count.
 
 use std::collections::HashMap;
 

@@ -466,14 +466,52 @@ pub(super) fn apply_retention(
                 )? as i64;
             }
         }
-        // Rate-limit windows older than a day are over.
+        // Rate-limit and login-throttle windows older than a day are over.
         tx.execute(
             "DELETE FROM rate_limit_windows WHERE window_start < $1",
+            &[&(now_ms - 86_400_000)],
+        )?;
+        tx.execute(
+            "DELETE FROM login_attempts WHERE window_start < $1",
             &[&(now_ms - 86_400_000)],
         )?;
         tx.commit()?;
         Ok(deleted.max(0) as u64)
     })
+}
+
+/// Counts a login attempt in the shared throttle (see
+/// [`crate::store::Store::take_login_attempt`]): a window starts with the first attempt
+/// and lasts `window_ms`; attempts past `max` in it are refused.
+pub(super) fn take_login_attempt(
+    store: &PgStore,
+    email: &str,
+    max: u32,
+    window_ms: i64,
+    now_ms: i64,
+) -> StoreResult<Result<(), u64>> {
+    // One statement: a new window, or one more attempt in the current one. Refused
+    // attempts are counted too (the window's start does not move, so they change nothing).
+    let row = store.with(|c| {
+        Ok(c.client.query_one(
+            "INSERT INTO login_attempts AS l (email, window_start, attempts) \
+             VALUES ($1, $2, 1) \
+             ON CONFLICT (email) DO UPDATE SET \
+               window_start = CASE WHEN l.window_start + $3 <= $2 THEN $2 \
+                                   ELSE l.window_start END, \
+               attempts = CASE WHEN l.window_start + $3 <= $2 THEN 1 \
+                               ELSE l.attempts + 1 END \
+             RETURNING window_start, attempts",
+            &[&email, &now_ms, &window_ms],
+        )?)
+    })?;
+    let window_start: i64 = row.try_get(0)?;
+    let attempts: i64 = row.try_get(1)?;
+    if attempts > i64::from(max) {
+        let ms = (window_start + window_ms - now_ms).max(0) as u64;
+        return Ok(Err(ms.div_ceil(1000).max(1)));
+    }
+    Ok(Ok(()))
 }
 
 /// Takes `n` events from a key's budget in the shared window (see

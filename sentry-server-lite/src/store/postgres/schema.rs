@@ -11,8 +11,21 @@ use ::postgres::Client;
 use crate::store::StoreResult;
 
 /// `(version, name, sql)`, in order.
-pub const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", INITIAL), (2, "tag_queue", TAG_QUEUE)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", INITIAL),
+    (2, "tag_queue", TAG_QUEUE),
+    (3, "login_attempts", LOGIN_ATTEMPTS),
+];
+
+/// The web UI's failed-login throttle, shared by every instance: attempts per e-mail in
+/// the current window (rows of windows over a day old are removed by retention).
+const LOGIN_ATTEMPTS: &str = r#"
+CREATE TABLE login_attempts (
+    email        TEXT PRIMARY KEY,
+    window_start BIGINT NOT NULL,
+    attempts     BIGINT NOT NULL
+);
+"#;
 
 /// Advisory lock keys (one namespace for the whole schema).
 pub const LOCK_MIGRATIONS: i64 = 0x5e17_0001;
