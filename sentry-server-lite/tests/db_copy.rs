@@ -296,9 +296,24 @@ fn an_interrupted_copy_resumes() {
     let refused = db_copy(other.path().to_str().expect("utf-8"), &url, &[]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("unfinished copy"));
-    // The same copy again completes it.
-    let report = ok(&db_copy(src, &url, &[]));
-    assert_eq!(report["resumed"], true);
+    // The same copy again completes it, starting after the rows already there (ids up to
+    // 700), not from the first row.
+    use sentry_server_lite::store::copy::{copy, Endpoint};
+    let mut events_progress: Vec<(u64, u64)> = Vec::new();
+    let report = copy(
+        &Endpoint::parse(src),
+        &Endpoint::parse(&url),
+        false,
+        &mut |table: &str, done: u64, total: u64| {
+            if table == "events" {
+                events_progress.push((done, total));
+            }
+        },
+    )
+    .expect("resumed copy");
+    assert!(report.resumed);
+    // One chunk (500 rows) took it from 700 to 1200.
+    assert_eq!(events_progress, vec![(700, 1200), (1200, 1200)]);
     assert_eq!(target.count_events().expect("count"), 1200);
     assert_eq!(
         target

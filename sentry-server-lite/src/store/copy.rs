@@ -6,7 +6,9 @@
 //! - Rows go in chunks, each committed; inserts skip rows already there, and the target
 //!   carries a marker setting (`copy.in_progress`, naming the source) until the copy is
 //!   complete. Re-running the same copy after an interruption therefore resumes: the
-//!   marker allows the non-empty target, and what is there already is kept.
+//!   marker allows the non-empty target, and what is there already is kept. Tables keyed
+//!   by `id` are read in id order by index seeks (`WHERE id > last`), so a resumed copy
+//!   starts after the target's largest id instead of reading every row again.
 //! - Progress is reported per chunk through a callback.
 //!
 //! Copy from a stopped server (or accept that events arriving during the copy may be
@@ -243,6 +245,15 @@ enum Val {
 
 type Rows = Vec<Vec<Val>>;
 
+/// Where the next chunk of a table starts.
+#[derive(Clone, Copy, Debug)]
+enum Position {
+    /// After this `id` (tables keyed by `id`).
+    AfterId(i64),
+    /// After this many rows in key order (the few tables with a composite key).
+    Offset(u64),
+}
+
 /// What a copy did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CopyReport {
@@ -283,6 +294,17 @@ impl Db {
             }
         };
         Ok(n.max(0) as u64)
+    }
+
+    /// The largest `id` of a table keyed by `id`, if it has rows.
+    fn max_id(&mut self, table: &str) -> StoreResult<Option<i64>> {
+        let sql = format!("SELECT MAX(id) FROM {table}");
+        Ok(match self {
+            Db::Sqlite(c) => c.query_row(&sql, [], |r| r.get(0))?,
+            Db::Postgres(s) => {
+                s.with(|c| Ok(c.client.query_one(sql.as_str(), &[])?.try_get(0)?))?
+            }
+        })
     }
 
     fn marker(&mut self) -> StoreResult<Option<String>> {
@@ -341,13 +363,22 @@ impl Db {
         Ok(())
     }
 
-    fn read(&mut self, spec: &Spec, offset: u64) -> StoreResult<Rows> {
+    /// The next chunk of a table: rows with an `id` after `position` for tables keyed by
+    /// `id` (an index seek, however far the copy has got), else the rows after the first
+    /// `position` in key order.
+    fn read(&mut self, spec: &Spec, position: Position) -> StoreResult<Rows> {
         let (table, cols, order) = spec;
         let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
-        let sql = format!(
-            "SELECT {} FROM {table} ORDER BY {order} LIMIT {CHUNK} OFFSET {offset}",
-            names.join(", ")
-        );
+        let sql = match position {
+            Position::AfterId(id) => format!(
+                "SELECT {} FROM {table} WHERE id > {id} ORDER BY id LIMIT {CHUNK}",
+                names.join(", ")
+            ),
+            Position::Offset(offset) => format!(
+                "SELECT {} FROM {table} ORDER BY {order} LIMIT {CHUNK} OFFSET {offset}",
+                names.join(", ")
+            ),
+        };
         match self {
             Db::Sqlite(c) => {
                 use rusqlite::types::ValueRef;
@@ -586,14 +617,35 @@ pub fn copy(
     dst.set_marker(Some(&source))?;
     for spec in TABLES {
         let total = src.count(spec.0)?;
-        let mut done = 0u64;
-        progress(spec.0, 0, total);
+        let keyed = spec.2 == "id";
+        // Chunks of a table keyed by id go in id order and each is committed, so after an
+        // interruption the target's largest id says how far that table got.
+        let (mut position, mut done) = match (keyed, report.resumed) {
+            (true, true) => match dst.max_id(spec.0)? {
+                Some(id) => (Position::AfterId(id), dst.count(spec.0)?.min(total)),
+                None => (Position::AfterId(i64::MIN), 0),
+            },
+            (true, false) => (Position::AfterId(i64::MIN), 0),
+            (false, _) => (Position::Offset(0), 0),
+        };
+        progress(spec.0, done, total);
         loop {
-            let rows = src.read(spec, done)?;
+            let rows = src.read(spec, position)?;
             if rows.is_empty() {
                 break;
             }
             let read = rows.len();
+            position = match position {
+                Position::AfterId(_) => Position::AfterId(
+                    rows.last()
+                        .and_then(|r| r.first())
+                        .and_then(as_int)
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(format!("{}: a row without an id", spec.0))
+                        })?,
+                ),
+                Position::Offset(offset) => Position::Offset(offset + read as u64),
+            };
             let rows: Rows = if spec.0 == "settings" {
                 rows.into_iter()
                     .filter(|r| r.first() != Some(&Val::Text(MARKER.into())))
