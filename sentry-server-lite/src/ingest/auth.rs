@@ -131,11 +131,14 @@ pub struct KeyInfo {
     pub allowed_origins: Vec<String>,
 }
 
-/// A lookup result and when it was made (`None`: no such key).
-type CachedKey = (Option<Arc<KeyInfo>>, Instant);
+/// A lookup result, when it was made and the store's key generation before it was made
+/// (`None`: no such key).
+type CachedKey = (Option<Arc<KeyInfo>>, Instant, u64);
 
 /// A short-lived cache of key lookups, so that the hot path does not query the database
-/// for every event. Revocations take effect within the TTL.
+/// for every event. Revocations take effect within the TTL, or at once when the store
+/// reports key changes ([`Store::key_generation`]: on PostgreSQL, changes made by any
+/// instance).
 pub struct KeyCache {
     store: Arc<dyn Store>,
     ttl: Duration,
@@ -155,8 +158,11 @@ impl KeyCache {
     /// Looks a public key up (blocking on a cache miss: call from a blocking context or
     /// accept a short database read).
     pub fn lookup(&self, public_key: &str) -> Result<Option<Arc<KeyInfo>>, IngestError> {
-        if let Some((info, at)) = self.entries.read().get(public_key) {
-            if at.elapsed() < self.ttl {
+        // Read before the lookup: an entry made while a change was committing carries the
+        // old generation and is not used once the change is known.
+        let generation = self.store.key_generation();
+        if let Some((info, at, made_in)) = self.entries.read().get(public_key) {
+            if at.elapsed() < self.ttl && *made_in == generation {
                 return Ok(info.clone());
             }
         }
@@ -174,7 +180,10 @@ impl KeyCache {
         if entries.len() > 10_000 {
             entries.clear();
         }
-        entries.insert(public_key.to_owned(), (info.clone(), Instant::now()));
+        entries.insert(
+            public_key.to_owned(),
+            (info.clone(), Instant::now(), generation),
+        );
         Ok(info)
     }
 

@@ -176,6 +176,14 @@ pub trait Store: AccountStore + Send + Sync + 'static {
         Ok(None)
     }
 
+    /// A number that changes whenever a project key or a project's allowed origins may
+    /// have changed on any instance sharing this database, so that key caches can drop
+    /// what they hold at once instead of waiting for their entries to expire. Backends
+    /// with a single server return a constant (0).
+    fn key_generation(&self) -> u64 {
+        0
+    }
+
     /// Counts one login attempt for `email` (lower-cased) in a window shared by every
     /// instance on the same database (the failed-login throttle of the web UI).
     /// `Ok(None)`: this backend keeps no shared counters (a single server counts in

@@ -6,15 +6,19 @@
 //!   answers 503 with `Retry-After`).
 //! - The writer's group commit holds: a batch is one multi-row statement (`unnest` of
 //!   arrays, prepared once per connection, one round trip), committed before any event of
-//!   it is acknowledged ([`ingest`]). Its tag counts are queued with it and folded into
+//!   it is acknowledged (`ingest`). Its tag counts are queued with it and folded into
 //!   `issue_tags` by a background thread; reads add the queued counts, so they are exact.
 //! - Grouping is one `INSERT ... ON CONFLICT ... DO UPDATE ... RETURNING` on the unique
 //!   `(project_id, grouping_version, grouping_hash)`: the same new error arriving at two
 //!   instances at once makes one issue with the exact count.
-//! - Rate-limit windows live in the database (every instance counts against one budget),
-//!   and retention runs under an advisory lock (one instance at a time).
+//! - Rate-limit windows and the failed-login throttle live in the database (every
+//!   instance counts against one budget), and retention runs under an advisory lock (one
+//!   instance at a time).
+//! - Key changes notify every instance (a trigger and `LISTEN`, `background`), so a
+//!   revoked key stops working on all of them at once.
 
 mod accounts;
+mod background;
 mod browse;
 mod ingest;
 pub mod pool;
@@ -26,10 +30,8 @@ use ::postgres::Row;
 pub use pool::DbTarget;
 use pool::{outside_runtime, Conn, Pool};
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
-
-use parking_lot::{Condvar, Mutex};
 
 use super::*;
 use crate::secrets;
@@ -43,77 +45,22 @@ const POOL_SIZE: usize = 16;
 /// PostgreSQL more per event (4: about a third less than 2, 8: under half).
 const WRITER_THREADS: usize = 2;
 
-/// How often an instance folds queued tag counts into `issue_tags` when the queue has
-/// emptied (it goes on without pause while there is a full chunk to fold).
-const FOLD_INTERVAL: Duration = Duration::from_millis(1000);
-
 /// The PostgreSQL implementation of [`Store`].
 pub struct PgStore {
     pool: Arc<Pool>,
-    /// The background tag folder, started by the first batch written.
-    folder: OnceLock<Option<Folder>>,
-}
-
-/// A background thread folding queued tag counts (see [`ingest::fold_tags`]) until the
-/// store is dropped.
-struct Folder {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-}
-
-impl Folder {
-    fn start(pool: Arc<Pool>) -> Option<Folder> {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let signal = stop.clone();
-        let spawned = std::thread::Builder::new()
-            .name("pg-tag-folder".into())
-            .spawn(move || {
-                let (flag, wake) = &*signal;
-                loop {
-                    let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        with_pool(&pool, |c| ingest::fold_tags(c, ingest::FOLD_CHUNK))
-                    }));
-                    let pause = match round {
-                        Ok(Ok(n)) if n >= ingest::FOLD_CHUNK as u64 => Duration::ZERO,
-                        Ok(Ok(_)) => FOLD_INTERVAL,
-                        Ok(Err(StoreError::Unavailable(why))) => {
-                            tracing::debug!(%why, "tag folding waits for the database");
-                            Duration::from_secs(1)
-                        }
-                        Ok(Err(e)) => {
-                            tracing::warn!(error = %e, "folding tag counts failed; retrying");
-                            Duration::from_secs(1)
-                        }
-                        Err(_) => {
-                            tracing::error!("folding tag counts panicked; retrying");
-                            Duration::from_secs(1)
-                        }
-                    };
-                    let mut stopped = flag.lock();
-                    if !*stopped && !pause.is_zero() {
-                        wake.wait_for(&mut stopped, pause);
-                    }
-                    if *stopped {
-                        return;
-                    }
-                }
-            });
-        match spawned {
-            Ok(_) => Some(Folder { stop }),
-            Err(e) => {
-                tracing::warn!(error = %e, "no background tag folder; counts stay queued until read");
-                None
-            }
-        }
-    }
+    /// Ends the background threads when the store is dropped.
+    stop: Arc<background::Stop>,
+    /// Whether the tag folder runs (started by the first batch written).
+    folder: OnceLock<bool>,
+    /// Whether the key-change listener runs (started by the first key-cache check).
+    key_listener: OnceLock<bool>,
+    /// Bumped on every key change any instance makes (see [`Store::key_generation`]).
+    key_generation: Arc<AtomicU64>,
 }
 
 impl Drop for PgStore {
     fn drop(&mut self) {
-        if let Some(Some(folder)) = self.folder.get() {
-            let (flag, wake) = &*folder.stop;
-            *flag.lock() = true;
-            wake.notify_all();
-        }
+        self.stop.stop();
     }
 }
 
@@ -176,7 +123,10 @@ impl PgStore {
     pub fn open_target(target: DbTarget) -> StoreResult<Self> {
         let store = PgStore {
             pool: Arc::new(Pool::new(target, POOL_SIZE)),
+            stop: Arc::default(),
             folder: OnceLock::new(),
+            key_listener: OnceLock::new(),
+            key_generation: Arc::default(),
         };
         store.with(|c| schema::migrate(&mut c.client).map(drop))?;
         Ok(store)
@@ -209,7 +159,8 @@ impl PgStore {
 
     /// Starts the background tag folder once.
     fn start_folder(&self) {
-        self.folder.get_or_init(|| Folder::start(self.pool.clone()));
+        self.folder
+            .get_or_init(|| background::start_folder(self.pool.clone(), self.stop.clone()));
     }
 
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
@@ -795,6 +746,17 @@ impl Store for PgStore {
 
     fn apply_retention(&self, policy: &RetentionPolicy, now_ms: i64) -> StoreResult<u64> {
         ingest::apply_retention(self, policy, now_ms)
+    }
+
+    fn key_generation(&self) -> u64 {
+        self.key_listener.get_or_init(|| {
+            background::start_key_listener(
+                self.pool.target().clone(),
+                self.key_generation.clone(),
+                self.stop.clone(),
+            )
+        });
+        self.key_generation.load(Ordering::SeqCst)
     }
 
     fn take_login_attempt(

@@ -15,7 +15,24 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", INITIAL),
     (2, "tag_queue", TAG_QUEUE),
     (3, "login_attempts", LOGIN_ATTEMPTS),
+    (4, "key_changes", KEY_CHANGES),
 ];
+
+/// Every change of a project key, or of a project (its allowed origins, or its deletion),
+/// notifies the channel `sentry_lite_keys` at commit, whoever makes it: each instance's
+/// listener then empties its key cache.
+const KEY_CHANGES: &str = r#"
+CREATE FUNCTION sentry_lite_notify_keys() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('sentry_lite_keys', '');
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER project_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON project_keys FOR EACH STATEMENT EXECUTE FUNCTION sentry_lite_notify_keys();
+CREATE TRIGGER projects_changed AFTER UPDATE OR DELETE OR TRUNCATE
+    ON projects FOR EACH STATEMENT EXECUTE FUNCTION sentry_lite_notify_keys();
+"#;
 
 /// The web UI's failed-login throttle, shared by every instance: attempts per e-mail in
 /// the current window (rows of windows over a day old are removed by retention).
