@@ -539,28 +539,7 @@ fn an_invitation_is_used_once_across_instances() {
     let csrf = csrf_of(&page_a.text());
     assert_eq!(csrf, csrf_of(&page_b.text()));
     // Eight acceptances at once, alternating between the instances: one wins.
-    let start = Barrier::new(8);
-    let statuses: Vec<u16> = std::thread::scope(|scope| {
-        let posts: Vec<_> = (0..8)
-            .map(|i| {
-                let (path, csrf, start) = (&path, &csrf, &start);
-                let addr = if i % 2 == 0 { p.a.addr } else { p.b.addr };
-                scope.spawn(move || {
-                    let body = format!("csrf={csrf}&password=password-{i}&confirm=password-{i}");
-                    start.wait();
-                    request(
-                        addr,
-                        "POST",
-                        path,
-                        &[("Content-Type", "application/x-www-form-urlencoded")],
-                        body.as_bytes(),
-                    )
-                    .status
-                })
-            })
-            .collect();
-        posts.into_iter().map(|h| h.join().expect("post")).collect()
-    });
+    let statuses = web::accept_invitation_concurrently(&[p.a.addr, p.b.addr], &path, &csrf, 8);
     assert_eq!(
         statuses.iter().filter(|s| **s == 303).count(),
         1,

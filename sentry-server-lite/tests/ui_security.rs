@@ -379,26 +379,7 @@ fn an_invitation_is_used_once_under_concurrent_posts() {
     let path =
         sentry_server_lite::ui::invite::create(s.store.as_ref(), invitee.id).expect("invite");
     let csrf = csrf_of(&get(&s, None, &path).text());
-    let addr = s.addr;
-    let statuses: Vec<u16> = std::thread::scope(|scope| {
-        let posts: Vec<_> = (0..4)
-            .map(|i| {
-                let (path, csrf) = (path.clone(), csrf.clone());
-                scope.spawn(move || {
-                    let body = format!("csrf={csrf}&password=password-{i}&confirm=password-{i}");
-                    request(
-                        addr,
-                        "POST",
-                        &path,
-                        &[("Content-Type", "application/x-www-form-urlencoded")],
-                        body.as_bytes(),
-                    )
-                    .status
-                })
-            })
-            .collect();
-        posts.into_iter().map(|p| p.join().expect("post")).collect()
-    });
+    let statuses = web::accept_invitation_concurrently(&[s.addr], &path, &csrf, 4);
     assert_eq!(
         statuses.iter().filter(|s| **s == 303).count(),
         1,

@@ -108,3 +108,34 @@ pub fn message_issue(s: &TestServer, message: &str) -> i64 {
         .parse()
         .expect("numeric")
 }
+
+/// Posts the invitation form at `path` from `n` threads released at once, thread `i`
+/// choosing `password-{i}` and sending to `addrs[i % addrs.len()]`; the statuses, by `i`.
+pub fn accept_invitation_concurrently(
+    addrs: &[std::net::SocketAddr],
+    path: &str,
+    csrf: &str,
+    n: usize,
+) -> Vec<u16> {
+    let start = std::sync::Barrier::new(n);
+    std::thread::scope(|scope| {
+        let posts: Vec<_> = (0..n)
+            .map(|i| {
+                let (addr, start) = (addrs[i % addrs.len()], &start);
+                scope.spawn(move || {
+                    let body = format!("csrf={csrf}&password=password-{i}&confirm=password-{i}");
+                    start.wait();
+                    request(
+                        addr,
+                        "POST",
+                        path,
+                        &[("Content-Type", "application/x-www-form-urlencoded")],
+                        body.as_bytes(),
+                    )
+                    .status
+                })
+            })
+            .collect();
+        posts.into_iter().map(|h| h.join().expect("post")).collect()
+    })
+}
