@@ -4,15 +4,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{db_env, open_store};
+use common::{db_env, open_store, spawn_serve};
 use common::{envelope, new_id, try_request};
 use serde_json::Value;
 
@@ -33,29 +31,6 @@ fn cli(dir: &Path, args: &[&str]) -> Value {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(stdout.lines().next().unwrap_or("")).expect("one JSON line")
-}
-
-/// Starts `serve` on a free port and returns the child and its address.
-fn serve(dir: &Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .envs(db_env(dir))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read");
-    let url = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .and_then(|u| u.strip_prefix("http://"))
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    (child, url.parse().expect("address"))
 }
 
 #[test]
@@ -89,7 +64,7 @@ fn acknowledged_events_survive_kill_9() {
         .expect("token")
         .to_owned();
 
-    let (mut child, addr) = serve(dir.path());
+    let (mut child, addr) = spawn_serve(dir.path(), db_env(dir.path()));
     let acked: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let auth = format!("Sentry sentry_key={key}, sentry_version=7");
@@ -134,7 +109,7 @@ fn acknowledged_events_survive_kill_9() {
     );
 
     // Restart, then check every acknowledged id.
-    let (mut child, addr) = serve(dir.path());
+    let (mut child, addr) = spawn_serve(dir.path(), db_env(dir.path()));
     let store = open_store(dir.path());
     let missing: Vec<&String> = acked
         .iter()

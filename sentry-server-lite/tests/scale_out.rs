@@ -21,15 +21,15 @@ mod common;
 mod web;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{
-    envelope, fresh_postgres_database, new_id, request, try_request, Response, ServerThread,
+    envelope, fresh_postgres_database, new_id, request, spawn_serve, try_request, Response,
+    ServerThread,
 };
 use sentry_server_lite::config::ServerConfig;
 use sentry_server_lite::secrets;
@@ -401,28 +401,6 @@ fn rate_limits_sessions_and_tokens_hold_across_instances() {
 
 const BIN: &str = env!("CARGO_BIN_EXE_sentry-server-lite");
 
-fn serve(url: &str, dir: &std::path::Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .env("SENTRY_LITE_DATABASE_URL", url)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read");
-    let addr = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .and_then(|u| u.strip_prefix("http://"))
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    (child, addr.parse().expect("address"))
-}
-
 #[test]
 fn kill_9_of_one_instance_loses_nothing_it_acknowledged() {
     let url = fresh_postgres_database();
@@ -454,8 +432,14 @@ fn kill_9_of_one_instance_loses_nothing_it_acknowledged() {
         tempfile::tempdir().expect("a"),
         tempfile::tempdir().expect("b"),
     );
-    let (mut a, addr_a) = serve(&url, dir_a.path());
-    let (mut b, addr_b) = serve(&url, dir_b.path());
+    let (mut a, addr_a) = spawn_serve(
+        dir_a.path(),
+        vec![("SENTRY_LITE_DATABASE_URL".into(), url.clone())],
+    );
+    let (mut b, addr_b) = spawn_serve(
+        dir_b.path(),
+        vec![("SENTRY_LITE_DATABASE_URL".into(), url.clone())],
+    );
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let senders: Vec<_> = (0..8)

@@ -29,8 +29,7 @@ pub struct TestServer {
     pub project: Project,
     pub key: ProjectKey,
     pub token: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: ServerThread,
     /// The PostgreSQL database of this server (dropped with it).
     pg_database: Option<String>,
 }
@@ -48,16 +47,9 @@ impl TestServer {
         config.bind = "127.0.0.1:0".parse().expect("addr");
         config.key_cache_ttl = Duration::from_millis(0);
         configure(&mut config);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let server = rt.block_on(Server::bind(config)).expect("bind");
-        let addr = server.http_addr();
-        let udp_addr = server.udp_addr();
-        let store = server.store();
-        let ingestor = server.ingestor();
+        let server = ServerThread::start(config);
+        let (addr, udp_addr) = (server.addr, server.udp_addr);
+        let (store, ingestor) = (server.store.clone(), server.ingestor.clone());
         let team = store.create_team("team", "Team", None).expect("team");
         let project = store
             .create_project(team.id, "proj", "Proj", None)
@@ -72,13 +64,6 @@ impl TestServer {
             .expect("user");
         let (token, digest) = secrets::new_api_token();
         store.create_token(user.id, &digest, "test").expect("token");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            rt.block_on(server.run(async {
-                let _ = stopped.await;
-            }))
-            .expect("server run");
-        });
         TestServer {
             dir,
             addr,
@@ -88,8 +73,7 @@ impl TestServer {
             project,
             key,
             token,
-            stop: Some(stop),
-            thread: Some(thread),
+            server,
             pg_database,
         }
     }
@@ -164,12 +148,7 @@ impl TestServer {
     }
 
     fn shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.server.stop();
         // Keep the throwaway cluster small: each test's database goes with its server.
         if let Some(name) = self.pg_database.take() {
             drop_postgres_database(&name);
@@ -270,6 +249,32 @@ pub fn db_env(dir: &Path) -> Vec<(String, String)> {
     database_url(dir)
         .map(|u| vec![("SENTRY_LITE_DATABASE_URL".to_owned(), u)])
         .unwrap_or_default()
+}
+
+/// Starts the real `serve` binary for `dir` on a free loopback port, with `envs` added to
+/// its environment (e.g. [`db_env`]); the child and the address its first line names.
+pub fn spawn_serve(dir: &Path, envs: Vec<(String, String)>) -> (std::process::Child, SocketAddr) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sentry-server-lite"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .envs(envs)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("read");
+    let addr = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .and_then(|u| u.strip_prefix("http://"))
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    (child, addr.parse().expect("address"))
 }
 
 /// The store of a data dir as the binary sees it (its SQLite file or its database).
@@ -431,7 +436,9 @@ pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Optio
 /// drop (the tests that need several servers, or no seeded team/project, use it directly).
 pub struct ServerThread {
     pub addr: SocketAddr,
+    pub udp_addr: Option<SocketAddr>,
     pub store: Arc<dyn Store>,
+    pub ingestor: Arc<Ingestor>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -445,7 +452,8 @@ impl ServerThread {
             .build()
             .expect("runtime");
         let server = rt.block_on(Server::bind(config)).expect("bind");
-        let (addr, store) = (server.http_addr(), server.store());
+        let (addr, udp_addr) = (server.http_addr(), server.udp_addr());
+        let (store, ingestor) = (server.store(), server.ingestor());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             rt.block_on(server.run(async {
@@ -455,7 +463,9 @@ impl ServerThread {
         });
         ServerThread {
             addr,
+            udp_addr,
             store,
+            ingestor,
             stop: Some(stop),
             thread: Some(thread),
         }
