@@ -297,19 +297,21 @@ fn try_batch(
         ],
     )?;
 
-    // (issue id, inserted, regressed) per group.
-    let mut issue_of: HashMap<(i64, String, String), (i64, bool, bool)> = HashMap::new();
+    // (issue id, inserted, regressed) per group, keyed by the batch's own group keys.
+    let mut issue_of: HashMap<GroupKey<'_>, (i64, bool, bool)> = HashMap::new();
     let mut stored_events: i64 = 0;
     for r in &rows {
-        let key: (i64, String, String) = (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+        let (project_id, version, hash): (i64, &str, &str) =
+            (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
         let inserted: bool = r.try_get(4)?;
-        let regressed_by: Option<String> = r.try_get(5)?;
+        let regressed_by: Option<&str> = r.try_get(5)?;
         stored_events = r.try_get(6)?;
-        let first_event = groups
-            .get(&(key.0, key.1.as_str(), key.2.as_str()))
-            .map(|g| first(g).event_id.as_str());
-        let regressed =
-            !inserted && regressed_by.is_some() && regressed_by.as_deref() == first_event;
+        let Some((&key, group)) = groups.get_key_value(&(project_id, version, hash)) else {
+            return Err(StoreError::Corrupt(format!(
+                "the batch upserted an issue it does not hold ({version}/{hash})"
+            )));
+        };
+        let regressed = !inserted && regressed_by == Some(first(group).event_id.as_str());
         issue_of.insert(key, (r.try_get(0)?, inserted, regressed));
     }
     if stored_events != fe.len() as i64 || issue_of.len() != groups.len() {
@@ -324,21 +326,16 @@ fn try_batch(
 
     for &i in &fresh {
         let e = &events[i];
+        let key = (
+            e.project_id,
+            e.grouping_version.as_str(),
+            e.grouping_hash.as_str(),
+        );
         let (issue_id, inserted, regressed) = issue_of
-            .get(&(
-                e.project_id,
-                e.grouping_version.clone(),
-                e.grouping_hash.clone(),
-            ))
+            .get(&key)
             .copied()
             .ok_or_else(|| StoreError::Corrupt(format!("no issue for event {}", e.event_id)))?;
-        let is_first = groups
-            .get(&(
-                e.project_id,
-                e.grouping_version.as_str(),
-                e.grouping_hash.as_str(),
-            ))
-            .is_some_and(|g| g.first == i);
+        let is_first = groups.get(&key).is_some_and(|g| g.first == i);
         outcomes[i] = Some(WriteOutcome::Stored {
             issue_id,
             new_issue: inserted && is_first,
