@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sentry_benches::server_events::{envelope, event_template};
+use sentry_benches::{cpu_ticks, postgres_cpu_ticks};
 use sentry_server_lite::store::Synchronous;
 use serde_json::Value;
 
@@ -146,20 +147,6 @@ fn proc_status(pid: u32, field: &str) -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
-}
-
-/// utime + stime of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = s.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let get = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    get(11) + get(12)
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -434,6 +421,7 @@ async fn run(args: Args) {
     };
     let cpu0 = cpu_all();
     let own0 = own_cpu_ticks();
+    let pg0 = postgres_cpu_ticks();
     let t0 = Instant::now();
     measuring.store(true, Ordering::Relaxed);
     let mut rss_peak_sampled = 0;
@@ -445,6 +433,7 @@ async fn run(args: Args) {
     let elapsed = t0.elapsed().as_secs_f64();
     let cpu1 = cpu_all();
     let own1 = own_cpu_ticks();
+    let pg1 = postgres_cpu_ticks();
     stop.store(true, Ordering::Relaxed);
     let (mut ok, mut total_acked) = (0u64, 0u64);
     let mut failed = std::collections::BTreeMap::new();
@@ -463,6 +452,7 @@ async fn run(args: Args) {
     let ticks_per_sec = 100.0; // USER_HZ on Linux
     let cores = (cpu1.saturating_sub(cpu0)) as f64 / ticks_per_sec / elapsed;
     let own_cores = (own1.saturating_sub(own0)) as f64 / ticks_per_sec / elapsed;
+    let pg_cores = (pg1.saturating_sub(pg0)) as f64 / ticks_per_sec / elapsed;
 
     let mut all_metrics = Vec::new();
     for (a, h) in addrs.iter().zip(&hosts) {
@@ -550,6 +540,12 @@ async fn run(args: Args) {
         hwm as f64 / 1024.0,
         rss_peak_sampled as f64 / 1024.0
     );
+    if args.database_url.is_some() {
+        println!(
+            "  PostgreSQL CPU (every `postgres` process on this machine): {pg_cores:.2} cores ({:.0} us per acknowledged event)",
+            pg_cores * 1e6 / (ok as f64 / elapsed).max(1.0)
+        );
+    }
     if batches > 0.0 {
         println!(
             "  writer: {batches:.0} commits, {:.1} events per commit, {:.2} ms per commit, busy {:.0}% of the run",

@@ -1,18 +1,21 @@
-//! Writer-side cost of sentry-server-lite's SQLite store, without HTTP: prepares the
-//! realistic events of `server_load` (parse, normalize, group, compress) and commits them
-//! with `Store::write_batch` in batches, reporting events/s for preparing and for
-//! committing, and the bytes written per event.
+//! Writer-side cost of sentry-server-lite's store, without HTTP: prepares the realistic
+//! events of `server_load` (parse, normalize, group, compress) and commits them with
+//! `Store::write_batch` in batches from one thread, reporting events/s for preparing and
+//! for committing, and the bytes written per event (SQLite) or the CPU PostgreSQL's
+//! processes spent per event and per batch (PostgreSQL, an empty database on this machine).
 //!
 //! ```text
 //! cargo run --release -p sentry-benches --bin store_write -- [events] [batch] [full|normal]
+//! cargo run --release -p sentry-benches --bin store_write -- [events] [batch] postgres://USER@HOST:PORT/DB
 //! ```
 
 use std::time::Instant;
 
 use sentry_benches::server_events::{event_template, EVENT_ID_PLACEHOLDER};
+use sentry_benches::{cpu_ticks, postgres_cpu_ticks};
 use sentry_client::protocol::Event;
 use sentry_server_lite::ingest::{parse_event, prepare_event};
-use sentry_server_lite::store::{SqliteStore, Store, Synchronous};
+use sentry_server_lite::store::{PgStore, SqliteStore, Store, Synchronous};
 
 fn event(k: usize, n: usize) -> Vec<u8> {
     event_template(k)
@@ -35,6 +38,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let total: usize = args.first().and_then(|v| v.parse().ok()).unwrap_or(20_000);
     let batch: usize = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(32);
+    if let Some(url) = args.get(2).filter(|a| a.starts_with("postgres")) {
+        postgres(url, total, batch);
+        return;
+    }
     let sync = match args.get(2).map(String::as_str) {
         Some("normal") => Synchronous::Normal,
         _ => Synchronous::Full,
@@ -92,5 +99,60 @@ fn main() {
         "  database {:.1} MB (+ WAL {:.1} MB)",
         db as f64 / 1e6,
         wal as f64 / 1e6
+    );
+}
+
+/// The PostgreSQL variant: commits the prepared events in batches of `batch` from one
+/// thread and reports wall time and the CPU of this process and of PostgreSQL's.
+fn postgres(url: &str, total: usize, batch: usize) {
+    let store = PgStore::open(url).expect("open the PostgreSQL database");
+    let team = store.create_team("t", "T", None).expect("team");
+    let project = store
+        .create_project(team.id, "p", "P", None)
+        .expect("project");
+    let prepared: Vec<_> = (0..total)
+        .map(|n| {
+            let b = event(n % 300, n);
+            let e: Event = parse_event(&b).expect("event");
+            prepare_event(project.id, &e, &b, None, 1_700_000_000_000).expect("prepare")
+        })
+        .collect();
+    // Warm up: the statement prepared, the issues inserted, the caches filled.
+    let warm = prepared.len().min(600);
+    for chunk in prepared[..warm].chunks(batch) {
+        for r in store.write_batch(chunk) {
+            r.expect("write");
+        }
+    }
+    let measured = &prepared[warm..];
+    let (pg0, own0) = (postgres_cpu_ticks(), cpu_ticks(std::process::id()));
+    let t = Instant::now();
+    for chunk in measured.chunks(batch) {
+        for r in store.write_batch(chunk) {
+            r.expect("write");
+        }
+    }
+    let wall = t.elapsed().as_secs_f64();
+    let (pg, own) = (
+        postgres_cpu_ticks().saturating_sub(pg0) as f64 / 100.0,
+        cpu_ticks(std::process::id()).saturating_sub(own0) as f64 / 100.0,
+    );
+    let n = measured.len().max(1) as f64;
+    let batches = n / batch as f64;
+    println!(
+        "store_write: {} events, batches of {batch}, PostgreSQL",
+        measured.len()
+    );
+    println!(
+        "  write_batch (one writer): {:.0} events/s, {:.1} us/event, {:.2} ms/batch",
+        n / wall,
+        wall * 1e6 / n,
+        wall * 1e3 / batches
+    );
+    println!(
+        "  CPU: PostgreSQL {:.1} us/event ({:.2} ms/batch), this process {:.1} us/event",
+        pg * 1e6 / n,
+        pg * 1e3 / batches,
+        own * 1e6 / n
     );
 }
