@@ -43,6 +43,10 @@ pub struct WriterConfig {
     pub queue_capacity: usize,
     /// Most events committed in one transaction. Default 512.
     pub max_batch: usize,
+    /// Threads committing batches side by side; `None`: the store's default
+    /// ([`crate::store::Store::writer_threads`]: 1 on SQLite, 2 on PostgreSQL). Never more
+    /// than the store allows ([`crate::store::Store::max_writer_threads`]).
+    pub threads: Option<usize>,
 }
 
 impl Default for WriterConfig {
@@ -50,6 +54,7 @@ impl Default for WriterConfig {
         WriterConfig {
             queue_capacity: 4096,
             max_batch: 512,
+            threads: None,
         }
     }
 }

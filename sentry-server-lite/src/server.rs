@@ -326,6 +326,7 @@ mod tests {
         let config = WriterConfig {
             queue_capacity: 4,
             max_batch: 4,
+            threads: None,
         };
         let (writer, thread) =
             Writer::spawn(store.clone(), &config, metrics.clone()).expect("spawn");

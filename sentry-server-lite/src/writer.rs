@@ -9,7 +9,8 @@
 //! On SQLite there is one writer thread (one write connection). A backend whose
 //! transactions may run side by side ([`Store::writer_threads`], PostgreSQL) gets several
 //! threads taking batches from the same queue, so that the round trips and the commit
-//! wait of one batch overlap with the next.
+//! wait of one batch overlap with the next; how many is the store's default unless
+//! [`WriterConfig::threads`] (`serve --writer-threads`) says otherwise.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -80,7 +81,11 @@ impl Writer {
         // escaped the per-batch guard) marks the writer as gone: handlers then fail fast.
         let alive = Arc::new(AtomicBool::new(true));
         let mut handles = Vec::new();
-        for n in 0..store.writer_threads().max(1) {
+        let threads = config
+            .threads
+            .unwrap_or_else(|| store.writer_threads())
+            .clamp(1, store.max_writer_threads().max(1));
+        for n in 0..threads {
             let (store, rx, metrics) = (store.clone(), rx.clone(), metrics.clone());
             let thread_stop = stop.clone();
             let exited = ClearOnExit(alive.clone());
@@ -286,6 +291,24 @@ mod tests {
     }
 
     #[test]
+    fn writer_threads_follow_the_config_within_what_the_store_allows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store =
+            Arc::new(SqliteStore::open(&dir.path().join("db"), Synchronous::Normal).expect("open"));
+        let metrics = Arc::new(Metrics::default());
+        for asked in [None, Some(1), Some(4)] {
+            let config = WriterConfig {
+                threads: asked,
+                ..WriterConfig::default()
+            };
+            let (_writer, thread) =
+                Writer::spawn(store.clone(), &config, metrics.clone()).expect("spawn");
+            assert_eq!(thread.handles.len(), 1, "SQLite has one writer ({asked:?})");
+            thread.shutdown();
+        }
+    }
+
+    #[test]
     fn commits_then_answers_and_refuses_when_full() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store =
@@ -299,6 +322,7 @@ mod tests {
         let config = WriterConfig {
             queue_capacity: 2,
             max_batch: 8,
+            threads: None,
         };
         let (writer, thread) =
             Writer::spawn(store.clone(), &config, metrics.clone()).expect("spawn");

@@ -11,7 +11,8 @@
 //! - a key's rate limit holds for the pair; a web login on one works on the other (and a
 //!   logout on the other ends it everywhere); API tokens work on both;
 //! - `kill -9` of one real `serve` process mid-load loses none of its acknowledged events
-//!   while the other carries on.
+//!   while the other (one async worker and one writer thread, as an instance sharing its
+//!   machine runs) carries on.
 //!
 //! Needs PostgreSQL: fails (never skips) when `SENTRY_TEST_POSTGRES_URL` is not set
 //! (`scripts/test` starts a throwaway cluster).
@@ -436,9 +437,15 @@ fn kill_9_of_one_instance_loses_nothing_it_acknowledged() {
         dir_a.path(),
         vec![("SENTRY_LITE_DATABASE_URL".into(), url.clone())],
     );
+    // The survivor runs as an instance sharing its machine would: one async worker, one
+    // writer (`--worker-threads 1 --writer-threads 1`, here through their variables).
     let (mut b, addr_b) = spawn_serve(
         dir_b.path(),
-        vec![("SENTRY_LITE_DATABASE_URL".into(), url.clone())],
+        vec![
+            ("SENTRY_LITE_DATABASE_URL".into(), url.clone()),
+            ("SENTRY_LITE_WORKER_THREADS".into(), "1".into()),
+            ("SENTRY_LITE_WRITER_THREADS".into(), "1".into()),
+        ],
     );
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));

@@ -313,6 +313,15 @@ pub struct ServeArgs {
     /// Let anonymous visitors create accounts (off by default).
     #[arg(long, env = "SENTRY_LITE_ALLOW_SIGNUP")]
     pub allow_signup: bool,
+    /// Threads serving HTTP and preparing events (default: one per CPU core). Instances
+    /// that share a machine should split its cores between them (two instances on four
+    /// cores: 2 each); the database writer threads come on top of these.
+    #[arg(long, env = "SENTRY_LITE_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: Option<u16>,
+    /// PostgreSQL only: transactions committing batches of events side by side (default
+    /// 2, at most 8). SQLite commits through one writer.
+    #[arg(long, env = "SENTRY_LITE_WRITER_THREADS", value_parser = clap::value_parser!(u8).range(1..=crate::store::postgres::MAX_WRITER_THREADS as i64))]
+    pub writer_threads: Option<u8>,
 }
 
 /// Options of `quickstart`.

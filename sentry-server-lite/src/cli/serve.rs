@@ -19,7 +19,7 @@ const QUICKSTART_SETTING: &str = "quickstart";
 /// it again; it is shown only while it still matches the account's password.
 const PASSWORD_FILE: &str = "quickstart-password";
 
-fn config(db: &Db, args: &ServeArgs) -> ServerConfig {
+fn config(db: &Db, args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     let mut c = ServerConfig::new(&db.data_dir);
     c.database_url = db.url.clone();
     c.bind = args.bind;
@@ -33,11 +33,25 @@ fn config(db: &Db, args: &ServeArgs) -> ServerConfig {
     };
     c.writer.queue_capacity = args.queue_capacity;
     c.writer.max_batch = args.max_batch;
-    c
+    if let Some(n) = args.writer_threads {
+        if db.url.is_none() && n > 1 {
+            anyhow::bail!(
+                "--writer-threads {n}: SQLite commits through one writer; several writer \
+                 threads need PostgreSQL (--database-url)"
+            );
+        }
+        c.writer.threads = Some(usize::from(n));
+    }
+    Ok(c)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// The async runtime: `worker_threads` workers, or one per core when not given.
+fn runtime(worker_threads: Option<u16>) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = worker_threads {
+        builder.worker_threads(usize::from(n).max(1));
+    }
+    builder
         .enable_all()
         .thread_name("sentry-lite")
         .build()
@@ -56,8 +70,8 @@ fn announce(server: &Server, out: &Output) {
 }
 
 pub(super) fn serve(db: &Db, args: ServeArgs, out: &Output) -> anyhow::Result<()> {
-    let config = config(db, &args);
-    runtime()?.block_on(async move {
+    let config = config(db, &args)?;
+    runtime(args.worker_threads)?.block_on(async move {
         let server = Server::bind(config).await.context("starting the server")?;
         record_signup(server.store().as_ref(), args.allow_signup)?;
         if out.json {
@@ -157,10 +171,10 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
 }
 
 pub(super) fn quickstart(db: &Db, args: QuickstartArgs, out: &Output) -> anyhow::Result<()> {
-    let config = config(db, &args.serve);
+    let config = config(db, &args.serve)?;
     let store: Arc<dyn Store> = open_store(db)?;
     let (state, password, first_run) = ensure_setup(&*store, &db.data_dir, &args)?;
-    runtime()?.block_on(async move {
+    runtime(args.serve.worker_threads)?.block_on(async move {
         let server = Server::bind_with_store(config, store.clone())
             .await
             .context("starting the server")?;
@@ -222,4 +236,73 @@ pub(super) fn quickstart(db: &Db, args: QuickstartArgs, out: &Output) -> anyhow:
         tracing::info!("stopped after draining acknowledged events");
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(
+            ["sentry-server-lite", "serve"]
+                .iter()
+                .chain(args)
+                .copied()
+                .collect::<Vec<_>>(),
+        )
+        .expect("arguments");
+        match cli.command {
+            Command::Serve(args) => args,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    fn db(url: Option<&str>) -> Db {
+        Db {
+            data_dir: "/nonexistent".into(),
+            url: url.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn thread_counts_reach_the_config_and_sqlite_refuses_several_writers() {
+        let args = serve_args(&["--worker-threads", "1", "--writer-threads", "3"]);
+        assert_eq!(args.worker_threads, Some(1));
+        let pg = config(&db(Some("postgres://u@127.0.0.1/d")), &args).expect("config");
+        assert_eq!(pg.writer.threads, Some(3));
+
+        let err = config(&db(None), &args).expect_err("SQLite has one writer");
+        assert!(
+            err.to_string()
+                .contains("SQLite commits through one writer"),
+            "{err}"
+        );
+        let one = serve_args(&["--writer-threads", "1"]);
+        assert_eq!(
+            config(&db(None), &one).expect("one writer").writer.threads,
+            Some(1)
+        );
+        assert_eq!(
+            config(&db(None), &serve_args(&[]))
+                .expect("defaults")
+                .writer
+                .threads,
+            None,
+            "the store's default"
+        );
+
+        for bad in [
+            &["--writer-threads", "0"][..],
+            &["--writer-threads", "9"],
+            &["--worker-threads", "0"],
+            &["--worker-threads", "many"],
+        ] {
+            let mut argv = vec!["sentry-server-lite", "serve"];
+            argv.extend_from_slice(bad);
+            assert!(Cli::try_parse_from(argv).is_err(), "{bad:?} refused");
+        }
+    }
 }

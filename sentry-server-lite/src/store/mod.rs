@@ -154,9 +154,14 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     /// Number of stored events (all projects); for tests and metrics.
     fn count_events(&self) -> StoreResult<u64>;
 
-    /// How many writer threads may commit batches side by side: 1 for SQLite (one write
-    /// connection), more where transactions run concurrently.
+    /// How many writer threads commit batches side by side unless configured otherwise:
+    /// 1 for SQLite (one write connection), more where transactions run concurrently.
     fn writer_threads(&self) -> usize {
+        1
+    }
+
+    /// The most writer threads this store can serve at once (1 for SQLite).
+    fn max_writer_threads(&self) -> usize {
         1
     }
 

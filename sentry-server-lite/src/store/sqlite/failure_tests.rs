@@ -81,6 +81,7 @@ fn full_database_answers_503_stores_nothing_half_way_and_recovers() {
     let config = WriterConfig {
         queue_capacity: 64,
         max_batch: 8,
+        threads: None,
     };
     let (writer, thread) = Writer::spawn(s.clone(), &config, metrics.clone()).expect("spawn");
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -163,6 +164,7 @@ fn full_database_acknowledged_means_stored() {
         &WriterConfig {
             queue_capacity: 64,
             max_batch: 4,
+            threads: None,
         },
         Arc::new(Metrics::default()),
     )
