@@ -24,6 +24,51 @@ pub fn postgres_cpu_ticks() -> u64 {
         .sum()
 }
 
+/// The machine's CPU counters from the first line of `/proc/stat`, in clock ticks: time
+/// busy (user, nice, system, irq, softirq), time in all, and time stolen by the
+/// hypervisor (a figure taken while the host took much of it is not comparable).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MachineCpu {
+    /// Busy ticks, summed over the cores.
+    pub busy: u64,
+    /// All ticks (busy, idle, iowait, steal), summed over the cores.
+    pub total: u64,
+    /// Ticks stolen by the hypervisor, summed over the cores.
+    pub steal: u64,
+}
+
+impl MachineCpu {
+    /// Reads the counters now (zeros when `/proc/stat` cannot be read).
+    pub fn now() -> MachineCpu {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .skip(1)
+            .map(|v| v.parse().unwrap_or(0))
+            .collect();
+        let f = |i: usize| fields.get(i).copied().unwrap_or(0);
+        // user nice system idle iowait irq softirq steal
+        MachineCpu {
+            busy: f(0) + f(1) + f(2) + f(5) + f(6),
+            total: (0..8).map(f).sum(),
+            steal: f(7),
+        }
+    }
+
+    /// Cores busy and cores stolen between `earlier` and `self`, on a machine of
+    /// `cores` cores.
+    pub fn since(&self, earlier: &MachineCpu, cores: f64) -> (f64, f64) {
+        let total = self.total.saturating_sub(earlier.total).max(1) as f64;
+        (
+            self.busy.saturating_sub(earlier.busy) as f64 / total * cores,
+            self.steal.saturating_sub(earlier.steal) as f64 / total * cores,
+        )
+    }
+}
+
 /// utime + stime (fields 14 and 15) of a `/proc/PID/stat` line.
 fn stat_cpu_ticks(stat: &str) -> u64 {
     let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");

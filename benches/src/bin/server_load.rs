@@ -15,6 +15,9 @@
 //! # PostgreSQL (an empty database), one or several `serve` processes sharing it:
 //! cargo run --release -p sentry-benches --bin server_load -- \
 //!     --database-url postgres://USER@HOST:PORT/DB --instances 2
+//! # each instance with its share of a 2-core machine:
+//! cargo run --release -p sentry-benches --bin server_load -- \
+//!     --database-url postgres://USER@HOST:PORT/DB --instances 2 --worker-threads 1 --writer-threads 1
 //! ```
 
 use std::io::{BufRead, BufReader};
@@ -25,7 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sentry_benches::server_events::{envelope, event_template};
-use sentry_benches::{cpu_ticks, postgres_cpu_ticks};
+use sentry_benches::{cpu_ticks, postgres_cpu_ticks, MachineCpu};
 use sentry_server_lite::store::Synchronous;
 use serde_json::Value;
 
@@ -42,6 +45,10 @@ struct Args {
     database_url: Option<String>,
     /// Server processes sharing the database; connections are spread over them.
     instances: usize,
+    /// `serve --worker-threads` for each instance (the server's default when not given).
+    worker_threads: Option<String>,
+    /// `serve --writer-threads` for each instance (PostgreSQL).
+    writer_threads: Option<String>,
 }
 
 fn parse_args() -> Args {
@@ -59,6 +66,8 @@ fn parse_args() -> Args {
         client_threads: 1,
         database_url: None,
         instances: 1,
+        worker_threads: None,
+        writer_threads: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -73,6 +82,8 @@ fn parse_args() -> Args {
             "--synchronous" => a.synchronous = val(i),
             "--database-url" => a.database_url = Some(val(i)),
             "--instances" => a.instances = val(i).parse().unwrap_or(1).max(1),
+            "--worker-threads" => a.worker_threads = Some(val(i)),
+            "--writer-threads" => a.writer_threads = Some(val(i)),
             "--client-threads" => a.client_threads = val(i).parse().unwrap_or(a.client_threads),
             "--gzip" => {
                 a.gzip = true;
@@ -117,16 +128,22 @@ fn start_server(args: &Args, dir: &std::path::Path) -> (Child, String) {
     if let Some(url) = &args.database_url {
         cmd.env("SENTRY_LITE_DATABASE_URL", url);
     }
+    cmd.args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--synchronous",
+        &args.synchronous,
+        "--data-dir",
+    ])
+    .arg(dir);
+    if let Some(n) = &args.worker_threads {
+        cmd.args(["--worker-threads", n]);
+    }
+    if let Some(n) = &args.writer_threads {
+        cmd.args(["--writer-threads", n]);
+    }
     let mut child = cmd
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--synchronous",
-            &args.synchronous,
-            "--data-dir",
-        ])
-        .arg(dir)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
@@ -422,6 +439,7 @@ async fn run(args: Args) {
     let cpu0 = cpu_all();
     let own0 = own_cpu_ticks();
     let pg0 = postgres_cpu_ticks();
+    let machine0 = MachineCpu::now();
     let t0 = Instant::now();
     measuring.store(true, Ordering::Relaxed);
     let mut rss_peak_sampled = 0;
@@ -434,6 +452,7 @@ async fn run(args: Args) {
     let cpu1 = cpu_all();
     let own1 = own_cpu_ticks();
     let pg1 = postgres_cpu_ticks();
+    let machine1 = MachineCpu::now();
     stop.store(true, Ordering::Relaxed);
     let (mut ok, mut total_acked) = (0u64, 0u64);
     let mut failed = std::collections::BTreeMap::new();
@@ -453,6 +472,8 @@ async fn run(args: Args) {
     let cores = (cpu1.saturating_sub(cpu0)) as f64 / ticks_per_sec / elapsed;
     let own_cores = (own1.saturating_sub(own0)) as f64 / ticks_per_sec / elapsed;
     let pg_cores = (pg1.saturating_sub(pg0)) as f64 / ticks_per_sec / elapsed;
+    let cores_here = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let (machine_busy, machine_steal) = machine1.since(&machine0, cores_here);
 
     let mut all_metrics = Vec::new();
     for (a, h) in addrs.iter().zip(&hosts) {
@@ -505,7 +526,7 @@ async fn run(args: Args) {
     let max = sizes.iter().max().copied().unwrap_or(0);
     println!(
         "server-load: {} connections, {} s measured after {} s warm-up, synchronous={}, body={}, \
-         database={}, instances={}",
+         database={}, instances={}, worker threads={}, writer threads={}",
         args.connections,
         args.seconds,
         args.warmup,
@@ -516,7 +537,9 @@ async fn run(args: Args) {
         } else {
             "sqlite"
         },
-        args.instances
+        args.instances,
+        args.worker_threads.as_deref().unwrap_or("default"),
+        args.writer_threads.as_deref().unwrap_or("default")
     );
     println!(
         "  events: {min}-{max} bytes of JSON, {} distinct issues, 20 frames each",
@@ -539,6 +562,9 @@ async fn run(args: Args) {
         cores * 1e6 / (ok as f64 / elapsed).max(1.0),
         hwm as f64 / 1024.0,
         rss_peak_sampled as f64 / 1024.0
+    );
+    println!(
+        "  machine: {machine_busy:.2} of {cores_here:.0} cores busy, {machine_steal:.2} cores stolen by the hypervisor"
     );
     if args.database_url.is_some() {
         println!(
