@@ -1,6 +1,7 @@
 //! The PostgreSQL store directly: the batch upsert's outcomes (new issue, duplicates in
 //! and across batches, regression reopening), queued tag counts (exact before and after
-//! folding, in the background too), retention (age, per issue, one instance at
+//! folding, in the background too, by one leading instance with another taking over when
+//! it goes), retention (age, per issue, one instance at
 //! a time under the advisory lock) and the shared rate-limit window.
 //!
 //! Needs PostgreSQL: fails (never skips) when `SENTRY_TEST_POSTGRES_URL` is not set.
@@ -8,7 +9,7 @@
 mod common;
 
 use common::fresh_postgres_database;
-use sentry_server_lite::store::postgres::schema::LOCK_RETENTION;
+use sentry_server_lite::store::postgres::schema::{LOCK_RETENTION, LOCK_TAG_FOLDER};
 use sentry_server_lite::store::{
     AccountStore, DbTarget, IssueFilter, IssueQuery, IssueStatus, NewEvent, Page, PgStore,
     RateLimit, RetentionPolicy, Store, StoreResult, WriteOutcome,
@@ -315,4 +316,106 @@ fn the_background_folder_empties_the_queue() {
         assert_eq!(tag_count(&s, i.id, "level", "error"), Some(10));
         assert_eq!(tag_count(&s, i.id, "release", "r1"), Some(10));
     }
+}
+
+/// Backend pids holding the tag folder's session lock on the database at `url`.
+fn folder_lock_holders(url: &str) -> Vec<i32> {
+    let mut db = DbTarget::parse(url)
+        .expect("url")
+        .connect()
+        .expect("connect");
+    // A bigint advisory key is classid (high 32 bits) and objid (low 32 bits), objsubid 1.
+    db.query(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND (classid::bigint << 32 | objid::bigint) = $1",
+        &[&LOCK_TAG_FOLDER],
+    )
+    .expect("locks")
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not after {secs} s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn one_instance_folds_for_all_and_another_takes_over_when_it_goes() {
+    let (url, a, pid) = store();
+    // Writing starts a store's folder; `a` is alone, so it leads.
+    a.write_batch(&[]);
+    let leader = wait_for("a leader", 10, || match folder_lock_holders(&url)[..] {
+        [pid] => Some(pid),
+        _ => None,
+    });
+    let b = PgStore::open(&url).expect("open b");
+    b.write_batch(&[]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(
+        folder_lock_holders(&url),
+        vec![leader],
+        "the second instance follows"
+    );
+
+    // Counts queued through the follower are folded by the leader within its second
+    // (the follower's own next fold is ten seconds away).
+    let batch: Vec<NewEvent> = (0..40)
+        .map(|i| event(pid, &format!("f{i}"), &format!("h{}", i % 4), 2000 + i))
+        .collect();
+    for o in b.write_batch(&batch) {
+        stored(&o);
+    }
+    assert!(queued_tag_rows(&url) > 0, "the batch queued its tag counts");
+    wait_for("the leader folding the follower's rows", 6, || {
+        (queued_tag_rows(&url) == 0).then_some(())
+    });
+    let issues = b
+        .list_issues(
+            pid,
+            &IssueFilter::default(),
+            Page {
+                offset: 0,
+                limit: 10,
+            },
+        )
+        .expect("list");
+    assert_eq!(issues.len(), 4);
+    for i in &issues {
+        assert_eq!(tag_count(&b, i.id, "release", "r1"), Some(10));
+    }
+
+    // The leader goes (its session, and the lock with it); the follower takes over at
+    // its next try and folds every second from then on.
+    drop(a);
+    let next = wait_for("a new leader", 25, || match folder_lock_holders(&url)[..] {
+        [pid] if pid != leader => Some(pid),
+        _ => None,
+    });
+    assert_ne!(next, leader);
+    let more: Vec<NewEvent> = (0..8)
+        .map(|i| event(pid, &format!("g{i}"), "h0", 3000 + i))
+        .collect();
+    for o in b.write_batch(&more) {
+        stored(&o);
+    }
+    wait_for("the new leader folding", 6, || {
+        (queued_tag_rows(&url) == 0).then_some(())
+    });
+    let h0 = issues
+        .iter()
+        .find(|i| i.title == "title h0")
+        .expect("issue h0");
+    assert_eq!(tag_count(&b, h0.id, "release", "r1"), Some(18));
 }

@@ -46,8 +46,8 @@ const POOL_SIZE: usize = 16;
 ///
 /// Several instances sharing one machine split it: on the 2-core machine, two instances
 /// with one writer and one async worker each (`serve --worker-threads 1 --writer-threads
-/// 1`) spent 0–13% more CPU per event than one instance with the defaults, two instances
-/// with the defaults 5–45% more.
+/// 1`) spent 2–15% more CPU per event than one instance with the defaults, two instances
+/// with the defaults 3–41% more (BENCHMARKS.md #11).
 const WRITER_THREADS: usize = 2;
 /// At most half the pool commits at once, so that pages and API calls always find a
 /// connection.
@@ -167,8 +167,9 @@ impl PgStore {
 
     /// Starts the background tag folder once.
     fn start_folder(&self) {
-        self.folder
-            .get_or_init(|| background::start_folder(self.pool.clone(), self.stop.clone()));
+        self.folder.get_or_init(|| {
+            background::start_folder(self.pool.target().clone(), self.stop.clone())
+        });
     }
 
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {

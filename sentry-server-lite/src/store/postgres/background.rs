@@ -9,13 +9,15 @@ use std::time::Duration;
 use parking_lot::{Condvar, Mutex};
 use postgres::fallible_iterator::FallibleIterator;
 
-use super::pool::{DbTarget, Pool};
-use super::{ingest, with_pool};
-use crate::store::StoreError;
+use super::ingest;
+use super::pool::DbTarget;
+use super::schema::LOCK_TAG_FOLDER;
 
-/// How often an instance folds queued tag counts into `issue_tags` when the queue has
-/// emptied (it goes on without pause while there is a full chunk to fold).
+/// How often the leading instance folds queued tag counts into `issue_tags` when the
+/// queue has emptied (it goes on without pause while there is a full chunk to fold).
 const FOLD_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the other instances try to lead, folding once each time they do not.
+const FOLLOWER_INTERVAL: Duration = Duration::from_secs(10);
 /// The pause before reconnecting or retrying after a failure.
 const RETRY: Duration = Duration::from_secs(1);
 /// The notification channel of key changes (see the `key_changes` migration).
@@ -51,31 +53,76 @@ impl Stop {
 
 /// Starts the tag folder; false when no thread could be started (counts then stay
 /// queued, which reads still add up, until another instance folds them).
-pub fn start_folder(pool: Arc<Pool>, stop: Arc<Stop>) -> bool {
+///
+/// A fold upserts every `(issue, key, value)` row its queued counts touch, whichever
+/// instance queued them, so N instances each folding every second would do that work N
+/// times. One instance leads instead: its folder holds the session advisory lock
+/// [`LOCK_TAG_FOLDER`] on a connection of its own and folds every [`FOLD_INTERVAL`]; the
+/// others try for the lock every [`FOLLOWER_INTERVAL`] and, not getting it, fold once
+/// then too, so the queue stays bounded even where the lock cannot be held (a pooler
+/// in transaction mode). A leader that dies or loses its connection frees the lock with
+/// its session, and another instance takes over at its next try.
+pub fn start_folder(target: DbTarget, stop: Arc<Stop>) -> bool {
     let spawned = std::thread::Builder::new()
         .name("pg-tag-folder".into())
-        .spawn(move || loop {
-            let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                with_pool(&pool, |c| ingest::fold_tags(c, ingest::FOLD_CHUNK))
-            }));
-            let pause = match round {
-                Ok(Ok(n)) if n >= ingest::FOLD_CHUNK as u64 => Duration::ZERO,
-                Ok(Ok(_)) => FOLD_INTERVAL,
-                Ok(Err(StoreError::Unavailable(why))) => {
-                    tracing::debug!(%why, "tag folding waits for the database");
-                    RETRY
+        .spawn(move || {
+            while !stop.is_stopped() {
+                let mut client = match target.connect() {
+                    Ok(client) => client,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "tag folding waits for the database");
+                        if stop.wait(RETRY) {
+                            return;
+                        }
+                        continue;
+                    }
+                };
+                let mut leader = false;
+                while !stop.is_stopped() && !client.is_closed() {
+                    if !leader {
+                        leader = match client
+                            .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_TAG_FOLDER])
+                            .and_then(|row| row.try_get::<_, bool>(0))
+                        {
+                            Ok(got) => got,
+                            Err(e) => {
+                                tracing::debug!(error = %e, "tag folder lost its connection");
+                                break;
+                            }
+                        };
+                        if leader {
+                            tracing::debug!("this instance folds the tag counts");
+                        }
+                    }
+                    let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        ingest::fold_tags(&mut client, ingest::FOLD_CHUNK)
+                    }));
+                    let pause = match round {
+                        Ok(Ok(n)) if n >= ingest::FOLD_CHUNK as u64 => Duration::ZERO,
+                        Ok(Ok(_)) if leader => FOLD_INTERVAL,
+                        Ok(Ok(_)) => FOLLOWER_INTERVAL,
+                        Ok(Err(e)) if client.is_closed() => {
+                            tracing::debug!(error = %e, "tag folder lost its connection");
+                            continue;
+                        }
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, "folding tag counts failed; retrying");
+                            RETRY
+                        }
+                        Err(_) => {
+                            tracing::error!("folding tag counts panicked; retrying");
+                            RETRY
+                        }
+                    };
+                    if stop.wait(pause) {
+                        return;
+                    }
                 }
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "folding tag counts failed; retrying");
-                    RETRY
+                // The session (and the lock with it) is gone or going: start over.
+                drop(client);
+                if stop.wait(RETRY) {
+                    return;
                 }
-                Err(_) => {
-                    tracing::error!("folding tag counts panicked; retrying");
-                    RETRY
-                }
-            };
-            if stop.wait(pause) {
-                return;
             }
         });
     match spawned {

@@ -15,8 +15,9 @@
 //! Fourteen-odd tags per event made `issue_tags` upserts the largest part of a batch's cost
 //! (BENCHMARKS.md #11), so they are folded later: [`fold_tags`] moves queued rows into
 //! `issue_tags` in one transaction (delete from the queue, upsert the sums), a few
-//! thousand events' worth at a time, from a background thread of each instance
-//! (`FOR UPDATE SKIP LOCKED`, so instances fold disjoint rows). Readers add the queued
+//! thousand events' worth at a time, from a background thread: every second on the one
+//! instance that holds the folder's advisory lock, now and then on the others
+//! (`FOR UPDATE SKIP LOCKED`, so folds never take the same rows). Readers add the queued
 //! counts of an issue to its `issue_tags` rows, so tag counts are exact whenever read, and
 //! a queued row is as durable as the events committed with it.
 //!
@@ -369,11 +370,11 @@ const FOLD_TAGS: &str = "WITH q AS ( \
 /// Moves up to `limit` queued tag rows into `issue_tags` in one transaction (see the module
 /// documentation); returns how many rows it moved. Rows another instance is folding are
 /// skipped.
-pub(super) fn fold_tags(c: &mut Conn, limit: i64) -> StoreResult<u64> {
+pub(super) fn fold_tags(client: &mut ::postgres::Client, limit: i64) -> StoreResult<u64> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match c.client.query_one(FOLD_TAGS, &[&limit]) {
+        match client.query_one(FOLD_TAGS, &[&limit]) {
             Ok(row) => return Ok(row.try_get::<_, i64>(0)?.max(0) as u64),
             Err(e)
                 if attempt < MAX_ATTEMPTS
@@ -390,7 +391,7 @@ pub(super) fn fold_tags(c: &mut Conn, limit: i64) -> StoreResult<u64> {
 pub(super) fn fold_all_tags(c: &mut Conn) -> StoreResult<u64> {
     let mut total = 0;
     loop {
-        let n = fold_tags(c, FOLD_CHUNK)?;
+        let n = fold_tags(&mut c.client, FOLD_CHUNK)?;
         total += n;
         if n < FOLD_CHUNK as u64 {
             return Ok(total);

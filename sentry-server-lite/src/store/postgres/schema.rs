@@ -48,6 +48,9 @@ CREATE TABLE login_attempts (
 pub const LOCK_MIGRATIONS: i64 = 0x5e17_0001;
 /// Held (per transaction) by the retention pass: one instance at a time.
 pub const LOCK_RETENTION: i64 = 0x5e17_0002;
+/// Held (per session) by the instance whose background thread folds queued tag counts
+/// every second; the others fold only now and then (see `background::start_folder`).
+pub const LOCK_TAG_FOLDER: i64 = 0x5e17_0003;
 
 /// Tables in dependency order (parents first), with their identity column if any.
 pub const TABLES: &[(&str, bool)] = &[
