@@ -11,7 +11,7 @@ mod common;
 use common::fresh_postgres_database;
 use sentry_server_lite::store::postgres::schema::{LOCK_RETENTION, LOCK_TAG_FOLDER};
 use sentry_server_lite::store::{
-    AccountStore, DbTarget, IssueFilter, IssueQuery, IssueStatus, NewEvent, Page, PgStore,
+    AccountStore, DbTarget, Issue, IssueFilter, IssueQuery, IssueStatus, NewEvent, Page, PgStore,
     RateLimit, RetentionPolicy, Store, StoreResult, WriteOutcome,
 };
 
@@ -218,6 +218,19 @@ fn tag_count(s: &PgStore, issue_id: i64, key: &str, value: &str) -> Option<u64> 
         .map(|t| t.count)
 }
 
+/// Every issue of a project (the tests make a handful).
+fn all_issues(s: &PgStore, pid: i64) -> Vec<Issue> {
+    s.list_issues(
+        pid,
+        &IssueFilter::default(),
+        Page {
+            offset: 0,
+            limit: 100,
+        },
+    )
+    .expect("list")
+}
+
 fn with_tag(s: &PgStore, pid: i64, key: &str, value: &str) -> Vec<i64> {
     let filter = IssueFilter {
         tags: vec![(key.into(), value.into())],
@@ -293,24 +306,10 @@ fn the_background_folder_empties_the_queue() {
         .map(|i| event(pid, &format!("b{i}"), &format!("h{}", i % 5), 1000 + i))
         .collect();
     s.write_batch(&batch);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while queued_tag_rows(&url) > 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "tag rows still queued after 10 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let issues = s
-        .list_issues(
-            pid,
-            &IssueFilter::default(),
-            Page {
-                offset: 0,
-                limit: 10,
-            },
-        )
-        .expect("list");
+    wait_for("the queue emptied", 10, || {
+        (queued_tag_rows(&url) == 0).then_some(())
+    });
+    let issues = all_issues(&s, pid);
     assert_eq!(issues.len(), 5);
     for i in issues {
         assert_eq!(tag_count(&s, i.id, "level", "error"), Some(10));
@@ -381,16 +380,7 @@ fn one_instance_folds_for_all_and_another_takes_over_when_it_goes() {
     wait_for("the leader folding the follower's rows", 6, || {
         (queued_tag_rows(&url) == 0).then_some(())
     });
-    let issues = b
-        .list_issues(
-            pid,
-            &IssueFilter::default(),
-            Page {
-                offset: 0,
-                limit: 10,
-            },
-        )
-        .expect("list");
+    let issues = all_issues(&b, pid);
     assert_eq!(issues.len(), 4);
     for i in &issues {
         assert_eq!(tag_count(&b, i.id, "release", "r1"), Some(10));

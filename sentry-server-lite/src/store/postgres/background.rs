@@ -51,6 +51,23 @@ impl Stop {
     }
 }
 
+/// A connection of a background thread's own: tries until it gets one, `waiting` logged
+/// at each failure and [`RETRY`] between tries; `None` once the store is dropped.
+fn connect(target: &DbTarget, stop: &Stop, waiting: &str) -> Option<postgres::Client> {
+    while !stop.is_stopped() {
+        match target.connect() {
+            Ok(client) => return Some(client),
+            Err(e) => {
+                tracing::debug!(error = %e, "{waiting}");
+                if stop.wait(RETRY) {
+                    return None;
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Starts the tag folder; false when no thread could be started (counts then stay
 /// queued, which reads still add up, until another instance folds them).
 ///
@@ -66,17 +83,9 @@ pub fn start_folder(target: DbTarget, stop: Arc<Stop>) -> bool {
     let spawned = std::thread::Builder::new()
         .name("pg-tag-folder".into())
         .spawn(move || {
-            while !stop.is_stopped() {
-                let mut client = match target.connect() {
-                    Ok(client) => client,
-                    Err(e) => {
-                        tracing::debug!(error = %e, "tag folding waits for the database");
-                        if stop.wait(RETRY) {
-                            return;
-                        }
-                        continue;
-                    }
-                };
+            while let Some(mut client) =
+                connect(&target, &stop, "tag folding waits for the database")
+            {
                 let mut leader = false;
                 while !stop.is_stopped() && !client.is_closed() {
                     if !leader {
@@ -142,17 +151,9 @@ pub fn start_key_listener(target: DbTarget, generation: Arc<AtomicU64>, stop: Ar
     let spawned = std::thread::Builder::new()
         .name("pg-key-listener".into())
         .spawn(move || {
-            while !stop.is_stopped() {
-                let mut client = match target.connect() {
-                    Ok(client) => client,
-                    Err(e) => {
-                        tracing::debug!(error = %e, "key-change listener waits for the database");
-                        if stop.wait(RETRY) {
-                            return;
-                        }
-                        continue;
-                    }
-                };
+            while let Some(mut client) =
+                connect(&target, &stop, "key-change listener waits for the database")
+            {
                 if let Err(e) = client.batch_execute(&format!("LISTEN {KEY_CHANNEL}")) {
                     tracing::warn!(error = %e, "cannot listen for key changes; retrying");
                     if stop.wait(RETRY) {
