@@ -188,17 +188,7 @@ fn serve(variant: &str) {
 
 /// User + system CPU seconds of this process (Linux `/proc/self/stat`, 100 ticks/s).
 fn process_cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the `(comm)`, which may hold spaces: state is field 3, utime 14.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
+    sentry_benches::cpu_ticks(std::process::id()) as f64 / 100.0
 }
 
 // ---------------------------------------------------------------- the sink
