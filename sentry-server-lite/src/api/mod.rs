@@ -270,47 +270,6 @@ async fn find_project(
     .await
 }
 
-/// Parses Sentry-style search: `is:resolved`, `key:value` tag filters (values may be
-/// quoted) and free text matched against title and culprit.
-pub fn parse_query(query: &str) -> Result<IssueFilter, String> {
-    let mut filter = IssueFilter::default();
-    let mut text = Vec::new();
-    let mut tokens = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    for c in query.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            c if c.is_whitespace() && !quoted => {
-                if !current.is_empty() {
-                    tokens.push(std::mem::take(&mut current));
-                }
-            }
-            c => current.push(c),
-        }
-    }
-    if !current.is_empty() {
-        tokens.push(current);
-    }
-    for token in tokens {
-        match token.split_once(':') {
-            Some(("is", v)) => {
-                filter.status = Some(
-                    IssueStatus::parse(v).ok_or_else(|| format!("unknown status {v:?} in is:"))?,
-                )
-            }
-            Some((k, v)) if !k.is_empty() && !v.is_empty() && !k.contains('/') => {
-                filter.tags.push((k.to_owned(), v.to_owned()))
-            }
-            _ => text.push(token),
-        }
-    }
-    if !text.is_empty() {
-        filter.text = Some(text.join(" "));
-    }
-    Ok(filter)
-}
-
 async fn project_issues(
     State(state): State<AppState>,
     who: Caller,
@@ -322,7 +281,7 @@ async fn project_issues(
     let page = page_of(&params)?;
     // Like Sentry, a request without `query` lists unresolved issues.
     let mut filter = match params.get("query") {
-        Some(q) => parse_query(q).map_err(ApiError::bad_request)?,
+        Some(q) => app::issues::parse_query(q).map_err(ApiError::bad_request)?,
         None => IssueFilter {
             status: Some(IssueStatus::Unresolved),
             ..Default::default()
@@ -465,22 +424,6 @@ async fn project_event(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn search_syntax() {
-        let f = parse_query(r#"is:resolved level:error release:"app 1.0" boom  here"#).expect("ok");
-        assert_eq!(f.status, Some(IssueStatus::Resolved));
-        assert_eq!(
-            f.tags,
-            vec![
-                ("level".to_string(), "error".to_string()),
-                ("release".to_string(), "app 1.0".to_string())
-            ]
-        );
-        assert_eq!(f.text.as_deref(), Some("boom here"));
-        assert!(parse_query("is:nope").is_err());
-        assert_eq!(parse_query("").expect("empty"), IssueFilter::default());
-    }
 
     #[test]
     fn cursors() {

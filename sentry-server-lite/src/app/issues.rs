@@ -1,14 +1,14 @@
-//! Issues: viewing one (also through its share link), resolving, bookmarking, sharing
-//! and deleting issues, one at a time or in bulk on a project's list. Every action a
-//! request implies is checked on every issue before anything changes; ids of other
-//! projects answer 404 like missing ones.
+//! Issues: the search syntax of issue lists, viewing one (also through its share link),
+//! resolving, bookmarking, sharing and deleting issues, one at a time or in bulk on a
+//! project's list. Every action a request implies is checked on every issue before
+//! anything changes; ids of other projects answer 404 like missing ones.
 
 use super::audit::{self, Target};
 use super::projects::{self, ProjectName};
 use super::refs::{issue_resource, project_ref};
 use super::{AppError, Caller};
 use crate::policy::{Action, ProjectRef, Resource};
-use crate::store::{Issue, IssueStatus, Project, Store};
+use crate::store::{Issue, IssueFilter, IssueStatus, Project, Store};
 
 /// What a change asks for (`None` leaves it).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -43,6 +43,47 @@ impl IssueChanges {
         }
         out
     }
+}
+
+/// Parses Sentry-style search: `is:resolved`, `key:value` tag filters (values may be
+/// quoted) and free text matched against title and culprit.
+pub fn parse_query(query: &str) -> Result<IssueFilter, String> {
+    let mut filter = IssueFilter::default();
+    let mut text = Vec::new();
+    let mut tokens = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in query.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !current.is_empty() {
+                    tokens.push(std::mem::take(&mut current));
+                }
+            }
+            c => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        tokens.push(current);
+    }
+    for token in tokens {
+        match token.split_once(':') {
+            Some(("is", v)) => {
+                filter.status = Some(
+                    IssueStatus::parse(v).ok_or_else(|| format!("unknown status {v:?} in is:"))?,
+                )
+            }
+            Some((k, v)) if !k.is_empty() && !v.is_empty() && !k.contains('/') => {
+                filter.tags.push((k.to_owned(), v.to_owned()))
+            }
+            _ => text.push(token),
+        }
+    }
+    if !text.is_empty() {
+        filter.text = Some(text.join(" "));
+    }
+    Ok(filter)
 }
 
 /// An issue with its project, by id as given in an address (404 when there is none).
@@ -235,4 +276,25 @@ pub fn delete_many(
         remove(store, caller, *id)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_syntax() {
+        let f = parse_query(r#"is:resolved level:error release:"app 1.0" boom  here"#).expect("ok");
+        assert_eq!(f.status, Some(IssueStatus::Resolved));
+        assert_eq!(
+            f.tags,
+            vec![
+                ("level".to_string(), "error".to_string()),
+                ("release".to_string(), "app 1.0".to_string())
+            ]
+        );
+        assert_eq!(f.text.as_deref(), Some("boom here"));
+        assert!(parse_query("is:nope").is_err());
+        assert_eq!(parse_query("").expect("empty"), IssueFilter::default());
+    }
 }
