@@ -80,6 +80,8 @@ impl From<AppError> for ApiError {
             | AppError::NotAMember { .. } => ApiError::not_found(),
             AppError::NoSuchUser(email) => bad(format!("no user with e-mail {email:?}")),
             AppError::NoSuchTeam(t) => bad(format!("no team {t:?}")),
+            AppError::Required(field) => bad(format!("{field} is required")),
+            AppError::NothingToChange => bad("the request changes nothing".into()),
             AppError::EmptyName => bad("invalid value: the name cannot be empty".into()),
             AppError::InvalidEmail(e) => bad(format!("{e:?} is not an e-mail address")),
             AppError::PasswordTooShort => bad(format!(
@@ -105,6 +107,17 @@ impl From<AppError> for ApiError {
             AppError::TaskFailed => {
                 ApiError(StatusCode::INTERNAL_SERVER_ERROR, "task failed".into())
             }
+        }
+    }
+}
+
+impl ApiError {
+    /// The API's answer to `e`, with `expected` (which fields a request may give) as
+    /// the message when the request changes nothing.
+    pub(crate) fn or_expected(e: AppError, expected: &str) -> ApiError {
+        match e {
+            AppError::NothingToChange => ApiError::bad_request(expected),
+            e => ApiError::from(e),
         }
     }
 }

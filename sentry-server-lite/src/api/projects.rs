@@ -51,8 +51,8 @@ async fn create_project(
 ) -> Result<Response, ApiError> {
     let body = object(body)?;
     with_store(&state, move |store| {
-        let slug =
-            str_field(&body, "slug")?.ok_or_else(|| ApiError::bad_request("slug is required"))?;
+        // A missing slug is refused after the policy's answer (`AppError::Required`).
+        let slug = str_field(&body, "slug")?.unwrap_or_default();
         let name = str_field(&body, "name")?;
         let owner = match str_field(&body, "owner")? {
             Some(email) => NewOwner::User(email),
@@ -107,15 +107,13 @@ async fn update_project(
             owner_email: str_field(&body, "owner")?,
             team: str_field(&body, "team")?,
         };
-        if changes.settings == ProjectUpdate::default()
-            && changes.owner_email.is_none()
-            && changes.team.is_none()
-        {
-            return Err(ApiError::bad_request(
-                "expected name, isPublic, allowedOrigins, owner and/or team",
-            ));
-        }
-        let p = projects::update(store, &who, ProjectName::in_team(&team, &slug), changes)?;
+        let p = projects::update(store, &who, ProjectName::in_team(&team, &slug), changes)
+            .map_err(|e| {
+                ApiError::or_expected(
+                    e,
+                    "expected name, isPublic, allowedOrigins, owner and/or team",
+                )
+            })?;
         Ok(Json(shapes::project(&p)).into_response())
     })
     .await
@@ -189,22 +187,17 @@ async fn create_key(
     .await
 }
 
-/// A key id from the address (a public key or anything else answers 404).
-fn key_id(key: &str) -> Result<String, ApiError> {
-    let id: i64 = key.parse().map_err(|_| ApiError::not_found())?;
-    Ok(id.to_string())
+/// A key id from the address: keys are named by id here (anything else finds no key,
+/// which answers 404 once the policy has answered).
+fn key_id(key: &str) -> String {
+    key.parse::<i64>()
+        .map(|id| id.to_string())
+        .unwrap_or_default()
 }
 
-async fn update_key(
-    State(state): State<AppState>,
-    who: Caller,
-    Path((team, slug, key)): Path<(String, String, String)>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let body = object(body)?;
-    let base = state.base_url.clone();
-    let key = key_id(&key)?;
-    let active = bool_field(&body, "isActive")?;
+/// What a key's PUT asks for.
+fn key_changes(body: &serde_json::Map<String, Value>) -> Result<KeyChanges, ApiError> {
+    let active = bool_field(body, "isActive")?;
     let rate_limit = match body.get("rateLimit") {
         None => None,
         Some(Value::Null) => Some(None),
@@ -223,13 +216,31 @@ async fn update_key(
             }
         }
     };
-    if active.is_none() && rate_limit.is_none() {
-        return Err(ApiError::bad_request("expected isActive and/or rateLimit"));
-    }
-    let changes = KeyChanges { active, rate_limit };
+    Ok(KeyChanges { active, rate_limit })
+}
+
+async fn update_key(
+    State(state): State<AppState>,
+    who: Caller,
+    Path((team, slug, key)): Path<(String, String, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let changes = object(body).and_then(|b| key_changes(&b));
+    let base = state.base_url.clone();
+    let key = key_id(&key);
     with_store(&state, move |store| {
         let name = ProjectName::in_team(&team, &slug);
-        let (_, k) = keys::update(store, &who, name, &key, changes)?;
+        let changes = match changes {
+            Ok(changes) => changes,
+            Err(e) => {
+                // As for every request: the policy's answer and a missing key come first.
+                let (p, _) = projects::checked(store, &who, name, Action::ManageKeys)?;
+                keys::find(store, &p, &key)?;
+                return Err(e);
+            }
+        };
+        let (_, k) = keys::update(store, &who, name, &key, changes)
+            .map_err(|e| ApiError::or_expected(e, "expected isActive and/or rateLimit"))?;
         Ok(Json(key_json(&base, &k, true)).into_response())
     })
     .await
@@ -240,7 +251,7 @@ async fn revoke_key(
     who: Caller,
     Path((team, slug, key)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let key = key_id(&key)?;
+    let key = key_id(&key);
     with_store(&state, move |store| {
         let changes = KeyChanges {
             active: Some(false),

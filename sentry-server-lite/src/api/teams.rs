@@ -149,8 +149,8 @@ async fn create_team(
 ) -> Result<Response, ApiError> {
     let body = object(body)?;
     with_store(&state, move |store| {
-        let slug =
-            str_field(&body, "slug")?.ok_or_else(|| ApiError::bad_request("slug is required"))?;
+        // A missing slug is refused after the policy's answer (`AppError::Required`).
+        let slug = str_field(&body, "slug")?.unwrap_or_default();
         let name = str_field(&body, "name")?;
         let owner = str_field(&body, "owner")?;
         let team = teams::create(store, &who, slug, name, owner)?;
@@ -193,10 +193,8 @@ async fn update_team(
             name: str_field(&body, "name")?,
             owner_email: str_field(&body, "owner")?,
         };
-        if changes.name.is_none() && changes.owner_email.is_none() {
-            return Err(ApiError::bad_request("expected name and/or owner"));
-        }
-        let team = teams::update(store, &who, &slug, changes)?;
+        let team = teams::update(store, &who, &slug, changes)
+            .map_err(|e| ApiError::or_expected(e, "expected name and/or owner"))?;
         Ok(Json(team_json(&team)).into_response())
     })
     .await

@@ -37,6 +37,12 @@ pub enum AppError {
         /// The team's slug.
         team: String,
     },
+    /// A value the operation needs is missing (e.g. a new team's slug).
+    #[error("{0} is required")]
+    Required(&'static str),
+    /// The request asks for no change at all.
+    #[error("nothing to change")]
+    NothingToChange,
     /// A name (of a team or project) is empty.
     #[error("the name cannot be empty")]
     EmptyName,

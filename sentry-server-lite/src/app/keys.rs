@@ -87,7 +87,7 @@ pub struct KeyChanges {
 }
 
 /// Revokes, re-activates and/or rate-limits the key `key` (id or public key); answers
-/// it as it is now.
+/// it as it is now ([`AppError::NothingToChange`] when `changes` is empty).
 pub fn update(
     store: &dyn Store,
     caller: &Caller,
@@ -97,6 +97,9 @@ pub fn update(
 ) -> Result<(Project, ProjectKey), AppError> {
     let (p, _) = projects::checked(store, caller, name, Action::ManageKeys)?;
     let k = find(store, &p, key)?;
+    if changes.active.is_none() && changes.rate_limit.is_none() {
+        return Err(AppError::NothingToChange);
+    }
     let target = Target::project(p.id);
     if let Some(active) = changes.active {
         store.set_key_active(k.id, active)?;

@@ -93,6 +93,9 @@ pub fn create(
         Target::Server,
     )?;
     let team = teams::find(store, team_slug)?;
+    if slug.is_empty() {
+        return Err(AppError::Required("slug"));
+    }
     let owner = match owner {
         NewOwner::Nobody => None,
         NewOwner::TeamOwner => team.owner_id,
@@ -121,7 +124,8 @@ pub struct ProjectChanges<'a> {
     pub team: Option<&'a str>,
 }
 
-/// Edits a project's settings, changes its owner and/or moves it to another team. Every
+/// Edits a project's settings, changes its owner and/or moves it to another team
+/// ([`AppError::NothingToChange`] when the request asks for none of these). Every
 /// action is checked before anything changes; answers the project as it is now.
 pub fn update(
     store: &dyn Store,
@@ -130,9 +134,12 @@ pub fn update(
     changes: ProjectChanges<'_>,
 ) -> Result<Project, AppError> {
     let p = find(store, name)?;
+    let edit = changes.settings != ProjectUpdate::default();
+    if !edit && changes.owner_email.is_none() && changes.team.is_none() {
+        return Err(AppError::NothingToChange);
+    }
     let r = Resource::Project(project_ref(store, &p)?);
     let target = Target::project(p.id);
-    let edit = changes.settings != ProjectUpdate::default();
     if edit {
         audit::authorize(store, caller, Action::EditProject, &r, target)?;
     }

@@ -45,6 +45,9 @@ pub fn create(
         signup_enabled: false,
     };
     audit::authorize(store, caller, Action::CreateTeam, &server, Target::Server)?;
+    if slug.is_empty() {
+        return Err(AppError::Required("slug"));
+    }
     let owner = match owner_email {
         Some(email) => Some(users::named(store, email)?.id),
         None => caller.active_user().map(|u| u.id),
@@ -69,8 +72,9 @@ pub struct TeamChanges<'a> {
     pub owner_email: Option<&'a str>,
 }
 
-/// Renames a team and/or changes its owner. Every action is checked before anything
-/// changes; answers the team as it is now.
+/// Renames a team and/or changes its owner ([`AppError::NothingToChange`] when neither
+/// is given). Every action is checked before anything changes; answers the team as it
+/// is now.
 pub fn update(
     store: &dyn Store,
     caller: &Caller,
@@ -78,6 +82,9 @@ pub fn update(
     changes: TeamChanges<'_>,
 ) -> Result<Team, AppError> {
     let team = find(store, slug)?;
+    if changes.name.is_none() && changes.owner_email.is_none() {
+        return Err(AppError::NothingToChange);
+    }
     let resource = Resource::Team(team_ref(&team));
     let target = Target::team(team.id);
     if changes.name.is_some() {

@@ -189,6 +189,8 @@ impl From<AppError> for UiError {
             | AppError::NotAMember { .. } => missing(),
             AppError::NoSuchUser(email) => bad(format!("No user with e-mail {email:?}.")),
             AppError::NoSuchTeam(t) => bad(format!("No team {t:?}.")),
+            AppError::Required(field) => bad(format!("Enter the {field}.")),
+            AppError::NothingToChange => bad("Nothing to change.".into()),
             AppError::EmptyName => bad("The name cannot be empty.".into()),
             AppError::InvalidEmail(_) => bad("Enter an e-mail address.".into()),
             AppError::PasswordTooShort | AppError::PasswordRequired => bad(format!(
