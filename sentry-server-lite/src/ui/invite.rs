@@ -24,8 +24,6 @@ use crate::app::{sessions, with_store, AppError, AppState};
 use crate::secrets;
 use crate::store::Store;
 
-pub use crate::app::sessions::INVITE_TTL_MS;
-
 /// Creates an invitation for `user_id`; answers its path (`/invite/{token}`).
 pub fn create(store: &dyn Store, user_id: i64) -> Result<String, AppError> {
     sessions::create_invitation(store, user_id)

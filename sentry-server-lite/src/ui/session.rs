@@ -28,7 +28,7 @@ use crate::policy::{self, Action, Actor, Resource, Role};
 use crate::secrets;
 use crate::store::User;
 
-pub use crate::app::sessions::{is_session_token, SESSION_TTL_MS};
+use crate::app::sessions::{is_session_token, SESSION_TTL_MS};
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "sentry_lite_session";
