@@ -8,8 +8,9 @@
 //! double-submit token: a random value in a cookie and in the form, which must agree.
 //! Logging out deletes the session row, so the cookie is dead even if it was copied;
 //! logging in deletes the browser's previous session and always issues a new token.
-//! The sessions themselves, the password check and the failed-login throttle are
-//! [`crate::app::sessions`]'; sign-up is [`crate::app::users::create`].
+//! Starting and ending sessions, checking passwords and throttling failed logins are
+//! done by [`crate::app::sessions`]; sign-up by [`crate::app::users::create`]; these
+//! handlers parse the forms, set the cookies and render the pages.
 
 use askama::Template;
 use axum::body::Bytes;
