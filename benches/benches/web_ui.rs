@@ -18,7 +18,8 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion};
 use sentry_client::protocol::Event;
-use sentry_server_lite::api::{self, ApiState};
+use sentry_server_lite::api;
+use sentry_server_lite::app::AppState;
 use sentry_server_lite::ingest::prepare_event;
 use sentry_server_lite::store::{SqliteStore, Store, Synchronous};
 use sentry_server_lite::{secrets, ui};
@@ -144,11 +145,9 @@ fn fixture() -> Fixture {
     store
         .create_session(&secrets::token_digest(&token), user.id, "csrf", now + span)
         .expect("session");
-    let router = api::routes().merge(ui::routes()).with_state(ApiState {
-        store,
-        base_url: "http://127.0.0.1:9000".into(),
-        logins: Default::default(),
-    });
+    let router = api::routes()
+        .merge(ui::routes())
+        .with_state(AppState::new(store, "http://127.0.0.1:9000"));
     Fixture {
         _dir: dir,
         router,

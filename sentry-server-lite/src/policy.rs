@@ -1,13 +1,15 @@
 //! The permission policy: one function, [`authorize`], decides every cell of the
 //! permission table in `docs/permissions.md` from `(actor, action, resource)`.
-//! Handlers (API, CLI, web pages) ask it; nothing else checks roles.
+//! The application layer ([`crate::app`]) asks it for every operation of the JSON API,
+//! the web pages and the command line; nothing else checks roles.
 //!
 //! How the table is read:
 //! - **Standing.** An actor's standing towards a resource is the strongest of: superuser;
 //!   owner (the team's owner for team rows; the project's owner *or* its team's owner for
 //!   project and issue rows); their role in the resource's team (`admin`, `member`,
 //!   `agent`); otherwise *outsider* (logged in, no role there) or *anonymous*. Roles are
-//!   per team only. An inactive user is anonymous everywhere.
+//!   per team only. An inactive user is anonymous everywhere. The command line acts as
+//!   [`Actor::Operator`], whose standing is superuser everywhere.
 //! - **Visibility.** Superusers, owners and team members see a team's projects. Outsiders
 //!   and anonymous requests see a project only when it is public, and an issue when its
 //!   project is public or the issue is public and opened through its share link. Team
@@ -77,6 +79,9 @@ pub enum Actor {
     Anonymous,
     /// A logged-in user.
     User(UserActor),
+    /// The server's operator at the command line (whoever holds the database): a
+    /// superuser everywhere. The audit log names it `cli`.
+    Operator,
 }
 
 /// A logged-in user with their roles, one per team.
@@ -120,7 +125,7 @@ impl Actor {
     pub fn user_id(&self) -> Option<i64> {
         match self {
             Actor::User(u) => Some(u.id),
-            Actor::Anonymous => None,
+            Actor::Anonymous | Actor::Operator => None,
         }
     }
 }
@@ -297,6 +302,9 @@ enum Standing {
 }
 
 fn standing(actor: &Actor, resource: &Resource) -> Standing {
+    if *actor == Actor::Operator {
+        return Standing::Superuser;
+    }
     let Some(user) = actor.active_user() else {
         return Standing::Anonymous;
     };

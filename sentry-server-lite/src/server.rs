@@ -14,7 +14,8 @@ use serde_json::json;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
 
-use crate::api::{self, ApiState};
+use crate::api;
+use crate::app::{self, AppState, Caller};
 use crate::config::ServerConfig;
 use crate::ingest::auth::KeyCache;
 use crate::ingest::{self, Ingestor};
@@ -34,6 +35,9 @@ pub enum ServerError {
     /// The database could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Recording the server's addresses failed.
+    #[error(transparent)]
+    App(#[from] app::AppError),
 }
 
 /// Settings keys where `serve` records its addresses (the CLI prints DSNs from them).
@@ -83,13 +87,13 @@ impl Server {
             .clone()
             .map(|u| u.trim_end_matches('/').to_owned())
             .unwrap_or_else(|| format!("http://{}", display_addr(http_addr)));
-        store.set_setting(SETTING_HTTP_URL, &base_url)?;
-        store.set_setting(
-            SETTING_UDP_ADDR,
-            &udp_addr
-                .map(|a| display_addr(a).to_string())
-                .unwrap_or_default(),
-        )?;
+        // The server records where it listens, as its operator (the CLI reads it for DSNs).
+        let operator = Caller::operator();
+        let udp_text = udp_addr
+            .map(|a| display_addr(a).to_string())
+            .unwrap_or_default();
+        app::settings::set(store.as_ref(), &operator, SETTING_HTTP_URL, &base_url)?;
+        app::settings::set(store.as_ref(), &operator, SETTING_UDP_ADDR, &udp_text)?;
         let ingestor = Arc::new(Ingestor {
             store: store.clone(),
             writer,
@@ -209,11 +213,11 @@ impl Server {
         };
         let app = Router::new()
             .merge(ingest::http::routes().with_state(ingestor.clone()))
-            .merge(api::routes().merge(ui::routes()).with_state(ApiState {
-                store: store.clone(),
-                base_url: base_url.clone(),
-                logins: Default::default(),
-            }))
+            .merge(
+                api::routes()
+                    .merge(ui::routes())
+                    .with_state(AppState::new(store.clone(), base_url.clone())),
+            )
             .merge(
                 Router::new()
                     .route("/healthz", get(healthz))

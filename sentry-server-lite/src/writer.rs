@@ -313,11 +313,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store =
             Arc::new(SqliteStore::open(&dir.path().join("db"), Synchronous::Normal).expect("open"));
-        let team = store.create_team("t", "T", None).expect("team");
-        let pid = store
-            .create_project(team.id, "p", "P", None)
-            .expect("project")
-            .id;
+        use crate::app::{projects, teams, Caller};
+        let operator = Caller::operator();
+        teams::create(store.as_ref(), &operator, "t", Some("T"), None).expect("team");
+        let owner = projects::NewOwner::Nobody;
+        let (_, project, _) =
+            projects::create(store.as_ref(), &operator, "t", "p", Some("P"), owner)
+                .expect("project");
+        let pid = project.id;
         let metrics = Arc::new(Metrics::default());
         let config = WriterConfig {
             queue_capacity: 2,

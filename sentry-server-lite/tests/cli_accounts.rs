@@ -238,3 +238,96 @@ fn accounts_commands_change_the_database_and_the_audit_log() {
         );
     }
 }
+
+/// The command line is the operator: its changes go through the application layer, which
+/// asks the policy and writes the audit log with the CLI as the actor (no user id,
+/// details starting with `cli`), like the API's and the web pages' changes.
+#[test]
+fn cli_changes_are_audited_with_the_cli_as_actor() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    run(d, &["user", "create", "--email", "dev@example.com"], None);
+    run(d, &["team", "create", "backend"], None);
+    run(d, &["project", "create", "--team", "backend", "api"], None);
+    run(
+        d,
+        &[
+            "team",
+            "add-member",
+            "--team",
+            "backend",
+            "--email",
+            "dev@example.com",
+            "--role",
+            "admin",
+        ],
+        None,
+    );
+    let off = run(
+        d,
+        &["user", "set-active", "--email", "dev@example.com", "false"],
+        None,
+    );
+    assert_eq!(off["active"], Value::Bool(false));
+    assert!(fails(
+        d,
+        &[
+            "team",
+            "add-member",
+            "--team",
+            "nope",
+            "--email",
+            "dev@example.com",
+            "--role",
+            "admin"
+        ]
+    )
+    .contains("no team \"nope\""));
+
+    let store = common::open_store(d);
+    let dev = store
+        .user_by_email("dev@example.com")
+        .expect("r")
+        .expect("dev");
+    assert!(!dev.is_active, "set-active false deactivated the user");
+    let team = store.team_by_slug("backend").expect("r").expect("team");
+    let project = store.project_by_slug("api").expect("r").expect("api");
+    let log = store.audit_log(100).expect("audit");
+    let by_cli = |action: &str, target: String, details: &str| {
+        log.iter().any(|e| {
+            e.action == action
+                && e.target == target
+                && e.outcome == "ok"
+                && e.actor_id.is_none()
+                && e.details == details
+        })
+    };
+    assert!(
+        by_cli(
+            "team.manage_members",
+            format!("team:{}", team.id),
+            &format!("cli user:{} role=admin", dev.id)
+        ),
+        "team add-member audited as the CLI: {log:#?}"
+    );
+    assert!(by_cli("user.create", format!("user:{}", dev.id), "cli"));
+    assert!(by_cli(
+        "team.create",
+        format!("team:{}", team.id),
+        "cli slug=backend"
+    ));
+    assert!(by_cli(
+        "project.create",
+        format!("project:{}", project.id),
+        "cli team=backend slug=api"
+    ));
+    assert!(by_cli(
+        "user.set_active",
+        format!("user:{}", dev.id),
+        "cli active=false"
+    ));
+    assert!(
+        log.iter().all(|e| e.outcome == "ok"),
+        "the operator is refused nothing"
+    );
+}

@@ -587,7 +587,7 @@ fn sign_up_only_when_enabled() {
     assert_eq!(get(&s, None, "/signup").status, 404);
     assert!(!get(&s, None, "/login").text().contains("href=\"/signup\""));
     s.store
-        .set_setting(sentry_server_lite::api::access::SIGNUP_SETTING, "true")
+        .set_setting(sentry_server_lite::app::settings::SIGNUP_SETTING, "true")
         .expect("enable");
     assert!(get(&s, None, "/login").text().contains("href=\"/signup\""));
     let page = get(&s, None, "/signup");

@@ -1,17 +1,20 @@
 //! The JSON web API under `/api/0/` (the shape of Sentry's, a subset), authenticated with
 //! `Authorization: Bearer <token>` (tokens from `sentry-server-lite token create`).
 //!
-//! Every request is gated by [`crate::policy`] through [`access::check`]: no credentials
-//! means anonymous (public projects and shared issues only), an unknown token is 401.
-//! Lists are paginated with Sentry-style `Link` headers (`cursor=0:{offset}:0`).
+//! A thin adapter over [`crate::app`]: handlers parse the request, call the application
+//! operation (which asks [`crate::policy`] and writes the audit log) and render JSON;
+//! [`ApiError`] maps an [`AppError`] to Sentry's status codes and `{"detail": ...}`. The
+//! caller comes from [`access`]: no credentials means anonymous (public projects and
+//! shared issues only), an unknown token is 401. Lists are paginated with Sentry-style
+//! `Link` headers (`cursor=0:{offset}:0`).
 
 pub mod access;
-pub mod admin;
 pub mod issues;
 pub mod json;
+pub mod projects;
+pub mod teams;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -21,20 +24,11 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::StatusCode;
 use serde_json::{json, Value};
 
-use crate::policy::{self, Action, Resource};
-use crate::store::{IssueFilter, IssueStatus, Page, Project, Store, StoreError};
-use access::ApiActor;
-
-/// What the API handlers share.
-#[derive(Clone)]
-pub struct ApiState {
-    /// Storage.
-    pub store: Arc<dyn Store>,
-    /// Public base URL (for permalinks).
-    pub base_url: String,
-    /// Failed web logins per e-mail (see [`crate::ui::throttle`]).
-    pub logins: Arc<crate::ui::throttle::LoginThrottle>,
-}
+use crate::app::projects::ProjectName;
+use crate::app::refs::project_ref;
+use crate::app::{self, with_store, AppError, AppState, Caller};
+use crate::policy::{Action, Denied, Resource};
+use crate::store::{IssueFilter, IssueStatus, Page, Project, StoreError};
 
 /// An API error: status and `{"detail": ...}`.
 #[derive(Debug)]
@@ -68,6 +62,66 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let bad = |m: String| ApiError::bad_request(m);
+        match e {
+            AppError::Denied(Denied::Unauthenticated) => ApiError(
+                StatusCode::UNAUTHORIZED,
+                "Authentication credentials were not provided.".into(),
+            ),
+            AppError::Denied(Denied::Forbidden) => ApiError(
+                StatusCode::FORBIDDEN,
+                "You do not have permission to perform this action.".into(),
+            ),
+            AppError::Denied(Denied::NotFound)
+            | AppError::NotFound
+            | AppError::NoSuchKey { .. }
+            | AppError::NotAMember { .. } => ApiError::not_found(),
+            AppError::NoSuchUser(email) => bad(format!("no user with e-mail {email:?}")),
+            AppError::NoSuchTeam(t) => bad(format!("no team {t:?}")),
+            AppError::Required(field) => bad(format!("{field} is required")),
+            AppError::NothingToChange => bad("the request changes nothing".into()),
+            AppError::EmptyName => bad("invalid value: the name cannot be empty".into()),
+            AppError::InvalidEmail(e) => bad(format!("{e:?} is not an e-mail address")),
+            AppError::PasswordTooShort => bad(format!(
+                "password must have at least {} characters",
+                app::users::MIN_PASSWORD_CHARS
+            )),
+            AppError::PasswordRequired => bad("password is required to sign up".into()),
+            AppError::UserExists(_) => ApiError(StatusCode::CONFLICT, "user already exists".into()),
+            AppError::WrongPassword | AppError::WrongCredentials => {
+                ApiError(StatusCode::UNAUTHORIZED, "Wrong e-mail or password.".into())
+            }
+            AppError::TooManyLogins(_) => ApiError(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many failed logins".into(),
+            ),
+            AppError::Store(StoreError::Conflict(what)) => {
+                ApiError(StatusCode::CONFLICT, format!("{what} already exists"))
+            }
+            AppError::Store(StoreError::Invalid(what)) => bad(format!("invalid value: {what}")),
+            AppError::Store(StoreError::NotFound(_)) => ApiError::not_found(),
+            AppError::Store(e) => ApiError::from(e),
+            AppError::Hashing(e) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, e),
+            AppError::TaskFailed => {
+                ApiError(StatusCode::INTERNAL_SERVER_ERROR, "task failed".into())
+            }
+        }
+    }
+}
+
+impl ApiError {
+    /// The API's answer to `e`, with `expected` (which fields a request may give) as
+    /// the message when the request changes nothing.
+    pub(crate) fn or_expected(e: AppError, expected: &str) -> ApiError {
+        match e {
+            AppError::NothingToChange => ApiError::bad_request(expected),
+            e => ApiError::from(e),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage error in API");
@@ -91,7 +145,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// The API routes.
-pub fn routes() -> Router<ApiState> {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/0/projects/", get(list_projects))
         .route(
@@ -116,7 +170,8 @@ pub fn routes() -> Router<ApiState> {
         )
         .route("/api/0/issues/{id}/events/", get(issue_events))
         .route("/api/0/issues/{id}/events/latest/", get(latest_event))
-        .merge(admin::routes())
+        .merge(teams::routes())
+        .merge(projects::routes())
 }
 
 const MAX_PAGE: u64 = 100;
@@ -196,14 +251,14 @@ fn paginated(items: Vec<Value>, link: Option<HeaderValue>) -> Response {
     response
 }
 
-async fn list_projects(State(state): State<ApiState>, who: ApiActor) -> Result<Response, ApiError> {
+async fn list_projects(State(state): State<AppState>, who: Caller) -> Result<Response, ApiError> {
     // Anonymous callers (no token) get the public projects only: the policy decides, as
     // for everyone else, so public data is discoverable without knowing its address.
-    access::with_store(&state, move |store| {
+    with_store(&state, move |store| {
         let mut visible = Vec::new();
         for p in store.list_projects()? {
-            let r = Resource::Project(access::project_ref(store, &p)?);
-            if policy::can(&who.actor, Action::ViewIssues, &r) {
+            let r = Resource::Project(project_ref(store, &p)?);
+            if who.can(Action::ViewIssues, &r) {
                 visible.push(json::project(&p));
             }
         }
@@ -214,63 +269,23 @@ async fn list_projects(State(state): State<ApiState>, who: ApiActor) -> Result<R
 
 /// A project the actor may view (404 when missing or invisible).
 async fn find_project(
-    state: &ApiState,
-    who: &ApiActor,
+    state: &AppState,
+    who: &Caller,
     team: String,
     project: String,
 ) -> Result<Project, ApiError> {
     let who = who.clone();
-    access::with_store(state, move |store| {
-        let (p, _) = access::project_checked(store, &who, &team, &project, Action::ViewIssues)?;
+    with_store(state, move |store| {
+        let name = ProjectName::in_team(&team, &project);
+        let (p, _) = app::projects::checked(store, &who, name, Action::ViewIssues)?;
         Ok(p)
     })
     .await
 }
 
-/// Parses Sentry-style search: `is:resolved`, `key:value` tag filters (values may be
-/// quoted) and free text matched against title and culprit.
-pub fn parse_query(query: &str) -> Result<IssueFilter, String> {
-    let mut filter = IssueFilter::default();
-    let mut text = Vec::new();
-    let mut tokens = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    for c in query.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            c if c.is_whitespace() && !quoted => {
-                if !current.is_empty() {
-                    tokens.push(std::mem::take(&mut current));
-                }
-            }
-            c => current.push(c),
-        }
-    }
-    if !current.is_empty() {
-        tokens.push(current);
-    }
-    for token in tokens {
-        match token.split_once(':') {
-            Some(("is", v)) => {
-                filter.status = Some(
-                    IssueStatus::parse(v).ok_or_else(|| format!("unknown status {v:?} in is:"))?,
-                )
-            }
-            Some((k, v)) if !k.is_empty() && !v.is_empty() && !k.contains('/') => {
-                filter.tags.push((k.to_owned(), v.to_owned()))
-            }
-            _ => text.push(token),
-        }
-    }
-    if !text.is_empty() {
-        filter.text = Some(text.join(" "));
-    }
-    Ok(filter)
-}
-
 async fn project_issues(
-    State(state): State<ApiState>,
-    who: ApiActor,
+    State(state): State<AppState>,
+    who: Caller,
     Path((team, project)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
@@ -279,7 +294,7 @@ async fn project_issues(
     let page = page_of(&params)?;
     // Like Sentry, a request without `query` lists unresolved issues.
     let mut filter = match params.get("query") {
-        Some(q) => parse_query(q).map_err(ApiError::bad_request)?,
+        Some(q) => app::issues::parse_query(q).map_err(ApiError::bad_request)?,
         None => IssueFilter {
             status: Some(IssueStatus::Unresolved),
             ..Default::default()
@@ -310,7 +325,7 @@ async fn project_issues(
     let has_next = issues.len() as u64 > page.limit;
     issues.truncate(page.limit as usize);
     let base = state.base_url.clone();
-    let items = access::with_store(&state, move |store| {
+    let items = with_store(&state, move |store| {
         issues
             .iter()
             .map(|i| issues::issue_for(store, &who, i, &p, &base))
@@ -326,36 +341,27 @@ async fn project_issues(
 
 /// An issue the actor may view (404 when missing or invisible).
 async fn load_issue(
-    state: &ApiState,
-    who: &ApiActor,
+    state: &AppState,
+    who: &Caller,
     id: &str,
 ) -> Result<(crate::store::Issue, Project), ApiError> {
-    let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
     let who = who.clone();
-    access::with_store(state, move |store| {
-        let issue = store.issue(id)?.ok_or_else(ApiError::not_found)?;
-        let p = store
-            .project_by_id(issue.project_id)?
-            .ok_or_else(ApiError::not_found)?;
-        let r = Resource::Issue {
-            project: access::project_ref(store, &p)?,
-            is_public: issue.is_public,
-            by_share_link: false,
-        };
-        access::check(store, &who, Action::ViewIssues, &r, &format!("issue:{id}"))?;
+    let id = id.to_owned();
+    with_store(state, move |store| {
+        let (issue, p, _) = app::issues::view(store, &who, &id)?;
         Ok((issue, p))
     })
     .await
 }
 
 async fn issue_detail(
-    State(state): State<ApiState>,
-    who: ApiActor,
+    State(state): State<AppState>,
+    who: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (issue, project) = load_issue(&state, &who, &id).await?;
     let base = state.base_url.clone();
-    access::with_store(&state, move |store| {
+    with_store(&state, move |store| {
         let tags = store.issue_tags(issue.id)?;
         let mut v = json::issue_detail(&issue, &project, &tags, &base);
         issues::decorate(store, &who, &issue, &mut v)?;
@@ -365,8 +371,8 @@ async fn issue_detail(
 }
 
 async fn issue_events(
-    State(state): State<ApiState>,
-    who: ApiActor,
+    State(state): State<AppState>,
+    who: Caller,
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
@@ -396,8 +402,8 @@ async fn issue_events(
 }
 
 async fn latest_event(
-    State(state): State<ApiState>,
-    who: ApiActor,
+    State(state): State<AppState>,
+    who: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (issue, _) = load_issue(&state, &who, &id).await?;
@@ -410,8 +416,8 @@ async fn latest_event(
 }
 
 async fn project_event(
-    State(state): State<ApiState>,
-    who: ApiActor,
+    State(state): State<AppState>,
+    who: Caller,
     Path((team, project, event_id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let p = find_project(&state, &who, team, project).await?;
@@ -431,22 +437,6 @@ async fn project_event(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn search_syntax() {
-        let f = parse_query(r#"is:resolved level:error release:"app 1.0" boom  here"#).expect("ok");
-        assert_eq!(f.status, Some(IssueStatus::Resolved));
-        assert_eq!(
-            f.tags,
-            vec![
-                ("level".to_string(), "error".to_string()),
-                ("release".to_string(), "app 1.0".to_string())
-            ]
-        );
-        assert_eq!(f.text.as_deref(), Some("boom here"));
-        assert!(parse_query("is:nope").is_err());
-        assert_eq!(parse_query("").expect("empty"), IssueFilter::default());
-    }
 
     #[test]
     fn cursors() {

@@ -1,48 +1,47 @@
 //! Scripting commands for accounts: users, team members and owners, project visibility
-//! and owners, project keys. Whoever runs them holds the database file, i.e. acts as the
-//! server's operator; every change is still written to the audit log (actor: none,
-//! details say `cli`). Superusers are made only by `createsuperuser`.
+//! and owners, project keys. Whoever runs them holds the database, i.e. acts as the
+//! server's operator ([`crate::policy::Actor::Operator`]): each command calls the same
+//! [`crate::app`] operation as the API and the web pages, which asks the policy and
+//! writes the audit log (no actor id, details starting with `cli`). Superusers are made
+//! only by `createsuperuser`.
 
 use std::io::BufRead;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use serde_json::json;
 
 use super::admin::open_store;
 use super::output::Output;
 use super::Db;
-use crate::policy::{Action, Role};
-use crate::secrets;
-use crate::store::accounts::{AuditEntry, ProjectUpdate};
-use crate::store::{Project, ProjectKey, RateLimit, Store, Team, User};
+use crate::app::keys::KeyChanges;
+use crate::app::projects::{ProjectChanges, ProjectName};
+use crate::app::teams::TeamChanges;
+use crate::app::users::NewUser;
+use crate::app::{keys, members, projects, teams, users, AppError, Caller};
+use crate::policy::Role;
+use crate::store::accounts::ProjectUpdate;
+use crate::store::{ProjectKey, RateLimit};
 
-fn audit(store: &dyn Store, action: Action, target: String, details: String) -> anyhow::Result<()> {
-    store.audit(&AuditEntry {
-        actor_id: None,
-        action: action.name().to_owned(),
-        target,
-        outcome: "ok".to_owned(),
-        details: format!("cli {details}").trim_end().to_owned(),
-    })?;
-    Ok(())
+/// The error of an operation on the project or team `what` given on the command line.
+pub(super) fn named(what: String) -> impl FnOnce(AppError) -> anyhow::Error {
+    move |e| match e {
+        AppError::NotFound => anyhow::anyhow!("no {what}"),
+        e => e.into(),
+    }
 }
 
-fn user(store: &dyn Store, email: &str) -> anyhow::Result<User> {
-    store
-        .user_by_email(email)?
-        .with_context(|| format!("no user with e-mail {email}"))
+fn project(slug: &str) -> (ProjectName<'_>, impl FnOnce(AppError) -> anyhow::Error) {
+    (ProjectName::slug(slug), named(format!("project {slug:?}")))
 }
 
-fn team(store: &dyn Store, slug: &str) -> anyhow::Result<Team> {
-    store
-        .team_by_slug(slug)?
-        .with_context(|| format!("no team {slug:?}"))
-}
-
-fn project(store: &dyn Store, slug: &str) -> anyhow::Result<Project> {
-    store
-        .project_by_slug(slug)?
-        .with_context(|| format!("no project {slug:?}"))
+/// Reads a password from the first line of stdin.
+pub(super) fn read_password_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
 /// `user create --email E [--password-stdin]`: a normal (never super) user.
@@ -53,36 +52,43 @@ pub(super) fn create_user(
     out: &Output,
 ) -> anyhow::Result<()> {
     let store = open_store(db)?;
-    let store = &*store;
-    let (password, generated) = if password_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("reading the password from stdin")?;
-        let p = line.trim_end_matches(['\n', '\r']).to_owned();
-        if p.chars().count() < 8 {
-            bail!("the password must have at least 8 characters");
-        }
-        (p, false)
-    } else {
-        (secrets::generate_password(), true)
+    let password = password_stdin.then(read_password_stdin).transpose()?;
+    let new = NewUser {
+        email,
+        password,
+        team: None,
+        role: Role::Member,
     };
-    let u = store.create_user(email, &secrets::hash_password(&password)?, false)?;
-    audit(
-        store,
-        Action::CreateUser,
-        format!("user:{}", u.id),
-        String::new(),
-    )?;
+    let created = users::create(&*store, &Caller::operator(), new)?;
+    let u = created.user;
     let mut text = format!("Created user {} (id {}).", u.email, u.id);
-    if generated {
-        text.push_str(&format!("\nPassword: {password}"));
+    if let Some(p) = &created.generated_password {
+        text.push_str(&format!("\nPassword: {p}"));
     }
     out.print(
         &text,
         &json!({ "id": u.id, "email": u.email, "superuser": false,
-                 "password": generated.then_some(password) }),
+                 "password": created.generated_password }),
+    );
+    Ok(())
+}
+
+/// `user set-active --email E true|false`.
+pub(super) fn set_user_active(
+    db: &Db,
+    email: &str,
+    active: bool,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let store = open_store(db)?;
+    let u = users::set_active(&*store, &Caller::operator(), email, active)?;
+    out.print(
+        &format!(
+            "User {} is now {}.",
+            u.email,
+            if u.is_active { "active" } else { "inactive" }
+        ),
+        &json!({ "email": u.email, "active": u.is_active }),
     );
     Ok(())
 }
@@ -96,16 +102,8 @@ pub(super) fn add_member(
     out: &Output,
 ) -> anyhow::Result<()> {
     let store = open_store(db)?;
-    let store = &*store;
-    let t = team(store, team_slug)?;
-    let u = user(store, email)?;
-    store.set_membership(t.id, u.id, role)?;
-    audit(
-        store,
-        Action::ManageMembers,
-        format!("team:{}", t.id),
-        format!("user:{} role={role}", u.id),
-    )?;
+    let (t, u) = members::set_role(&*store, &Caller::operator(), team_slug, email, role)
+        .map_err(named(format!("team {team_slug:?}")))?;
     out.print(
         &format!("{} is now {role} of team {}.", u.email, t.slug),
         &json!({ "team": t.slug, "email": u.email, "role": role }),
@@ -121,18 +119,8 @@ pub(super) fn remove_member(
     out: &Output,
 ) -> anyhow::Result<()> {
     let store = open_store(db)?;
-    let store = &*store;
-    let t = team(store, team_slug)?;
-    let u = user(store, email)?;
-    if !store.remove_membership(t.id, u.id)? {
-        bail!("{} is not a member of team {}", u.email, t.slug);
-    }
-    audit(
-        store,
-        Action::ManageMembers,
-        format!("team:{}", t.id),
-        format!("user:{} removed", u.id),
-    )?;
+    let (t, u) = members::remove(&*store, &Caller::operator(), team_slug, email)
+        .map_err(named(format!("team {team_slug:?}")))?;
     out.print(
         &format!("Removed {} from team {}.", u.email, t.slug),
         &json!({ "team": t.slug, "email": u.email, "removed": true }),
@@ -148,19 +136,16 @@ pub(super) fn set_team_owner(
     out: &Output,
 ) -> anyhow::Result<()> {
     let store = open_store(db)?;
-    let store = &*store;
-    let t = team(store, team_slug)?;
-    let u = user(store, email)?;
-    store.set_team_owner(t.id, u.id)?;
-    audit(
-        store,
-        Action::ChangeTeamOwner,
-        format!("team:{}", t.id),
-        format!("owner=user:{}", u.id),
-    )?;
+    let changes = TeamChanges {
+        owner_email: Some(email),
+        ..TeamChanges::default()
+    };
+    let t = teams::update(&*store, &Caller::operator(), team_slug, changes)
+        .map_err(named(format!("team {team_slug:?}")))?;
+    let owner = users::named(&*store, email)?;
     out.print(
-        &format!("{} now owns team {}.", u.email, t.slug),
-        &json!({ "team": t.slug, "owner": u.email }),
+        &format!("{} now owns team {}.", owner.email, t.slug),
+        &json!({ "team": t.slug, "owner": owner.email }),
     );
     Ok(())
 }
@@ -168,19 +153,15 @@ pub(super) fn set_team_owner(
 /// `project set-public SLUG true|false`.
 pub(super) fn set_public(db: &Db, slug: &str, public: bool, out: &Output) -> anyhow::Result<()> {
     let store = open_store(db)?;
-    let store = &*store;
-    let p = project(store, slug)?;
-    let update = ProjectUpdate {
-        is_public: Some(public),
-        ..Default::default()
+    let (name, missing) = project(slug);
+    let changes = ProjectChanges {
+        settings: ProjectUpdate {
+            is_public: Some(public),
+            ..Default::default()
+        },
+        ..ProjectChanges::default()
     };
-    store.update_project(p.id, &update)?;
-    audit(
-        store,
-        Action::EditProject,
-        format!("project:{}", p.id),
-        format!("public={public}"),
-    )?;
+    let p = projects::update(&*store, &Caller::operator(), name, changes).map_err(missing)?;
     out.print(
         &format!(
             "Project {} is now {}.",
@@ -200,19 +181,16 @@ pub(super) fn set_project_owner(
     out: &Output,
 ) -> anyhow::Result<()> {
     let store = open_store(db)?;
-    let store = &*store;
-    let p = project(store, slug)?;
-    let u = user(store, email)?;
-    store.set_project_owner(p.id, u.id)?;
-    audit(
-        store,
-        Action::ChangeProjectOwner,
-        format!("project:{}", p.id),
-        format!("owner=user:{}", u.id),
-    )?;
+    let (name, missing) = project(slug);
+    let changes = ProjectChanges {
+        owner_email: Some(email),
+        ..ProjectChanges::default()
+    };
+    let p = projects::update(&*store, &Caller::operator(), name, changes).map_err(missing)?;
+    let owner = users::named(&*store, email)?;
     out.print(
-        &format!("{} now owns project {}.", u.email, p.slug),
-        &json!({ "project": p.slug, "owner": u.email }),
+        &format!("{} now owns project {}.", owner.email, p.slug),
+        &json!({ "project": p.slug, "owner": owner.email }),
     );
     Ok(())
 }
@@ -228,33 +206,11 @@ fn key_json(k: &ProjectKey) -> serde_json::Value {
     })
 }
 
-fn find_key(store: &dyn Store, p: &Project, key: &str) -> anyhow::Result<ProjectKey> {
-    let keys = store.list_keys(p.id)?;
-    keys.into_iter()
-        .find(|k| {
-            k.id.to_string() == key
-                || secrets::constant_time_eq(k.public_key.as_bytes(), key.as_bytes())
-        })
-        .with_context(|| {
-            format!(
-                "project {} has no key {key:?} (give its id or public key)",
-                p.slug
-            )
-        })
-}
-
 /// `key create --project SLUG [--label L]`.
 pub(super) fn create_key(db: &Db, slug: &str, label: &str, out: &Output) -> anyhow::Result<()> {
     let store = open_store(db)?;
-    let store = &*store;
-    let p = project(store, slug)?;
-    let k = store.create_key(p.id, label)?;
-    audit(
-        store,
-        Action::ManageKeys,
-        format!("project:{}", p.id),
-        format!("key:{} created", k.id),
-    )?;
+    let (name, missing) = project(slug);
+    let (p, k) = keys::create(&*store, &Caller::operator(), name, label).map_err(missing)?;
     out.print(
         &format!(
             "Created key {} ({}) for project {}.",
@@ -268,16 +224,12 @@ pub(super) fn create_key(db: &Db, slug: &str, label: &str, out: &Output) -> anyh
 /// `key revoke --project SLUG --key ID|PUBLIC`.
 pub(super) fn revoke_key(db: &Db, slug: &str, key: &str, out: &Output) -> anyhow::Result<()> {
     let store = open_store(db)?;
-    let store = &*store;
-    let p = project(store, slug)?;
-    let k = find_key(store, &p, key)?;
-    store.set_key_active(k.id, false)?;
-    audit(
-        store,
-        Action::ManageKeys,
-        format!("project:{}", p.id),
-        format!("key:{} revoked", k.id),
-    )?;
+    let (name, missing) = project(slug);
+    let changes = KeyChanges {
+        active: Some(false),
+        rate_limit: None,
+    };
+    let (_, k) = keys::update(&*store, &Caller::operator(), name, key, changes).map_err(missing)?;
     out.print(
         &format!("Revoked key {} ({}).", k.id, k.public_key),
         &json!({ "id": k.id, "public_key": k.public_key, "active": false }),
@@ -294,16 +246,12 @@ pub(super) fn set_rate_limit(
     out: &Output,
 ) -> anyhow::Result<()> {
     let store = open_store(db)?;
-    let store = &*store;
-    let p = project(store, slug)?;
-    let k = find_key(store, &p, key)?;
-    store.set_key_rate_limit(k.id, limit)?;
-    audit(
-        store,
-        Action::ManageKeys,
-        format!("project:{}", p.id),
-        format!("key:{} rate_limit={limit:?}", k.id),
-    )?;
+    let (name, missing) = project(slug);
+    let changes = KeyChanges {
+        active: None,
+        rate_limit: Some(limit),
+    };
+    let (_, k) = keys::update(&*store, &Caller::operator(), name, key, changes).map_err(missing)?;
     let text = match limit {
         Some(l) => format!(
             "Key {}: at most {} events per {} s.",
@@ -321,9 +269,10 @@ pub(super) fn set_rate_limit(
 /// `key list --project SLUG` (with secrets: the operator holds the database anyway).
 pub(super) fn list_keys(db: &Db, slug: &str, out: &Output) -> anyhow::Result<()> {
     let store = open_store(db)?;
-    let store = &*store;
-    let p = project(store, slug)?;
-    let keys = store.list_keys(p.id)?;
+    let (name, missing) = project(slug);
+    let keys = keys::list(&*store, &Caller::operator(), name)
+        .map_err(missing)?
+        .keys;
     let text = keys
         .iter()
         .map(|k| {

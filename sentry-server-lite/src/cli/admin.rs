@@ -1,14 +1,17 @@
 //! Admin commands: superuser, team, project, DSN and token. They open the database
-//! directly and work while the server runs (SQLite WAL allows it; PostgreSQL anyway).
+//! directly and work while the server runs (SQLite WAL allows it; PostgreSQL anyway),
+//! and act as the operator through [`crate::app`] like the accounts commands.
 
-use std::io::BufRead;
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use serde_json::json;
 
+use super::accounts::{named, read_password_stdin};
 use super::output::Output;
 use super::Db;
+use crate::app::projects::NewOwner;
+use crate::app::{projects, teams, tokens, users, Caller};
 use crate::config::database_path;
 use crate::secrets;
 use crate::server::{SETTING_HTTP_URL, SETTING_UDP_ADDR};
@@ -120,19 +123,7 @@ pub fn project_dsns(
     Ok(dsns)
 }
 
-fn read_password_stdin() -> anyhow::Result<String> {
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("reading the password from stdin")?;
-    let password = line.trim_end_matches(['\n', '\r']).to_owned();
-    if password.len() < 8 {
-        bail!("the password must have at least 8 characters");
-    }
-    Ok(password)
-}
-
+/// `createsuperuser --email E [--password-stdin]`.
 pub(super) fn create_superuser(
     db: &Db,
     email: &str,
@@ -141,15 +132,12 @@ pub(super) fn create_superuser(
 ) -> anyhow::Result<()> {
     let store = open_store(db)?;
     let store = &*store;
-    if store.user_by_email(email)?.is_some() {
-        bail!("a user with e-mail {email} already exists");
-    }
     let (password, generated) = if password_stdin {
         (read_password_stdin()?, false)
     } else {
         (secrets::generate_password(), true)
     };
-    let user = store.create_user(email, &secrets::hash_password(&password)?, true)?;
+    let user = users::create_superuser(store, &Caller::operator(), email, &password)?;
     let mut text = format!("Created superuser {} (id {}).", user.email, user.id);
     if generated {
         text.push_str(&format!("\nPassword: {password}"));
@@ -166,6 +154,7 @@ pub(super) fn create_superuser(
     Ok(())
 }
 
+/// `team create SLUG [--name N] [--owner E]`.
 pub(super) fn create_team(
     db: &Db,
     slug: &str,
@@ -174,17 +163,13 @@ pub(super) fn create_team(
     out: &Output,
 ) -> anyhow::Result<()> {
     let store = open_store(db)?;
-    let store = &*store;
-    let owner_id = match owner {
-        Some(email) => Some(
-            store
-                .user_by_email(&email)?
-                .with_context(|| format!("no user with e-mail {email}"))?
-                .id,
-        ),
-        None => None,
-    };
-    let team = store.create_team(slug, name.as_deref().unwrap_or(slug), owner_id)?;
+    let team = teams::create(
+        &*store,
+        &Caller::operator(),
+        slug,
+        name.as_deref(),
+        owner.as_deref(),
+    )?;
     out.print(
         &format!("Created team {} (id {}).", team.slug, team.id),
         &json!({ "id": team.id, "slug": team.slug, "name": team.name, "owner_id": team.owner_id }),
@@ -192,6 +177,7 @@ pub(super) fn create_team(
     Ok(())
 }
 
+/// `project create --team T SLUG [--name N]`: owned by the team's owner.
 pub(super) fn create_project(
     db: &Db,
     team: &str,
@@ -201,16 +187,18 @@ pub(super) fn create_project(
 ) -> anyhow::Result<()> {
     let store = open_store(db)?;
     let store = &*store;
-    let team = store
-        .team_by_slug(team)?
-        .with_context(|| format!("no team {team:?} (create it with `team create {team}`)"))?;
-    let project = store.create_project(
-        team.id,
+    let operator = Caller::operator();
+    let (team, project, key) = projects::create(
+        store,
+        &operator,
+        team,
         slug,
-        name.as_deref().unwrap_or(slug),
-        team.owner_id,
-    )?;
-    let key = store.create_key(project.id, "Default")?;
+        name.as_deref(),
+        NewOwner::TeamOwner,
+    )
+    .map_err(named(format!(
+        "team {team:?} (create it with `team create {team}`)"
+    )))?;
     let dsns = project_dsns(store, &project, None)?;
     let mut text = format!(
         "Created project {} (id {}) in team {}.\nDSN: {}",
@@ -263,14 +251,10 @@ pub(super) fn project_dsn(
     Ok(())
 }
 
+/// `token create --email E [--label L]`.
 pub(super) fn create_token(db: &Db, email: &str, label: &str, out: &Output) -> anyhow::Result<()> {
     let store = open_store(db)?;
-    let store = &*store;
-    let user = store
-        .user_by_email(email)?
-        .with_context(|| format!("no user with e-mail {email}"))?;
-    let (token, digest) = secrets::new_api_token();
-    store.create_token(user.id, &digest, label)?;
+    let (user, token) = tokens::create(&*store, &Caller::operator(), Some(email), label)?;
     out.print(
         &format!(
             "API token for {} (shown once; use `Authorization: Bearer <token>`):\n{token}",

@@ -1,5 +1,7 @@
 //! The command line: argument definitions (clap) and one module per command group.
-//! `main.rs` only parses and calls [`run`].
+//! `main.rs` only parses and calls [`run`]. Commands that change accounts, teams,
+//! projects or keys act as the operator ([`crate::app::Caller::operator`]) through the
+//! same [`crate::app`] operations as the API and the web pages.
 
 mod accounts;
 mod admin;
@@ -123,6 +125,15 @@ pub enum UserCommand {
         /// Read the password from the first line of stdin.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Deactivate a user (anonymous everywhere, cannot log in) or activate them again.
+    SetActive {
+        /// The user's e-mail.
+        #[arg(long)]
+        email: String,
+        /// true or false.
+        #[arg(action = clap::ArgAction::Set)]
+        active: bool,
     },
 }
 
@@ -378,6 +389,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             email,
             password_stdin,
         }) => accounts::create_user(&db, &email, password_stdin, &out),
+        Command::User(UserCommand::SetActive { email, active }) => {
+            accounts::set_user_active(&db, &email, active, &out)
+        }
         Command::Team(TeamCommand::AddMember { team, email, role }) => {
             accounts::add_member(&db, &team, &email, role, &out)
         }

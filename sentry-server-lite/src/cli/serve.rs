@@ -9,6 +9,9 @@ use serde_json::json;
 use super::admin::{open_store, project_dsns};
 use super::output::Output;
 use super::{Db, QuickstartArgs, ServeArgs};
+use crate::app::projects::{NewOwner, ProjectName};
+use crate::app::settings::{self, SIGNUP_SETTING};
+use crate::app::{projects, teams, users, Caller};
 use crate::config::ServerConfig;
 use crate::secrets;
 use crate::server::{shutdown_signal, Server};
@@ -89,10 +92,8 @@ pub(super) fn serve(db: &Db, args: ServeArgs, out: &Output) -> anyhow::Result<()
 
 /// Records whether this run allows anonymous sign-up (the API reads the setting).
 fn record_signup(store: &dyn Store, allow: bool) -> anyhow::Result<()> {
-    store.set_setting(
-        crate::api::access::SIGNUP_SETTING,
-        if allow { "true" } else { "false" },
-    )?;
+    let value = if allow { "true" } else { "false" };
+    settings::set(store, &Caller::operator(), SIGNUP_SETTING, value)?;
     Ok(())
 }
 
@@ -118,26 +119,27 @@ fn ensure_setup(
         Some(s) => s,
         None => {
             let password_path = data_dir.join(PASSWORD_FILE);
+            let operator = Caller::operator();
             if store.user_by_email(&args.email)?.is_none() {
                 let password = secrets::generate_password();
-                store.create_user(&args.email, &secrets::hash_password(&password)?, true)?;
+                users::create_superuser(store, &operator, &args.email, &password)?;
                 write_private(&password_path, &password)?;
             }
-            let owner = store.user_by_email(&args.email)?.map(|u| u.id);
-            let team = match store.team_by_slug(&args.team)? {
-                Some(t) => t,
-                None => store.create_team(&args.team, &args.team, owner)?,
-            };
-            if store.project_by_slug(&args.project)?.is_none() {
-                let p = store.create_project(team.id, &args.project, &args.project, owner)?;
-                store.create_key(p.id, "Default")?;
+            let owner = store.user_by_email(&args.email)?.map(|u| u.email);
+            if store.team_by_slug(&args.team)?.is_none() {
+                teams::create(store, &operator, &args.team, None, owner.as_deref())?;
+            }
+            if projects::find(store, ProjectName::slug(&args.project)).is_err() {
+                let owner = owner.as_deref().map_or(NewOwner::Nobody, NewOwner::User);
+                projects::create(store, &operator, &args.team, &args.project, None, owner)?;
             }
             let state = QuickstartState {
                 email: args.email.clone(),
                 team: args.team.clone(),
                 project: args.project.clone(),
             };
-            store.set_setting(QUICKSTART_SETTING, &serde_json::to_string(&json!(state))?)?;
+            let value = serde_json::to_string(&json!(state))?;
+            settings::set(store, &operator, QUICKSTART_SETTING, &value)?;
             state
         }
     };

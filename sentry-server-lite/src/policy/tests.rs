@@ -375,3 +375,24 @@ fn refusals_distinguish_401_403_404() {
     assert_eq!(Denied::Forbidden.status(), 403);
     assert_eq!(Denied::Unauthenticated.status(), 401);
 }
+
+#[test]
+fn the_operator_stands_as_a_superuser_everywhere() {
+    let rows = rows();
+    for (text, cols) in &rows {
+        let action = row_action(text);
+        let resource = row_resource(action);
+        assert_eq!(
+            authorize(&Actor::Operator, action, &resource).is_ok(),
+            yes(&cols[0]),
+            "operator / {action:?}"
+        );
+    }
+    let private = issue(false, false, false);
+    assert_eq!(
+        authorize(&Actor::Operator, Action::DeleteIssue, &private),
+        Ok(())
+    );
+    assert_eq!(Actor::Operator.user_id(), None);
+    assert!(Actor::Operator.active_user().is_none());
+}

@@ -1,4 +1,5 @@
-//! The user's own account page: password change and API tokens.
+//! The user's own account page: password change and API tokens
+//! ([`crate::app::users::change_password`], [`crate::app::tokens`]).
 
 use askama::Template;
 use axum::body::Bytes;
@@ -13,13 +14,11 @@ use super::session::Viewer;
 use super::settings::Notice;
 use super::timefmt::absolute;
 use super::{page, see_other, Chrome, UiError};
-use crate::api::access;
-use crate::api::ApiState;
-use crate::secrets;
-use crate::store::{ApiTokenInfo, StoreError};
+use crate::app::{tokens, users, with_store, AppError, AppState};
+use crate::store::ApiTokenInfo;
 
 /// The account routes.
-pub fn routes() -> Router<ApiState> {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/account/", get(account_page))
         .route("/account/password", post(change_password))
@@ -64,7 +63,7 @@ struct AccountPage {
 }
 
 async fn render_account(
-    state: &ApiState,
+    state: &AppState,
     viewer: &Viewer,
     notice: Notice,
     error: &str,
@@ -72,7 +71,10 @@ async fn render_account(
 ) -> Result<Response, UiError> {
     let user = logged_in(viewer)?;
     let uid = user.id;
-    let tokens = access::with_store(state, move |store| Ok(store.list_tokens(uid)?)).await?;
+    let tokens = with_store(state, move |store| {
+        Ok::<_, UiError>(store.list_tokens(uid)?)
+    })
+    .await?;
     let t = AccountPage {
         chrome: Chrome::new("Account", viewer),
         email: user.email,
@@ -88,7 +90,7 @@ async fn render_account(
 
 /// `GET /account/`.
 pub async fn account_page(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
 ) -> Result<Response, UiError> {
     render_account(&state, &viewer, Notice::default(), "", StatusCode::OK).await
@@ -96,71 +98,64 @@ pub async fn account_page(
 
 /// `POST /account/password`: current and new password.
 pub async fn change_password(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     body: Bytes,
 ) -> Result<Response, UiError> {
     let form = FormData::parse(&body);
     viewer.verify_csrf(&form)?;
-    let user = logged_in(&viewer)?;
+    logged_in(&viewer)?;
     let current = form.get("current").unwrap_or_default().to_owned();
     let new = form.get("new").unwrap_or_default().to_owned();
     let this_session = viewer.session_digest().map(str::to_owned);
-    let changed = access::with_store(&state, move |store| {
-        if !secrets::verify_password(&current, &user.password_hash) {
-            return Ok(Err("The current password is wrong."));
-        }
-        if new.chars().count() < 8 {
-            return Ok(Err("The new password needs at least 8 characters."));
-        }
-        let hash = secrets::hash_password(&new).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        store.update_user(user.id, &hash, user.is_superuser)?;
-        // Whoever else was logged in as this user (perhaps with the old password) is out.
-        let ended = store.delete_user_sessions(user.id, this_session.as_deref())?;
-        tracing::info!(
-            user = user.id,
-            other_sessions_ended = ended,
-            "password changed"
-        );
-        Ok(Ok(()))
+    let who = viewer.who.clone();
+    let changed = with_store(&state, move |store| {
+        Ok::<_, UiError>(users::change_password(
+            store,
+            &who,
+            &current,
+            &new,
+            this_session.as_deref(),
+        ))
     })
     .await?;
-    match changed {
-        Ok(()) => {
+    let error = match changed {
+        Ok(_) => {
             let notice = Notice {
                 text: "Your password was changed; your other sessions were logged out.".into(),
                 secret: String::new(),
             };
-            render_account(&state, &viewer, notice, "", StatusCode::OK).await
+            return render_account(&state, &viewer, notice, "", StatusCode::OK).await;
         }
-        Err(e) => {
-            render_account(
-                &state,
-                &viewer,
-                Notice::default(),
-                e,
-                StatusCode::BAD_REQUEST,
-            )
-            .await
-        }
-    }
+        Err(AppError::WrongPassword) => "The current password is wrong.",
+        Err(AppError::PasswordTooShort) => "The new password needs at least 8 characters.",
+        Err(e) => return Err(e.into()),
+    };
+    render_account(
+        &state,
+        &viewer,
+        Notice::default(),
+        error,
+        StatusCode::BAD_REQUEST,
+    )
+    .await
 }
 
 /// `POST /account/tokens`: `action=create` (with `label`) or `action=delete` (with `id`).
 pub async fn token_action(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     body: Bytes,
 ) -> Result<Response, UiError> {
     let form = FormData::parse(&body);
     viewer.verify_csrf(&form)?;
-    let user = logged_in(&viewer)?;
+    logged_in(&viewer)?;
+    let who = viewer.who.clone();
     match form.get("action") {
         Some("create") => {
             let label = form.get("label").unwrap_or_default().trim().to_owned();
-            let (token, digest) = secrets::new_api_token();
-            access::with_store(&state, move |store| {
-                Ok(store.create_token(user.id, &digest, &label)?)
+            let (_, token) = with_store(&state, move |store| {
+                Ok::<_, UiError>(tokens::create(store, &who, None, &label)?)
             })
             .await?;
             let notice = Notice {
@@ -174,12 +169,13 @@ pub async fn token_action(
                 .get("id")
                 .and_then(|i| i.parse().ok())
                 .ok_or_else(|| UiError::bad_request("Invalid token id."))?;
-            let gone =
-                access::with_store(&state, move |store| Ok(store.delete_token(user.id, id)?))
-                    .await?;
-            if !gone {
-                return Err(UiError::not_found());
-            }
+            with_store(&state, move |store| {
+                tokens::delete(store, &who, id).map_err(|e| match e {
+                    AppError::NotFound => UiError::not_found(),
+                    e => e.into(),
+                })
+            })
+            .await?;
             Ok(see_other("/account/"))
         }
         _ => Err(UiError::bad_request("Unknown action.")),

@@ -14,8 +14,8 @@ use super::session::Viewer;
 use super::sparkline::{self, Window};
 use super::timefmt::When;
 use super::{page, url_encode, Chrome, UiError};
-use crate::api::access::{self, check, project_ref};
-use crate::api::{ApiError, ApiState};
+use crate::app::refs::project_ref;
+use crate::app::{issues, with_store, AppError, AppState};
 use crate::clock::now_ms;
 use crate::policy::{Action, Resource};
 use crate::store::{EventNeighbors, EventScope, Issue, Project, Store, StoredEvent, TagCount};
@@ -147,7 +147,7 @@ fn build(
     event: Option<StoredEvent>,
     shared: bool,
     base_url: &str,
-) -> Result<IssuePage, ApiError> {
+) -> Result<IssuePage, AppError> {
     let pref = project_ref(store, &project)?;
     let resource = Resource::Issue {
         project: pref,
@@ -224,28 +224,20 @@ fn build(
 
 /// `GET /issues/{id}/` (`?event=` picks an event; default the latest).
 pub async fn issue_page(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
     Query(q): Query<EventQuery>,
 ) -> Result<Response, UiError> {
     let base = state.base_url.clone();
-    let t = access::with_store(&state, move |store| {
-        let (issue, project, pref) = crate::api::issues::load(store, &id)?;
-        let r = crate::api::issues::issue_resource(pref, &issue);
-        check(
-            store,
-            &viewer.who,
-            Action::ViewIssues,
-            &r,
-            &format!("issue:{}", issue.id),
-        )?;
+    let t = with_store(&state, move |store| {
+        let (issue, project, _) = issues::view(store, &viewer.who, &id)?;
         let event = match q.event.as_deref().filter(|e| !e.is_empty()) {
             Some(e) => Some(
                 store
                     .event(project.id, &e.to_ascii_lowercase().replace('-', ""))?
                     .filter(|e| e.issue_id == Some(issue.id))
-                    .ok_or_else(ApiError::not_found)?,
+                    .ok_or_else(AppError::not_found)?,
             ),
             None => store.latest_event(issue.id)?,
         };
@@ -257,30 +249,13 @@ pub async fn issue_page(
 
 /// `GET /share/{share_id}/`: a public issue for anyone with the link.
 pub async fn shared_page(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     Path(share_id): Path<String>,
 ) -> Result<Response, UiError> {
     let base = state.base_url.clone();
-    let t = access::with_store(&state, move |store| {
-        let issue = store
-            .issue_by_share_id(&share_id)?
-            .ok_or_else(ApiError::not_found)?;
-        let project = store
-            .project_by_id(issue.project_id)?
-            .ok_or_else(ApiError::not_found)?;
-        let r = Resource::Issue {
-            project: project_ref(store, &project)?,
-            is_public: issue.is_public,
-            by_share_link: true,
-        };
-        check(
-            store,
-            &viewer.who,
-            Action::ViewIssues,
-            &r,
-            &format!("issue:{}", issue.id),
-        )?;
+    let t = with_store(&state, move |store| {
+        let (issue, project) = issues::view_shared(store, &viewer.who, &share_id)?;
         let event = store.latest_event(issue.id)?;
         build(store, &viewer, issue, project, event, true, &base)
     })

@@ -9,7 +9,7 @@
 //! The row is keyed by the digest of `invite:{token}`, not of the token itself, and the
 //! session cookie is only looked up when it is 64 hex digits: an invitation token put in
 //! a cookie (with or without the prefix) finds no session, and a login session's token
-//! put in an invitation link finds no invitation.
+//! put in an invitation link finds no invitation (see [`crate::app::sessions`]).
 
 use askama::Template;
 use axum::body::Bytes;
@@ -20,30 +20,13 @@ use axum::response::Response;
 use super::form::FormData;
 use super::session::{start_session, Viewer};
 use super::{page, Chrome, UiError};
-use crate::api::access;
-use crate::api::ApiState;
-use crate::clock::now_ms;
+use crate::app::{sessions, with_store, AppError, AppState};
 use crate::secrets;
-use crate::store::{Store, StoreError, StoreResult};
-
-/// How long an invitation link works.
-pub const INVITE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
-
-/// The sessions-table key of an invitation token (never equal to a login session's).
-fn invite_digest(token: &str) -> String {
-    secrets::token_digest(&format!("invite:{token}"))
-}
+use crate::store::Store;
 
 /// Creates an invitation for `user_id`; answers its path (`/invite/{token}`).
-pub fn create(store: &dyn Store, user_id: i64) -> StoreResult<String> {
-    let token = secrets::random_hex(32);
-    store.create_session(
-        &invite_digest(&token),
-        user_id,
-        &secrets::random_hex(16),
-        now_ms() + INVITE_TTL_MS,
-    )?;
-    Ok(format!("/invite/{token}"))
+pub fn create(store: &dyn Store, user_id: i64) -> Result<String, AppError> {
+    sessions::create_invitation(store, user_id)
 }
 
 #[derive(Template)]
@@ -56,10 +39,12 @@ struct InvitePage {
 }
 
 /// The invited user and the invitation's CSRF token (404 when unknown or expired).
-async fn lookup(state: &ApiState, token: &str) -> Result<(crate::store::User, String), UiError> {
-    let digest = invite_digest(token);
-    let found =
-        access::with_store(state, move |store| Ok(store.session(&digest, now_ms())?)).await?;
+async fn lookup(state: &AppState, token: &str) -> Result<(crate::store::User, String), UiError> {
+    let token = token.to_owned();
+    let found = with_store(state, move |store| {
+        Ok::<_, UiError>(sessions::invitation(store, &token)?)
+    })
+    .await?;
     found.map(|s| (s.user, s.csrf_token)).ok_or_else(|| {
         UiError::new(
             StatusCode::NOT_FOUND,
@@ -83,7 +68,7 @@ fn render(viewer: &Viewer, email: String, csrf: String, error: &str) -> Result<R
 
 /// `GET /invite/{token}`.
 pub async fn accept_page(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     Path(token): Path<String>,
 ) -> Result<Response, UiError> {
@@ -93,7 +78,7 @@ pub async fn accept_page(
 
 /// `POST /invite/{token}`: `password` and `confirm`.
 pub async fn accept(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     Path(token): Path<String>,
     body: Bytes,
@@ -119,19 +104,11 @@ pub async fn accept(
     if form.get("confirm") != Some(password.as_str()) {
         return render(&viewer, user.email, csrf, "The two passwords differ.");
     }
-    let digest = invite_digest(&token);
-    let (id, superuser) = (user.id, user.is_superuser);
-    let accepted = access::with_store(&state, move |store| {
-        let hash =
-            secrets::hash_password(&password).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        // Used once, across every instance: of concurrent acceptances only the one whose
-        // delete removed the (unexpired) invitation sets the password.
-        if store.session(&digest, now_ms())?.is_none() || !store.delete_session(&digest)? {
-            return Ok(false);
-        }
-        store.update_user(id, &hash, superuser)?;
-        tracing::info!(user = id, "invitation accepted");
-        Ok(true)
+    let invited = user.clone();
+    let accepted = with_store(&state, move |store| {
+        Ok::<_, UiError>(sessions::accept_invitation(
+            store, &token, &invited, &password,
+        )?)
     })
     .await?;
     if !accepted {

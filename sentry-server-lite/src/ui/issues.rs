@@ -1,7 +1,7 @@
 //! The issue list of a project (status tabs, search with `key:value` tag filters, sort,
 //! pages, bulk actions) and the issue actions (resolve, bookmark, share, remove).
-//! Every action is the JSON API's own ([`crate::api::issues`]): the same policy checks,
-//! the same audit records.
+//! Every action is the same [`crate::app::issues`] operation as the JSON API's: the same
+//! policy checks, the same audit records.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -13,9 +13,9 @@ use super::form::FormData;
 use super::session::Viewer;
 use super::timefmt::When;
 use super::{local_path, page, see_other, url_encode, Chrome, UiError};
-use crate::api::access::{self, check};
-use crate::api::issues::{apply, bulk_targets, issue_resource, load, remove, Changes};
-use crate::api::{parse_query, ApiError, ApiState};
+use crate::app::issues::{self, parse_query, IssueChanges};
+use crate::app::projects::{self, ProjectName};
+use crate::app::{with_store, AppState};
 use crate::clock::now_ms;
 use crate::policy::{Action, ProjectRef, Resource};
 use crate::store::{IssueQuery, IssueSort, IssueStatus, Page, Project, Store};
@@ -29,8 +29,14 @@ pub(crate) fn visible_project(
     viewer: &Viewer,
     team: &str,
     slug: &str,
-) -> Result<(Project, ProjectRef), ApiError> {
-    access::project_checked(store, &viewer.who, team, slug, Action::ViewIssues)
+) -> Result<(Project, ProjectRef), UiError> {
+    let name = ProjectName::in_team(team, slug);
+    Ok(projects::checked(
+        store,
+        &viewer.who,
+        name,
+        Action::ViewIssues,
+    )?)
 }
 
 /// The issue list's URL.
@@ -120,12 +126,12 @@ fn list_link(p: &Project, status: &str, query: &str, sort: &str, page: u64) -> S
 
 /// `GET /projects/{team}/{project}/`.
 pub async fn list(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     Path((team, slug)): Path<(String, String)>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, UiError> {
-    let t = access::with_store(&state, move |store| {
+    let t = with_store(&state, move |store| {
         build_list(store, &viewer, &team, &slug, q)
     })
     .await?;
@@ -138,7 +144,7 @@ fn build_list(
     team: &str,
     slug: &str,
     q: ListQuery,
-) -> Result<ListPage, ApiError> {
+) -> Result<ListPage, UiError> {
     let (project, pref) = visible_project(store, viewer, team, slug)?;
     let user = viewer.active_user();
     let status = match q.status.as_deref() {
@@ -273,12 +279,12 @@ fn build_list(
 
 /// What an action button asks for.
 enum Requested {
-    Change(Changes),
+    Change(IssueChanges),
     Remove,
 }
 
 fn requested(action: &str) -> Result<Requested, UiError> {
-    let mut c = Changes::default();
+    let mut c = IssueChanges::default();
     match action {
         "resolve" => c.status = Some(IssueStatus::Resolved),
         "unresolve" => c.status = Some(IssueStatus::Unresolved),
@@ -294,7 +300,7 @@ fn requested(action: &str) -> Result<Requested, UiError> {
 
 /// `POST /projects/{team}/{project}/bulk`: `action` on every checked `id`.
 pub async fn bulk(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     Path((team, slug)): Path<(String, String)>,
     body: Bytes,
@@ -312,22 +318,13 @@ pub async fn bulk(
         return Ok(see_other(&back));
     }
     let who = viewer.who.clone();
-    access::with_store(&state, move |store| {
+    with_store(&state, move |store| {
+        let name = ProjectName::in_team(&team, &slug);
         match request {
-            Requested::Change(c) => {
-                let ids = bulk_targets(store, &who, &team, &slug, &ids, &c.actions())?;
-                for id in ids {
-                    apply(store, &who, id, c)?;
-                }
-            }
-            Requested::Remove => {
-                let ids = bulk_targets(store, &who, &team, &slug, &ids, &[Action::DeleteIssue])?;
-                for id in ids {
-                    remove(store, &who, id)?;
-                }
-            }
+            Requested::Change(c) => issues::change_many(store, &who, name, &ids, c)?,
+            Requested::Remove => issues::delete_many(store, &who, name, &ids)?,
         }
-        Ok(())
+        Ok::<_, UiError>(())
     })
     .await?;
     Ok(see_other(&back))
@@ -335,7 +332,7 @@ pub async fn bulk(
 
 /// `POST /issues/{id}/actions`: one issue's `action`.
 pub async fn issue_action(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
     body: Bytes,
@@ -345,24 +342,12 @@ pub async fn issue_action(
     let request = requested(form.get("action").unwrap_or_default())?;
     let who = viewer.who.clone();
     let back = form.get("back").map(str::to_owned);
-    let to = access::with_store(&state, move |store| {
-        let (issue, project, pref) = load(store, &id)?;
-        let r = issue_resource(pref, &issue);
-        let target = format!("issue:{}", issue.id);
-        match request {
-            Requested::Change(c) => {
-                for action in c.actions() {
-                    check(store, &who, action, &r, &target)?;
-                }
-                apply(store, &who, issue.id, c)?;
-                Ok(format!("/issues/{}/", issue.id))
-            }
-            Requested::Remove => {
-                check(store, &who, Action::DeleteIssue, &r, &target)?;
-                remove(store, &who, issue.id)?;
-                Ok(list_url(&project))
-            }
+    let to = with_store(&state, move |store| match request {
+        Requested::Change(c) => {
+            let (issue, _) = issues::change(store, &who, &id, c)?;
+            Ok::<_, UiError>(format!("/issues/{}/", issue.id))
         }
+        Requested::Remove => Ok(list_url(&issues::delete(store, &who, &id)?)),
     })
     .await?;
     Ok(see_other(&local_path(back.as_deref(), &to)))

@@ -1,9 +1,10 @@
 //! The web UI: server-rendered HTML pages (askama templates compiled into the binary,
 //! a small stylesheet and a few lines of JavaScript, no framework, nothing from a CDN).
 //!
-//! Pages ask the same policy as the JSON API for every decision: which buttons a page
-//! shows ([`crate::policy::can`]) and whether a form POST may change anything
-//! ([`crate::api::access::check`], which also audits refusals). Logins are sessions in the
+//! A thin adapter over [`crate::app`], like the JSON API: a form POST is parsed and
+//! handed to the same application operation (the same policy checks, the same audit
+//! records), and [`UiError`] turns an [`AppError`] into an error page. Pages ask the
+//! policy which buttons to show ([`crate::policy::can`]). Logins are sessions in the
 //! accounts store (only a digest of the cookie's token is kept) with a per-session CSRF
 //! token that every form carries; see [`session`].
 //!
@@ -23,7 +24,6 @@ pub mod projects;
 pub mod session;
 pub mod settings;
 pub mod sparkline;
-pub mod throttle;
 pub mod timefmt;
 
 use askama::Template;
@@ -32,7 +32,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::api::{ApiError, ApiState};
+use crate::app::{AppError, AppState};
+use crate::policy::Denied;
 use crate::store::StoreError;
 use session::Viewer;
 
@@ -41,8 +42,8 @@ pub const STYLE_CSS: &str = include_str!("../../templates/assets/style.css");
 /// The few lines of JavaScript (copy buttons, select-all), served at `/static/app.js`.
 pub const APP_JS: &str = include_str!("../../templates/assets/app.js");
 
-/// The UI routes (state: the API's, so that both share one store and base URL).
-pub fn routes() -> Router<ApiState> {
+/// The UI routes (state: the application's, shared with the JSON API).
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(projects::home))
         .route("/login", get(session::login_page).post(session::login))
@@ -164,15 +165,77 @@ impl UiError {
     }
 }
 
-impl From<ApiError> for UiError {
-    fn from(e: ApiError) -> Self {
-        UiError::new(e.status(), e.message())
+impl From<AppError> for UiError {
+    fn from(e: AppError) -> Self {
+        let bad = |m: String| UiError::new(StatusCode::BAD_REQUEST, m);
+        let missing = || {
+            UiError::new(
+                StatusCode::NOT_FOUND,
+                "The requested resource does not exist",
+            )
+        };
+        match e {
+            AppError::Denied(Denied::Unauthenticated) => UiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Authentication credentials were not provided.",
+            ),
+            AppError::Denied(Denied::Forbidden) => UiError::new(
+                StatusCode::FORBIDDEN,
+                "You do not have permission to perform this action.",
+            ),
+            AppError::Denied(Denied::NotFound)
+            | AppError::NotFound
+            | AppError::NoSuchKey { .. }
+            | AppError::NotAMember { .. } => missing(),
+            AppError::NoSuchUser(email) => bad(format!("No user with e-mail {email:?}.")),
+            AppError::NoSuchTeam(t) => bad(format!("No team {t:?}.")),
+            AppError::Required(field) => bad(format!("Enter the {field}.")),
+            AppError::NothingToChange => bad("Nothing to change.".into()),
+            AppError::EmptyName => bad("The name cannot be empty.".into()),
+            AppError::InvalidEmail(_) => bad("Enter an e-mail address.".into()),
+            AppError::PasswordTooShort | AppError::PasswordRequired => bad(format!(
+                "The password needs at least {} characters.",
+                crate::app::users::MIN_PASSWORD_CHARS
+            )),
+            AppError::UserExists(_) => bad("There is already an account with this e-mail.".into()),
+            AppError::WrongPassword => bad("The current password is wrong.".into()),
+            AppError::WrongCredentials => {
+                UiError::new(StatusCode::UNAUTHORIZED, "Wrong e-mail or password.")
+            }
+            AppError::TooManyLogins(wait) => UiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many failed logins for this e-mail; try again in {} min.",
+                    wait.div_ceil(60)
+                ),
+            ),
+            AppError::Store(StoreError::Conflict(what)) => bad(format!("{what} already exists")),
+            AppError::Store(StoreError::Invalid(what)) => bad(what),
+            AppError::Store(StoreError::NotFound(_)) => missing(),
+            AppError::Store(e) => UiError::from(e),
+            AppError::Hashing(e) => UiError::new(StatusCode::INTERNAL_SERVER_ERROR, e),
+            AppError::TaskFailed => UiError::new(StatusCode::INTERNAL_SERVER_ERROR, "task failed"),
+        }
     }
 }
 
 impl From<StoreError> for UiError {
     fn from(e: StoreError) -> Self {
-        UiError::from(ApiError::from(e))
+        tracing::error!(error = %e, "storage error in a page");
+        match e {
+            StoreError::Unavailable(_) => UiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable; retry shortly",
+            ),
+            _ => UiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage error"),
+        }
+    }
+}
+
+impl UiError {
+    /// The message shown on the page.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 

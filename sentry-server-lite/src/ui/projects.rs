@@ -9,8 +9,9 @@ use axum::response::Response;
 use super::session::{login_csrf, with_cookie, Viewer};
 use super::sparkline::{self, Window};
 use super::{page, Chrome, UiError};
-use crate::api::access::{self, project_ref};
-use crate::api::{ApiError, ApiState};
+use crate::app::refs::{project_ref, team_ref};
+use crate::app::settings::signup_enabled;
+use crate::app::{with_store, AppState};
 use crate::clock::now_ms;
 use crate::policy::{Action, Resource};
 use crate::store::{EventScope, IssueQuery, IssueStatus, Page, Store};
@@ -47,7 +48,7 @@ struct HomePage {
     signup_enabled: bool,
 }
 
-fn teams_for(store: &dyn Store, viewer: &Viewer) -> Result<Vec<TeamGroup>, ApiError> {
+fn teams_for(store: &dyn Store, viewer: &Viewer) -> Result<Vec<TeamGroup>, UiError> {
     let now = now_ms();
     let mut teams: Vec<TeamGroup> = Vec::new();
     let mut team_slugs: Vec<String> = Vec::new();
@@ -99,12 +100,7 @@ fn teams_for(store: &dyn Store, viewer: &Viewer) -> Result<Vec<TeamGroup>, ApiEr
             None => {
                 let team = all_teams.iter().find(|t| t.id == p.team_id);
                 let settings_url = team
-                    .filter(|t| {
-                        viewer.can(
-                            Action::ViewTeamSettings,
-                            &Resource::Team(access::team_ref(t)),
-                        )
-                    })
+                    .filter(|t| viewer.can(Action::ViewTeamSettings, &Resource::Team(team_ref(t))))
                     .map(|t| format!("/settings/teams/{}/", t.slug));
                 team_slugs.push(p.team_slug.clone());
                 teams.push(TeamGroup {
@@ -119,10 +115,10 @@ fn teams_for(store: &dyn Store, viewer: &Viewer) -> Result<Vec<TeamGroup>, ApiEr
 }
 
 /// `GET /`.
-pub async fn home(State(state): State<ApiState>, viewer: Viewer) -> Result<Response, UiError> {
+pub async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response, UiError> {
     let v = viewer.clone();
-    let (teams, signup) = access::with_store(&state, move |store| {
-        Ok((teams_for(store, &v)?, access::signup_enabled(store)?))
+    let (teams, signup) = with_store(&state, move |store| {
+        Ok::<_, UiError>((teams_for(store, &v)?, signup_enabled(store)?))
     })
     .await?;
     let logged_in = viewer.active_user().is_some();

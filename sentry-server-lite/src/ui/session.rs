@@ -8,10 +8,9 @@
 //! double-submit token: a random value in a cookie and in the form, which must agree.
 //! Logging out deletes the session row, so the cookie is dead even if it was copied;
 //! logging in deletes the browser's previous session and always issues a new token.
-//! Wrong passwords are throttled per e-mail ([`super::throttle`]; on a shared PostgreSQL
-//! database the count is kept there, so it holds for every instance).
-
-use std::sync::OnceLock;
+//! Starting and ending sessions, checking passwords and throttling failed logins are
+//! done by [`crate::app::sessions`]; sign-up by [`crate::app::users::create`]; these
+//! handlers parse the forms, set the cookies and render the pages.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -22,25 +21,26 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::form::FormData;
-use super::{local_path, page, see_other, throttle, Chrome, UiError};
-use crate::api::access::{self, actor_of, ApiActor};
-use crate::api::ApiState;
-use crate::policy::{self, Action, Actor, Resource};
+use super::{local_path, page, see_other, Chrome, UiError};
+use crate::app::settings::signup_enabled;
+use crate::app::users::NewUser;
+use crate::app::{sessions, users, with_store, AppError, AppState, Caller};
+use crate::policy::{self, Action, Actor, Resource, Role};
 use crate::secrets;
 use crate::store::User;
+
+use crate::app::sessions::{is_session_token, SESSION_TTL_MS};
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "sentry_lite_session";
 /// The login form's double-submit CSRF cookie.
 pub const LOGIN_CSRF_COOKIE: &str = "sentry_lite_login_csrf";
-/// How long a login lasts.
-pub const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
 
 /// Who is looking at a page: the policy's actor, the user and the session.
 #[derive(Clone, Debug)]
 pub struct Viewer {
-    /// For [`access::check`] and [`policy::can`].
-    pub who: ApiActor,
+    /// Who is asking, for the application's operations and [`policy::can`].
+    pub who: Caller,
     /// `(token digest, csrf token)` of the live session.
     session: Option<(String, String)>,
     /// Whether cookies must be `Secure`.
@@ -123,17 +123,14 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> H
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-impl FromRequestParts<ApiState> for Viewer {
+impl FromRequestParts<AppState> for Viewer {
     type Rejection = UiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, UiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, UiError> {
         let secure = is_tls(&parts.headers, &state.base_url);
         let login_csrf = cookie(&parts.headers, LOGIN_CSRF_COOKIE).map(str::to_owned);
         let anonymous = |session| Viewer {
-            who: ApiActor {
-                actor: Actor::Anonymous,
-                user: None,
-            },
+            who: Caller::anonymous(),
             session,
             secure,
             login_csrf: login_csrf.clone(),
@@ -145,22 +142,19 @@ impl FromRequestParts<ApiState> for Viewer {
             return Ok(anonymous(None));
         };
         let digest = secrets::token_digest(token);
-        let lookup = digest.clone();
-        let found = access::with_store(state, move |store| {
-            let Some(session) = store.session(&lookup, crate::clock::now_ms())? else {
-                return Ok(None);
+        let token = token.to_owned();
+        let found = with_store(state, move |store| {
+            let Some(session) = sessions::session(store, &token)? else {
+                return Ok::<_, UiError>(None);
             };
-            let actor = actor_of(store, &session.user)?;
-            Ok(Some((actor, session)))
+            let who = Caller::user(store, session.user)?;
+            Ok(Some((who, session.csrf_token)))
         })
         .await?;
         Ok(match found {
-            Some((actor, session)) => Viewer {
-                who: ApiActor {
-                    actor,
-                    user: Some(session.user),
-                },
-                session: Some((digest, session.csrf_token)),
+            Some((who, csrf_token)) => Viewer {
+                who,
+                session: Some((digest, csrf_token)),
                 secure,
                 login_csrf,
             },
@@ -168,11 +162,6 @@ impl FromRequestParts<ApiState> for Viewer {
             None => anonymous(None),
         })
     }
-}
-
-/// Whether `token` has the form of a session token: 64 hex digits.
-pub fn is_session_token(token: &str) -> bool {
-    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The login form's CSRF token for this visitor: the cookie's, or a fresh one together
@@ -213,8 +202,8 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-async fn signup_on(state: &ApiState) -> Result<bool, UiError> {
-    Ok(access::with_store(state, |store| Ok(access::signup_enabled(store)?)).await?)
+async fn signup_on(state: &AppState) -> Result<bool, UiError> {
+    with_store(state, |store| Ok(signup_enabled(store)?)).await
 }
 
 fn login_response(
@@ -241,7 +230,7 @@ fn login_response(
 
 /// `GET /login`.
 pub async fn login_page(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, UiError> {
@@ -268,34 +257,28 @@ fn verify_login_csrf(viewer: &Viewer, form: &FormData) -> Result<(), UiError> {
 
 /// Starts a session for `user` and answers with its cookie and a redirect to `next`.
 pub(crate) async fn start_session(
-    state: &ApiState,
+    state: &AppState,
     viewer: &Viewer,
     user: &User,
     next: &str,
 ) -> Result<Response, UiError> {
-    let token = secrets::random_hex(32);
-    let digest = secrets::token_digest(&token);
-    let csrf = secrets::random_hex(16);
-    let user_id = user.id;
     // A session the browser already had ends here: a login always gets a fresh token.
     let previous = viewer.session.as_ref().map(|(d, _)| d.clone());
-    access::with_store(state, move |store| {
-        if let Some(previous) = previous {
-            store.delete_session(&previous)?;
-        }
-        Ok(store.create_session(
-            &digest,
-            user_id,
-            &csrf,
-            crate::clock::now_ms() + SESSION_TTL_MS,
-        )?)
+    let user = user.clone();
+    let started = with_store(state, move |store| {
+        Ok::<_, UiError>(sessions::start(store, &user, previous.as_deref())?)
     })
     .await?;
     let mut r = see_other(next);
     let h = r.headers_mut();
     h.append(
         header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, &token, SESSION_TTL_MS / 1000, viewer.secure),
+        set_cookie(
+            SESSION_COOKIE,
+            &started.token,
+            SESSION_TTL_MS / 1000,
+            viewer.secure,
+        ),
     );
     h.append(
         header::SET_COOKIE,
@@ -304,31 +287,9 @@ pub(crate) async fn start_session(
     Ok(r)
 }
 
-/// A hash of a random password, verified against when the e-mail is unknown.
-fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| secrets::hash_password(&secrets::random_hex(16)).unwrap_or_default())
-}
-
-/// The user when `password` is theirs and they are active. One argon2 verification in
-/// every case (unknown e-mail, inactive user, wrong password), so that the answer's
-/// timing does not tell which accounts exist.
-fn check_password(user: Option<User>, password: &str) -> Option<User> {
-    match user {
-        Some(u) => {
-            let ok = secrets::verify_password(password, &u.password_hash);
-            (ok && u.is_active).then_some(u)
-        }
-        None => {
-            secrets::verify_password(password, decoy_hash());
-            None
-        }
-    }
-}
-
 /// `POST /login`: e-mail and password.
 pub async fn login(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     body: Bytes,
 ) -> Result<Response, UiError> {
@@ -337,77 +298,37 @@ pub async fn login(
     let email = form.get("email").unwrap_or_default().trim().to_owned();
     let password = form.get("password").unwrap_or_default().to_owned();
     let next = local_path(form.get("next"), "/");
-    // Counted in the database when it is shared by several instances, else in memory.
-    let throttle_key = email.to_lowercase();
-    let now = crate::clock::now_ms();
-    let shared = {
-        let key = throttle_key.clone();
-        access::with_store(&state, move |store| {
-            Ok(store.take_login_attempt(&key, throttle::MAX_FAILURES, throttle::WINDOW_MS, now)?)
-        })
-        .await?
-    };
-    let verdict = match shared {
-        Some(verdict) => verdict,
-        None => state.logins.attempt(&email, now),
-    };
-    if let Err(wait) = verdict {
-        tracing::warn!("web login refused: too many failed attempts for one e-mail");
-        let signup = signup_on(&state).await?;
-        let minutes = wait.div_ceil(60);
-        return login_response(
-            &viewer,
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("Too many failed logins for this e-mail; try again in {minutes} min."),
-            &email,
-            &next,
-            signup,
-        );
-    }
-    let lookup = email.clone();
+    let logins = state.logins.clone();
+    let entered = email.clone();
     // argon2 is deliberately slow: verify off the async workers.
-    let user = access::with_store(&state, move |store| {
-        let user = store.user_by_email(&lookup)?;
-        Ok(check_password(user, &password))
+    let outcome = with_store(&state, move |store| {
+        Ok::<_, UiError>(sessions::log_in(store, &logins, &entered, &password))
     })
     .await?;
-    match user {
-        Some(user) => {
-            if shared.is_some() {
-                access::with_store(&state, move |store| {
-                    Ok(store.clear_login_attempts(&throttle_key)?)
-                })
-                .await?;
-            } else {
-                state.logins.succeeded(&email);
-            }
-            start_session(&state, &viewer, &user, &next).await
-        }
-        None => {
-            tracing::info!("failed web login");
+    match outcome {
+        Ok(user) => start_session(&state, &viewer, &user, &next).await,
+        Err(e @ (AppError::TooManyLogins(_) | AppError::WrongCredentials)) => {
+            let e = UiError::from(e);
             let signup = signup_on(&state).await?;
-            login_response(
-                &viewer,
-                StatusCode::UNAUTHORIZED,
-                "Wrong e-mail or password.",
-                &email,
-                &next,
-                signup,
-            )
+            login_response(&viewer, e.status(), e.message(), &email, &next, signup)
         }
+        Err(e) => Err(e.into()),
     }
 }
 
 /// `POST /logout`: ends the session server-side and clears the cookie.
 pub async fn logout(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     body: Bytes,
 ) -> Result<Response, UiError> {
     let form = FormData::parse(&body);
     if let Some((digest, _)) = viewer.session.clone() {
         viewer.verify_csrf(&form)?;
-        access::with_store(&state, move |store| Ok(store.delete_session(&digest)?)).await?;
+        with_store(&state, move |store| {
+            Ok::<_, UiError>(sessions::end(store, &digest)?)
+        })
+        .await?;
     }
     let mut r = see_other("/");
     r.headers_mut().append(
@@ -434,7 +355,7 @@ fn signup_resource(enabled: bool) -> Resource {
 
 /// `GET /signup` (404 unless sign-up is enabled).
 pub async fn signup_page(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
 ) -> Result<Response, UiError> {
     let enabled = signup_on(&state).await?;
@@ -456,7 +377,7 @@ pub async fn signup_page(
 
 /// `POST /signup`: creates the account (never a superuser) and logs in.
 pub async fn signup(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     body: Bytes,
 ) -> Result<Response, UiError> {
@@ -466,39 +387,30 @@ pub async fn signup(
     let password = form.get("password").unwrap_or_default().to_owned();
     let who = viewer.who.clone();
     let entered = email.clone();
-    let created = access::with_store(&state, move |store| {
-        let resource = signup_resource(access::signup_enabled(store)?);
-        access::check(store, &who, Action::CreateUser, &resource, "server")?;
-        if !entered.contains('@') {
-            return Ok(Err("Enter an e-mail address."));
-        }
-        if password.chars().count() < 8 {
-            return Ok(Err("The password needs at least 8 characters."));
-        }
-        if store.user_by_email(&entered)?.is_some() {
-            return Ok(Err("There is already an account with this e-mail."));
-        }
-        let hash = secrets::hash_password(&password)
-            .map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
-        let user = store.create_user(&entered, &hash, false)?;
-        access::audit_ok(
-            store,
-            &who,
-            Action::CreateUser,
-            &format!("user:{}", user.id),
-            "signup".into(),
-        )?;
-        Ok(Ok(user))
+    let created = with_store(&state, move |store| {
+        let new = NewUser {
+            email: &entered,
+            password: Some(password),
+            team: None,
+            role: Role::Member,
+        };
+        Ok::<_, UiError>(users::create(store, &who, new))
     })
-    .await;
+    .await?;
     match created {
-        Ok(Ok(user)) => start_session(&state, &viewer, &user, "/").await,
-        Ok(Err(message)) => {
+        Ok(created) => start_session(&state, &viewer, &created.user, "/").await,
+        Err(
+            e @ (AppError::InvalidEmail(_)
+            | AppError::PasswordTooShort
+            | AppError::PasswordRequired
+            | AppError::UserExists(_)),
+        ) => {
+            let e = UiError::from(e);
             let (token, set) = login_csrf(&viewer);
             let t = SignupPage {
                 chrome: Chrome::new("Sign up", &viewer),
                 login_csrf: token,
-                error: message.to_owned(),
+                error: e.message().to_owned(),
                 email,
             };
             let mut r = page(&t)?;
@@ -506,44 +418,5 @@ pub async fn signup(
             Ok(with_cookie(r, set))
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn user(active: bool) -> User {
-        User {
-            id: 1,
-            email: "a@example.com".into(),
-            password_hash: secrets::hash_password("right-password").expect("hash"),
-            is_superuser: false,
-            is_active: active,
-        }
-    }
-
-    #[test]
-    fn passwords_are_checked_against_a_decoy_for_unknown_users() {
-        assert!(decoy_hash().starts_with("$argon2"), "a real hash to verify");
-        assert!(!secrets::verify_password("", decoy_hash()));
-        assert_eq!(check_password(None, "right-password"), None);
-        assert_eq!(check_password(Some(user(false)), "right-password"), None);
-        assert_eq!(check_password(Some(user(true)), "wrong-password"), None);
-        assert_eq!(
-            check_password(Some(user(true)), "right-password").map(|u| u.id),
-            Some(1)
-        );
-    }
-
-    #[test]
-    fn session_tokens_are_64_hex_digits() {
-        assert!(is_session_token(&secrets::random_hex(32)));
-        assert!(!is_session_token(&format!(
-            "invite:{}",
-            secrets::random_hex(32)
-        )));
-        assert!(!is_session_token(&secrets::random_hex(16)));
-        assert!(!is_session_token(&"z".repeat(64)));
     }
 }

@@ -1,6 +1,6 @@
 //! Settings pages: a team's members and roles, a project's settings and keys (with DSNs),
-//! owners and moves (the user's own account is in [`super::account`]). Each page and
-//! each form is allowed by the policy alone; changes are audited like the API's.
+//! owners and moves (the user's own account is in [`super::account`]). Each page is
+//! allowed by the policy; each form calls the same [`crate::app`] operation as the API.
 //!
 //! Inviting: an admin adds someone by e-mail; when there is no such account yet, one is
 //! created (with a password nobody knows) and the admin gets an invitation link to hand
@@ -14,18 +14,19 @@ use axum::routing::get;
 use axum::Router;
 
 use super::form::FormData;
-use super::invite;
 use super::session::Viewer;
 use super::{page, see_other, Chrome, UiError};
-use crate::api::access::{self, audit_ok, check, team_ref};
-use crate::api::{ApiError, ApiState};
+use crate::app::keys::KeyChanges;
+use crate::app::projects::{ProjectChanges, ProjectName};
+use crate::app::refs::team_ref;
+use crate::app::teams::TeamChanges;
+use crate::app::{keys, members, projects, teams, with_store, AppState};
 use crate::policy::{Action, Resource, Role};
-use crate::secrets;
 use crate::store::accounts::{Member, ProjectUpdate};
-use crate::store::{Project, Store, StoreError, Team};
+use crate::store::{Project, Store, Team};
 
 /// The settings routes.
-pub fn routes() -> Router<ApiState> {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/settings/teams/{team}/", get(team_page).post(team_action))
         .route(
@@ -39,15 +40,6 @@ pub fn routes() -> Router<ApiState> {
 pub struct Notice {
     pub(crate) text: String,
     pub(crate) secret: String,
-}
-
-fn store_failure(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Conflict(what) => ApiError::bad_request(format!("{what} already exists")),
-        StoreError::Invalid(what) => ApiError::bad_request(what),
-        StoreError::NotFound(_) => ApiError::not_found(),
-        e => ApiError::from(e),
-    }
 }
 
 // ---- team -------------------------------------------------------------------------------
@@ -74,30 +66,13 @@ struct TeamPage {
     csrf: String,
 }
 
-fn team_checked(
-    store: &dyn Store,
-    viewer: &Viewer,
-    slug: &str,
-    action: Action,
-) -> Result<Team, ApiError> {
-    let team = store.team_by_slug(slug)?.ok_or_else(ApiError::not_found)?;
-    check(
-        store,
-        &viewer.who,
-        action,
-        &Resource::Team(team_ref(&team)),
-        &format!("team:{}", team.id),
-    )?;
-    Ok(team)
-}
-
 fn team_page_data(
     store: &dyn Store,
     viewer: &Viewer,
     slug: &str,
     notice: Notice,
-) -> Result<TeamPage, ApiError> {
-    let team = team_checked(store, viewer, slug, Action::ViewTeamSettings)?;
+) -> Result<TeamPage, UiError> {
+    let team = teams::checked(store, &viewer.who, slug, Action::ViewTeamSettings)?;
     let r = Resource::Team(team_ref(&team));
     let members: Vec<Member> = store.team_members(team.id)?;
     let owner_email = match team.owner_id {
@@ -138,31 +113,25 @@ fn team_page_data(
 
 /// `GET /settings/teams/{team}/`.
 pub async fn team_page(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     Path(slug): Path<String>,
 ) -> Result<Response, UiError> {
-    let t = access::with_store(&state, move |store| {
+    let t = with_store(&state, move |store| {
         team_page_data(store, &viewer, &slug, Notice::default())
     })
     .await?;
     page(&t)
 }
 
-fn role_of(form: &FormData) -> Result<Role, ApiError> {
+fn role_of(form: &FormData) -> Result<Role, UiError> {
     Role::parse(form.get("role").unwrap_or_default())
-        .ok_or_else(|| ApiError::bad_request("Choose admin, member or agent."))
-}
-
-fn user_named(store: &dyn Store, email: &str) -> Result<crate::store::User, ApiError> {
-    store
-        .user_by_email(email.trim())?
-        .ok_or_else(|| ApiError::bad_request(format!("No user with e-mail {email:?}.")))
+        .ok_or_else(|| UiError::bad_request("Choose admin, member or agent."))
 }
 
 /// `POST /settings/teams/{team}/`: `action` = `rename`, `owner`, `add`, `role`, `remove`.
 pub async fn team_action(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     Path(slug): Path<String>,
     body: Bytes,
@@ -171,121 +140,48 @@ pub async fn team_action(
     viewer.verify_csrf(&form)?;
     let to = format!("/settings/teams/{slug}/");
     let base = state.base_url.clone();
-    let notice = access::with_store(&state, move |store| {
+    let notice = with_store(&state, move |store| {
         let who = &viewer.who;
         let action = form.get("action").unwrap_or_default();
         let email = form.get("email").unwrap_or_default().trim();
-        let needed = match action {
-            "rename" => Action::RenameTeam,
-            "owner" => Action::ChangeTeamOwner,
-            "add" | "role" | "remove" => Action::ManageMembers,
-            _ => return Err(ApiError::bad_request("Unknown action.")),
-        };
-        let team = team_checked(store, &viewer, &slug, needed)?;
-        let target = format!("team:{}", team.id);
         let mut notice = Notice::default();
         match action {
             "rename" => {
-                let name = form.get("name").unwrap_or_default().trim();
-                if name.is_empty() {
-                    return Err(ApiError::bad_request("The name cannot be empty."));
-                }
-                store.rename_team(team.id, name).map_err(store_failure)?;
-                audit_ok(
-                    store,
-                    who,
-                    Action::RenameTeam,
-                    &target,
-                    format!("name={name}"),
-                )?;
+                let name = Some(form.get("name").unwrap_or_default());
+                let changes = TeamChanges {
+                    name,
+                    ..TeamChanges::default()
+                };
+                teams::update(store, who, &slug, changes)?;
             }
             "owner" => {
-                let owner = user_named(store, email)?;
-                store.set_team_owner(team.id, owner.id)?;
-                audit_ok(
-                    store,
-                    who,
-                    Action::ChangeTeamOwner,
-                    &target,
-                    format!("owner=user:{}", owner.id),
-                )?;
-            }
-            "add" => {
-                let role = role_of(&form)?;
-                let user = match store.user_by_email(email)? {
-                    Some(u) => u,
-                    None => {
-                        // An invitation: a new account, allowed by the policy's
-                        // "create a user / invite" row for this team.
-                        check(
-                            store,
-                            who,
-                            Action::CreateUser,
-                            &Resource::Team(team_ref(&team)),
-                            &target,
-                        )?;
-                        if !email.contains('@') {
-                            return Err(ApiError::bad_request("Enter an e-mail address."));
-                        }
-                        // Nobody knows this password: the invitee sets theirs through
-                        // the invitation link.
-                        let unusable = secrets::hash_password(&secrets::random_hex(32))
-                            .map_err(|e| StoreError::Invalid(e.to_string()))?;
-                        let user = store
-                            .create_user(email, &unusable, false)
-                            .map_err(store_failure)?;
-                        let link = invite::create(store, user.id)?;
-                        audit_ok(
-                            store,
-                            who,
-                            Action::CreateUser,
-                            &format!("user:{}", user.id),
-                            format!("team={} role={role} invited", team.slug),
-                        )?;
-                        notice = Notice {
-                            text: format!(
-                                "Account {email} created. Send them this invitation link \
-                                 (shown once, valid for 7 days); it lets them set a password:"
-                            ),
-                            secret: format!("{base}{link}"),
-                        };
-                        user
-                    }
+                let changes = TeamChanges {
+                    owner_email: Some(email),
+                    ..TeamChanges::default()
                 };
-                store.set_membership(team.id, user.id, role)?;
-                audit_ok(
-                    store,
-                    who,
-                    Action::ManageMembers,
-                    &target,
-                    format!("user:{} role={role}", user.id),
-                )?;
+                teams::update(store, who, &slug, changes)?;
             }
-            "role" => {
+            "add" | "role" => {
+                // A role the form does not know is refused after the policy's answer.
+                teams::checked(store, who, &slug, Action::ManageMembers)?;
                 let role = role_of(&form)?;
-                let user = user_named(store, email)?;
-                store.set_membership(team.id, user.id, role)?;
-                audit_ok(
-                    store,
-                    who,
-                    Action::ManageMembers,
-                    &target,
-                    format!("user:{} role={role}", user.id),
-                )?;
-            }
-            _ => {
-                let user = user_named(store, email)?;
-                if !store.remove_membership(team.id, user.id)? {
-                    return Err(ApiError::not_found());
+                if action == "role" {
+                    members::set_role(store, who, &slug, email, role)?;
+                } else if let Some(link) = members::add(store, who, &slug, email, role)?.invitation
+                {
+                    notice = Notice {
+                        text: format!(
+                            "Account {email} created. Send them this invitation link \
+                             (shown once, valid for 7 days); it lets them set a password:"
+                        ),
+                        secret: format!("{base}{link}"),
+                    };
                 }
-                audit_ok(
-                    store,
-                    who,
-                    Action::ManageMembers,
-                    &target,
-                    format!("user:{} removed", user.id),
-                )?;
             }
+            "remove" => {
+                members::remove(store, who, &slug, email)?;
+            }
+            _ => return Err(UiError::bad_request("Unknown action.")),
         }
         if notice.secret.is_empty() {
             return Ok(None);
@@ -337,26 +233,17 @@ pub fn dsn(base_url: &str, public_key: &str, project_id: i64) -> String {
     )
 }
 
-fn project_checked(
-    store: &dyn Store,
-    viewer: &Viewer,
-    team: &str,
-    slug: &str,
-    action: Action,
-) -> Result<(Project, Resource), ApiError> {
-    let (p, pref) = access::project_checked(store, &viewer.who, team, slug, action)?;
-    Ok((p, Resource::Project(pref)))
-}
-
 /// `GET /settings/projects/{team}/{project}/`.
 pub async fn project_page(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     Path((team, slug)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
     let base = state.base_url.clone();
-    let t = access::with_store(&state, move |store| {
-        let (p, r) = project_checked(store, &viewer, &team, &slug, Action::EditProject)?;
+    let t = with_store(&state, move |store| {
+        let name = ProjectName::in_team(&team, &slug);
+        let (p, pref) = projects::checked(store, &viewer.who, name, Action::EditProject)?;
+        let r = Resource::Project(pref);
         let can_keys = viewer.can(Action::ManageKeys, &r);
         let keys = if can_keys {
             store
@@ -395,7 +282,7 @@ pub async fn project_page(
         } else {
             Vec::new()
         };
-        Ok(ProjectPage {
+        Ok::<_, UiError>(ProjectPage {
             chrome: Chrome::new(format!("{} · project settings", p.name), &viewer),
             origins: p.allowed_origins.join("\n"),
             owner_email,
@@ -418,35 +305,22 @@ pub async fn project_page(
 /// `POST /settings/projects/{team}/{project}/`: `action` = `edit`, `key-create`,
 /// `key-revoke`, `key-activate`, `owner`, `move`, `delete`.
 pub async fn project_action(
-    State(state): State<ApiState>,
+    State(state): State<AppState>,
     viewer: Viewer,
     Path((team, slug)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, UiError> {
     let form = FormData::parse(&body);
     viewer.verify_csrf(&form)?;
-    let to = access::with_store(&state, move |store| {
+    let to = with_store(&state, move |store| {
         let who = &viewer.who;
+        let name = ProjectName::in_team(&team, &slug);
+        let settings_of = |p: &Project| format!("/settings/projects/{}/{}/", p.team_slug, p.slug);
         let action = form.get("action").unwrap_or_default();
-        let needed = match action {
-            "edit" => Action::EditProject,
-            "key-create" | "key-revoke" | "key-activate" => Action::ManageKeys,
-            "owner" => Action::ChangeProjectOwner,
-            "move" => Action::MoveProject,
-            "delete" => Action::DeleteProject,
-            _ => return Err(ApiError::bad_request("Unknown action.")),
-        };
-        let (p, _) = project_checked(store, &viewer, &team, &slug, needed)?;
-        let target = format!("project:{}", p.id);
-        let mut to = format!("/settings/projects/{}/{}/", p.team_slug, p.slug);
-        match action {
+        let to = match action {
             "edit" => {
-                let name = form.get("name").unwrap_or_default().trim();
-                if name.is_empty() {
-                    return Err(ApiError::bad_request("The name cannot be empty."));
-                }
-                let update = ProjectUpdate {
-                    name: Some(name.to_owned()),
+                let settings = ProjectUpdate {
+                    name: Some(form.get("name").unwrap_or_default().trim().to_owned()),
                     is_public: Some(form.get("public").is_some()),
                     allowed_origins: Some(
                         form.get("origins")
@@ -457,76 +331,50 @@ pub async fn project_action(
                             .collect(),
                     ),
                 };
-                store.update_project(p.id, &update).map_err(store_failure)?;
-                audit_ok(
-                    store,
-                    who,
-                    Action::EditProject,
-                    &target,
-                    format!("{update:?}"),
-                )?;
+                let changes = ProjectChanges {
+                    settings,
+                    ..ProjectChanges::default()
+                };
+                settings_of(&projects::update(store, who, name, changes)?)
             }
             "key-create" => {
                 let label = form.get("label").unwrap_or_default().trim();
                 let label = if label.is_empty() { "Default" } else { label };
-                let k = store.create_key(p.id, label)?;
-                audit_ok(
-                    store,
-                    who,
-                    Action::ManageKeys,
-                    &target,
-                    format!("key:{} created", k.id),
-                )?;
+                settings_of(&keys::create(store, who, name, label)?.0)
             }
             "key-revoke" | "key-activate" => {
+                // Keys are named by id in the form (never by public key).
                 let key = form
                     .get("key")
                     .and_then(|k| k.parse::<i64>().ok())
-                    .and_then(|id| store.key_by_id(id).ok().flatten())
-                    .filter(|k| k.project_id == p.id)
-                    .ok_or_else(ApiError::not_found)?;
-                let active = action == "key-activate";
-                store.set_key_active(key.id, active)?;
-                audit_ok(
-                    store,
-                    who,
-                    Action::ManageKeys,
-                    &target,
-                    format!("key:{} active={active}", key.id),
-                )?;
+                    .map(|id| id.to_string())
+                    .unwrap_or_default();
+                let changes = KeyChanges {
+                    active: Some(action == "key-activate"),
+                    rate_limit: None,
+                };
+                settings_of(&keys::update(store, who, name, &key, changes)?.0)
             }
             "owner" => {
-                let owner = user_named(store, form.get("email").unwrap_or_default())?;
-                store.set_project_owner(p.id, owner.id)?;
-                audit_ok(
-                    store,
-                    who,
-                    Action::ChangeProjectOwner,
-                    &target,
-                    format!("owner=user:{}", owner.id),
-                )?;
+                let changes = ProjectChanges {
+                    owner_email: Some(form.get("email").unwrap_or_default()),
+                    ..ProjectChanges::default()
+                };
+                settings_of(&projects::update(store, who, name, changes)?)
             }
             "move" => {
-                let t = form.get("team").unwrap_or_default();
-                let t = store
-                    .team_by_slug(t)?
-                    .ok_or_else(|| ApiError::bad_request(format!("No team {t:?}.")))?;
-                store.move_project(p.id, t.id)?;
-                audit_ok(
-                    store,
-                    who,
-                    Action::MoveProject,
-                    &target,
-                    format!("team={}", t.slug),
-                )?;
-                to = format!("/settings/projects/{}/{}/", t.slug, p.slug);
+                let changes = ProjectChanges {
+                    team: Some(form.get("team").unwrap_or_default()),
+                    ..ProjectChanges::default()
+                };
+                settings_of(&projects::update(store, who, name, changes)?)
             }
-            _ => {
-                store.delete_project(p.id)?;
-                audit_ok(store, who, Action::DeleteProject, &target, String::new())?;
-                to = "/".to_owned();
+            "delete" => {
+                projects::delete(store, who, name)?;
+                "/".to_owned()
             }
-        }
+            _ => return Err(UiError::bad_request("Unknown action.")),
+        };
         Ok(to)
     })
     .await?;

@@ -3,7 +3,7 @@
 //! any password is checked (which also bounds the argon2 work a guesser can cause).
 //!
 //! Counted per e-mail (lower-cased). This type counts in memory, for a single server
-//! (SQLite); on PostgreSQL the login handler counts in the database instead
+//! (SQLite); on PostgreSQL [`super::sessions::log_in`] counts in the database instead
 //! (`Store::take_login_attempt`), so the limit holds for every instance together. A
 //! lockout of one account by someone guessing lasts at most one window; a successful
 //! login clears the count.

@@ -1,0 +1,270 @@
+//! Administration endpoints for projects and their keys: creating a project, its
+//! details, settings, owner and team, deleting it; listing, creating, revoking and
+//! rate-limiting its keys. Each handler parses the body, calls the [`crate::app`]
+//! operation (which checks every action the request implies before changing anything
+//! and audits the change) and renders the result.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use http::StatusCode;
+use serde_json::{json, Value};
+
+use super::teams::{bool_field, object, str_field, Body};
+use super::{json as shapes, ApiError};
+use crate::app::keys::KeyChanges;
+use crate::app::projects::{NewOwner, ProjectChanges, ProjectName};
+use crate::app::{keys, projects, with_store, AppState, Caller};
+use crate::policy::Action;
+use crate::store::accounts::ProjectUpdate;
+use crate::store::{ProjectKey, RateLimit};
+
+/// The project and key routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/0/teams/{team}/projects/",
+            axum::routing::post(create_project),
+        )
+        .route(
+            "/api/0/projects/{team}/{project}/",
+            get(project_detail)
+                .put(update_project)
+                .delete(delete_project),
+        )
+        .route(
+            "/api/0/projects/{team}/{project}/keys/",
+            get(list_keys).post(create_key),
+        )
+        .route(
+            "/api/0/projects/{team}/{project}/keys/{key}/",
+            put(update_key).delete(revoke_key),
+        )
+}
+
+async fn create_project(
+    State(state): State<AppState>,
+    who: Caller,
+    Path(team): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = object(body)?;
+    with_store(&state, move |store| {
+        // A missing slug is refused after the policy's answer (`AppError::Required`).
+        let slug = str_field(&body, "slug")?.unwrap_or_default();
+        let name = str_field(&body, "name")?;
+        let owner = match str_field(&body, "owner")? {
+            Some(email) => NewOwner::User(email),
+            None => NewOwner::Nobody,
+        };
+        let (_, project, _) = projects::create(store, &who, &team, slug, name, owner)?;
+        Ok((StatusCode::CREATED, Json(shapes::project(&project))).into_response())
+    })
+    .await
+}
+
+async fn project_detail(
+    State(state): State<AppState>,
+    who: Caller,
+    Path((team, slug)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    with_store(&state, move |store| {
+        let name = ProjectName::in_team(&team, &slug);
+        let (p, _) = projects::checked(store, &who, name, Action::ViewIssues)?;
+        let mut v = shapes::project(&p);
+        v["owner"] = json!(p.owner_id.map(|o| o.to_string()));
+        Ok(Json(v).into_response())
+    })
+    .await
+}
+
+async fn update_project(
+    State(state): State<AppState>,
+    who: Caller,
+    Path((team, slug)): Path<(String, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = object(body)?;
+    with_store(&state, move |store| {
+        let origins = match body.get("allowedOrigins") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .map(|i| i.as_str().map(|s| s.trim().to_owned()))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| ApiError::bad_request("allowedOrigins must be strings"))?,
+            ),
+            Some(_) => return Err(ApiError::bad_request("allowedOrigins must be an array")),
+        };
+        let changes = ProjectChanges {
+            settings: ProjectUpdate {
+                name: str_field(&body, "name")?.map(str::to_owned),
+                is_public: bool_field(&body, "isPublic")?,
+                allowed_origins: origins,
+            },
+            owner_email: str_field(&body, "owner")?,
+            team: str_field(&body, "team")?,
+        };
+        let p = projects::update(store, &who, ProjectName::in_team(&team, &slug), changes)
+            .map_err(|e| {
+                ApiError::or_expected(
+                    e,
+                    "expected name, isPublic, allowedOrigins, owner and/or team",
+                )
+            })?;
+        Ok(Json(shapes::project(&p)).into_response())
+    })
+    .await
+}
+
+async fn delete_project(
+    State(state): State<AppState>,
+    who: Caller,
+    Path((team, slug)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    with_store(&state, move |store| {
+        projects::delete(store, &who, ProjectName::in_team(&team, &slug))?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+    .await
+}
+
+fn key_json(base_url: &str, k: &ProjectKey, with_secret: bool) -> Value {
+    let (scheme, host) = base_url.split_once("://").unwrap_or(("http", base_url));
+    let host = host.trim_end_matches('/');
+    let mut v = json!({
+        "id": k.id.to_string(),
+        "name": k.label,
+        "public": k.public_key,
+        "isActive": k.is_active,
+        "rateLimit": k.rate_limit.map(|l| json!({"count": l.count, "window": l.window_secs})),
+        "projectId": k.project_id,
+        "dsn": { "public": format!("{scheme}://{}@{host}/{}", k.public_key, k.project_id) },
+    });
+    if with_secret {
+        v["secret"] = json!(k.secret_key);
+        v["dsn"]["secret"] = json!(format!(
+            "{scheme}://{}:{}@{host}/{}",
+            k.public_key, k.secret_key, k.project_id
+        ));
+    }
+    v
+}
+
+async fn list_keys(
+    State(state): State<AppState>,
+    who: Caller,
+    Path((team, slug)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let base = state.base_url.clone();
+    with_store(&state, move |store| {
+        let list = keys::list(store, &who, ProjectName::in_team(&team, &slug))?;
+        let keys: Vec<Value> = list
+            .keys
+            .iter()
+            .map(|k| key_json(&base, k, list.with_secrets))
+            .collect();
+        Ok(Json(keys).into_response())
+    })
+    .await
+}
+
+async fn create_key(
+    State(state): State<AppState>,
+    who: Caller,
+    Path((team, slug)): Path<(String, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = object(body)?;
+    let base = state.base_url.clone();
+    with_store(&state, move |store| {
+        let label = str_field(&body, "name")?.unwrap_or("Default");
+        let (_, key) = keys::create(store, &who, ProjectName::in_team(&team, &slug), label)?;
+        Ok((StatusCode::CREATED, Json(key_json(&base, &key, true))).into_response())
+    })
+    .await
+}
+
+/// A key id from the address: keys are named by id here (anything else finds no key,
+/// which answers 404 once the policy has answered).
+fn key_id(key: &str) -> String {
+    key.parse::<i64>()
+        .map(|id| id.to_string())
+        .unwrap_or_default()
+}
+
+/// What a key's PUT asks for.
+fn key_changes(body: &serde_json::Map<String, Value>) -> Result<KeyChanges, ApiError> {
+    let active = bool_field(body, "isActive")?;
+    let rate_limit = match body.get("rateLimit") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(v) => {
+            let count = v.get("count").and_then(Value::as_u64);
+            let window = v.get("window").and_then(Value::as_u64);
+            match (count, window) {
+                (Some(count), Some(window_secs)) if window_secs > 0 => {
+                    Some(Some(RateLimit { count, window_secs }))
+                }
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "rateLimit must be {\"count\": n, \"window\": seconds > 0} or null",
+                    ))
+                }
+            }
+        }
+    };
+    Ok(KeyChanges { active, rate_limit })
+}
+
+async fn update_key(
+    State(state): State<AppState>,
+    who: Caller,
+    Path((team, slug, key)): Path<(String, String, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let changes = object(body).and_then(|b| key_changes(&b));
+    let base = state.base_url.clone();
+    let key = key_id(&key);
+    with_store(&state, move |store| {
+        let name = ProjectName::in_team(&team, &slug);
+        let changes = match changes {
+            Ok(changes) => changes,
+            Err(e) => {
+                // As for every request: the policy's answer and a missing key come first.
+                let (p, _) = projects::checked(store, &who, name, Action::ManageKeys)?;
+                keys::find(store, &p, &key)?;
+                return Err(e);
+            }
+        };
+        let (_, k) = keys::update(store, &who, name, &key, changes)
+            .map_err(|e| ApiError::or_expected(e, "expected isActive and/or rateLimit"))?;
+        Ok(Json(key_json(&base, &k, true)).into_response())
+    })
+    .await
+}
+
+async fn revoke_key(
+    State(state): State<AppState>,
+    who: Caller,
+    Path((team, slug, key)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let key = key_id(&key);
+    with_store(&state, move |store| {
+        let changes = KeyChanges {
+            active: Some(false),
+            rate_limit: None,
+        };
+        keys::update(
+            store,
+            &who,
+            ProjectName::in_team(&team, &slug),
+            &key,
+            changes,
+        )?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+    .await
+}
