@@ -55,9 +55,6 @@ pub enum IngestError {
     /// 403: unknown, revoked or other project's key; origin not allowed.
     #[error("{0}")]
     Forbidden(String),
-    /// 404: no such project.
-    #[error("{0}")]
-    NotFound(String),
     /// 413: a size limit was exceeded.
     #[error("{0}")]
     TooLarge(String),
@@ -90,7 +87,6 @@ impl IngestError {
             IngestError::BadRequest(_) => 400,
             IngestError::Unauthorized(_) => 401,
             IngestError::Forbidden(_) => 403,
-            IngestError::NotFound(_) => 404,
             IngestError::TooLarge(_) => 413,
             IngestError::UnsupportedEncoding(_) => 415,
             IngestError::RateLimited { .. } => 429,
@@ -105,7 +101,6 @@ impl IngestError {
             IngestError::BadRequest(_) => "bad_request",
             IngestError::Unauthorized(_) => "unauthorized",
             IngestError::Forbidden(_) => "forbidden",
-            IngestError::NotFound(_) => "not_found",
             IngestError::TooLarge(_) => "too_large",
             IngestError::UnsupportedEncoding(_) => "unsupported_encoding",
             IngestError::RateLimited { .. } => "rate_limited",
