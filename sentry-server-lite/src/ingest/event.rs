@@ -1,12 +1,14 @@
-//! The event stage of the ingest path: parse an event item's JSON, then normalize,
-//! group and compress it into the row the writer stores.
+//! The event stage of the ingest path: parse an event item's JSON, compute its facts
+//! once, group and normalize it from them and compress it into the row the writer
+//! stores.
 
 use sentry_client::protocol::Event;
 use uuid::Uuid;
 
+use super::facts::EventFacts;
 use super::IngestError;
 use crate::grouping;
-use crate::normalize::normalize;
+use crate::normalize;
 use crate::store::NewEvent;
 
 /// Parses an event: the fast path without field-path tracking, and only on failure a
@@ -33,8 +35,10 @@ pub fn prepare_event(
     header_id: Option<Uuid>,
     received_ms: i64,
 ) -> Result<NewEvent, IngestError> {
-    let n = normalize(event, header_id, received_ms);
-    let g = grouping::group(event);
+    // Each fact once, read by grouping and then moved into the normalized values.
+    let facts = EventFacts::new(event);
+    let g = grouping::group_facts(&facts);
+    let n = normalize::from_facts(facts, header_id, received_ms);
     let body_zstd = compress_body(payload)
         .map_err(|e| IngestError::Internal(format!("compression failed: {e}")))?;
     Ok(NewEvent {

@@ -23,6 +23,7 @@
 
 pub mod auth;
 mod event;
+pub mod facts;
 pub mod http;
 pub mod udp;
 
