@@ -93,7 +93,7 @@ impl<'a> EventFacts<'a> {
             event,
             level,
             culprit: culprit(event, culprit_frame),
-            tags: tags(event, level.as_str()),
+            tags: tags_at(event, level.as_str()),
             issue_type: if event.exception.is_empty() {
                 "default"
             } else {
@@ -297,7 +297,13 @@ fn context_str<'a>(event: &'a Event, ctx: &str, field: &str) -> Option<&'a str> 
     event.contexts.get(ctx)?.get(field)?.as_str()
 }
 
-fn tags(event: &Event, level: &str) -> Vec<(String, String)> {
+/// The tags of an event (what [`EventFacts::tags`] holds), for readers that need no
+/// other fact.
+pub fn tags(event: &Event) -> Vec<(String, String)> {
+    tags_at(event, event.level_or_default().as_str())
+}
+
+fn tags_at(event: &Event, level: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let mut push = |k: &str, v: &str| {
         let (k, v) = (k.trim(), v.trim());
