@@ -283,34 +283,26 @@ impl Ingestor {
                 source.origin.as_deref(),
             )?,
         };
-        self.rate_limit(&info, payload.event_count())?;
+        let items = payload.items();
+        let counted = items.iter().filter(|(ty, _)| is_rate_limited(ty)).count();
+        self.rate_limit(&info, counted)?;
         let received = now_ms();
-        match payload {
-            Payload::Store(body) => {
-                let mut prepared = Prepared::default();
-                self.prepare_item(&info, &ItemType::Event, body, None, received, &mut prepared)?;
-                Ok(prepared)
-            }
-            Payload::Envelope(envelope) => {
-                let header_id = envelope.headers.event_uuid();
-                let mut prepared = Prepared {
-                    events: Vec::new(),
-                    response_id: header_id.map(|u| u.simple().to_string()),
-                };
-                for (index, item) in envelope.items.iter().enumerate() {
-                    let ty = item.ty();
-                    self.prepare_item(&info, ty, &item.payload, header_id, received, &mut prepared)
-                        .map_err(|e| match e {
-                            IngestError::BadRequest(why) => IngestError::BadRequest(format!(
-                                "item {index} ({}): {why}",
-                                ty.as_str()
-                            )),
-                            other => other,
-                        })?;
-                }
-                Ok(prepared)
-            }
+        let header_id = payload.header_id();
+        let mut prepared = Prepared {
+            events: Vec::new(),
+            response_id: header_id.map(|u| u.simple().to_string()),
+        };
+        for (index, (ty, body)) in items.into_iter().enumerate() {
+            self.prepare_item(&info, ty, body, header_id, received, &mut prepared)
+                .map_err(|e| match (e, payload) {
+                    // An envelope's bad item is named; a store body is the one event.
+                    (IngestError::BadRequest(why), Payload::Envelope(_)) => {
+                        IngestError::BadRequest(format!("item {index} ({}): {why}", ty.as_str()))
+                    }
+                    (other, _) => other,
+                })?;
         }
+        Ok(prepared)
     }
 
     /// Authenticates with request credentials and/or an envelope DSN (they must agree),
@@ -455,16 +447,28 @@ pub enum Payload<'a> {
     Envelope(&'a Envelope),
 }
 
-impl Payload<'_> {
-    /// The events it carries (what the rate limit counts).
-    fn event_count(&self) -> usize {
-        match self {
-            Payload::Store(_) => 1,
-            Payload::Envelope(e) => e
-                .items
-                .iter()
-                .filter(|i| *i.ty() == ItemType::Event)
-                .count(),
+/// The item type of a store body.
+static STORE_ITEM: ItemType = ItemType::Event;
+
+impl<'a> Payload<'a> {
+    /// Its items: an envelope's, or the one event of a store body.
+    fn items(&self) -> Vec<(&'a ItemType, &'a [u8])> {
+        match *self {
+            Payload::Store(body) => vec![(&STORE_ITEM, body)],
+            Payload::Envelope(e) => e.items.iter().map(|i| (i.ty(), &i.payload[..])).collect(),
         }
     }
+
+    /// The event id of the envelope header (it wins over the events' own).
+    fn header_id(&self) -> Option<Uuid> {
+        match self {
+            Payload::Store(_) => None,
+            Payload::Envelope(e) => e.headers.event_uuid(),
+        }
+    }
+}
+
+/// Which items the key's rate limit counts (events; other items pass).
+fn is_rate_limited(ty: &ItemType) -> bool {
+    *ty == ItemType::Event
 }
