@@ -1,5 +1,8 @@
 //! Grouping: which issue an event belongs to. Implements the "g1" algorithm of the
-//! protocol reference (§8.4), documented for users in `docs/grouping.md`.
+//! protocol reference (§8.4), documented for users in `docs/grouping.md`. It reads the
+//! event's facts ([`EventFacts`]: the exceptions that count, the thread stack, the
+//! frames that count, frame locations), computed once at ingest and shared with
+//! normalization; the string normalizations of function names and messages are here.
 //!
 //! The result is `hex(sha256("g1" + components))`, where each component is a list of
 //! strings. It never uses line numbers, addresses or exception values when frames exist,
@@ -18,13 +21,15 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use sentry_client::protocol::{Event, Exception, Frame, Message, Stacktrace};
+use sentry_client::protocol::{Event, Exception, Frame, Level, Message, Stacktrace};
 use sha2::{Digest, Sha256};
+
+pub use crate::ingest::facts::normalize_path;
+use crate::ingest::facts::{frame_location, grouping_frames, EventFacts};
 
 /// The algorithm version stored with every issue.
 pub const VERSION: &str = "g1";
 
-const MAX_EXCEPTIONS: usize = 5;
 const MAX_FRAME_TOKENS: usize = 50;
 const MAX_MESSAGE_CHARS: usize = 1024;
 
@@ -42,8 +47,14 @@ pub struct Grouping {
 /// Groups an event: fingerprint, else exceptions/threads with frames, else the message
 /// template, else a fallback on level and logger.
 pub fn group(event: &Event) -> Grouping {
-    let default = default_components(event);
-    let components = match fingerprint_component(event, &default) {
+    group_facts(&EventFacts::new(event))
+}
+
+/// Groups an event from its already computed facts (what ingest does, so that
+/// normalization reads the same facts).
+pub fn group_facts(facts: &EventFacts<'_>) -> Grouping {
+    let default = default_components(facts);
+    let components = match fingerprint_component(facts.event, facts.level, &default) {
         Some(fp) => vec![fp],
         None => default,
     };
@@ -90,7 +101,11 @@ fn is_default_marker(s: &str) -> bool {
 }
 
 /// Step 0: a non-default fingerprint becomes the only component.
-fn fingerprint_component(event: &Event, default: &[Vec<String>]) -> Option<Vec<String>> {
+fn fingerprint_component(
+    event: &Event,
+    level: Level,
+    default: &[Vec<String>],
+) -> Option<Vec<String>> {
     let fp = event.fingerprint.as_ref()?;
     if fp.is_empty() || (fp.len() == 1 && is_default_marker(&fp[0])) {
         return None;
@@ -111,7 +126,7 @@ fn fingerprint_component(event: &Event, default: &[Vec<String>]) -> Option<Vec<S
                 .last()
                 .and_then(|e| e.ty.clone())
                 .unwrap_or_default(),
-            "{{level}}" => event.level_or_default().as_str().to_owned(),
+            "{{level}}" => level.as_str().to_owned(),
             "{{logger}}" => event.logger.clone().unwrap_or_default(),
             _ => entry.clone(),
         };
@@ -121,12 +136,13 @@ fn fingerprint_component(event: &Event, default: &[Vec<String>]) -> Option<Vec<S
 }
 
 /// Steps 1 to 4.
-fn default_components(event: &Event) -> Vec<Vec<String>> {
+fn default_components(facts: &EventFacts<'_>) -> Vec<Vec<String>> {
+    let event = facts.event;
     if !event.exception.is_empty() {
-        if let Some(c) = exception_components(event) {
+        if let Some(c) = exception_components(&facts.exceptions) {
             return c;
         }
-    } else if let Some(stack) = thread_stacktrace(event) {
+    } else if let Some(stack) = facts.thread_stack {
         let tokens = frame_tokens(&stack.frames);
         if !tokens.is_empty() {
             let mut c = vec!["thread".to_owned()];
@@ -139,29 +155,9 @@ fn default_components(event: &Event) -> Vec<Vec<String>> {
     }
     vec![vec![
         "fallback".to_owned(),
-        event.level_or_default().as_str().to_owned(),
+        facts.level.as_str().to_owned(),
         event.logger.clone().unwrap_or_default(),
     ]]
-}
-
-/// The exceptions grouping looks at: the last five, without exception-group wrappers.
-pub fn chosen_exceptions(event: &Event) -> Vec<&Exception> {
-    let all = &event.exception.values;
-    let start = all.len().saturating_sub(MAX_EXCEPTIONS);
-    let last: Vec<&Exception> = all[start..].iter().collect();
-    let is_group = |e: &&Exception| {
-        e.mechanism
-            .as_ref()
-            .and_then(|m| m.is_exception_group)
-            .unwrap_or(false)
-    };
-    if last.iter().any(is_group) {
-        let kept: Vec<&Exception> = last.iter().copied().filter(|e| !is_group(e)).collect();
-        if !kept.is_empty() {
-            return kept;
-        }
-    }
-    last
 }
 
 fn exception_stack(e: &Exception) -> Option<&Stacktrace> {
@@ -178,10 +174,10 @@ fn is_synthetic(e: &Exception) -> bool {
         .unwrap_or(false)
 }
 
-fn exception_components(event: &Event) -> Option<Vec<Vec<String>>> {
+fn exception_components(exceptions: &[&Exception]) -> Option<Vec<Vec<String>>> {
     let mut components = Vec::new();
     let mut anything = false;
-    for e in chosen_exceptions(event) {
+    for e in exceptions.iter().copied() {
         let mut type_part = if is_synthetic(e) {
             String::new()
         } else {
@@ -218,34 +214,6 @@ fn exception_components(event: &Event) -> Option<Vec<Vec<String>>> {
     anything.then_some(components)
 }
 
-/// The stack trace grouping uses when there is no exception: the crashed thread, else
-/// the current one, else the only one; else a legacy top-level `stacktrace`.
-pub fn thread_stacktrace(event: &Event) -> Option<&Stacktrace> {
-    let threads = &event.threads.values;
-    let thread = threads
-        .iter()
-        .find(|t| t.crashed == Some(true))
-        .or_else(|| threads.iter().find(|t| t.current == Some(true)))
-        .or_else(|| (threads.len() == 1).then(|| &threads[0]));
-    match thread {
-        Some(t) => t
-            .stacktrace
-            .as_ref()
-            .filter(|s| !s.frames.is_empty())
-            .or(t.raw_stacktrace.as_ref()),
-        None => event.stacktrace.as_ref(),
-    }
-}
-
-/// The frames that count: the in-app ones when any frame is in-app, else all.
-pub fn grouping_frames(frames: &[Frame]) -> Vec<&Frame> {
-    if frames.iter().any(|f| f.in_app == Some(true)) {
-        frames.iter().filter(|f| f.in_app == Some(true)).collect()
-    } else {
-        frames.iter().collect()
-    }
-}
-
 fn frame_tokens(frames: &[Frame]) -> Vec<String> {
     let mut tokens: Vec<String> = Vec::new();
     for f in grouping_frames(frames) {
@@ -273,62 +241,6 @@ fn frame_token(f: &Frame) -> Option<String> {
         return (!line.is_empty()).then(|| line.to_owned());
     }
     Some(format!("{module_or_file}|{func}"))
-}
-
-/// The frame's module, else its normalized filename (or abs_path).
-pub fn frame_location(f: &Frame) -> String {
-    if let Some(m) = f.module.as_deref().filter(|m| !m.is_empty()) {
-        return m.to_owned();
-    }
-    f.filename
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .or(f.abs_path.as_deref())
-        .map(normalize_path)
-        .unwrap_or_default()
-}
-
-static HASHLIKE_SEGMENT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(?:[0-9a-fA-F]{8,}|v?\d+(?:\.\d+)+)$").expect("regex"));
-
-/// Normalizes a frame's file path: `/` separators, no scheme/host/query, no leading
-/// `./`, hash- or version-like segments replaced by `<v>`, lowercase on Windows paths.
-pub fn normalize_path(path: &str) -> String {
-    let windows = path.contains('\\')
-        || (path.len() >= 2
-            && path.as_bytes()[1] == b':'
-            && path.as_bytes()[0].is_ascii_alphabetic());
-    let mut p = path.replace('\\', "/");
-    if let Some(idx) = p.find("://") {
-        let rest = &p[idx + 3..];
-        p = match rest.find('/') {
-            Some(slash) => rest[slash..].to_owned(),
-            None => String::new(),
-        };
-    }
-    if let Some(q) = p.find(['?', '#']) {
-        p.truncate(q);
-    }
-    let mut s = p.as_str();
-    while let Some(rest) = s.strip_prefix("./") {
-        s = rest;
-    }
-    let out = s
-        .split('/')
-        .map(|seg| {
-            if HASHLIKE_SEGMENT.is_match(seg) {
-                "<v>"
-            } else {
-                seg
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/");
-    if windows {
-        out.to_lowercase()
-    } else {
-        out
-    }
 }
 
 static RUST_HASH: LazyLock<Regex> =

@@ -108,13 +108,6 @@ impl Writer {
         ))
     }
 
-    /// Queues an event and waits until it is committed.
-    pub async fn write(&self, event: NewEvent) -> Result<WriteOutcome, WriteError> {
-        let (reply, rx) = oneshot::channel();
-        self.enqueue(event, Some(reply))?;
-        rx.await.map_err(|_| WriteError::Closed)?
-    }
-
     /// Queues events and returns receivers for their outcomes; nothing is queued unless
     /// there is room for all of them (an envelope is accepted whole or not at all).
     pub fn write_all(
@@ -335,7 +328,11 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("rt");
-        let outcome = rt.block_on(writer.write(event(pid, "d"))).expect("write");
+        let mut receivers = writer.write_all(vec![event(pid, "d")]).expect("queue");
+        let outcome = rt
+            .block_on(receivers.remove(0))
+            .expect("answer")
+            .expect("write");
         assert!(matches!(
             outcome,
             WriteOutcome::Stored {

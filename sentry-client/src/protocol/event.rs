@@ -124,6 +124,38 @@ impl Event {
         from_slice_with_path(bytes)
     }
 
+    /// Reads an event that may hold odd data (a body stored long ago, by another
+    /// version): never fails. When the whole event does not read, each top-level field
+    /// is read on its own, and a field that does not read is kept as raw JSON in
+    /// `other` (so that writing the event still gives back what was read). Bytes that
+    /// are not a JSON object give an empty event.
+    pub fn from_slice_lenient(bytes: &[u8]) -> Event {
+        if let Ok(event) = serde_json::from_slice::<Event>(bytes) {
+            return event;
+        }
+        let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(bytes) else {
+            return Event::default();
+        };
+        let (mut good, mut bad) = (Map::new(), Map::new());
+        for (key, value) in fields {
+            let alone = Value::Object(Map::from_iter([(key, value)]));
+            let reads = Event::deserialize(&alone).is_ok();
+            if let Value::Object(alone) = alone {
+                for (key, value) in alone {
+                    if reads {
+                        good.insert(key, value);
+                    } else {
+                        bad.insert(key, value);
+                    }
+                }
+            }
+        }
+        // Fields are read independently of each other: what read alone reads together.
+        let mut event = Event::deserialize(Value::Object(good)).unwrap_or_default();
+        event.other.extend(bad);
+        event
+    }
+
     /// Writes the event as compact JSON.
     pub fn to_json_vec(&self) -> Vec<u8> {
         // Serializing our own types into a Vec cannot fail: every map key is a string.
@@ -483,6 +515,21 @@ protocol_struct! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lenient_reading_keeps_what_reads_and_the_rest_raw() {
+        let raw = br#"{"message":5,"level":"warning","exception":[{"type":"E"}],"user":"x"}"#;
+        assert!(Event::from_slice(raw).is_err());
+        let e = Event::from_slice_lenient(raw);
+        assert_eq!(e.level, Some(Level::Warning));
+        assert_eq!(e.exception.values[0].ty.as_deref(), Some("E"));
+        assert!(e.message.is_none() && e.user.is_none());
+        assert_eq!(e.other.get("message"), Some(&Value::from(5)));
+        let back: Value = serde_json::from_slice(&e.to_json_vec()).expect("json");
+        assert_eq!(back, serde_json::from_slice::<Value>(raw).expect("json"));
+        assert_eq!(Event::from_slice_lenient(b"not json"), Event::default());
+        assert_eq!(Event::from_slice_lenient(b"[1]"), Event::default());
+    }
 
     #[test]
     fn lenient_shapes() {

@@ -1,5 +1,6 @@
 //! The Sentry wire protocol: DSNs, authentication, the event model, envelopes, client
-//! reports and body encodings — the one definition that our SDK and our server share.
+//! reports, the rate-limit header and body encodings — the one definition that our SDK
+//! and our server share.
 //!
 //! This module imports nothing else of the crate and is all that remains with
 //! `default-features = false`, so a server can depend on it without the transports.
@@ -26,6 +27,7 @@ pub mod dsn;
 pub mod encoding;
 pub mod envelope;
 pub mod event;
+pub mod rate_limits;
 pub mod values;
 
 pub use auth::{Auth, AuthError, PROTOCOL_VERSION};
@@ -39,5 +41,6 @@ pub use event::{
     Breadcrumb, DebugImage, DebugMeta, Event, EventError, Exception, Frame, LogEntry, Mechanism,
     Message, Request, Sdk, SdkPackage, Stacktrace, Thread, User,
 };
+pub use rate_limits::{RateLimit, RateLimitScope, RateLimits};
 pub use values::{Level, PairList, ThreadId, Timestamp, Values};
 pub use wire::Wire;

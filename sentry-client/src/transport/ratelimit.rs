@@ -1,5 +1,6 @@
 //! Rate limits announced by the server: `429` with `Retry-After`, and
-//! `X-Sentry-Rate-Limits: <secs>:<cat;cat>:<scope>[:<reason>], ...` on any response.
+//! `X-Sentry-Rate-Limits: <secs>:<cat;cat>:<scope>[:<reason>], ...` on any response
+//! (read by [`crate::protocol::RateLimits`], the type the server writes it with).
 //!
 //! While a category is limited its items are dropped before sending and counted as
 //! `ratelimit_backoff`. An empty category list limits everything except client reports.
@@ -7,10 +8,13 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::protocol::{DataCategory, ItemType};
+use crate::protocol::{self, DataCategory, ItemType};
 
 /// The default backoff for a bare `429` without a usable `Retry-After`.
 const DEFAULT_BACKOFF: Duration = Duration::from_secs(60);
+
+/// The longest limit honoured (a day), whatever the server says.
+const MAX_BACKOFF: Duration = Duration::from_secs(86_400);
 
 /// Active limits, by category, plus one for all categories.
 #[derive(Debug, Default, Clone)]
@@ -20,29 +24,17 @@ pub(crate) struct RateLimits {
 }
 
 impl RateLimits {
-    /// Applies an `X-Sentry-Rate-Limits` value.
+    /// Applies an `X-Sentry-Rate-Limits` value (read by [`protocol::RateLimits`]):
+    /// an entry with an empty category list limits everything, one naming only unknown
+    /// categories limits nothing, and the longest of overlapping limits wins.
     pub(crate) fn update_from_header(&mut self, value: &str, now: Instant) {
-        for entry in value.split(',') {
-            let mut parts = entry.trim().split(':');
-            let (Some(secs), Some(cats)) = (parts.next(), parts.next()) else {
-                continue;
-            };
-            let Ok(secs) = secs.trim().parse::<f64>() else {
-                continue;
-            };
-            if !secs.is_finite() || secs < 0.0 {
-                continue;
-            }
-            let until = now + Duration::from_secs_f64(secs.min(86_400.0));
-            let cats = cats.trim();
-            if cats.is_empty() {
+        for limit in protocol::RateLimits::parse(value).limits {
+            let until = now + limit.retry_after.min(MAX_BACKOFF);
+            if limit.applies_to_all() {
                 self.all = Some(self.all.map_or(until, |u| u.max(until)));
                 continue;
             }
-            for cat in cats
-                .split(';')
-                .filter_map(|c| DataCategory::parse(c.trim()))
-            {
+            for cat in limit.categories {
                 let slot = self.by_category.entry(cat).or_insert(until);
                 *slot = (*slot).max(until);
             }
@@ -64,7 +56,7 @@ impl RateLimits {
         let secs = retry_after
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(|s| Duration::from_secs_f64(s.min(86_400.0)))
+            .map(|s| Duration::from_secs_f64(s.min(MAX_BACKOFF.as_secs_f64())))
             .unwrap_or(DEFAULT_BACKOFF);
         let until = now + secs;
         self.all = Some(self.all.map_or(until, |u| u.max(until)));

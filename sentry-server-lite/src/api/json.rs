@@ -1,11 +1,15 @@
 //! JSON shapes of the web API, following Sentry's (a subset; ids are strings, counts of
-//! issues are strings, times are RFC 3339 with milliseconds).
+//! issues are strings, times are RFC 3339 with milliseconds). Events are built from the
+//! protocol's typed [`Event`], read once per stored event by the lenient reader; the
+//! interfaces an SDK sent (exception, request, user, contexts, ...) are passed on in
+//! their wire form.
 
-use sentry_client::protocol::Event;
+use sentry_client::protocol::{Event, Message, Values};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::clock::rfc3339_ms;
-use crate::normalize::normalize;
+use crate::ingest::facts;
 use crate::store::{Issue, Project, StoredEvent, TagCount};
 
 /// A project.
@@ -87,24 +91,33 @@ pub fn issue_detail(i: &Issue, p: &Project, tags: &[TagCount], base_url: &str) -
     v
 }
 
-/// The lenient event of a stored body (unknown shapes become an empty event).
-fn parsed(e: &StoredEvent) -> (Event, Value) {
-    let value: Value = serde_json::from_slice(&e.body).unwrap_or_else(|_| json!({}));
-    let event = Event::from_slice(&e.body).unwrap_or_default();
-    (event, value)
+/// The event of a stored body, read once by the one lenient reader
+/// ([`Event::from_slice_lenient`]: odd fields are left out, an unreadable body is an
+/// empty event).
+fn read(e: &StoredEvent) -> Event {
+    Event::from_slice_lenient(&e.body)
 }
 
-fn tags_of(event: &Event, e: &StoredEvent) -> Vec<Value> {
-    normalize(event, None, e.received_ms)
-        .tags
-        .into_iter()
-        .map(|(k, v)| json!({ "key": k, "value": v }))
-        .collect()
+/// The tags of a stored event (the one place that derives them for the read side).
+pub fn event_tags(_stored: &StoredEvent, event: &Event) -> Vec<(String, String)> {
+    facts::tags(event)
+}
+
+/// A part of the event in its wire form (`null` when absent).
+fn wire<T: Serialize>(part: &T) -> Value {
+    serde_json::to_value(part).unwrap_or(Value::Null)
 }
 
 /// An event as listed.
 pub fn event_summary(e: &StoredEvent) -> Value {
-    let (event, value) = parsed(e);
+    summary(e, &read(e))
+}
+
+fn summary(e: &StoredEvent, event: &Event) -> Value {
+    let tags: Vec<Value> = event_tags(e, event)
+        .into_iter()
+        .map(|(k, v)| json!({ "key": k, "value": v }))
+        .collect();
     json!({
         "id": e.event_id,
         "eventID": e.event_id,
@@ -117,42 +130,56 @@ pub fn event_summary(e: &StoredEvent) -> Value {
         "level": e.level,
         "dateCreated": rfc3339_ms(e.timestamp_ms),
         "dateReceived": rfc3339_ms(e.received_ms),
-        "tags": tags_of(&event, e),
-        "user": value.get("user").cloned().unwrap_or(Value::Null),
+        "tags": tags,
+        "user": wire(&event.user),
     })
 }
 
-fn values_of(v: Option<&Value>) -> Value {
-    match v {
-        Some(Value::Array(a)) => json!({ "values": a }),
-        Some(Value::Object(o)) => Value::Object(o.clone()),
-        _ => Value::Null,
+/// A list interface as an entry's data: always `{"values": [...], ...}`; `None` when
+/// the event does not carry it (an empty list that was sent counts as carried).
+fn list_entry<T: Serialize>(event: &Event, key: &str, list: &Values<T>) -> Option<Value>
+where
+    Values<T>: Serialize,
+{
+    let data = if list.is_empty() && list.other.is_empty() {
+        event.other.get(key).cloned()?
+    } else {
+        wire(list)
+    };
+    match data {
+        Value::Array(a) => Some(json!({ "values": a })),
+        Value::Object(o) => Some(Value::Object(o)),
+        _ => None,
     }
 }
 
 /// An event with its entries (exception, threads, message, breadcrumbs, request),
 /// contexts and the rest of what the SDK sent.
 pub fn event_detail(e: &StoredEvent) -> Value {
-    let (event, value) = parsed(e);
+    let event = read(e);
     let mut entries = Vec::new();
-    for (key, ty) in [
-        ("exception", "exception"),
-        ("threads", "threads"),
-        ("breadcrumbs", "breadcrumbs"),
-    ] {
-        let data = values_of(value.get(key));
-        if !data.is_null() {
+    let lists = [
+        (
+            "exception",
+            list_entry(&event, "exception", &event.exception),
+        ),
+        ("threads", list_entry(&event, "threads", &event.threads)),
+        (
+            "breadcrumbs",
+            list_entry(&event, "breadcrumbs", &event.breadcrumbs),
+        ),
+    ];
+    for (ty, data) in lists {
+        if let Some(data) = data {
             entries.push(json!({ "type": ty, "data": data }));
         }
     }
-    let logentry = value
-        .get("logentry")
-        .cloned()
-        .or_else(|| match value.get("message") {
-            Some(Value::String(s)) => Some(json!({ "formatted": s })),
-            Some(Value::Object(o)) => Some(Value::Object(o.clone())),
-            _ => None,
-        });
+    let logentry = match (&event.logentry, &event.message) {
+        (Some(l), _) => Some(wire(l)),
+        (None, Some(Message::Text(s))) => Some(json!({ "formatted": s })),
+        (None, Some(Message::Entry(m))) => Some(wire(m)),
+        (None, None) => None,
+    };
     if let Some(mut m) = logentry {
         if let Some(obj) = m.as_object_mut() {
             if !obj.contains_key("formatted") {
@@ -163,27 +190,23 @@ pub fn event_detail(e: &StoredEvent) -> Value {
         }
         entries.push(json!({ "type": "message", "data": m }));
     }
-    if let Some(r) = value.get("request").filter(|r| r.is_object()) {
-        entries.push(json!({ "type": "request", "data": r }));
+    if let Some(r) = &event.request {
+        entries.push(json!({ "type": "request", "data": wire(r) }));
     }
-    let mut out = event_summary(e);
+    let mut out = summary(e, &event);
     if let Some(obj) = out.as_object_mut() {
-        let get = |k: &str| value.get(k).cloned().unwrap_or(Value::Null);
         obj.insert("entries".into(), Value::Array(entries));
+        obj.insert("contexts".into(), Value::Object(event.contexts.clone()));
+        obj.insert("context".into(), Value::Object(event.extra.clone()));
+        obj.insert("sdk".into(), wire(&event.sdk));
+        obj.insert("release".into(), wire(&event.release));
+        obj.insert("environment".into(), wire(&event.environment));
+        obj.insert("fingerprints".into(), wire(&event.fingerprint));
         obj.insert(
-            "contexts".into(),
-            value.get("contexts").cloned().unwrap_or(json!({})),
+            "modules".into(),
+            nonempty(&event.modules, &event, "modules"),
         );
-        obj.insert(
-            "context".into(),
-            value.get("extra").cloned().unwrap_or(json!({})),
-        );
-        obj.insert("sdk".into(), get("sdk"));
-        obj.insert("release".into(), get("release"));
-        obj.insert("environment".into(), get("environment"));
-        obj.insert("fingerprints".into(), get("fingerprint"));
-        obj.insert("modules".into(), get("modules"));
-        obj.insert("errors".into(), get("errors"));
+        obj.insert("errors".into(), errors(&event));
         obj.insert(
             "type".into(),
             json!(if event.exception.is_empty() {
@@ -193,11 +216,28 @@ pub fn event_detail(e: &StoredEvent) -> Value {
             }),
         );
         obj.insert("size".into(), json!(e.body.len()));
-        let mut raw = Map::new();
-        if let Value::Object(o) = &value {
-            raw.clone_from(o);
-        }
+        let raw = match wire(&event) {
+            Value::Object(o) => o,
+            _ => Map::new(),
+        };
         obj.insert("data".into(), Value::Object(raw));
     }
     out
+}
+
+/// A map field as sent: the map, or `null` when the event did not carry it.
+fn nonempty(map: &Map<String, Value>, event: &Event, key: &str) -> Value {
+    if map.is_empty() {
+        event.other.get(key).cloned().unwrap_or(Value::Null)
+    } else {
+        Value::Object(map.clone())
+    }
+}
+
+fn errors(event: &Event) -> Value {
+    if event.errors.is_empty() {
+        event.other.get("errors").cloned().unwrap_or(Value::Null)
+    } else {
+        Value::Array(event.errors.clone())
+    }
 }

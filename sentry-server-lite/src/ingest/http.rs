@@ -13,7 +13,9 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::StatusCode;
 use serde_json::json;
 
-use super::{auth, IngestError, Ingestor, Prepared};
+use sentry_client::protocol::{DataCategory, RateLimit, RateLimitScope, RateLimits};
+
+use super::{auth, IngestError, Ingestor, Payload, Prepared, Source};
 
 /// Bodies larger than this are decoded on the blocking pool, not on a runtime thread.
 const INLINE_DECODE_BYTES: usize = 64 * 1024;
@@ -134,9 +136,7 @@ pub fn error_response(e: &IngestError) -> Response {
     match e {
         IngestError::RateLimited { retry_after } => {
             h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "{retry_after}:error;default;security:key:key_quota"
-            )) {
+            if let Ok(v) = HeaderValue::from_str(&key_quota(*retry_after).to_string()) {
                 h.insert(HeaderName::from_static("x-sentry-rate-limits"), v);
             }
         }
@@ -146,6 +146,21 @@ pub fn error_response(e: &IngestError) -> Response {
         _ => {}
     }
     response
+}
+
+/// The limit a spent key quota announces: the categories events are counted in.
+fn key_quota(retry_after: u64) -> RateLimits {
+    RateLimits::from(vec![RateLimit {
+        retry_after: std::time::Duration::from_secs(retry_after),
+        categories: vec![
+            DataCategory::Error,
+            DataCategory::Default,
+            DataCategory::Security,
+        ],
+        scope: RateLimitScope::Key,
+        reason_code: Some("key_quota".into()),
+        ..RateLimit::default()
+    }])
 }
 
 async fn ingest(
@@ -170,22 +185,21 @@ async fn ingest(
             )));
         }
     }
-    let request_creds = auth::from_request(
-        header_str(headers, "x-sentry-auth"),
-        header_str(headers, header::AUTHORIZATION),
-        query,
-    )?;
-    let origin = auth::request_origin(
-        header_str(headers, header::ORIGIN),
-        header_str(headers, header::REFERER),
-    );
-    // Credentials in the request are checked before the body is even read.
-    let early = match &request_creds {
-        Some(c) => {
-            Some(ing.authenticate(Some(c.clone()), None, Some(project_id), origin.as_deref())?)
-        }
-        None => None,
+    let mut source = Source {
+        credentials: auth::from_request(
+            header_str(headers, "x-sentry-auth"),
+            header_str(headers, header::AUTHORIZATION),
+            query,
+        )?,
+        checked: None,
+        url_project: Some(project_id),
+        origin: auth::request_origin(
+            header_str(headers, header::ORIGIN),
+            header_str(headers, header::REFERER),
+        ),
     };
+    // Credentials in the request are checked before the body is even read.
+    ing.precheck(&mut source)?;
     let bytes = to_bytes(body, max_body).await.map_err(|_| {
         IngestError::TooLarge(format!(
             "request body exceeds the limit of {max_body} bytes"
@@ -199,33 +213,10 @@ async fn ingest(
             let decoded =
                 ing.decode_body(encoding.as_deref(), &bytes, endpoint == Endpoint::Store)?;
             match endpoint {
-                Endpoint::Store => {
-                    let info = early.ok_or_else(|| {
-                        IngestError::Unauthorized(
-                            "missing authentication: send X-Sentry-Auth or ?sentry_key=".into(),
-                        )
-                    })?;
-                    ing.rate_limit(&info, 1)?;
-                    ing.prepare_store(&info, &decoded)
-                }
+                Endpoint::Store => ing.accept(source, Payload::Store(&decoded)),
                 Endpoint::Envelope => {
                     let envelope = ing.parse_envelope(&decoded)?;
-                    let info = match (early, envelope.headers.dsn.as_deref()) {
-                        (Some(info), None) => info,
-                        (_, dsn) => ing.authenticate(
-                            request_creds,
-                            dsn,
-                            Some(project_id),
-                            origin.as_deref(),
-                        )?,
-                    };
-                    let events = envelope
-                        .items
-                        .iter()
-                        .filter(|i| *i.ty() == sentry_client::protocol::ItemType::Event)
-                        .count();
-                    ing.rate_limit(&info, events)?;
-                    ing.prepare_envelope(&info, &envelope)
+                    ing.accept(source, Payload::Envelope(&envelope))
                 }
             }
         }

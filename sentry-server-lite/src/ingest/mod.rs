@@ -1,16 +1,29 @@
-//! Ingestion: the named stages an event goes through.
+//! Ingestion: one path for every transport.
 //!
-//! 1. **receive** ([`http`], [`udp`]): read the body within the size limit;
+//! A transport ([`http`]: the store and envelope endpoints; [`udp`]: envelope and
+//! raven-era datagrams) only receives and decodes:
+//!
+//! 1. **receive**: read the body within the size limit;
 //! 2. **decode** ([`Ingestor::decode_body`], [`Ingestor::parse_envelope`]): content
-//!    encoding with a cap on the decompressed size, then the envelope framing;
+//!    encoding with a cap on the decompressed size, then the envelope framing.
+//!
+//! It then describes the sender as a [`Source`] (credentials found outside the body,
+//! optionally checked early by [`Ingestor::precheck`]) and the body as a [`Payload`], and
+//! calls [`Ingestor::accept`], the one function that does the rest for all of them:
+//!
 //! 3. **authenticate** ([`auth`]): key from header, query or envelope DSN; revoked,
 //!    unknown and other projects' keys refused; browser origins checked;
 //! 4. **rate limit** ([`crate::ratelimit`]);
-//! 5. **normalize** ([`crate::normalize`]) and **group** ([`crate::grouping`]) each event,
-//!    compress its body — all before anything is queued, so a bad envelope stores nothing;
-//! 6. **write** ([`crate::writer`]): one writer commits batches and only then answers.
+//! 5. **prepare** each item in one place: events are normalized ([`crate::normalize`]),
+//!    grouped ([`crate::grouping`]) and compressed ([`prepare_event`]), client reports
+//!    counted — all before anything is queued, so a bad envelope stores nothing;
+//! 6. **write** ([`Ingestor::commit`], or [`Ingestor::commit_detached`] when nobody
+//!    waits for an answer): the writer ([`crate::writer`]) commits batches and only then
+//!    answers.
 
 pub mod auth;
+mod event;
+pub mod facts;
 pub mod http;
 pub mod udp;
 
@@ -18,18 +31,17 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use sentry_client::protocol::encoding::{decode_legacy_store_body, decompress, ContentEncoding};
-use sentry_client::protocol::{DecodeError, Envelope, EnvelopeError, Event, ItemType};
+use sentry_client::protocol::{ClientReport, DecodeError, Envelope, EnvelopeError, ItemType};
 use uuid::Uuid;
 
 use crate::clock::now_ms;
 use crate::config::IngestLimits;
-use crate::grouping;
 use crate::metrics::Metrics;
-use crate::normalize::normalize;
 use crate::ratelimit::RateLimiter;
 use crate::store::{NewEvent, Store, StoreError, WriteOutcome};
 use crate::writer::{WriteError, Writer};
 use auth::{check_key, Credentials, KeyCache, KeyInfo};
+pub use event::{parse_event, prepare_event};
 
 /// Why an ingestion request was refused; each maps to one HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,9 +56,6 @@ pub enum IngestError {
     /// 403: unknown, revoked or other project's key; origin not allowed.
     #[error("{0}")]
     Forbidden(String),
-    /// 404: no such project.
-    #[error("{0}")]
-    NotFound(String),
     /// 413: a size limit was exceeded.
     #[error("{0}")]
     TooLarge(String),
@@ -79,7 +88,6 @@ impl IngestError {
             IngestError::BadRequest(_) => 400,
             IngestError::Unauthorized(_) => 401,
             IngestError::Forbidden(_) => 403,
-            IngestError::NotFound(_) => 404,
             IngestError::TooLarge(_) => 413,
             IngestError::UnsupportedEncoding(_) => 415,
             IngestError::RateLimited { .. } => 429,
@@ -94,7 +102,6 @@ impl IngestError {
             IngestError::BadRequest(_) => "bad_request",
             IngestError::Unauthorized(_) => "unauthorized",
             IngestError::Forbidden(_) => "forbidden",
-            IngestError::NotFound(_) => "not_found",
             IngestError::TooLarge(_) => "too_large",
             IngestError::UnsupportedEncoding(_) => "unsupported_encoding",
             IngestError::RateLimited { .. } => "rate_limited",
@@ -241,9 +248,66 @@ impl Ingestor {
         })
     }
 
+    /// Checks the credentials a transport found outside the body (request headers or
+    /// query, the auth line of a legacy datagram) before the body is decoded, so that a
+    /// refused key costs no decompression. [`Ingestor::accept`] then trusts the result
+    /// unless the envelope names a DSN of its own.
+    pub fn precheck(&self, source: &mut Source) -> Result<(), IngestError> {
+        if let Some(creds) = source.credentials.clone() {
+            source.checked = Some(self.authenticate(
+                Some(creds),
+                None,
+                source.url_project,
+                source.origin.as_deref(),
+            )?);
+        }
+        Ok(())
+    }
+
+    /// The ingest path every transport takes: authenticate the sender (request
+    /// credentials and/or the envelope's DSN), apply the key's rate limit, and prepare
+    /// each item (events normalized, grouped and compressed; other items counted).
+    /// Nothing is queued: hand the result to [`Ingestor::commit`] or
+    /// [`Ingestor::commit_detached`].
+    pub fn accept(&self, source: Source, payload: Payload<'_>) -> Result<Prepared, IngestError> {
+        let dsn = match payload {
+            Payload::Envelope(envelope) => envelope.headers.dsn.as_deref(),
+            Payload::Store(_) => None,
+        };
+        let info = match (source.checked, dsn) {
+            (Some(info), None) => info,
+            (_, dsn) => self.authenticate(
+                source.credentials,
+                dsn,
+                source.url_project,
+                source.origin.as_deref(),
+            )?,
+        };
+        let items = payload.items();
+        let counted = items.iter().filter(|(ty, _)| is_rate_limited(ty)).count();
+        self.rate_limit(&info, counted)?;
+        let received = now_ms();
+        let header_id = payload.header_id();
+        let mut prepared = Prepared {
+            events: Vec::new(),
+            response_id: header_id.map(|u| u.simple().to_string()),
+        };
+        for (index, (ty, body)) in items.into_iter().enumerate() {
+            self.prepare_item(&info, ty, body, header_id, received, &mut prepared)
+                .map_err(|e| match (e, payload) {
+                    // An envelope's bad item is named; a store body is the one event.
+                    (IngestError::BadRequest(why), Payload::Envelope(_)) => {
+                        IngestError::BadRequest(format!("item {index} ({}): {why}", ty.as_str()))
+                    }
+                    (other, _) => other,
+                })?;
+        }
+        Ok(prepared)
+    }
+
     /// Authenticates with request credentials and/or an envelope DSN (they must agree),
     /// then checks the origin of browser requests.
-    pub fn authenticate(
+    fn authenticate(
         &self,
         request: Option<Credentials>,
         envelope_dsn: Option<&str>,
@@ -278,7 +342,7 @@ impl Ingestor {
     }
 
     /// Applies the key's rate limit to `events` events.
-    pub fn rate_limit(&self, info: &KeyInfo, events: usize) -> Result<(), IngestError> {
+    fn rate_limit(&self, info: &KeyInfo, events: usize) -> Result<(), IngestError> {
         match &info.key.rate_limit {
             Some(limit) if events > 0 => {
                 let (key, n, now) = (info.key.id, events as u64, now_ms());
@@ -294,62 +358,44 @@ impl Ingestor {
         }
     }
 
-    /// Prepares the events of an envelope; other items are counted, not stored.
-    pub fn prepare_envelope(
+    /// The one place that knows what each item type becomes: events are prepared for
+    /// the writer, client reports feed the discard metrics, the rest is counted as not
+    /// stored. A bad item is a `BadRequest` (the caller names the item).
+    fn prepare_item(
         &self,
         info: &KeyInfo,
-        envelope: &Envelope,
-    ) -> Result<Prepared, IngestError> {
-        let received = now_ms();
-        let header_id = envelope.headers.event_uuid();
-        let mut prepared = Prepared {
-            events: Vec::new(),
-            response_id: header_id.map(|u| u.simple().to_string()),
-        };
-        for (index, item) in envelope.items.iter().enumerate() {
-            match item.ty() {
-                ItemType::Event => {
-                    let event = parse_event(&item.payload).map_err(|e| {
-                        IngestError::BadRequest(format!("item {index} (event): {e}"))
-                    })?;
-                    let new = prepare_event(
-                        info.key.project_id,
-                        &event,
-                        &item.payload,
-                        header_id,
-                        received,
-                    )?;
-                    if prepared.response_id.is_none() {
-                        prepared.response_id = Some(new.event_id.clone());
-                    }
-                    prepared.events.push(new);
+        ty: &ItemType,
+        payload: &[u8],
+        header_id: Option<Uuid>,
+        received: i64,
+        prepared: &mut Prepared,
+    ) -> Result<(), IngestError> {
+        match ty {
+            ItemType::Event => {
+                let event =
+                    parse_event(payload).map_err(|e| IngestError::BadRequest(e.to_string()))?;
+                let new = prepare_event(info.key.project_id, &event, payload, header_id, received)?;
+                if prepared.response_id.is_none() {
+                    prepared.response_id = Some(new.event_id.clone());
                 }
-                ItemType::ClientReport => {
-                    if let Ok(report) = item.client_report() {
-                        for d in &report.discarded_events {
-                            self.metrics
-                                .client_discard(&d.reason, &d.category, d.quantity);
-                        }
-                    }
-                    self.metrics.item_not_stored("client_report");
-                }
-                other => self.metrics.item_not_stored(other.as_str()),
+                prepared.events.push(new);
             }
+            ItemType::ClientReport => {
+                if let Ok(report) = serde_json::from_slice::<ClientReport>(payload) {
+                    for d in &report.discarded_events {
+                        self.metrics
+                            .client_discard(&d.reason, &d.category, d.quantity);
+                    }
+                }
+                self.metrics.item_not_stored("client_report");
+            }
+            other => self.metrics.item_not_stored(other.as_str()),
         }
-        Ok(prepared)
+        Ok(())
     }
 
-    /// Prepares the event of a legacy `/store/` body.
-    pub fn prepare_store(&self, info: &KeyInfo, payload: &[u8]) -> Result<Prepared, IngestError> {
-        let event = parse_event(payload).map_err(|e| IngestError::BadRequest(e.to_string()))?;
-        let new = prepare_event(info.key.project_id, &event, payload, None, now_ms())?;
-        Ok(Prepared {
-            response_id: Some(new.event_id.clone()),
-            events: vec![new],
-        })
-    }
-
-    /// Hands prepared events to the writer and waits for their commit.
+    /// Hands prepared events to the writer and waits for their commit (nothing is
+    /// queued unless all of them fit).
     pub async fn commit(&self, prepared: Prepared) -> Result<Option<String>, IngestError> {
         if prepared.events.is_empty() {
             return Ok(prepared.response_id);
@@ -368,76 +414,61 @@ impl Ingestor {
             .unwrap_or(Err(WriteError::TimedOut))?;
         Ok(prepared.response_id)
     }
-}
 
-/// Parses an event: the fast path without field-path tracking, and only on failure a
-/// second pass that names the offending field.
-///
-/// The fast path checks UTF-8 once for the whole payload and then parses from `&str`
-/// (serde_json's slice reader would check every string again; the results are the same).
-pub fn parse_event(payload: &[u8]) -> Result<Event, sentry_client::protocol::EventError> {
-    let fast = match std::str::from_utf8(payload) {
-        Ok(text) => serde_json::from_str::<Event>(text).ok(),
-        Err(_) => None,
-    };
-    match fast {
-        Some(event) => Ok(event),
-        None => Event::from_slice(payload),
+    /// Hands prepared events to the writer without waiting (for transports that have
+    /// nobody to answer, like UDP).
+    pub fn commit_detached(&self, prepared: Prepared) -> Result<(), IngestError> {
+        for event in prepared.events {
+            self.writer.write_detached(event)?;
+        }
+        Ok(())
     }
 }
 
-/// Normalizes, groups and compresses one event.
-pub fn prepare_event(
-    project_id: i64,
-    event: &Event,
-    payload: &[u8],
-    header_id: Option<Uuid>,
-    received_ms: i64,
-) -> Result<NewEvent, IngestError> {
-    let n = normalize(event, header_id, received_ms);
-    let g = grouping::group(event);
-    let body_zstd = compress_body(payload)
-        .map_err(|e| IngestError::Internal(format!("compression failed: {e}")))?;
-    Ok(NewEvent {
-        project_id,
-        event_id: n.event_id,
-        timestamp_ms: n.timestamp_ms,
-        received_ms,
-        level: n.level,
-        platform: n.platform,
-        release: n.release,
-        environment: n.environment,
-        title: n.title,
-        culprit: n.culprit,
-        message: n.message,
-        issue_type: n.issue_type,
-        metadata: n.metadata.to_string(),
-        grouping_version: g.version.to_owned(),
-        grouping_hash: g.hash,
-        tags: n.tags,
-        body_zstd,
-        body_size: payload.len(),
-    })
+/// What a transport knows about the sender before it looks into the body.
+#[derive(Clone, Debug, Default)]
+pub struct Source {
+    /// Credentials sent outside the body (HTTP headers or query, a datagram's auth line).
+    pub credentials: Option<Credentials>,
+    /// The key those credentials were checked to be, by [`Ingestor::precheck`].
+    pub checked: Option<Arc<KeyInfo>>,
+    /// The project id in the URL, which the key must belong to.
+    pub url_project: Option<u64>,
+    /// The browser origin of the request, checked against the key's allowed origins.
+    pub origin: Option<String>,
 }
 
-thread_local! {
-    /// One zstd context per thread: creating a context per event costs more than
-    /// compressing a typical 5-10 KB event.
-    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
-        const { std::cell::RefCell::new(None) };
+/// What a transport received, decoded.
+#[derive(Clone, Copy, Debug)]
+pub enum Payload<'a> {
+    /// A legacy `/store/` body: one event's JSON.
+    Store(&'a [u8]),
+    /// An envelope.
+    Envelope(&'a Envelope),
 }
 
-/// zstd level 1 (the fastest standard level; event JSON still shrinks about 4x),
-/// reusing the thread's context.
-fn compress_body(payload: &[u8]) -> std::io::Result<Vec<u8>> {
-    COMPRESSOR.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(zstd::bulk::Compressor::new(1)?);
+/// The item type of a store body.
+static STORE_ITEM: ItemType = ItemType::Event;
+
+impl<'a> Payload<'a> {
+    /// Its items: an envelope's, or the one event of a store body.
+    fn items(&self) -> Vec<(&'a ItemType, &'a [u8])> {
+        match *self {
+            Payload::Store(body) => vec![(&STORE_ITEM, body)],
+            Payload::Envelope(e) => e.items.iter().map(|i| (i.ty(), &i.payload[..])).collect(),
         }
-        match slot.as_mut() {
-            Some(c) => c.compress(payload),
-            None => zstd::bulk::compress(payload, 1),
+    }
+
+    /// The event id of the envelope header (it wins over the events' own).
+    fn header_id(&self) -> Option<Uuid> {
+        match self {
+            Payload::Store(_) => None,
+            Payload::Envelope(e) => e.headers.event_uuid(),
         }
-    })
+    }
+}
+
+/// Which items the key's rate limit counts (events; other items pass).
+fn is_rate_limited(ty: &ItemType) -> bool {
+    *ty == ItemType::Event
 }

@@ -8,10 +8,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use sentry_client::protocol::encoding::{decode_legacy_store_body, decompress, ContentEncoding};
-use sentry_client::protocol::{Auth, ItemType};
+use sentry_client::protocol::Auth;
 use tokio::net::UdpSocket;
 
-use super::{auth, IngestError, Ingestor};
+use super::{auth, IngestError, Ingestor, Payload, Prepared, Source};
 
 /// The largest UDP payload (IPv4).
 pub const MAX_DATAGRAM: usize = 65_507;
@@ -55,40 +55,26 @@ pub async fn serve(
     }
 }
 
-/// Processes one datagram: decode, authenticate, rate-limit, queue its events.
+/// Processes one datagram: decode it, then the one ingest path; its events are queued
+/// without waiting for the commit.
 pub fn handle_datagram(ing: &Ingestor, datagram: &[u8]) -> Result<(), IngestError> {
     let cap = ing.limits.max_decompressed_bytes;
     let prepared = if let Some(encoding) = ContentEncoding::sniff(datagram) {
         let bytes = decompress(encoding, datagram, cap)?;
-        envelope_events(ing, &bytes)?
+        let envelope = ing.parse_envelope(&bytes)?;
+        ing.accept(Source::default(), Payload::Envelope(&envelope))?
     } else if datagram.starts_with(b"{") {
-        envelope_events(ing, datagram)?
+        let envelope = ing.parse_envelope(datagram)?;
+        ing.accept(Source::default(), Payload::Envelope(&envelope))?
     } else {
-        legacy_events(ing, datagram)?
+        legacy(ing, datagram)?
     };
-    for event in prepared.events {
-        ing.writer.write_detached(event)?;
-    }
-    Ok(())
+    ing.commit_detached(prepared)
 }
 
-fn envelope_events(ing: &Ingestor, bytes: &[u8]) -> Result<super::Prepared, IngestError> {
-    let envelope = ing.parse_envelope(bytes)?;
-    let dsn =
-        envelope.headers.dsn.as_deref().ok_or_else(|| {
-            IngestError::Unauthorized("udp envelope has no dsn in its header".into())
-        })?;
-    let info = ing.authenticate(None, Some(dsn), None, None)?;
-    let events = envelope
-        .items
-        .iter()
-        .filter(|i| *i.ty() == ItemType::Event)
-        .count();
-    ing.rate_limit(&info, events)?;
-    ing.prepare_envelope(&info, &envelope)
-}
-
-fn legacy_events(ing: &Ingestor, datagram: &[u8]) -> Result<super::Prepared, IngestError> {
+/// A raven-era datagram: an `X-Sentry-Auth` value, `\n\n`, a store body. The key is
+/// checked before the body is decoded.
+fn legacy(ing: &Ingestor, datagram: &[u8]) -> Result<Prepared, IngestError> {
     let split = datagram
         .windows(2)
         .position(|w| w == b"\n\n")
@@ -98,8 +84,11 @@ fn legacy_events(ing: &Ingestor, datagram: &[u8]) -> Result<super::Prepared, Ing
     let creds: auth::Credentials = Auth::from_header(header)
         .map_err(|e| IngestError::Unauthorized(format!("invalid auth header: {e}")))?
         .into();
-    let info = ing.authenticate(Some(creds), None, None, None)?;
-    ing.rate_limit(&info, 1)?;
+    let mut source = Source {
+        credentials: Some(creds),
+        ..Source::default()
+    };
+    ing.precheck(&mut source)?;
     let body = decode_legacy_store_body(&datagram[split + 2..], ing.limits.max_decompressed_bytes)?;
-    ing.prepare_store(&info, &body)
+    ing.accept(source, Payload::Store(&body))
 }

@@ -1,8 +1,12 @@
-//! An event body (the JSON as the SDK sent it) read into what the issue page shows:
-//! exception chain with stack frames and source context, thread stacks, breadcrumbs,
-//! contexts, request, user, SDK, tags and extra data. Reading is lenient: a field of an
-//! unexpected shape is skipped, never an error.
+//! What the issue page shows of one event, built from the protocol's typed
+//! [`Event`]: exception chain with stack frames and source context, thread stacks,
+//! breadcrumbs, contexts, request, user, SDK, tags and extra data. A stored body is read
+//! once by [`Event::from_slice_lenient`], so odd stored data never makes the page fail:
+//! a field that does not read is left out (an unreadable body shows an empty event).
 
+use sentry_client::protocol::{
+    Breadcrumb, Event, Exception, Frame, LogEntry, Mechanism, Message, Stacktrace, Thread, ThreadId,
+};
 use serde_json::{Map, Value};
 
 use super::timefmt;
@@ -154,23 +158,6 @@ pub fn text(v: &Value) -> String {
     }
 }
 
-fn str_of(v: &Value, key: &str) -> String {
-    v.get(key).map(text).unwrap_or_default()
-}
-
-/// `{"values": [...]}` or a bare array.
-fn values(v: Option<&Value>) -> &[Value] {
-    match v {
-        Some(Value::Array(a)) => a,
-        Some(Value::Object(o)) => match o.get("values") {
-            Some(Value::Array(a)) => a,
-            _ => &[],
-        },
-        _ => &[],
-    }
-}
-
-/// An object's pairs or an array of `[key, value]` pairs.
 /// What a page shows instead of a credential.
 pub const FILTERED: &str = "[Filtered]";
 
@@ -189,9 +176,10 @@ fn is_credential_header(name: &str) -> bool {
     NAMES.iter().any(|n| n.eq_ignore_ascii_case(name.trim()))
 }
 
+/// An object's pairs or an array of `[key, value]` pairs.
 fn pairs(v: Option<&Value>) -> Vec<(String, String)> {
     match v {
-        Some(Value::Object(o)) => o.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
+        Some(Value::Object(o)) => map_pairs(o),
         Some(Value::Array(a)) => a
             .iter()
             .filter_map(|p| match p.as_array().map(Vec::as_slice) {
@@ -203,29 +191,35 @@ fn pairs(v: Option<&Value>) -> Vec<(String, String)> {
     }
 }
 
-fn frame(f: &Value) -> FrameView {
-    let file = ["filename", "abs_path", "package"]
-        .iter()
-        .map(|k| str_of(f, k))
+fn map_pairs(m: &Map<String, Value>) -> Vec<(String, String)> {
+    m.iter().map(|(k, v)| (k.clone(), text(v))).collect()
+}
+
+fn or_empty(s: &Option<String>) -> String {
+    s.clone().unwrap_or_default()
+}
+
+fn frame(f: &Frame) -> FrameView {
+    let file = [&f.filename, &f.abs_path, &f.package]
+        .into_iter()
+        .map(or_empty)
         .find(|s| !s.is_empty())
         .unwrap_or_default();
-    let lineno = f.get("lineno").and_then(Value::as_u64);
+    let lineno = f.lineno;
     let mut location = file;
     if let Some(l) = lineno {
         location.push_str(&format!(":{l}"));
-        if let Some(c) = f.get("colno").and_then(Value::as_u64) {
+        if let Some(c) = f.colno {
             location.push_str(&format!(":{c}"));
         }
     }
     let mut context = Vec::new();
-    let pre = f.get("pre_context").and_then(Value::as_array);
-    let post = f.get("post_context").and_then(Value::as_array);
-    if let Some(line) = f.get("context_line").and_then(Value::as_str) {
-        let pre = pre.map(Vec::as_slice).unwrap_or_default();
+    if let Some(line) = f.context_line.as_deref() {
+        let pre = &f.pre_context;
         for (i, l) in pre.iter().enumerate() {
             context.push(SourceLine {
                 lineno: lineno.and_then(|n| n.checked_sub((pre.len() - i) as u64)),
-                code: text(l),
+                code: l.clone(),
                 current: false,
             });
         }
@@ -234,79 +228,96 @@ fn frame(f: &Value) -> FrameView {
             code: line.to_owned(),
             current: true,
         });
-        for (i, l) in post
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
+        for (i, l) in f.post_context.iter().enumerate() {
             context.push(SourceLine {
                 lineno: lineno.map(|n| n + 1 + i as u64),
-                code: text(l),
+                code: l.clone(),
                 current: false,
             });
         }
     }
-    let function = str_of(f, "function");
     FrameView {
-        function: if function.is_empty() {
-            "<unknown>".to_owned()
-        } else {
-            function
-        },
+        function: f
+            .function
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "<unknown>".to_owned()),
         location,
-        module: str_of(f, "module"),
-        in_app: f.get("in_app").and_then(Value::as_bool).unwrap_or(false),
+        module: or_empty(&f.module),
+        in_app: f.in_app.unwrap_or(false),
         context,
-        vars: pairs(f.get("vars")),
+        vars: map_pairs(&f.vars),
     }
 }
 
-fn stack(v: Option<&Value>) -> Option<StackView> {
-    let frames = v?.get("frames")?.as_array()?;
+fn stack(s: &Stacktrace) -> StackView {
     // Sentry lists frames outermost first; the page shows the crash site first.
-    Some(StackView {
-        frames: frames.iter().rev().map(frame).collect(),
-    })
+    StackView {
+        frames: s.frames.iter().rev().map(frame).collect(),
+    }
 }
 
-fn mechanism(v: Option<&Value>) -> String {
-    let Some(m) = v else {
+fn mechanism(m: Option<&Mechanism>) -> String {
+    let Some(m) = m else {
         return String::new();
     };
-    let ty = str_of(m, "type");
-    match m.get("handled").and_then(Value::as_bool) {
+    let ty = or_empty(&m.ty);
+    match m.handled {
         Some(false) => format!("{ty} (unhandled)"),
         Some(true) => format!("{ty} (handled)"),
         None => ty,
     }
 }
 
-fn crumb(c: &Value) -> Crumb {
-    let (time, exact) = match c.get("timestamp") {
-        Some(Value::Number(n)) => {
-            let ms = (n.as_f64().unwrap_or(0.0) * 1000.0) as i64;
-            let exact = timefmt::absolute(ms);
+fn exception(e: &Exception) -> ExceptionView {
+    ExceptionView {
+        ty: or_empty(&e.ty),
+        value: or_empty(&e.value),
+        module: or_empty(&e.module),
+        mechanism: mechanism(e.mechanism.as_ref()),
+        stack: e.stacktrace.as_ref().map(stack).unwrap_or_default(),
+    }
+}
+
+fn thread(t: &Thread) -> Option<ThreadView> {
+    let stack = stack(t.stacktrace.as_ref()?);
+    let id = match &t.id {
+        Some(ThreadId::Int(n)) => n.to_string(),
+        Some(ThreadId::String(s)) => s.clone(),
+        None => String::new(),
+    };
+    let name = [or_empty(&t.name), id]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .unwrap_or_else(|| "thread".to_owned());
+    Some(ThreadView {
+        name,
+        crashed: t.crashed.unwrap_or(false),
+        stack,
+    })
+}
+
+fn crumb(c: &Breadcrumb) -> Crumb {
+    let (time, exact) = match &c.timestamp {
+        Some(t) => {
+            let exact = timefmt::absolute((t.as_unix() * 1000.0) as i64);
             (exact.get(11..19).unwrap_or_default().to_owned(), exact)
         }
-        Some(Value::String(s)) => (s.get(11..19).unwrap_or(s.as_str()).to_owned(), s.clone()),
-        _ => (String::new(), String::new()),
+        None => (String::new(), String::new()),
     };
-    let category = [str_of(c, "category"), str_of(c, "type")]
+    let category = [or_empty(&c.category), or_empty(&c.ty)]
         .into_iter()
         .find(|s| !s.is_empty())
         .unwrap_or_default();
-    let mut message = str_of(c, "message");
-    if message.is_empty() {
-        if let Some(d) = c.get("data").filter(|d| !d.is_null()) {
-            message = text(d);
-        }
+    let mut message = or_empty(&c.message);
+    if message.is_empty() && !c.data.is_empty() {
+        message = Value::Object(c.data.clone()).to_string();
     }
     Crumb {
         time,
         exact,
         category,
-        level: str_of(c, "level"),
+        level: c.level.map(|l| l.as_str().to_owned()).unwrap_or_default(),
         message,
     }
 }
@@ -337,110 +348,77 @@ fn section(title: &str, v: &Map<String, Value>) -> Section {
     }
 }
 
+/// A log entry's text: the formatted message, else the template.
+fn entry_text(e: &LogEntry) -> String {
+    e.formatted
+        .clone()
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| or_empty(&e.message))
+}
+
 impl EventView {
-    /// Reads an event body; anything unreadable is left out.
+    /// Reads a stored event body leniently (see the module docs).
     pub fn parse(body: &[u8]) -> EventView {
-        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-        EventView::from_value(&v)
+        EventView::from_event(&Event::from_slice_lenient(body))
     }
 
-    /// Reads a parsed event body.
-    pub fn from_value(v: &Value) -> EventView {
-        let message = match (v.get("logentry"), v.get("message")) {
-            (Some(l), _) if l.is_object() => {
-                let f = str_of(l, "formatted");
-                if f.is_empty() {
-                    str_of(l, "message")
-                } else {
-                    f
-                }
-            }
-            (_, Some(Value::String(s))) => s.clone(),
-            (_, Some(m @ Value::Object(_))) => {
-                let f = str_of(m, "formatted");
-                if f.is_empty() {
-                    str_of(m, "message")
-                } else {
-                    f
-                }
-            }
-            _ => String::new(),
+    /// What the page shows of an event.
+    pub fn from_event(event: &Event) -> EventView {
+        let message = match (&event.logentry, &event.message) {
+            (Some(l), _) => entry_text(l),
+            (None, Some(Message::Text(s))) => s.clone(),
+            (None, Some(Message::Entry(e))) => entry_text(e),
+            (None, None) => String::new(),
         };
-        // The chain is sent innermost cause first; the page shows the outermost first.
-        let exceptions: Vec<ExceptionView> = values(v.get("exception"))
+        let contexts = event
+            .contexts
             .iter()
-            .rev()
-            .map(|e| ExceptionView {
-                ty: str_of(e, "type"),
-                value: str_of(e, "value"),
-                module: str_of(e, "module"),
-                mechanism: mechanism(e.get("mechanism")),
-                stack: stack(e.get("stacktrace")).unwrap_or_default(),
-            })
+            .filter_map(|(name, c)| c.as_object().map(|c| section(name, c)))
             .collect();
-        let threads = values(v.get("threads"))
-            .iter()
-            .filter_map(|t| {
-                let stack = stack(t.get("stacktrace"))?;
-                let name = [str_of(t, "name"), str_of(t, "id")]
-                    .into_iter()
-                    .find(|s| !s.is_empty())
-                    .unwrap_or_else(|| "thread".to_owned());
-                Some(ThreadView {
-                    name,
-                    crashed: t.get("crashed").and_then(Value::as_bool).unwrap_or(false),
-                    stack,
+        let request = event.request.as_ref().map(|r| RequestView {
+            method: or_empty(&r.method),
+            url: or_empty(&r.url),
+            query: query_pairs(r.query_string.as_ref()),
+            headers: r
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    let v = if is_credential_header(k) { FILTERED } else { v };
+                    (k.to_owned(), v.to_owned())
                 })
-            })
-            .collect();
-        let contexts = v
-            .get("contexts")
-            .and_then(Value::as_object)
-            .map(|o| {
-                o.iter()
-                    .filter_map(|(name, c)| c.as_object().map(|c| section(name, c)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let request = v.get("request").filter(|r| r.is_object()).map(|r| {
-            let data = r.get("data").map(text).unwrap_or_default();
-            RequestView {
-                method: str_of(r, "method"),
-                url: str_of(r, "url"),
-                query: query_pairs(r.get("query_string")),
-                headers: pairs(r.get("headers"))
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let v = if is_credential_header(&k) {
-                            FILTERED.to_owned()
-                        } else {
-                            v
-                        };
-                        (k, v)
-                    })
-                    .collect(),
-                data,
-            }
+                .collect(),
+            data: r.data.as_ref().map(text).unwrap_or_default(),
         });
-        let sdk = v
-            .get("sdk")
-            .map(|s| format!("{} {}", str_of(s, "name"), str_of(s, "version")))
+        let sdk = event
+            .sdk
+            .as_ref()
+            .map(|s| format!("{} {}", or_empty(&s.name), or_empty(&s.version)))
             .map(|s| s.trim().to_owned())
             .unwrap_or_default();
+        // The user in its wire form: its known fields, then whatever else was sent.
+        let user = event
+            .user
+            .as_ref()
+            .and_then(|u| serde_json::to_value(u).ok());
         EventView {
             message,
-            exceptions,
-            threads,
-            stack: stack(v.get("stacktrace")),
-            breadcrumbs: values(v.get("breadcrumbs")).iter().map(crumb).collect(),
+            // The chain is sent innermost cause first; the page shows the outermost first.
+            exceptions: event.exception.iter().rev().map(exception).collect(),
+            threads: event.threads.iter().filter_map(thread).collect(),
+            stack: event.stacktrace.as_ref().map(stack),
+            breadcrumbs: event.breadcrumbs.iter().map(crumb).collect(),
             contexts,
             request,
-            user: pairs(v.get("user")),
+            user: pairs(user.as_ref()),
             sdk,
-            tags: pairs(v.get("tags")),
-            release: str_of(v, "release"),
-            environment: str_of(v, "environment"),
-            extra: pairs(v.get("extra")),
+            tags: event
+                .tags
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            release: or_empty(&event.release),
+            environment: or_empty(&event.environment),
+            extra: map_pairs(&event.extra),
         }
     }
 
@@ -454,6 +432,10 @@ impl EventView {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn event(v: &Value) -> Event {
+        Event::from_slice_lenient(v.to_string().as_bytes())
+    }
 
     #[test]
     fn reads_a_full_event() {
@@ -480,7 +462,7 @@ mod tests {
             "extra": {"n": [1, 2]},
             "release": "app@1", "environment": "prod"
         });
-        let e = EventView::from_value(&v);
+        let e = EventView::from_event(&event(&v));
         assert_eq!(e.message, "boom happened");
         assert_eq!(e.exceptions.len(), 2);
         let outer = &e.exceptions[0];
@@ -526,10 +508,12 @@ mod tests {
 
     #[test]
     fn credential_headers_are_not_shown() {
-        let e = EventView::from_value(&json!({"request": {"url": "https://a/", "headers": [
+        let e = EventView::from_event(&event(
+            &json!({"request": {"url": "https://a/", "headers": [
             ["Cookie", "session=secret"], ["authorization", "Bearer secret"],
             ["Proxy-Authorization", "Basic secret"], ["X-Api-Key", "secret"],
-            ["Accept", "text/html"]]}}));
+            ["Accept", "text/html"]]}}),
+        ));
         let headers = e.request.expect("request").headers;
         assert!(
             headers.iter().all(|(_, v)| !v.contains("secret")),
@@ -543,11 +527,18 @@ mod tests {
     fn odd_shapes_are_skipped() {
         let e = EventView::parse(b"not json");
         assert_eq!(e, EventView::default());
-        let e = EventView::from_value(&json!({"exception": [{"type": "E"}], "message": 5,
-            "threads": {"values": [{"id": 1, "crashed": true, "stacktrace": {"frames": [{}]}}]}}));
+        let e = EventView::from_event(&event(&json!({"exception": [{"type": "E"}], "message": 5,
+            "threads": {"values": [{"id": 1, "crashed": true, "stacktrace": {"frames": [{}]}}]}})));
         assert_eq!(e.exceptions[0].ty, "E");
         assert!(!e.has_exception_frames());
         assert_eq!(e.threads[0].name, "1");
         assert_eq!(e.threads[0].stack.frames[0].function, "<unknown>");
+        assert_eq!(e.message, "", "a message of an odd shape is left out");
+        // A field that does not read leaves the others readable.
+        let e = EventView::parse(
+            br#"{"release":"r@1","user":"nobody","breadcrumbs":[{"timestamp":true}]}"#,
+        );
+        assert_eq!(e.release, "r@1");
+        assert!(e.user.is_empty() && e.breadcrumbs.is_empty());
     }
 }
