@@ -9,7 +9,7 @@
 mod common;
 
 use common::fresh_postgres_database;
-use sentry_server_lite::store::postgres::schema::{LOCK_RETENTION, LOCK_TAG_FOLDER};
+use sentry_server_lite::store::schema::postgres::{LOCK_RETENTION, LOCK_TAG_FOLDER};
 use sentry_server_lite::store::{
     AccountStore, DbTarget, Issue, IssueFilter, IssueQuery, IssueStatus, NewEvent, Page, PgStore,
     RateLimit, RetentionPolicy, Store, StoreResult, WriteOutcome,
@@ -220,14 +220,15 @@ fn tag_count(s: &PgStore, issue_id: i64, key: &str, value: &str) -> Option<u64> 
 
 /// Every issue of a project (the tests make a handful).
 fn all_issues(s: &PgStore, pid: i64) -> Vec<Issue> {
-    s.list_issues(
+    s.search_issues(
         pid,
-        &IssueFilter::default(),
+        &sentry_server_lite::store::IssueQuery::default(),
         Page {
             offset: 0,
             limit: 100,
         },
     )
+    .map(|p| p.issues)
     .expect("list")
 }
 
@@ -241,7 +242,15 @@ fn with_tag(s: &PgStore, pid: i64, key: &str, value: &str) -> Vec<i64> {
         limit: 100,
     };
     let listed: Vec<i64> = s
-        .list_issues(pid, &filter, page)
+        .search_issues(
+            pid,
+            &sentry_server_lite::store::IssueQuery {
+                filter: filter.clone(),
+                ..Default::default()
+            },
+            page,
+        )
+        .map(|p| p.issues)
         .expect("list")
         .iter()
         .map(|i| i.id)

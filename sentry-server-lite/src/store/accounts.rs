@@ -7,45 +7,6 @@ use serde::Serialize;
 use super::{Issue, Project, ProjectKey, StoreResult, Team, User};
 use crate::policy::Role;
 
-/// Schema of the accounts layer (migration 2).
-pub const ACCOUNTS_MIGRATION: &str = r#"
--- Per-user bookmarks of issues.
-CREATE TABLE bookmarks (
-    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    issue_id   INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (user_id, issue_id)
-) WITHOUT ROWID;
-CREATE INDEX bookmarks_issue ON bookmarks(issue_id);
-
--- A public issue's share link: a random id, set while the issue is public.
-ALTER TABLE issues ADD COLUMN share_id TEXT;
-CREATE UNIQUE INDEX issues_share ON issues(share_id) WHERE share_id IS NOT NULL;
-
--- Web sessions: only the sha256 of the session token is kept.
-CREATE TABLE sessions (
-    id         INTEGER PRIMARY KEY,
-    token_hash TEXT NOT NULL UNIQUE,
-    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    csrf_token TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
-);
-CREATE INDEX sessions_user ON sessions(user_id);
-
--- Every permission-relevant change, and every refusal. Never holds secrets.
-CREATE TABLE audit_log (
-    id       INTEGER PRIMARY KEY,
-    at       INTEGER NOT NULL,
-    actor_id INTEGER,
-    action   TEXT NOT NULL,
-    target   TEXT NOT NULL,
-    outcome  TEXT NOT NULL,
-    details  TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX audit_log_at ON audit_log(at);
-"#;
-
 /// A team member.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Member {
@@ -114,7 +75,7 @@ pub struct SessionInfo {
 }
 
 /// Accounts storage; see the module documentation.
-pub trait AccountStore {
+pub trait AccountStore: super::sql::Database {
     /// The user an API token (by hash) belongs to, active or not (an inactive user's
     /// requests are then treated as anonymous by the policy).
     fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;

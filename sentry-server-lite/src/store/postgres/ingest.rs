@@ -32,8 +32,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::pool::Conn;
-use super::schema::LOCK_RETENTION;
 use super::PgStore;
+use crate::store::schema::postgres::LOCK_RETENTION;
 use crate::store::{NewEvent, RateLimit, RetentionPolicy, StoreError, StoreResult, WriteOutcome};
 
 const MAX_ATTEMPTS: usize = 6;
@@ -66,13 +66,14 @@ const WRITE_BATCH: &str = "WITH iss AS ( \
       regressed_by \
   ), ev AS ( \
     INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, \
-      platform, release, environment, title, culprit, message, body, body_size) \
+      platform, release, environment, title, culprit, message, body, body_size, tags) \
     SELECT e.p, e.eid, iss.id, e.ts, e.rcv, e.lvl, e.plat, e.rel, e.env, e.title, \
-      e.culprit, e.msg, e.body, e.size \
+      e.culprit, e.msg, e.body, e.size, e.tags \
     FROM unnest($15::bigint[], $16::text[], $17::text[], $18::text[], $19::bigint[], \
       $20::bigint[], $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], \
-      $26::text[], $27::text[], $28::bytea[], $29::bigint[]) \
-      AS e(p, eid, gv, gh, ts, rcv, lvl, plat, rel, env, title, culprit, msg, body, size) \
+      $26::text[], $27::text[], $28::bytea[], $29::bigint[], $38::text[]) \
+      AS e(p, eid, gv, gh, ts, rcv, lvl, plat, rel, env, title, culprit, msg, body, size, \
+        tags) \
     JOIN iss ON iss.project_id = e.p AND iss.grouping_version = e.gv \
       AND iss.grouping_hash = e.gh \
     RETURNING 1 \
@@ -295,6 +296,10 @@ fn try_batch(
             &tags.values().map(|v| v.0).collect::<Vec<i64>>(),
             &tags.values().map(|v| v.1).collect::<Vec<i64>>(),
             &tags.values().map(|v| v.2).collect::<Vec<i64>>(),
+            // Each event's own tags (after the tag counts: $38).
+            &fe.iter()
+                .map(|e| crate::store::rows::encode_tags(&e.tags))
+                .collect::<Vec<String>>(),
         ],
     )?;
 

@@ -25,7 +25,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -170,8 +169,8 @@ pub(super) fn insert_events(
     )?;
     let mut event_stmt = conn.prepare_cached(
         "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, \
-         platform, release, environment, title, culprit, message, body, body_size) \
-         VALUES (?1, ?2, ?14, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+         platform, release, environment, title, culprit, message, body, body_size, tags) \
+         VALUES (?1, ?2, ?14, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15) \
          ON CONFLICT (project_id, event_id) DO NOTHING",
     )?;
     for e in events {
@@ -211,6 +210,7 @@ pub(super) fn insert_events(
             e.body_zstd,
             e.body_size as i64,
             issue_id,
+            crate::store::rows::encode_tags(&e.tags),
         ])?;
         if inserted == 0 {
             // Unreachable with one writer (checked above); fail the batch rather than
@@ -320,12 +320,10 @@ fn end_open_transaction(conn: &Connection) -> StoreResult<()> {
 /// A background thread that checkpoints the WAL through its own connection, so that the
 /// writer's commits do not wait for checkpoints. Stopped (and joined) on drop.
 ///
-/// A failed or panicking round is logged and counted ([`Checkpointer::failures`]); the
-/// thread goes on. Should it exit anyway, [`Checkpointer::failure`] says so.
+/// A failed or panicking round is logged; the thread goes on. Should it exit anyway, [`Checkpointer::failure`] says so.
 pub struct Checkpointer {
     stop: Option<Sender<()>>,
     handle: Option<JoinHandle<()>>,
-    failures: Arc<AtomicU64>,
 }
 
 impl Checkpointer {
@@ -344,8 +342,6 @@ impl Checkpointer {
         conn.pragma_update(None, "synchronous", synchronous.pragma())?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let (tx, rx) = channel::<()>();
-        let failures = Arc::new(AtomicU64::new(0));
-        let counted = failures.clone();
         let handle = std::thread::Builder::new()
             .name("sentry-lite-checkpoint".into())
             .spawn(move || loop {
@@ -356,15 +352,11 @@ impl Checkpointer {
                             checkpoint(&conn, &gate)
                         }));
                         match round {
-                            Ok(Ok(())) => counted.store(0, Ordering::Relaxed),
+                            Ok(Ok(())) => {}
                             Ok(Err(e)) => {
-                                counted.fetch_add(1, Ordering::Relaxed);
                                 tracing::warn!(error = %e, "background WAL checkpoint failed");
                             }
-                            Err(_) => {
-                                counted.fetch_add(1, Ordering::Relaxed);
-                                tracing::error!("background WAL checkpoint panicked");
-                            }
+                            Err(_) => tracing::error!("background WAL checkpoint panicked"),
                         }
                     }
                     Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
@@ -374,13 +366,7 @@ impl Checkpointer {
         Ok(Checkpointer {
             stop: Some(tx),
             handle: Some(handle),
-            failures,
         })
-    }
-
-    /// Consecutive failed rounds (0 after a successful one).
-    pub fn failures(&self) -> u64 {
-        self.failures.load(Ordering::Relaxed)
     }
 
     /// Why the thread is not running, if it is not (it only returns when stopped).

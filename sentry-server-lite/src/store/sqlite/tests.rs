@@ -134,14 +134,18 @@ fn issue_filters_and_pages() {
         event(pid, "x3", "h3", 3000),
     ]);
     let all = |f: IssueFilter| {
-        s.list_issues(
+        s.search_issues(
             pid,
-            &f,
+            &crate::store::IssueQuery {
+                filter: f.clone(),
+                ..Default::default()
+            },
             Page {
                 offset: 0,
                 limit: 10,
             },
         )
+        .map(|p| p.issues)
         .expect("list")
         .into_iter()
         .map(|i| i.title)
@@ -167,14 +171,15 @@ fn issue_filters_and_pages() {
     };
     assert!(all(wildcard).is_empty(), "LIKE wildcards are escaped");
     let page = s
-        .list_issues(
+        .search_issues(
             pid,
-            &IssueFilter::default(),
+            &crate::store::IssueQuery::default(),
             Page {
                 offset: 1,
                 limit: 1,
             },
         )
+        .map(|p| p.issues)
         .expect("page");
     assert_eq!(page[0].title, "title h2");
     let resolved = IssueFilter {
@@ -208,14 +213,15 @@ fn retention_by_age_and_count() {
         .collect();
     assert_eq!(left, ["n2", "n3", "n4"], "the newest are kept");
     let issues = s
-        .list_issues(
+        .search_issues(
             pid,
-            &IssueFilter::default(),
+            &crate::store::IssueQuery::default(),
             Page {
                 offset: 0,
                 limit: 10,
             },
         )
+        .map(|p| p.issues)
         .expect("list");
     assert_eq!(issues.len(), 1, "the expired issue is gone");
     assert_eq!(issues[0].times_seen, 5, "counts survive retention");
@@ -273,10 +279,10 @@ fn accounts_keys_tokens_settings() {
     );
     s.create_token(u.id, "digest", "cli").expect("token");
     assert_eq!(
-        s.user_by_token("digest").expect("get").map(|u| u.id),
+        s.token_user("digest").expect("get").map(|u| u.id),
         Some(u.id)
     );
-    assert_eq!(s.user_by_token("other").expect("get"), None);
+    assert_eq!(s.token_user("other").expect("get"), None);
     s.set_setting("a", "1").expect("set");
     s.set_setting("a", "2").expect("set");
     assert_eq!(s.get_setting("a").expect("get").as_deref(), Some("2"));

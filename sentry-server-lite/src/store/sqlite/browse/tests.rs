@@ -161,6 +161,6 @@ fn tokens_are_listed_and_deleted_per_user() {
     );
     assert!(!s.delete_token(v.id, t1).expect("not theirs"));
     assert!(s.delete_token(u.id, t1).expect("delete"));
-    assert!(s.user_by_token("d1").expect("gone").is_none());
+    assert!(s.token_user("d1").expect("gone").is_none());
     assert_eq!(s.list_tokens(u.id).expect("list").len(), 1);
 }

@@ -1,0 +1,99 @@
+//! The PostgreSQL driver of the shared SQL layer ([`crate::store::sql`]): clients and
+//! transactions as [`Conn`], their rows as [`SqlRow`], and the pool as [`Database`].
+
+use ::postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use ::postgres::{GenericClient, Row};
+use bytes::BytesMut;
+
+use crate::store::sql::{Arg, Conn, Database, SqlRow};
+use crate::store::{PgStore, StoreResult};
+
+impl ToSql for Arg<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Arg::Int(v) => v.to_sql_checked(ty, out),
+            Arg::OptInt(v) => v.to_sql_checked(ty, out),
+            Arg::Text(v) => v.to_sql_checked(ty, out),
+            Arg::OptText(v) => v.to_sql_checked(ty, out),
+            Arg::Flag(v) => v.to_sql_checked(ty, out),
+            Arg::Blob(v) => v.to_sql_checked(ty, out),
+        }
+    }
+
+    /// Checked per value, by the type it holds (see `to_sql`).
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+impl SqlRow for Row {
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        Ok(self.try_get(i)?)
+    }
+    fn text(&self, i: usize) -> StoreResult<String> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        Ok(self.try_get(i)?)
+    }
+    fn flag(&self, i: usize) -> StoreResult<bool> {
+        Ok(self.try_get(i)?)
+    }
+    fn blob(&self, i: usize) -> StoreResult<Vec<u8>> {
+        Ok(self.try_get(i)?)
+    }
+}
+
+/// A client or a transaction.
+struct Pg<'a, C: GenericClient>(&'a mut C);
+
+fn params<'a>(args: &'a [Arg<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+}
+
+impl<C: GenericClient> Conn for Pg<'_, C> {
+    fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        Ok(self.0.execute(sql, &params(args))?)
+    }
+
+    fn each(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        f: &mut dyn FnMut(&dyn SqlRow) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        for row in self.0.query(sql, &params(args))? {
+            f(&row)?;
+        }
+        Ok(())
+    }
+}
+
+impl Database for PgStore {
+    fn on_reader(
+        &self,
+        f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),
+    ) -> StoreResult<()> {
+        self.with(|c| f(&mut Pg(&mut c.client)))
+    }
+
+    fn on_writer(
+        &self,
+        f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),
+    ) -> StoreResult<()> {
+        self.with(|c| {
+            let mut tx = c.client.transaction()?;
+            f(&mut Pg(&mut tx))?;
+            Ok(tx.commit()?)
+        })
+    }
+}

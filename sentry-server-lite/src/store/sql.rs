@@ -1,0 +1,252 @@
+//! The neutral SQL layer both backends run: statements are written once, with `$1..$n`
+//! placeholders, and executed through [`Conn`] (a connection or transaction of either
+//! driver) with [`Arg`] parameters; rows are read through [`SqlRow`], so each row
+//! mapping is written once too. [`Database`] is what a backend provides: a connection
+//! for reading and a transaction for writing.
+//!
+//! SQLite gets the placeholders as `?N` (bound by number, so a statement may use them in
+//! any order); PostgreSQL gets them as they are. What really differs between the dialects
+//! (schema DDL, advisory locks, LISTEN, COPY, the WAL checkpointer, the pool, the ingest
+//! statements) stays in the backends.
+
+use super::{StoreError, StoreResult};
+
+/// One statement parameter.
+#[derive(Clone, Copy, Debug)]
+pub enum Arg<'a> {
+    /// A 64-bit integer.
+    Int(i64),
+    /// An integer or NULL.
+    OptInt(Option<i64>),
+    /// Text.
+    Text(&'a str),
+    /// Text or NULL.
+    OptText(Option<&'a str>),
+    /// A flag (`BOOLEAN` on PostgreSQL, 0/1 on SQLite).
+    Flag(bool),
+    /// Bytes.
+    Blob(&'a [u8]),
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<Option<i64>> for Arg<'_> {
+    fn from(v: Option<i64>) -> Self {
+        Arg::OptInt(v)
+    }
+}
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(v: &'a str) -> Self {
+        Arg::Text(v)
+    }
+}
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(v: &'a String) -> Self {
+        Arg::Text(v)
+    }
+}
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        Arg::OptText(v)
+    }
+}
+impl From<bool> for Arg<'_> {
+    fn from(v: bool) -> Self {
+        Arg::Flag(v)
+    }
+}
+impl<'a> From<&'a [u8]> for Arg<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Arg::Blob(v)
+    }
+}
+
+/// `args![a, b]`: statement parameters from values [`Arg`] converts from.
+macro_rules! args {
+    ($($a:expr),* $(,)?) => { &[$($crate::store::sql::Arg::from($a)),*][..] };
+}
+pub(crate) use args;
+
+/// A result row of either driver, read by column index.
+pub trait SqlRow {
+    /// An integer column.
+    fn int(&self, i: usize) -> StoreResult<i64>;
+    /// An integer column that may be NULL.
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>>;
+    /// A text column.
+    fn text(&self, i: usize) -> StoreResult<String>;
+    /// A text column that may be NULL.
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>>;
+    /// A flag column.
+    fn flag(&self, i: usize) -> StoreResult<bool>;
+    /// A bytes column.
+    fn blob(&self, i: usize) -> StoreResult<Vec<u8>>;
+
+    /// A count (never negative).
+    fn count(&self, i: usize) -> StoreResult<u64> {
+        Ok(self.int(i)?.max(0) as u64)
+    }
+}
+
+/// A connection or a transaction of either driver.
+pub trait Conn {
+    /// Runs a statement; the number of rows it changed.
+    fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64>;
+    /// Runs a query and calls `f` on each row, in order.
+    fn each(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        f: &mut dyn FnMut(&dyn SqlRow) -> StoreResult<()>,
+    ) -> StoreResult<()>;
+}
+
+impl dyn Conn + '_ {
+    /// Every row, mapped.
+    pub fn all<T>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl Fn(&dyn SqlRow) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let mut out = Vec::new();
+        self.each(sql, args, &mut |r| {
+            out.push(map(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The first row, mapped, if there is one.
+    pub fn opt<T>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl Fn(&dyn SqlRow) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        let mut out = None;
+        self.each(sql, args, &mut |r| {
+            if out.is_none() {
+                out = Some(map(r)?);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The first row, mapped; [`StoreError::NotFound`] (naming `what`) without one.
+    pub fn one<T>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        what: &str,
+        map: impl Fn(&dyn SqlRow) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.opt(sql, args, map)?
+            .ok_or_else(|| StoreError::NotFound(what.to_owned()))
+    }
+
+    /// The integer the first row's first column holds (`RETURNING id`, `COUNT(*)`).
+    pub fn int(&mut self, sql: &str, args: &[Arg<'_>], what: &str) -> StoreResult<i64> {
+        self.one(sql, args, what, |r| r.int(0))
+    }
+}
+
+/// The connections a backend lends the shared code: one for reading, and one in a
+/// transaction for writing (committed when the closure succeeds, rolled back else).
+pub trait Database: Send + Sync {
+    /// Runs `f` on a connection that reads committed data.
+    fn on_reader(
+        &self,
+        f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),
+    ) -> StoreResult<()>;
+    /// Runs `f` in a write transaction.
+    fn on_writer(
+        &self,
+        f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),
+    ) -> StoreResult<()>;
+}
+
+/// Runs `f` on a reading connection of `db`.
+pub fn read<D: Database + ?Sized, T: Send>(
+    db: &D,
+    f: impl FnOnce(&mut dyn Conn) -> StoreResult<T> + Send,
+) -> StoreResult<T> {
+    let mut f = Some(f);
+    let mut out = None;
+    db.on_reader(&mut |c| {
+        if let Some(f) = f.take() {
+            out = Some(f(c)?);
+        }
+        Ok(())
+    })?;
+    out.ok_or_else(|| StoreError::Corrupt("a read ran no statement".into()))
+}
+
+/// Runs `f` in a write transaction of `db`.
+pub fn write<D: Database + ?Sized, T: Send>(
+    db: &D,
+    f: impl FnOnce(&mut dyn Conn) -> StoreResult<T> + Send,
+) -> StoreResult<T> {
+    let mut f = Some(f);
+    let mut out = None;
+    db.on_writer(&mut |c| {
+        if let Some(f) = f.take() {
+            out = Some(f(c)?);
+        }
+        Ok(())
+    })?;
+    out.ok_or_else(|| StoreError::Corrupt("a write ran no statement".into()))
+}
+
+/// Unique and foreign-key violations (of either driver) become
+/// [`StoreError::Conflict`] naming `what`; other errors pass.
+pub fn conflict(e: StoreError, what: &str) -> StoreError {
+    let violation = match &e {
+        StoreError::Database(rusqlite::Error::SqliteFailure(f, _)) => {
+            f.code == rusqlite::ErrorCode::ConstraintViolation
+        }
+        StoreError::Postgres(p) => p.code().is_some_and(|c| c.code().starts_with("23")),
+        _ => false,
+    };
+    if violation {
+        StoreError::Conflict(what.to_owned())
+    } else {
+        e
+    }
+}
+
+/// `sql` with `$N` placeholders written as SQLite's `?N`.
+pub fn sqlite_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Clamps a count for a `BIGINT`/`INTEGER` parameter.
+pub fn clamp(n: u64) -> i64 {
+    n.min(i64::MAX as u64) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_become_numbered_question_marks() {
+        assert_eq!(
+            sqlite_placeholders("SELECT $1, $12 WHERE a = $2 AND b = 'x$'"),
+            "SELECT ?1, ?12 WHERE a = ?2 AND b = 'x$'"
+        );
+    }
+}

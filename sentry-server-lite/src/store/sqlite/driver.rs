@@ -1,0 +1,88 @@
+//! The SQLite driver of the shared SQL layer ([`crate::store::sql`]): rusqlite
+//! connections as [`Conn`], their rows as [`SqlRow`], and the store's reader pool and
+//! writer as [`Database`].
+
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::{Connection, Row};
+
+use crate::store::sql::{sqlite_placeholders, Arg, Conn, Database, SqlRow};
+use crate::store::{SqliteStore, StoreError, StoreResult};
+
+impl rusqlite::ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match *self {
+            Arg::Int(v) => ToSqlOutput::Owned(Value::Integer(v)),
+            Arg::OptInt(v) => v.map_or(ToSqlOutput::Owned(Value::Null), |v| {
+                ToSqlOutput::Owned(Value::Integer(v))
+            }),
+            Arg::Text(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+            Arg::OptText(v) => v.map_or(ToSqlOutput::Owned(Value::Null), |v| {
+                ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes()))
+            }),
+            Arg::Flag(v) => ToSqlOutput::Owned(Value::Integer(i64::from(v))),
+            Arg::Blob(v) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
+        })
+    }
+}
+
+impl SqlRow for Row<'_> {
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        Ok(self.get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        Ok(self.get(i)?)
+    }
+    fn text(&self, i: usize) -> StoreResult<String> {
+        Ok(self.get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        Ok(self.get(i)?)
+    }
+    fn flag(&self, i: usize) -> StoreResult<bool> {
+        Ok(self.get(i)?)
+    }
+    fn blob(&self, i: usize) -> StoreResult<Vec<u8>> {
+        Ok(self.get(i)?)
+    }
+}
+
+impl Conn for &Connection {
+    fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        let mut stmt = self.prepare_cached(&sqlite_placeholders(sql))?;
+        Ok(stmt.execute(rusqlite::params_from_iter(args))? as u64)
+    }
+
+    fn each(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        f: &mut dyn FnMut(&dyn SqlRow) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let mut stmt = self.prepare_cached(&sqlite_placeholders(sql))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+        while let Some(row) = rows.next()? {
+            f(row)?;
+        }
+        Ok(())
+    }
+}
+
+impl Database for SqliteStore {
+    fn on_reader(
+        &self,
+        f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),
+    ) -> StoreResult<()> {
+        self.with_reader(|c| f(&mut { c }))
+    }
+
+    fn on_writer(
+        &self,
+        f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),
+    ) -> StoreResult<()> {
+        self.write(|c| {
+            let tx = c.unchecked_transaction()?;
+            f(&mut { &*tx })?;
+            tx.commit().map_err(StoreError::from)
+        })
+    }
+}
