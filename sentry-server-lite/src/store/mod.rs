@@ -13,6 +13,7 @@
 //! never by a read followed by an insert, so several writers (several server instances on
 //! one PostgreSQL database) cannot create the same issue twice.
 
+mod account_ops;
 pub mod accounts;
 pub mod copy;
 mod core;

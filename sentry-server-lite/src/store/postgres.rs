@@ -17,7 +17,6 @@
 //! - Key changes notify every instance (a trigger and `LISTEN`, `background`), so a
 //!   revoked key stops working on all of them at once.
 
-mod accounts;
 mod background;
 mod browse;
 mod driver;
@@ -82,10 +81,6 @@ fn with_pool<T: Send>(
     })
 }
 
-fn now_ms() -> i64 {
-    crate::clock::now_ms()
-}
-
 impl From<::postgres::Error> for StoreError {
     fn from(e: ::postgres::Error) -> Self {
         if is_unavailable(&e) {
@@ -108,14 +103,6 @@ fn is_unavailable(e: &::postgres::Error) -> bool {
         }
         None => std::error::Error::source(e)
             .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some()),
-    }
-}
-
-/// Unique and foreign-key violations become [`StoreError::Conflict`].
-fn conflict_or(e: ::postgres::Error, what: &str) -> StoreError {
-    match e.code().map(|c| c.code()) {
-        Some(c) if c.starts_with("23") => StoreError::Conflict(what.to_owned()),
-        _ => e.into(),
     }
 }
 
@@ -175,59 +162,12 @@ impl PgStore {
         self.with(|c| Ok(c.client.query(sql, params)?))
     }
 
-    fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Option<Row>> {
-        self.with(|c| Ok(c.client.query_opt(sql, params)?))
-    }
-
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
         self.with(|c| Ok(c.client.execute(sql, params)?))
     }
 }
 
 type RowResult<T> = Result<T, StoreError>;
-
-pub(crate) const USER_COLS: &str = "id, email, password_hash, is_superuser, is_active";
-pub(crate) fn user_row(r: &Row) -> RowResult<User> {
-    Ok(User {
-        id: r.try_get(0)?,
-        email: r.try_get(1)?,
-        password_hash: r.try_get(2)?,
-        is_superuser: r.try_get(3)?,
-        is_active: r.try_get(4)?,
-    })
-}
-
-pub(crate) const TEAM_COLS: &str = "id, slug, name, owner_id";
-pub(crate) fn team_row(r: &Row) -> RowResult<Team> {
-    Ok(Team {
-        id: r.try_get(0)?,
-        slug: r.try_get(1)?,
-        name: r.try_get(2)?,
-        owner_id: r.try_get(3)?,
-    })
-}
-
-pub(crate) const KEY_COLS: &str =
-    "id, project_id, public_key, secret_key, label, is_active, rate_limit_count, rate_limit_window";
-pub(crate) fn key_row(r: &Row) -> RowResult<ProjectKey> {
-    let count: Option<i64> = r.try_get(6)?;
-    let window: Option<i64> = r.try_get(7)?;
-    Ok(ProjectKey {
-        id: r.try_get(0)?,
-        project_id: r.try_get(1)?,
-        public_key: r.try_get(2)?,
-        secret_key: r.try_get(3)?,
-        label: r.try_get(4)?,
-        is_active: r.try_get(5)?,
-        rate_limit: match (count, window) {
-            (Some(c), Some(w)) if c >= 0 && w > 0 => Some(RateLimit {
-                count: c as u64,
-                window_secs: w as u64,
-            }),
-            _ => None,
-        },
-    })
-}
 
 pub(crate) const ISSUE_COLS: &str = "id, project_id, grouping_version, grouping_hash, title, \
     culprit, level, platform, issue_type, metadata, status, substatus, first_seen, last_seen, \

@@ -24,6 +24,8 @@ pub enum Arg<'a> {
     OptText(Option<&'a str>),
     /// A flag (`BOOLEAN` on PostgreSQL, 0/1 on SQLite).
     Flag(bool),
+    /// A flag or NULL.
+    OptFlag(Option<bool>),
     /// Bytes.
     Blob(&'a [u8]),
 }
@@ -56,6 +58,11 @@ impl<'a> From<Option<&'a str>> for Arg<'a> {
 impl From<bool> for Arg<'_> {
     fn from(v: bool) -> Self {
         Arg::Flag(v)
+    }
+}
+impl From<Option<bool>> for Arg<'_> {
+    fn from(v: Option<bool>) -> Self {
+        Arg::OptFlag(v)
     }
 }
 impl<'a> From<&'a [u8]> for Arg<'a> {
@@ -168,6 +175,11 @@ pub trait Database: Send + Sync {
         &self,
         f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),
     ) -> StoreResult<()>;
+    /// Tables holding tag counts of an issue besides `issue_tags` (PostgreSQL's
+    /// `tag_queue` of counts not folded yet), emptied first when an issue goes.
+    fn queued_tag_tables(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// Runs `f` on a reading connection of `db`.

@@ -202,60 +202,6 @@ fn migrate(conn: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
-fn conflict_or(e: rusqlite::Error, what: &str) -> StoreError {
-    match &e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            StoreError::Conflict(what.to_owned())
-        }
-        _ => StoreError::Database(e),
-    }
-}
-
-const USER_COLS: &str = "id, email, password_hash, is_superuser, is_active";
-fn user_row(r: &Row) -> rusqlite::Result<User> {
-    Ok(User {
-        id: r.get(0)?,
-        email: r.get(1)?,
-        password_hash: r.get(2)?,
-        is_superuser: r.get(3)?,
-        is_active: r.get(4)?,
-    })
-}
-
-const TEAM_COLS: &str = "id, slug, name, owner_id";
-fn team_row(r: &Row) -> rusqlite::Result<Team> {
-    Ok(Team {
-        id: r.get(0)?,
-        slug: r.get(1)?,
-        name: r.get(2)?,
-        owner_id: r.get(3)?,
-    })
-}
-
-const KEY_COLS: &str =
-    "id, project_id, public_key, secret_key, label, is_active, rate_limit_count, rate_limit_window";
-fn key_row(r: &Row) -> rusqlite::Result<ProjectKey> {
-    let count: Option<i64> = r.get(6)?;
-    let window: Option<i64> = r.get(7)?;
-    Ok(ProjectKey {
-        id: r.get(0)?,
-        project_id: r.get(1)?,
-        public_key: r.get(2)?,
-        secret_key: r.get(3)?,
-        label: r.get(4)?,
-        is_active: r.get(5)?,
-        rate_limit: match (count, window) {
-            (Some(c), Some(w)) if c >= 0 && w > 0 => Some(RateLimit {
-                count: c as u64,
-                window_secs: w as u64,
-            }),
-            _ => None,
-        },
-    })
-}
-
 const ISSUE_COLS: &str = "id, project_id, grouping_version, grouping_hash, title, culprit, level, \
     platform, issue_type, metadata, status, substatus, first_seen, last_seen, times_seen, \
     resolved_at, is_public";

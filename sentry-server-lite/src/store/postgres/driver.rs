@@ -6,7 +6,10 @@ use ::postgres::{GenericClient, Row};
 use bytes::BytesMut;
 
 use crate::store::sql::{Arg, Conn, Database, SqlRow};
-use crate::store::{PgStore, StoreResult};
+use crate::store::{AccountStore, PgStore, StoreResult};
+
+/// Every method is the shared one ([`crate::store::account_ops`]).
+impl AccountStore for PgStore {}
 
 impl ToSql for Arg<'_> {
     fn to_sql(
@@ -20,6 +23,7 @@ impl ToSql for Arg<'_> {
             Arg::Text(v) => v.to_sql_checked(ty, out),
             Arg::OptText(v) => v.to_sql_checked(ty, out),
             Arg::Flag(v) => v.to_sql_checked(ty, out),
+            Arg::OptFlag(v) => v.to_sql_checked(ty, out),
             Arg::Blob(v) => v.to_sql_checked(ty, out),
         }
     }
@@ -95,5 +99,9 @@ impl Database for PgStore {
             f(&mut Pg(&mut tx))?;
             Ok(tx.commit()?)
         })
+    }
+
+    fn queued_tag_tables(&self) -> &'static [&'static str] {
+        &["tag_queue"]
     }
 }

@@ -20,6 +20,9 @@ impl rusqlite::ToSql for Arg<'_> {
                 ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes()))
             }),
             Arg::Flag(v) => ToSqlOutput::Owned(Value::Integer(i64::from(v))),
+            Arg::OptFlag(v) => {
+                ToSqlOutput::Owned(v.map_or(Value::Null, |v| Value::Integer(v.into())))
+            }
             Arg::Blob(v) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
         })
     }

@@ -1,5 +1,9 @@
-use super::*;
-use crate::store::{IssueStatus, NewEvent, Page, Synchronous, WriteOutcome};
+//! AccountStore on a SQLite file.
+
+use crate::policy::Role;
+use crate::secrets;
+use crate::store::accounts::*;
+use crate::store::{IssueStatus, NewEvent, Page, SqliteStore, Store, Synchronous, WriteOutcome};
 
 fn store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().expect("tempdir");
