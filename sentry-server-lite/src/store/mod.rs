@@ -15,6 +15,7 @@
 
 mod account_ops;
 pub mod accounts;
+mod browse;
 pub mod copy;
 mod core;
 pub mod postgres;
@@ -272,7 +273,9 @@ pub trait Store: AccountStore + Send + Sync + 'static {
         project_id: i64,
         query: &IssueQuery,
         page: Page,
-    ) -> StoreResult<IssuePage>;
+    ) -> StoreResult<IssuePage> {
+        browse::search_issues(self, project_id, query, page)
+    }
     /// Events received per time bucket: `buckets` consecutive windows of `bucket_ms`
     /// starting at `start_ms` (by receive time), for sparklines.
     fn event_histogram(
@@ -281,14 +284,22 @@ pub trait Store: AccountStore + Send + Sync + 'static {
         start_ms: i64,
         bucket_ms: i64,
         buckets: usize,
-    ) -> StoreResult<Vec<u64>>;
+    ) -> StoreResult<Vec<u64>> {
+        browse::event_histogram(self, scope, start_ms, bucket_ms, buckets)
+    }
     /// The oldest, previous, next and latest events of an issue around the event with
     /// row id `event_row_id` (by row id, i.e. arrival order).
-    fn event_neighbors(&self, issue_id: i64, event_row_id: i64) -> StoreResult<EventNeighbors>;
+    fn event_neighbors(&self, issue_id: i64, event_row_id: i64) -> StoreResult<EventNeighbors> {
+        browse::event_neighbors(self, issue_id, event_row_id)
+    }
     /// A user's API tokens, newest first.
-    fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiTokenInfo>>;
+    fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiTokenInfo>> {
+        browse::list_tokens(self, user_id)
+    }
     /// Deletes one of a user's API tokens; whether it existed (and was theirs).
-    fn delete_token(&self, user_id: i64, token_id: i64) -> StoreResult<bool>;
+    fn delete_token(&self, user_id: i64, token_id: i64) -> StoreResult<bool> {
+        browse::delete_token(self, user_id, token_id)
+    }
 
     // ---- maintenance ----------------------------------------------------------------
     /// Deletes events older than the policy's age and beyond its per-issue count, at

@@ -18,13 +18,11 @@
 //!   revoked key stops working on all of them at once.
 
 mod background;
-mod browse;
 mod driver;
 mod ingest;
 pub mod pool;
 
 use ::postgres::types::ToSql;
-use ::postgres::Row;
 
 pub use pool::DbTarget;
 use pool::{outside_runtime, Conn, Pool};
@@ -158,87 +156,15 @@ impl PgStore {
         });
     }
 
-    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
-        self.with(|c| Ok(c.client.query(sql, params)?))
-    }
-
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
         self.with(|c| Ok(c.client.execute(sql, params)?))
     }
-}
-
-type RowResult<T> = Result<T, StoreError>;
-
-pub(crate) const ISSUE_COLS: &str = "id, project_id, grouping_version, grouping_hash, title, \
-    culprit, level, platform, issue_type, metadata, status, substatus, first_seen, last_seen, \
-    times_seen, resolved_at, is_public";
-pub(crate) fn issue_row(r: &Row) -> RowResult<Issue> {
-    let status: String = r.try_get(10)?;
-    let times_seen: i64 = r.try_get(14)?;
-    Ok(Issue {
-        id: r.try_get(0)?,
-        project_id: r.try_get(1)?,
-        grouping_version: r.try_get(2)?,
-        grouping_hash: r.try_get(3)?,
-        title: r.try_get(4)?,
-        culprit: r.try_get(5)?,
-        level: r.try_get(6)?,
-        platform: r.try_get(7)?,
-        issue_type: r.try_get(8)?,
-        metadata: r.try_get(9)?,
-        status: IssueStatus::parse(&status).unwrap_or(IssueStatus::Unresolved),
-        substatus: r.try_get(11)?,
-        first_seen_ms: r.try_get(12)?,
-        last_seen_ms: r.try_get(13)?,
-        times_seen: times_seen.max(0) as u64,
-        resolved_at_ms: r.try_get(15)?,
-        is_public: r.try_get(16)?,
-    })
-}
-
-fn rows<T>(rows: Vec<Row>, f: impl Fn(&Row) -> RowResult<T>) -> StoreResult<Vec<T>> {
-    rows.iter().map(f).collect()
-}
-
-fn clamp(n: u64) -> i64 {
-    n.min(i64::MAX as u64) as i64
 }
 
 impl Store for PgStore {
     fn write_batch(&self, events: &[NewEvent]) -> Vec<StoreResult<WriteOutcome>> {
         self.start_folder();
         ingest::write_batch(self, events)
-    }
-
-    fn search_issues(
-        &self,
-        project_id: i64,
-        query: &IssueQuery,
-        page: Page,
-    ) -> StoreResult<IssuePage> {
-        browse::search_issues(self, project_id, query, page)
-    }
-
-    fn event_histogram(
-        &self,
-        scope: EventScope,
-        start_ms: i64,
-        bucket_ms: i64,
-        buckets: usize,
-    ) -> StoreResult<Vec<u64>> {
-        browse::event_histogram(self, scope, start_ms, bucket_ms, buckets)
-    }
-
-    fn event_neighbors(&self, issue_id: i64, event_row_id: i64) -> StoreResult<EventNeighbors> {
-        browse::event_neighbors(self, issue_id, event_row_id)
-    }
-
-    fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiTokenInfo>> {
-        browse::list_tokens(self, user_id)
-    }
-
-    fn delete_token(&self, user_id: i64, token_id: i64) -> StoreResult<bool> {
-        browse::delete_token(self, user_id, token_id)
     }
 
     fn writer_threads(&self) -> usize {

@@ -175,10 +175,40 @@ pub trait Database: Send + Sync {
         &self,
         f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),
     ) -> StoreResult<()>;
+    /// Which SQL dialect the connections speak, for the few words that differ.
+    fn dialect(&self) -> Dialect;
     /// Tables holding tag counts of an issue besides `issue_tags` (PostgreSQL's
     /// `tag_queue` of counts not folded yet), emptied first when an issue goes.
     fn queued_tag_tables(&self) -> &'static [&'static str] {
         &[]
+    }
+}
+
+/// The two SQL dialects, for the few words a shared statement spells differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Dialect {
+    /// Case-insensitive `LIKE` (SQLite's `LIKE` already is, for ASCII).
+    pub fn ilike(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "LIKE",
+            Dialect::Postgres => "ILIKE",
+        }
+    }
+
+    /// `column` written so that the planner does not pick an index on it (SQLite's unary
+    /// `+`; PostgreSQL's planner needs no hint).
+    pub fn unindexed(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("+{column}"),
+            Dialect::Postgres => column.to_owned(),
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::schema::sqlite::MIGRATIONS;
 use super::*;
@@ -136,10 +136,6 @@ impl SqliteStore {
         &self.path
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
-        self.with_reader(|c| Ok(f(c)?))
-    }
-
     /// Runs `f` on a free reader connection (or waits for one, round-robin).
     fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
         for r in &self.readers {
@@ -202,33 +198,6 @@ fn migrate(conn: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
-const ISSUE_COLS: &str = "id, project_id, grouping_version, grouping_hash, title, culprit, level, \
-    platform, issue_type, metadata, status, substatus, first_seen, last_seen, times_seen, \
-    resolved_at, is_public";
-fn issue_row(r: &Row) -> rusqlite::Result<Issue> {
-    let status: String = r.get(10)?;
-    let times_seen: i64 = r.get(14)?;
-    Ok(Issue {
-        id: r.get(0)?,
-        project_id: r.get(1)?,
-        grouping_version: r.get(2)?,
-        grouping_hash: r.get(3)?,
-        title: r.get(4)?,
-        culprit: r.get(5)?,
-        level: r.get(6)?,
-        platform: r.get(7)?,
-        issue_type: r.get(8)?,
-        metadata: r.get(9)?,
-        status: IssueStatus::parse(&status).unwrap_or(IssueStatus::Unresolved),
-        substatus: r.get(11)?,
-        first_seen_ms: r.get(12)?,
-        last_seen_ms: r.get(13)?,
-        times_seen: times_seen.max(0) as u64,
-        resolved_at_ms: r.get(15)?,
-        is_public: r.get(16)?,
-    })
-}
-
 impl Store for SqliteStore {
     fn write_batch(&self, events: &[NewEvent]) -> Vec<StoreResult<WriteOutcome>> {
         // The checkpointer holds the writer off only for a bounded time: past it (a
@@ -245,37 +214,6 @@ impl Store for SqliteStore {
 
     fn background_failure(&self) -> Option<String> {
         self.checkpointer.get()?.as_ref()?.failure()
-    }
-
-    fn search_issues(
-        &self,
-        project_id: i64,
-        query: &IssueQuery,
-        page: Page,
-    ) -> StoreResult<IssuePage> {
-        browse::search_issues(self, project_id, query, page)
-    }
-
-    fn event_histogram(
-        &self,
-        scope: EventScope,
-        start_ms: i64,
-        bucket_ms: i64,
-        buckets: usize,
-    ) -> StoreResult<Vec<u64>> {
-        browse::event_histogram(self, scope, start_ms, bucket_ms, buckets)
-    }
-
-    fn event_neighbors(&self, issue_id: i64, event_row_id: i64) -> StoreResult<EventNeighbors> {
-        browse::event_neighbors(self, issue_id, event_row_id)
-    }
-
-    fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiTokenInfo>> {
-        browse::list_tokens(self, user_id)
-    }
-
-    fn delete_token(&self, user_id: i64, token_id: i64) -> StoreResult<bool> {
-        browse::delete_token(self, user_id, token_id)
     }
 
     fn apply_retention(&self, policy: &RetentionPolicy, now_ms: i64) -> StoreResult<u64> {

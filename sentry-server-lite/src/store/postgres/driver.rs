@@ -5,7 +5,7 @@ use ::postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use ::postgres::{GenericClient, Row};
 use bytes::BytesMut;
 
-use crate::store::sql::{Arg, Conn, Database, SqlRow};
+use crate::store::sql::{Arg, Conn, Database, Dialect, SqlRow};
 use crate::store::{AccountStore, PgStore, StoreResult};
 
 /// Every method is the shared one ([`crate::store::account_ops`]).
@@ -83,6 +83,10 @@ impl<C: GenericClient> Conn for Pg<'_, C> {
 }
 
 impl Database for PgStore {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
     fn on_reader(
         &self,
         f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),

@@ -5,7 +5,7 @@
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, Row};
 
-use crate::store::sql::{sqlite_placeholders, Arg, Conn, Database, SqlRow};
+use crate::store::sql::{sqlite_placeholders, Arg, Conn, Database, Dialect, SqlRow};
 use crate::store::{SqliteStore, StoreError, StoreResult};
 
 impl rusqlite::ToSql for Arg<'_> {
@@ -71,6 +71,10 @@ impl Conn for &Connection {
 }
 
 impl Database for SqliteStore {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
     fn on_reader(
         &self,
         f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),
