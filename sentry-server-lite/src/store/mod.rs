@@ -18,6 +18,7 @@ pub mod accounts;
 mod browse;
 pub mod copy;
 mod core;
+pub mod plan;
 pub mod postgres;
 pub mod rows;
 pub mod schema;
