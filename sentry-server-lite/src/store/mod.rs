@@ -20,6 +20,7 @@ pub mod copy;
 mod core;
 pub mod plan;
 pub mod postgres;
+mod retention;
 pub mod rows;
 pub mod schema;
 pub mod sql;
@@ -305,5 +306,7 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     // ---- maintenance ----------------------------------------------------------------
     /// Deletes events older than the policy's age and beyond its per-issue count, at
     /// most `policy.max_deletions` rows per call; returns how many events were deleted.
-    fn apply_retention(&self, policy: &RetentionPolicy, now_ms: i64) -> StoreResult<u64>;
+    fn apply_retention(&self, policy: &RetentionPolicy, now_ms: i64) -> StoreResult<u64> {
+        retention::apply(self, policy, now_ms)
+    }
 }

@@ -98,6 +98,33 @@ pub trait SqlRow {
     }
 }
 
+/// `impl SqlRow for $row`, each column read by the driver's `$row::$get(index)`.
+macro_rules! sql_row_by {
+    ($row:ty, $get:ident) => {
+        impl $crate::store::sql::SqlRow for $row {
+            fn int(&self, i: usize) -> $crate::store::StoreResult<i64> {
+                Ok(self.$get(i)?)
+            }
+            fn opt_int(&self, i: usize) -> $crate::store::StoreResult<Option<i64>> {
+                Ok(self.$get(i)?)
+            }
+            fn text(&self, i: usize) -> $crate::store::StoreResult<String> {
+                Ok(self.$get(i)?)
+            }
+            fn opt_text(&self, i: usize) -> $crate::store::StoreResult<Option<String>> {
+                Ok(self.$get(i)?)
+            }
+            fn flag(&self, i: usize) -> $crate::store::StoreResult<bool> {
+                Ok(self.$get(i)?)
+            }
+            fn blob(&self, i: usize) -> $crate::store::StoreResult<Vec<u8>> {
+                Ok(self.$get(i)?)
+            }
+        }
+    };
+}
+pub(crate) use sql_row_by;
+
 /// A connection or a transaction of either driver.
 pub trait Conn {
     /// Runs a statement; the number of rows it changed.

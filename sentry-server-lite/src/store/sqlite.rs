@@ -215,55 +215,6 @@ impl Store for SqliteStore {
     fn background_failure(&self) -> Option<String> {
         self.checkpointer.get()?.as_ref()?.failure()
     }
-
-    fn apply_retention(&self, policy: &RetentionPolicy, now_ms: i64) -> StoreResult<u64> {
-        let budget = policy.max_deletions.max(1) as i64;
-        self.write(|c| {
-            let mut deleted: i64 = 0;
-            if policy.max_age_days > 0 {
-                let cutoff = now_ms - (policy.max_age_days as i64) * 86_400_000;
-                deleted += c.execute(
-                    "DELETE FROM events WHERE id IN \
-                     (SELECT id FROM events WHERE received < ?1 LIMIT ?2)",
-                    params![cutoff, budget],
-                )? as i64;
-                // Issues whose every event has expired go too, with their tags.
-                c.execute(
-                    "DELETE FROM issue_tags WHERE issue_id IN (SELECT id FROM issues \
-                     WHERE last_seen < ?1 AND NOT EXISTS \
-                     (SELECT 1 FROM events e WHERE e.issue_id = issues.id))",
-                    [cutoff],
-                )?;
-                c.execute(
-                    "DELETE FROM issues WHERE last_seen < ?1 AND NOT EXISTS \
-                     (SELECT 1 FROM events e WHERE e.issue_id = issues.id)",
-                    [cutoff],
-                )?;
-            }
-            if policy.max_events_per_issue > 0 && deleted < budget {
-                let keep = policy.max_events_per_issue as i64;
-                let over: Vec<i64> = {
-                    let mut stmt = c.prepare(
-                        "SELECT issue_id FROM events WHERE issue_id IS NOT NULL \
-                         GROUP BY issue_id HAVING COUNT(*) > ?1",
-                    )?;
-                    let rows = stmt.query_map([keep], |r| r.get(0))?;
-                    rows.collect::<rusqlite::Result<_>>()?
-                };
-                for issue_id in over {
-                    if deleted >= budget {
-                        break;
-                    }
-                    deleted += c.execute(
-                        "DELETE FROM events WHERE id IN (SELECT id FROM events \
-                         WHERE issue_id = ?1 ORDER BY id DESC LIMIT ?3 OFFSET ?2)",
-                        params![issue_id, keep, budget - deleted],
-                    )? as i64;
-                }
-            }
-            Ok(deleted.max(0) as u64)
-        })
-    }
 }
 
 #[cfg(test)]

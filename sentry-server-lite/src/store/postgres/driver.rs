@@ -5,7 +5,7 @@ use ::postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use ::postgres::{GenericClient, Row};
 use bytes::BytesMut;
 
-use crate::store::sql::{Arg, Conn, Database, Dialect, SqlRow};
+use crate::store::sql::{sql_row_by, Arg, Conn, Database, Dialect, SqlRow};
 use crate::store::{AccountStore, PgStore, StoreResult};
 
 /// Every method is the shared one ([`crate::store::account_ops`]).
@@ -36,26 +36,7 @@ impl ToSql for Arg<'_> {
     to_sql_checked!();
 }
 
-impl SqlRow for Row {
-    fn int(&self, i: usize) -> StoreResult<i64> {
-        Ok(self.try_get(i)?)
-    }
-    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
-        Ok(self.try_get(i)?)
-    }
-    fn text(&self, i: usize) -> StoreResult<String> {
-        Ok(self.try_get(i)?)
-    }
-    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
-        Ok(self.try_get(i)?)
-    }
-    fn flag(&self, i: usize) -> StoreResult<bool> {
-        Ok(self.try_get(i)?)
-    }
-    fn blob(&self, i: usize) -> StoreResult<Vec<u8>> {
-        Ok(self.try_get(i)?)
-    }
-}
+sql_row_by!(Row, try_get);
 
 /// A client or a transaction.
 struct Pg<'a, C: GenericClient>(&'a mut C);

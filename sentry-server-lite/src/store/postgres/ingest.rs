@@ -36,7 +36,9 @@ use super::PgStore;
 use crate::store::plan::{
     issue_upsert, tag_upsert, BatchPlan, IssueGroup, TagTally, UpsertedIssue,
 };
+use crate::store::retention;
 use crate::store::schema::postgres::LOCK_RETENTION;
+use crate::store::sql::{self, args};
 use crate::store::{NewEvent, RateLimit, RetentionPolicy, StoreError, StoreResult, WriteOutcome};
 
 const MAX_ATTEMPTS: usize = 6;
@@ -340,81 +342,32 @@ pub(super) fn fold_all_tags(c: &mut Conn) -> StoreResult<u64> {
 }
 
 /// Retention (see [`crate::store::Store::apply_retention`]) under an advisory lock: when
-/// another instance is running it, this call does nothing and returns 0.
+/// another instance is running it, this call does nothing and returns 0. The deletions
+/// are the shared ones ([`retention::delete_expired`]); then the rate-limit and
+/// login-throttle windows older than a day go.
 pub(super) fn apply_retention(
     store: &PgStore,
     policy: &RetentionPolicy,
     now_ms: i64,
 ) -> StoreResult<u64> {
-    let budget = policy.max_deletions.max(1).min(i64::MAX as u64) as i64;
-    store.with(|c| {
-        let mut tx = c.client.transaction()?;
-        let locked: bool = tx
-            .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&LOCK_RETENTION])?
-            .try_get(0)?;
+    sql::write(store, |c| {
+        let locked = c.one(
+            "SELECT pg_try_advisory_xact_lock($1)",
+            args![LOCK_RETENTION],
+            "lock",
+            |r| r.flag(0),
+        )?;
         if !locked {
             return Ok(0);
         }
-        let mut deleted: i64 = 0;
-        if policy.max_age_days > 0 {
-            let cutoff = now_ms - (policy.max_age_days.min(1 << 40) as i64) * 86_400_000;
-            deleted += tx.execute(
-                "DELETE FROM events WHERE id IN \
-                 (SELECT id FROM events WHERE received < $1 LIMIT $2)",
-                &[&cutoff, &budget],
-            )? as i64;
-            // The queue first (see `delete_project`).
-            tx.execute(
-                "DELETE FROM tag_queue WHERE issue_id IN (SELECT id FROM issues \
-                 WHERE last_seen < $1 AND NOT EXISTS \
-                 (SELECT 1 FROM events e WHERE e.issue_id = issues.id))",
-                &[&cutoff],
-            )?;
-            tx.execute(
-                "DELETE FROM issue_tags WHERE issue_id IN (SELECT id FROM issues \
-                 WHERE last_seen < $1 AND NOT EXISTS \
-                 (SELECT 1 FROM events e WHERE e.issue_id = issues.id))",
-                &[&cutoff],
-            )?;
-            tx.execute(
-                "DELETE FROM issues WHERE last_seen < $1 AND NOT EXISTS \
-                 (SELECT 1 FROM events e WHERE e.issue_id = issues.id)",
-                &[&cutoff],
+        let deleted = retention::delete_expired(c, policy, now_ms, &["tag_queue"])?;
+        for table in ["rate_limit_windows", "login_attempts"] {
+            c.exec(
+                &format!("DELETE FROM {table} WHERE window_start < $1"),
+                args![now_ms - 86_400_000],
             )?;
         }
-        if policy.max_events_per_issue > 0 && deleted < budget {
-            let keep = policy.max_events_per_issue.min(i64::MAX as u64) as i64;
-            let over: Vec<i64> = tx
-                .query(
-                    "SELECT issue_id FROM events WHERE issue_id IS NOT NULL \
-                     GROUP BY issue_id HAVING COUNT(*) > $1",
-                    &[&keep],
-                )?
-                .iter()
-                .map(|r| r.try_get(0))
-                .collect::<Result<_, _>>()?;
-            for issue_id in over {
-                if deleted >= budget {
-                    break;
-                }
-                deleted += tx.execute(
-                    "DELETE FROM events WHERE id IN (SELECT id FROM events \
-                     WHERE issue_id = $1 ORDER BY id DESC OFFSET $2 LIMIT $3)",
-                    &[&issue_id, &keep, &(budget - deleted)],
-                )? as i64;
-            }
-        }
-        // Rate-limit and login-throttle windows older than a day are over.
-        tx.execute(
-            "DELETE FROM rate_limit_windows WHERE window_start < $1",
-            &[&(now_ms - 86_400_000)],
-        )?;
-        tx.execute(
-            "DELETE FROM login_attempts WHERE window_start < $1",
-            &[&(now_ms - 86_400_000)],
-        )?;
-        tx.commit()?;
-        Ok(deleted.max(0) as u64)
+        Ok(deleted)
     })
 }
 

@@ -5,7 +5,7 @@
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, Row};
 
-use crate::store::sql::{sqlite_placeholders, Arg, Conn, Database, Dialect, SqlRow};
+use crate::store::sql::{sql_row_by, sqlite_placeholders, Arg, Conn, Database, Dialect, SqlRow};
 use crate::store::{SqliteStore, StoreError, StoreResult};
 
 impl rusqlite::ToSql for Arg<'_> {
@@ -28,26 +28,7 @@ impl rusqlite::ToSql for Arg<'_> {
     }
 }
 
-impl SqlRow for Row<'_> {
-    fn int(&self, i: usize) -> StoreResult<i64> {
-        Ok(self.get(i)?)
-    }
-    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
-        Ok(self.get(i)?)
-    }
-    fn text(&self, i: usize) -> StoreResult<String> {
-        Ok(self.get(i)?)
-    }
-    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
-        Ok(self.get(i)?)
-    }
-    fn flag(&self, i: usize) -> StoreResult<bool> {
-        Ok(self.get(i)?)
-    }
-    fn blob(&self, i: usize) -> StoreResult<Vec<u8>> {
-        Ok(self.get(i)?)
-    }
-}
+sql_row_by!(Row<'_>, get);
 
 impl Conn for &Connection {
     fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
