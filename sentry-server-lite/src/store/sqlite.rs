@@ -222,10 +222,6 @@ mod failure_tests;
 #[cfg(test)]
 mod tests;
 
-mod accounts;
-
-mod browse;
-
 mod driver;
 
 mod ingest;

@@ -6,7 +6,10 @@ use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, Row};
 
 use crate::store::sql::{sql_row_by, sqlite_placeholders, Arg, Conn, Database, Dialect, SqlRow};
-use crate::store::{SqliteStore, StoreError, StoreResult};
+use crate::store::{AccountStore, SqliteStore, StoreError, StoreResult};
+
+/// Every method is the shared one ([`crate::store::account_ops`]).
+impl AccountStore for SqliteStore {}
 
 impl rusqlite::ToSql for Arg<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
