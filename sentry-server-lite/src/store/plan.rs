@@ -117,6 +117,17 @@ pub struct UpsertedIssue {
     pub regressed_by: Option<String>,
 }
 
+/// The issue an event falls into.
+fn group_key(e: &NewEvent) -> GroupKey<'_> {
+    (e.project_id, &e.grouping_version, &e.grouping_hash)
+}
+
+/// Widens `[first, last]` to hold `at`.
+fn widen(first: &mut i64, last: &mut i64, at: i64) {
+    *first = (*first).min(at);
+    *last = (*last).max(at);
+}
+
 /// The plan of one batch (see the module documentation).
 #[derive(Debug)]
 pub struct BatchPlan<'a> {
@@ -147,11 +158,7 @@ impl<'a> BatchPlan<'a> {
         let mut by_key: BTreeMap<GroupKey<'a>, IssueGroup<'a>> = BTreeMap::new();
         for &i in &fresh {
             let e = &events[i];
-            let key = (
-                e.project_id,
-                e.grouping_version.as_str(),
-                e.grouping_hash.as_str(),
-            );
+            let key = group_key(e);
             let g = by_key.entry(key).or_insert(IssueGroup {
                 key,
                 first: i,
@@ -161,8 +168,7 @@ impl<'a> BatchPlan<'a> {
                 last_seen: e.timestamp_ms,
             });
             g.count += 1;
-            g.first_seen = g.first_seen.min(e.timestamp_ms);
-            g.last_seen = g.last_seen.max(e.timestamp_ms);
+            widen(&mut g.first_seen, &mut g.last_seen, e.timestamp_ms);
             g.last = i;
         }
         let groups: Vec<IssueGroup<'a>> = by_key.into_values().collect();
@@ -172,12 +178,9 @@ impl<'a> BatchPlan<'a> {
         let mut tallies: BTreeMap<(usize, &'a str, &'a str), TagTally<'a>> = BTreeMap::new();
         for &i in &fresh {
             let e = &events[i];
-            let key = (
-                e.project_id,
-                e.grouping_version.as_str(),
-                e.grouping_hash.as_str(),
-            );
-            let Some(&g) = index.get(&key) else { continue };
+            let Some(&g) = index.get(&group_key(e)) else {
+                continue;
+            };
             group_of[i] = g;
             for (k, v) in &e.tags {
                 let t = tallies.entry((g, k, v)).or_insert(TagTally {
@@ -189,8 +192,7 @@ impl<'a> BatchPlan<'a> {
                     last_seen: e.timestamp_ms,
                 });
                 t.count += 1;
-                t.first_seen = t.first_seen.min(e.timestamp_ms);
-                t.last_seen = t.last_seen.max(e.timestamp_ms);
+                widen(&mut t.first_seen, &mut t.last_seen, e.timestamp_ms);
             }
         }
         BatchPlan {
@@ -255,34 +257,47 @@ impl<'a> BatchPlan<'a> {
     }
 }
 
+/// A test event of project `project_id` with id `id` in group `hash` at `at` (ms), with
+/// `tags` and a `{}` body.
+#[cfg(test)]
+pub(crate) fn test_event(
+    project_id: i64,
+    id: &str,
+    hash: &str,
+    at: i64,
+    tags: &[(&str, &str)],
+) -> NewEvent {
+    NewEvent {
+        project_id,
+        event_id: id.to_owned(),
+        timestamp_ms: at,
+        received_ms: at,
+        level: "error".into(),
+        platform: "python".into(),
+        release: None,
+        environment: None,
+        title: format!("title {hash}"),
+        culprit: "c".into(),
+        message: "m".into(),
+        issue_type: "error".into(),
+        metadata: "{}".into(),
+        grouping_version: "g1".into(),
+        grouping_hash: hash.to_owned(),
+        tags: tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        body_zstd: zstd::bulk::compress(b"{}", 1).unwrap_or_default(),
+        body_size: 2,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn event(id: &str, hash: &str, at: i64, tags: &[(&str, &str)]) -> NewEvent {
-        NewEvent {
-            project_id: 1,
-            event_id: id.to_owned(),
-            timestamp_ms: at,
-            received_ms: at,
-            level: format!("level {id}"),
-            platform: "python".into(),
-            release: None,
-            environment: None,
-            title: format!("title {hash}"),
-            culprit: "c".into(),
-            message: "m".into(),
-            issue_type: "error".into(),
-            metadata: "{}".into(),
-            grouping_version: "g1".into(),
-            grouping_hash: hash.to_owned(),
-            tags: tags
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body_zstd: Vec::new(),
-            body_size: 0,
-        }
+        test_event(1, id, hash, at, tags)
     }
 
     #[test]

@@ -125,17 +125,18 @@ macro_rules! sql_row_by {
 }
 pub(crate) use sql_row_by;
 
+/// What [`Conn::each`] calls on each row.
+pub type EachRow<'a> = &'a mut dyn FnMut(&dyn SqlRow) -> StoreResult<()>;
+
+/// What [`Database::run`] runs on a connection.
+pub type Job<'a> = &'a mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send);
+
 /// A connection or a transaction of either driver.
 pub trait Conn {
     /// Runs a statement; the number of rows it changed.
     fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64>;
     /// Runs a query and calls `f` on each row, in order.
-    fn each(
-        &mut self,
-        sql: &str,
-        args: &[Arg<'_>],
-        f: &mut dyn FnMut(&dyn SqlRow) -> StoreResult<()>,
-    ) -> StoreResult<()>;
+    fn each(&mut self, sql: &str, args: &[Arg<'_>], f: EachRow<'_>) -> StoreResult<()>;
 }
 
 impl dyn Conn + '_ {
@@ -192,16 +193,9 @@ impl dyn Conn + '_ {
 /// The connections a backend lends the shared code: one for reading, and one in a
 /// transaction for writing (committed when the closure succeeds, rolled back else).
 pub trait Database: Send + Sync {
-    /// Runs `f` on a connection that reads committed data.
-    fn on_reader(
-        &self,
-        f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),
-    ) -> StoreResult<()>;
-    /// Runs `f` in a write transaction.
-    fn on_writer(
-        &self,
-        f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),
-    ) -> StoreResult<()>;
+    /// Runs `f` on a connection that reads committed data ([`Access::Read`]) or in a
+    /// write transaction ([`Access::Write`]).
+    fn run(&self, access: Access, f: Job<'_>) -> StoreResult<()>;
     /// Which SQL dialect the connections speak, for the few words that differ.
     fn dialect(&self) -> Dialect;
     /// Tables holding tag counts of an issue besides `issue_tags` (PostgreSQL's
@@ -209,6 +203,15 @@ pub trait Database: Send + Sync {
     fn queued_tag_tables(&self) -> &'static [&'static str] {
         &[]
     }
+}
+
+/// What a [`Database::run`] does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Reads committed data.
+    Read,
+    /// Writes, in a transaction.
+    Write,
 }
 
 /// The two SQL dialects, for the few words a shared statement spells differently.
@@ -246,7 +249,7 @@ pub fn read<D: Database + ?Sized, T: Send>(
 ) -> StoreResult<T> {
     let mut f = Some(f);
     let mut out = None;
-    db.on_reader(&mut |c| {
+    db.run(Access::Read, &mut |c| {
         if let Some(f) = f.take() {
             out = Some(f(c)?);
         }
@@ -262,7 +265,7 @@ pub fn write<D: Database + ?Sized, T: Send>(
 ) -> StoreResult<T> {
     let mut f = Some(f);
     let mut out = None;
-    db.on_writer(&mut |c| {
+    db.run(Access::Write, &mut |c| {
         if let Some(f) = f.take() {
             out = Some(f(c)?);
         }

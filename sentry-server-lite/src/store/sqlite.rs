@@ -159,15 +159,17 @@ fn migrate(conn: &Connection) -> StoreResult<()> {
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
     )?;
+    let applied = |version: &i64| -> rusqlite::Result<bool> {
+        conn.query_row(
+            "SELECT version FROM schema_migrations WHERE version = ?1",
+            [version],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()
+        .map(|v| v.is_some())
+    };
     for (version, name, sql) in MIGRATIONS {
-        let done: Option<i64> = conn
-            .query_row(
-                "SELECT version FROM schema_migrations WHERE version = ?1",
-                [version],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if done.is_some() {
+        if applied(version)? {
             continue;
         }
         conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -182,14 +184,7 @@ fn migrate(conn: &Connection) -> StoreResult<()> {
             Err(e) => {
                 let _ = conn.execute_batch("ROLLBACK");
                 // Another process may have applied it meanwhile.
-                let done: Option<i64> = conn
-                    .query_row(
-                        "SELECT version FROM schema_migrations WHERE version = ?1",
-                        [version],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if done.is_none() {
+                if !applied(version)? {
                     return Err(e.into());
                 }
             }

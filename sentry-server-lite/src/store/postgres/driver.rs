@@ -5,7 +5,7 @@ use ::postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use ::postgres::{GenericClient, Row};
 use bytes::BytesMut;
 
-use crate::store::sql::{sql_row_by, Arg, Conn, Database, Dialect, SqlRow};
+use crate::store::sql::{sql_row_by, Access, Arg, Conn, Database, Dialect, EachRow, Job};
 use crate::store::{AccountStore, PgStore, StoreResult};
 
 /// Every method is the shared one ([`crate::store::account_ops`]).
@@ -50,12 +50,7 @@ impl<C: GenericClient> Conn for Pg<'_, C> {
         Ok(self.0.execute(sql, &params(args))?)
     }
 
-    fn each(
-        &mut self,
-        sql: &str,
-        args: &[Arg<'_>],
-        f: &mut dyn FnMut(&dyn SqlRow) -> StoreResult<()>,
-    ) -> StoreResult<()> {
+    fn each(&mut self, sql: &str, args: &[Arg<'_>], f: EachRow<'_>) -> StoreResult<()> {
         for row in self.0.query(sql, &params(args))? {
             f(&row)?;
         }
@@ -68,21 +63,14 @@ impl Database for PgStore {
         Dialect::Postgres
     }
 
-    fn on_reader(
-        &self,
-        f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),
-    ) -> StoreResult<()> {
-        self.with(|c| f(&mut Pg(&mut c.client)))
-    }
-
-    fn on_writer(
-        &self,
-        f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),
-    ) -> StoreResult<()> {
-        self.with(|c| {
-            let mut tx = c.client.transaction()?;
-            f(&mut Pg(&mut tx))?;
-            Ok(tx.commit()?)
+    fn run(&self, access: Access, f: Job<'_>) -> StoreResult<()> {
+        self.with(|c| match access {
+            Access::Read => f(&mut Pg(&mut c.client)),
+            Access::Write => {
+                let mut tx = c.client.transaction()?;
+                f(&mut Pg(&mut tx))?;
+                Ok(tx.commit()?)
+            }
         })
     }
 

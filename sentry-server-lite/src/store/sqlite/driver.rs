@@ -1,11 +1,13 @@
 //! The SQLite driver of the shared SQL layer ([`crate::store::sql`]): rusqlite
-//! connections as [`Conn`], their rows as [`SqlRow`], and the store's reader pool and
+//! connections as [`Conn`], their rows as [`SqlRow`](crate::store::sql::SqlRow)(crate::store::sql::SqlRow), and the store's reader pool and
 //! writer as [`Database`].
 
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, Row};
 
-use crate::store::sql::{sql_row_by, sqlite_placeholders, Arg, Conn, Database, Dialect, SqlRow};
+use crate::store::sql::{
+    sql_row_by, sqlite_placeholders, Access, Arg, Conn, Database, Dialect, EachRow, Job,
+};
 use crate::store::{AccountStore, SqliteStore, StoreError, StoreResult};
 
 /// Every method is the shared one ([`crate::store::account_ops`]).
@@ -39,12 +41,7 @@ impl Conn for &Connection {
         Ok(stmt.execute(rusqlite::params_from_iter(args))? as u64)
     }
 
-    fn each(
-        &mut self,
-        sql: &str,
-        args: &[Arg<'_>],
-        f: &mut dyn FnMut(&dyn SqlRow) -> StoreResult<()>,
-    ) -> StoreResult<()> {
+    fn each(&mut self, sql: &str, args: &[Arg<'_>], f: EachRow<'_>) -> StoreResult<()> {
         let mut stmt = self.prepare_cached(&sqlite_placeholders(sql))?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
         while let Some(row) = rows.next()? {
@@ -59,21 +56,14 @@ impl Database for SqliteStore {
         Dialect::Sqlite
     }
 
-    fn on_reader(
-        &self,
-        f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),
-    ) -> StoreResult<()> {
-        self.with_reader(|c| f(&mut { c }))
-    }
-
-    fn on_writer(
-        &self,
-        f: &mut (dyn FnMut(&mut dyn Conn) -> StoreResult<()> + Send),
-    ) -> StoreResult<()> {
-        self.write(|c| {
-            let tx = c.unchecked_transaction()?;
-            f(&mut { &*tx })?;
-            tx.commit().map_err(StoreError::from)
-        })
+    fn run(&self, access: Access, f: Job<'_>) -> StoreResult<()> {
+        match access {
+            Access::Read => self.with_reader(|c| f(&mut { c })),
+            Access::Write => self.write(|c| {
+                let tx = c.unchecked_transaction()?;
+                f(&mut { &*tx })?;
+                tx.commit().map_err(StoreError::from)
+            }),
+        }
     }
 }

@@ -383,29 +383,7 @@ mod tests {
     }
 
     fn event(project_id: i64, id: &str, hash: &str, at: i64, tags: &[(&str, &str)]) -> NewEvent {
-        NewEvent {
-            project_id,
-            event_id: id.to_owned(),
-            timestamp_ms: at,
-            received_ms: at,
-            level: "error".into(),
-            platform: "python".into(),
-            release: None,
-            environment: None,
-            title: format!("title {hash}"),
-            culprit: "c".into(),
-            message: "m".into(),
-            issue_type: "error".into(),
-            metadata: "{}".into(),
-            grouping_version: "g1".into(),
-            grouping_hash: hash.to_owned(),
-            tags: tags
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body_zstd: zstd::bulk::compress(b"{}", 1).expect("zstd"),
-            body_size: 2,
-        }
+        crate::store::plan::test_event(project_id, id, hash, at, tags)
     }
 
     type TagRowView = (String, String, String, i64, i64, i64);
