@@ -62,9 +62,6 @@ fn now_ms() -> i64 {
 }
 
 impl SqliteStore {
-    /// One project by a condition on `p` (its team joined in). Reads through the writer
-    /// connection so that a row created a moment ago is always visible.
-
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub fn open(path: &Path, synchronous: Synchronous) -> StoreResult<Self> {
         if let Some(dir) = path.parent() {
