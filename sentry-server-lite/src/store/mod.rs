@@ -3,6 +3,15 @@
 //! run) and PostgreSQL ([`postgres`]: several server instances on one database). [`open`]
 //! picks one from a database URL.
 //!
+//! Everything is written once for both backends: the statements (with `$n` placeholders)
+//! and their execution through [`sql`] (a thin driver per backend), the row mappings in
+//! [`rows`], the methods of [`Store`] and [`AccountStore`] as the traits' default methods
+//! (`core`, `account_ops`, `browse`, `retention`), and the plan of an ingest batch in
+//! [`plan`] (duplicates, issues, tag counts, the issue lifecycle rule). A backend adds
+//! only what its dialect really does differently: its schema ([`schema`]), how it
+//! commits a batch, its pool or reader connections, and PostgreSQL's advisory locks,
+//! notifications and queued tag counts.
+//!
 //! The interface is synchronous on purpose: SQLite and the blocking PostgreSQL client work
 //! best from dedicated threads. Async callers go through
 //! `tokio::task::spawn_blocking`; the ingest path goes through the single writer thread
