@@ -2,7 +2,9 @@
 //! transactions as [`Conn`], their rows as [`SqlRow`], and the pool as [`Database`].
 
 use ::postgres::types::{to_sql_checked, IsNull, ToSql, Type};
-use ::postgres::{GenericClient, Row};
+use std::collections::HashMap;
+
+use ::postgres::{GenericClient, Row, Statement};
 use bytes::BytesMut;
 
 use crate::store::sql::{sql_row_by, Access, Arg, Conn, Database, Dialect, EachRow, Job};
@@ -38,20 +40,45 @@ impl ToSql for Arg<'_> {
 
 sql_row_by!(Row, try_get);
 
-/// A client or a transaction.
-struct Pg<'a, C: GenericClient>(&'a mut C);
+/// Statements of the shared layer kept prepared per connection; past it the cache starts
+/// over (statements built per call, such as a bookmark lookup's `IN` list, must not grow
+/// it without end).
+const SHARED_STATEMENTS: usize = 512;
+
+/// A client or a transaction, with its connection's cache of prepared statements: each
+/// shared statement is prepared once per connection, then runs in one round trip.
+struct Pg<'a, C: GenericClient> {
+    client: &'a mut C,
+    cache: &'a mut HashMap<String, Statement>,
+}
 
 fn params<'a>(args: &'a [Arg<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
     args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
 }
 
+impl<C: GenericClient> Pg<'_, C> {
+    fn prepared(&mut self, sql: &str) -> StoreResult<Statement> {
+        if let Some(s) = self.cache.get(sql) {
+            return Ok(s.clone());
+        }
+        if self.cache.len() >= SHARED_STATEMENTS {
+            self.cache.clear();
+        }
+        let s = self.client.prepare(sql)?;
+        self.cache.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+}
+
 impl<C: GenericClient> Conn for Pg<'_, C> {
     fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
-        Ok(self.0.execute(sql, &params(args))?)
+        let stmt = self.prepared(sql)?;
+        Ok(self.client.execute(&stmt, &params(args))?)
     }
 
     fn each(&mut self, sql: &str, args: &[Arg<'_>], f: EachRow<'_>) -> StoreResult<()> {
-        for row in self.0.query(sql, &params(args))? {
+        let stmt = self.prepared(sql)?;
+        for row in self.client.query(&stmt, &params(args))? {
             f(&row)?;
         }
         Ok(())
@@ -65,10 +92,16 @@ impl Database for PgStore {
 
     fn run(&self, access: Access, f: Job<'_>) -> StoreResult<()> {
         self.with(|c| match access {
-            Access::Read => f(&mut Pg(&mut c.client)),
+            Access::Read => f(&mut Pg {
+                client: &mut c.client,
+                cache: &mut c.shared,
+            }),
             Access::Write => {
                 let mut tx = c.client.transaction()?;
-                f(&mut Pg(&mut tx))?;
+                f(&mut Pg {
+                    client: &mut tx,
+                    cache: &mut c.shared,
+                })?;
                 Ok(tx.commit()?)
             }
         })
