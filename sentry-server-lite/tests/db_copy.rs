@@ -147,14 +147,15 @@ fn sqlite_to_postgres_and_back_keeps_issues_keys_and_tokens() {
     assert_eq!(issues_before.len(), 3);
     let first_issue = s
         .store
-        .list_issues(
+        .search_issues(
             project.id,
-            &Default::default(),
+            &sentry_server_lite::store::IssueQuery::default(),
             sentry_server_lite::store::Page {
                 offset: 0,
                 limit: 1,
             },
         )
+        .map(|p| p.issues)
         .expect("issues")[0]
         .id;
     s.store
@@ -206,14 +207,15 @@ fn sqlite_to_postgres_and_back_keeps_issues_keys_and_tokens() {
     let tags_of = |store: &dyn sentry_server_lite::store::Store| {
         let mut all: Vec<(String, String, String, u64)> = Vec::new();
         for i in store
-            .list_issues(
+            .search_issues(
                 project.id,
-                &Default::default(),
+                &sentry_server_lite::store::IssueQuery::default(),
                 sentry_server_lite::store::Page {
                     offset: 0,
                     limit: 100,
                 },
             )
+            .map(|p| p.issues)
             .expect("issues")
         {
             for t in store.issue_tags(i.id).expect("tags") {

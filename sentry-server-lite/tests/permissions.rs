@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use common::{envelope, new_id, request, Response, TestServer};
 use sentry_server_lite::policy::Role;
 use sentry_server_lite::secrets;
-use sentry_server_lite::store::{IssueFilter, Page, Store};
+use sentry_server_lite::store::{Page, Store};
 use serde_json::{json, Value};
 
 /// The table from `docs/permissions.md`, verbatim (the unit test in `src/policy/tests.rs`
@@ -137,14 +137,15 @@ impl Fixture {
         );
         assert_eq!(r.status, 200, "ingest: {}", r.text());
         let issues = store
-            .list_issues(
+            .search_issues(
                 p1.id,
-                &IssueFilter::default(),
+                &sentry_server_lite::store::IssueQuery::default(),
                 Page {
                     offset: 0,
                     limit: 10,
                 },
             )
+            .map(|p| p.issues)
             .expect("issues");
         assert_eq!(issues.len(), 1);
         Fixture {
@@ -208,14 +209,15 @@ impl Fixture {
                 st.list_keys(p.id).expect("keys")
             );
             let issues = st
-                .list_issues(
+                .search_issues(
                     p.id,
-                    &IssueFilter::default(),
+                    &sentry_server_lite::store::IssueQuery::default(),
                     Page {
                         offset: 0,
                         limit: 100,
                     },
                 )
+                .map(|p| p.issues)
                 .expect("issues");
             for i in issues {
                 out += &format!(

@@ -1,5 +1,6 @@
-//! The PostgreSQL store directly: the batch upsert's outcomes (new issue, duplicates in
-//! and across batches, regression reopening), queued tag counts (exact before and after
+//! The PostgreSQL store directly: the shared store suite ([`store_suite`], also run on
+//! SQLite by tests/sqlite_store.rs) on fresh databases, then what only PostgreSQL has:
+//! queued tag counts (exact before and after
 //! folding, in the background too, by one leading instance with another taking over when
 //! it goes), retention (age, per issue, one instance at
 //! a time under the advisory lock) and the shared rate-limit window.
@@ -7,13 +8,16 @@
 //! Needs PostgreSQL: fails (never skips) when `SENTRY_TEST_POSTGRES_URL` is not set.
 
 mod common;
+#[macro_use]
+mod store_suite;
 
 use common::fresh_postgres_database;
-use sentry_server_lite::store::postgres::schema::{LOCK_RETENTION, LOCK_TAG_FOLDER};
+use sentry_server_lite::store::schema::postgres::{LOCK_RETENTION, LOCK_TAG_FOLDER};
 use sentry_server_lite::store::{
-    AccountStore, DbTarget, Issue, IssueFilter, IssueQuery, IssueStatus, NewEvent, Page, PgStore,
-    RateLimit, RetentionPolicy, Store, StoreResult, WriteOutcome,
+    AccountStore, DbTarget, Issue, IssueFilter, IssueQuery, NewEvent, Page, PgStore, RateLimit,
+    RetentionPolicy, Store,
 };
+use store_suite::{event, stored};
 
 fn store() -> (String, PgStore, i64) {
     let url = fresh_postgres_database();
@@ -23,116 +27,14 @@ fn store() -> (String, PgStore, i64) {
     (url, s, p.id)
 }
 
-fn event(project_id: i64, id: &str, hash: &str, at: i64) -> NewEvent {
-    NewEvent {
-        project_id,
-        event_id: id.to_owned(),
-        timestamp_ms: at,
-        received_ms: at,
-        level: "error".into(),
-        platform: "python".into(),
-        release: Some("r1".into()),
-        environment: None,
-        title: format!("title {hash}"),
-        culprit: "app in f".into(),
-        message: "m".into(),
-        issue_type: "error".into(),
-        metadata: "{}".into(),
-        grouping_version: "g1".into(),
-        grouping_hash: hash.to_owned(),
-        tags: vec![
-            ("level".into(), "error".into()),
-            ("release".into(), "r1".into()),
-        ],
-        body_zstd: zstd::bulk::compress(br#"{"message":"m"}"#, 3).expect("zstd"),
-        body_size: 15,
-    }
+/// A fresh database's store, for the shared suite (the URL kept with it).
+fn open() -> (String, Box<dyn Store>) {
+    let url = fresh_postgres_database();
+    let s = PgStore::open(&url).expect("open");
+    (url, Box::new(s))
 }
 
-fn stored(o: &StoreResult<WriteOutcome>) -> (i64, bool, bool) {
-    match o {
-        Ok(WriteOutcome::Stored {
-            issue_id,
-            new_issue,
-            regression,
-        }) => (*issue_id, *new_issue, *regression),
-        other => panic!("not stored: {other:?}"),
-    }
-}
-
-#[test]
-fn batches_group_dedup_and_reopen() {
-    let (_url, s, pid) = store();
-    let out = s.write_batch(&[
-        event(pid, "a1", "h1", 1000),
-        event(pid, "a2", "h1", 2000),
-        event(pid, "b1", "h2", 1500),
-        event(pid, "a1", "h1", 3000),
-    ]);
-    let (i1, new1, _) = stored(&out[0]);
-    let (i1b, new1b, _) = stored(&out[1]);
-    let (i2, new2, _) = stored(&out[2]);
-    assert_eq!(i1, i1b);
-    assert_ne!(i1, i2);
-    assert!(new1 && !new1b && new2);
-    assert!(
-        matches!(out[3], Ok(WriteOutcome::Duplicate)),
-        "in-batch dup"
-    );
-    let issue = s.issue(i1).expect("read").expect("issue");
-    assert_eq!(issue.times_seen, 2);
-    assert_eq!((issue.first_seen_ms, issue.last_seen_ms), (1000, 2000));
-    assert_eq!(issue.substatus, "ongoing");
-    let tags = s.issue_tags(i1).expect("tags");
-    assert!(tags.iter().any(|t| t.key == "level" && t.count == 2));
-
-    // Across batches: a duplicate changes nothing; a resolved issue reopens.
-    assert!(matches!(
-        s.write_batch(&[event(pid, "a2", "h1", 5000)])[0],
-        Ok(WriteOutcome::Duplicate)
-    ));
-    // A batch mixing a stored event with new ones: the stored one is a duplicate and the
-    // others are counted once (the attempt that hit the stored event left nothing behind).
-    let out = s.write_batch(&[
-        event(pid, "b1", "h2", 5100),
-        event(pid, "b2", "h2", 5200),
-        event(pid, "c1", "h3", 5300),
-    ]);
-    assert!(
-        matches!(out[0], Ok(WriteOutcome::Duplicate)),
-        "{:?}",
-        out[0]
-    );
-    let (i2b, new_b2, _) = stored(&out[1]);
-    let (_, new_c1, _) = stored(&out[2]);
-    assert_eq!(i2b, i2);
-    assert!(!new_b2 && new_c1);
-    let issue2 = s.issue(i2).expect("read").expect("issue");
-    assert_eq!(issue2.times_seen, 2);
-    let tags2 = s.issue_tags(i2).expect("tags");
-    assert!(
-        tags2.iter().any(|t| t.key == "level" && t.count == 2),
-        "{tags2:?}"
-    );
-    s.set_issue_status(i1, IssueStatus::Resolved)
-        .expect("resolve");
-    let out = s.write_batch(&[event(pid, "a3", "h1", 6000), event(pid, "a4", "h1", 7000)]);
-    let (_, new3, reg3) = stored(&out[0]);
-    let (_, _, reg4) = stored(&out[1]);
-    assert!(
-        !new3 && reg3 && !reg4,
-        "the first event of the batch reopens it"
-    );
-    let issue = s.issue(i1).expect("read").expect("issue");
-    assert_eq!(issue.status, IssueStatus::Unresolved);
-    assert_eq!(issue.substatus, "regressed");
-    assert_eq!(issue.times_seen, 4);
-    assert_eq!(s.count_events().expect("count"), 7);
-    assert_eq!(
-        s.latest_event(i1).expect("latest").expect("event").event_id,
-        "a4"
-    );
-}
+store_suite_tests!(open);
 
 #[test]
 fn retention_runs_on_one_instance_at_a_time() {
@@ -220,14 +122,15 @@ fn tag_count(s: &PgStore, issue_id: i64, key: &str, value: &str) -> Option<u64> 
 
 /// Every issue of a project (the tests make a handful).
 fn all_issues(s: &PgStore, pid: i64) -> Vec<Issue> {
-    s.list_issues(
+    s.search_issues(
         pid,
-        &IssueFilter::default(),
+        &sentry_server_lite::store::IssueQuery::default(),
         Page {
             offset: 0,
             limit: 100,
         },
     )
+    .map(|p| p.issues)
     .expect("list")
 }
 
@@ -241,7 +144,15 @@ fn with_tag(s: &PgStore, pid: i64, key: &str, value: &str) -> Vec<i64> {
         limit: 100,
     };
     let listed: Vec<i64> = s
-        .list_issues(pid, &filter, page)
+        .search_issues(
+            pid,
+            &sentry_server_lite::store::IssueQuery {
+                filter: filter.clone(),
+                ..Default::default()
+            },
+            page,
+        )
+        .map(|p| p.issues)
         .expect("list")
         .iter()
         .map(|i| i.id)

@@ -511,14 +511,15 @@ async fn run(args: Args) {
     .expect("open db");
     let stored = store.count_events().expect("count");
     let issues = store
-        .list_issues(
+        .search_issues(
             project_id,
-            &Default::default(),
+            &sentry_server_lite::store::IssueQuery::default(),
             sentry_server_lite::store::Page {
                 offset: 0,
                 limit: 100_000,
             },
         )
+        .map(|p| p.issues)
         .expect("issues")
         .len();
 

@@ -312,14 +312,15 @@ async fn project_issues(
     let store = state.store.clone();
     let pid = p.id;
     let mut issues = blocking(move || {
-        store.list_issues(
-            pid,
-            &filter,
-            Page {
-                limit: page.limit + 1,
-                ..page
-            },
-        )
+        let query = crate::store::IssueQuery {
+            filter,
+            ..Default::default()
+        };
+        let page = Page {
+            limit: page.limit + 1,
+            ..page
+        };
+        store.search_issues(pid, &query, page).map(|p| p.issues)
     })
     .await?;
     let has_next = issues.len() as u64 > page.limit;

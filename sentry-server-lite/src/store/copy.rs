@@ -187,6 +187,7 @@ const TABLES: &[Spec] = &[
             ("message", Text),
             ("body", Blob),
             ("body_size", Int),
+            ("tags", Text),
         ],
         "id",
     ),

@@ -3,6 +3,15 @@
 //! run) and PostgreSQL ([`postgres`]: several server instances on one database). [`open`]
 //! picks one from a database URL.
 //!
+//! Everything is written once for both backends: the statements (with `$n` placeholders)
+//! and their execution through [`sql`] (a thin driver per backend), the row mappings in
+//! [`rows`], the methods of [`Store`] and [`AccountStore`] as the traits' default methods
+//! (`core`, `account_ops`, `browse`, `retention`), and the plan of an ingest batch in
+//! [`plan`] (duplicates, issues, tag counts, the issue lifecycle rule). A backend adds
+//! only what its dialect really does differently: its schema ([`schema`]), how it
+//! commits a batch, its pool or reader connections, and PostgreSQL's advisory locks,
+//! notifications and queued tag counts.
+//!
 //! The interface is synchronous on purpose: SQLite and the blocking PostgreSQL client work
 //! best from dedicated threads. Async callers go through
 //! `tokio::task::spawn_blocking`; the ingest path goes through the single writer thread
@@ -13,10 +22,17 @@
 //! never by a read followed by an insert, so several writers (several server instances on
 //! one PostgreSQL database) cannot create the same issue twice.
 
+mod account_ops;
 pub mod accounts;
+mod browse;
 pub mod copy;
-pub mod migrations;
+mod core;
+pub mod plan;
 pub mod postgres;
+mod retention;
+pub mod rows;
+pub mod schema;
+pub mod sql;
 pub mod sqlite;
 mod types;
 
@@ -77,15 +93,25 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Store: AccountStore + Send + Sync + 'static {
     // ---- accounts -------------------------------------------------------------------
     /// Creates a user; the e-mail is unique, compared case-insensitively.
-    fn create_user(&self, email: &str, password_hash: &str, superuser: bool) -> StoreResult<User>;
+    fn create_user(&self, email: &str, password_hash: &str, superuser: bool) -> StoreResult<User> {
+        core::create_user(self, email, password_hash, superuser)
+    }
     /// Finds a user by e-mail (case-insensitive).
-    fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        core::user_by_email(self, email)
+    }
     /// Sets a user's password hash and superuser flag.
-    fn update_user(&self, user_id: i64, password_hash: &str, superuser: bool) -> StoreResult<()>;
+    fn update_user(&self, user_id: i64, password_hash: &str, superuser: bool) -> StoreResult<()> {
+        core::update_user(self, user_id, password_hash, superuser)
+    }
     /// Creates a team owned by `owner_id` (who becomes its admin member).
-    fn create_team(&self, slug: &str, name: &str, owner_id: Option<i64>) -> StoreResult<Team>;
+    fn create_team(&self, slug: &str, name: &str, owner_id: Option<i64>) -> StoreResult<Team> {
+        core::create_team(self, slug, name, owner_id)
+    }
     /// Finds a team by slug.
-    fn team_by_slug(&self, slug: &str) -> StoreResult<Option<Team>>;
+    fn team_by_slug(&self, slug: &str) -> StoreResult<Option<Team>> {
+        core::team_by_slug(self, slug)
+    }
     /// Creates a project in a team.
     fn create_project(
         &self,
@@ -93,31 +119,53 @@ pub trait Store: AccountStore + Send + Sync + 'static {
         slug: &str,
         name: &str,
         owner_id: Option<i64>,
-    ) -> StoreResult<Project>;
+    ) -> StoreResult<Project> {
+        core::create_project(self, team_id, slug, name, owner_id)
+    }
     /// Finds a project by its (globally unique) slug.
-    fn project_by_slug(&self, slug: &str) -> StoreResult<Option<Project>>;
+    fn project_by_slug(&self, slug: &str) -> StoreResult<Option<Project>> {
+        core::project_by_slug(self, slug)
+    }
     /// Finds a project by id.
-    fn project_by_id(&self, id: i64) -> StoreResult<Option<Project>>;
+    fn project_by_id(&self, id: i64) -> StoreResult<Option<Project>> {
+        core::project_by_id(self, id)
+    }
     /// All projects with their team slug.
-    fn list_projects(&self) -> StoreResult<Vec<Project>>;
+    fn list_projects(&self) -> StoreResult<Vec<Project>> {
+        core::list_projects(self)
+    }
     /// Creates a project key with fresh random public and secret keys.
-    fn create_key(&self, project_id: i64, label: &str) -> StoreResult<ProjectKey>;
+    fn create_key(&self, project_id: i64, label: &str) -> StoreResult<ProjectKey> {
+        core::create_key(self, project_id, label)
+    }
     /// The keys of a project.
-    fn list_keys(&self, project_id: i64) -> StoreResult<Vec<ProjectKey>>;
+    fn list_keys(&self, project_id: i64) -> StoreResult<Vec<ProjectKey>> {
+        core::list_keys(self, project_id)
+    }
     /// Finds a key by its public part (what ingestion authenticates with).
-    fn key_by_public(&self, public_key: &str) -> StoreResult<Option<ProjectKey>>;
+    fn key_by_public(&self, public_key: &str) -> StoreResult<Option<ProjectKey>> {
+        core::key_by_public(self, public_key)
+    }
     /// Activates or revokes a key.
-    fn set_key_active(&self, key_id: i64, active: bool) -> StoreResult<()>;
+    fn set_key_active(&self, key_id: i64, active: bool) -> StoreResult<()> {
+        core::set_key_active(self, key_id, active)
+    }
     /// Sets a key's rate limit (`None` = unlimited).
-    fn set_key_rate_limit(&self, key_id: i64, limit: Option<RateLimit>) -> StoreResult<()>;
+    fn set_key_rate_limit(&self, key_id: i64, limit: Option<RateLimit>) -> StoreResult<()> {
+        core::set_key_rate_limit(self, key_id, limit)
+    }
     /// Stores an API token by its hash.
-    fn create_token(&self, user_id: i64, token_hash: &str, label: &str) -> StoreResult<i64>;
-    /// The user an API token (by hash) belongs to, if the token and user are active.
-    fn user_by_token(&self, token_hash: &str) -> StoreResult<Option<User>>;
+    fn create_token(&self, user_id: i64, token_hash: &str, label: &str) -> StoreResult<i64> {
+        core::create_token(self, user_id, token_hash, label)
+    }
     /// Reads a small setting.
-    fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
+    fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+        core::get_setting(self, key)
+    }
     /// Writes a small setting.
-    fn set_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+    fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        core::set_setting(self, key, value)
+    }
 
     // ---- ingestion ------------------------------------------------------------------
     /// Commits a batch of events in one transaction and returns one outcome per event,
@@ -132,27 +180,43 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     }
 
     // ---- reads ----------------------------------------------------------------------
-    /// Issues of a project matching a filter, ordered by last seen (newest first).
-    fn list_issues(
-        &self,
-        project_id: i64,
-        filter: &IssueFilter,
-        page: Page,
-    ) -> StoreResult<Vec<Issue>>;
     /// One issue.
-    fn issue(&self, issue_id: i64) -> StoreResult<Option<Issue>>;
+    fn issue(&self, issue_id: i64) -> StoreResult<Option<Issue>> {
+        core::issue(self, issue_id)
+    }
     /// Sets an issue's status; returns the updated issue.
-    fn set_issue_status(&self, issue_id: i64, status: IssueStatus) -> StoreResult<Option<Issue>>;
+    fn set_issue_status(&self, issue_id: i64, status: IssueStatus) -> StoreResult<Option<Issue>> {
+        core::set_issue_status(self, issue_id, status)
+    }
     /// Events of an issue, newest first.
-    fn list_events(&self, issue_id: i64, page: Page) -> StoreResult<Vec<StoredEvent>>;
+    fn list_events(&self, issue_id: i64, page: Page) -> StoreResult<Vec<StoredEvent>> {
+        core::list_events(self, issue_id, page)
+    }
     /// The newest event of an issue.
-    fn latest_event(&self, issue_id: i64) -> StoreResult<Option<StoredEvent>>;
+    fn latest_event(&self, issue_id: i64) -> StoreResult<Option<StoredEvent>> {
+        Ok(core::list_events(
+            self,
+            issue_id,
+            Page {
+                offset: 0,
+                limit: 1,
+            },
+        )?
+        .into_iter()
+        .next())
+    }
     /// An event by project and event id (32 hex).
-    fn event(&self, project_id: i64, event_id: &str) -> StoreResult<Option<StoredEvent>>;
+    fn event(&self, project_id: i64, event_id: &str) -> StoreResult<Option<StoredEvent>> {
+        core::event(self, project_id, event_id)
+    }
     /// Tag values of an issue with their counts.
-    fn issue_tags(&self, issue_id: i64) -> StoreResult<Vec<TagCount>>;
+    fn issue_tags(&self, issue_id: i64) -> StoreResult<Vec<TagCount>> {
+        core::issue_tags(self, issue_id)
+    }
     /// Number of stored events (all projects); for tests and metrics.
-    fn count_events(&self) -> StoreResult<u64>;
+    fn count_events(&self) -> StoreResult<u64> {
+        core::count_events(self)
+    }
 
     /// How many writer threads commit batches side by side unless configured otherwise:
     /// 1 for SQLite (one write connection), more where transactions run concurrently.
@@ -220,7 +284,9 @@ pub trait Store: AccountStore + Send + Sync + 'static {
         project_id: i64,
         query: &IssueQuery,
         page: Page,
-    ) -> StoreResult<IssuePage>;
+    ) -> StoreResult<IssuePage> {
+        browse::search_issues(self, project_id, query, page)
+    }
     /// Events received per time bucket: `buckets` consecutive windows of `bucket_ms`
     /// starting at `start_ms` (by receive time), for sparklines.
     fn event_histogram(
@@ -229,17 +295,27 @@ pub trait Store: AccountStore + Send + Sync + 'static {
         start_ms: i64,
         bucket_ms: i64,
         buckets: usize,
-    ) -> StoreResult<Vec<u64>>;
+    ) -> StoreResult<Vec<u64>> {
+        browse::event_histogram(self, scope, start_ms, bucket_ms, buckets)
+    }
     /// The oldest, previous, next and latest events of an issue around the event with
     /// row id `event_row_id` (by row id, i.e. arrival order).
-    fn event_neighbors(&self, issue_id: i64, event_row_id: i64) -> StoreResult<EventNeighbors>;
+    fn event_neighbors(&self, issue_id: i64, event_row_id: i64) -> StoreResult<EventNeighbors> {
+        browse::event_neighbors(self, issue_id, event_row_id)
+    }
     /// A user's API tokens, newest first.
-    fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiTokenInfo>>;
+    fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiTokenInfo>> {
+        browse::list_tokens(self, user_id)
+    }
     /// Deletes one of a user's API tokens; whether it existed (and was theirs).
-    fn delete_token(&self, user_id: i64, token_id: i64) -> StoreResult<bool>;
+    fn delete_token(&self, user_id: i64, token_id: i64) -> StoreResult<bool> {
+        browse::delete_token(self, user_id, token_id)
+    }
 
     // ---- maintenance ----------------------------------------------------------------
     /// Deletes events older than the policy's age and beyond its per-issue count, at
     /// most `policy.max_deletions` rows per call; returns how many events were deleted.
-    fn apply_retention(&self, policy: &RetentionPolicy, now_ms: i64) -> StoreResult<u64>;
+    fn apply_retention(&self, policy: &RetentionPolicy, now_ms: i64) -> StoreResult<u64> {
+        retention::apply(self, policy, now_ms)
+    }
 }

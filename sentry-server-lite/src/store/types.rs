@@ -256,6 +256,9 @@ pub struct StoredEvent {
     pub message: String,
     /// The event JSON as received (decompressed).
     pub body: Vec<u8>,
+    /// The event's tags as computed at ingest, in order; empty for events stored before
+    /// tags were kept per event (readers then derive them from the body).
+    pub tags: Vec<(String, String)>,
 }
 
 /// A tag value of an issue and how often it was seen.

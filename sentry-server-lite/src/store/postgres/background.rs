@@ -11,7 +11,7 @@ use postgres::fallible_iterator::FallibleIterator;
 
 use super::ingest;
 use super::pool::DbTarget;
-use super::schema::LOCK_TAG_FOLDER;
+use crate::store::schema::postgres::LOCK_TAG_FOLDER;
 
 /// How often the leading instance folds queued tag counts into `issue_tags` when the
 /// queue has emptied (it goes on without pause while there is a full chunk to fold).

@@ -32,8 +32,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::pool::Conn;
-use super::schema::LOCK_RETENTION;
 use super::PgStore;
+use crate::store::plan::{
+    issue_upsert, tag_upsert, BatchPlan, IssueGroup, TagTally, UpsertedIssue,
+};
+use crate::store::retention;
+use crate::store::schema::postgres::LOCK_RETENTION;
+use crate::store::sql::{self, args};
 use crate::store::{NewEvent, RateLimit, RetentionPolicy, StoreError, StoreResult, WriteOutcome};
 
 const MAX_ATTEMPTS: usize = 6;
@@ -44,35 +49,26 @@ const MAX_ATTEMPTS: usize = 6;
 const DUPLICATES: &str =
     "SELECT event_id FROM events WHERE project_id = $1 AND event_id = ANY($2::text[])";
 
-const WRITE_BATCH: &str = "WITH iss AS ( \
+const WRITE_BATCH: &str = concat!(
+    "WITH iss AS ( \
     INSERT INTO issues (project_id, grouping_version, grouping_hash, \
       title, culprit, level, platform, issue_type, metadata, substatus, first_seen, last_seen, \
       times_seen, regressed_by) \
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
       $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], \
-      $12::bigint[], $13::bigint[], $14::text[]) \
-    ON CONFLICT (project_id, grouping_version, grouping_hash) DO UPDATE SET \
-      times_seen = issues.times_seen + EXCLUDED.times_seen, \
-      last_seen = GREATEST(issues.last_seen, EXCLUDED.last_seen), \
-      first_seen = LEAST(issues.first_seen, EXCLUDED.first_seen), \
-      level = EXCLUDED.level, \
-      regressed_by = CASE WHEN issues.status = 'resolved' THEN EXCLUDED.regressed_by \
-                          ELSE issues.regressed_by END, \
-      substatus = CASE WHEN issues.status = 'resolved' THEN 'regressed' \
-                       WHEN issues.substatus = 'new' THEN 'ongoing' ELSE issues.substatus END, \
-      resolved_at = CASE WHEN issues.status = 'resolved' THEN NULL ELSE issues.resolved_at END, \
-      status = CASE WHEN issues.status = 'resolved' THEN 'unresolved' ELSE issues.status END \
-    RETURNING id, project_id, grouping_version, grouping_hash, (xmax = 0) AS inserted, \
-      regressed_by \
+      $12::bigint[], $13::bigint[], $14::text[]) ",
+    issue_upsert!(),
+    " RETURNING id, project_id, grouping_version, grouping_hash, times_seen, regressed_by \
   ), ev AS ( \
     INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, \
-      platform, release, environment, title, culprit, message, body, body_size) \
+      platform, release, environment, title, culprit, message, body, body_size, tags) \
     SELECT e.p, e.eid, iss.id, e.ts, e.rcv, e.lvl, e.plat, e.rel, e.env, e.title, \
-      e.culprit, e.msg, e.body, e.size \
+      e.culprit, e.msg, e.body, e.size, e.tags \
     FROM unnest($15::bigint[], $16::text[], $17::text[], $18::text[], $19::bigint[], \
       $20::bigint[], $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], \
-      $26::text[], $27::text[], $28::bytea[], $29::bigint[]) \
-      AS e(p, eid, gv, gh, ts, rcv, lvl, plat, rel, env, title, culprit, msg, body, size) \
+      $26::text[], $27::text[], $28::bytea[], $29::bigint[], $38::text[]) \
+      AS e(p, eid, gv, gh, ts, rcv, lvl, plat, rel, env, title, culprit, msg, body, size, \
+        tags) \
     JOIN iss ON iss.project_id = e.p AND iss.grouping_version = e.gv \
       AND iss.grouping_hash = e.gh \
     RETURNING 1 \
@@ -88,8 +84,9 @@ const WRITE_BATCH: &str = "WITH iss AS ( \
       AND iss.grouping_hash = t.gh \
     GROUP BY iss.id \
   ) \
-  SELECT id, project_id, grouping_version, grouping_hash, inserted, regressed_by, \
-    (SELECT count(*) FROM ev) FROM iss";
+  SELECT id, project_id, grouping_version, grouping_hash, times_seen, regressed_by, \
+    (SELECT count(*) FROM ev) FROM iss"
+);
 
 /// Commits `events` (see the module documentation); when the batch fails for a reason
 /// other than the database being unavailable, retries event by event so that one bad
@@ -147,110 +144,53 @@ fn with_retries(c: &mut Conn, events: &[NewEvent]) -> StoreResult<Vec<WriteOutco
     }
 }
 
-type GroupKey<'a> = (i64, &'a str, &'a str);
-
-struct Group {
-    first: usize,
-    count: i64,
-    first_seen: i64,
-    last_seen: i64,
-    last: usize,
-}
-
-/// One attempt of the batch statement; `check_stored` first looks up which events are
-/// stored already.
+/// One attempt of the batch statement, executing the batch's [`BatchPlan`];
+/// `check_stored` first looks up which events are stored already.
 fn try_batch(
     c: &mut Conn,
     events: &[NewEvent],
     check_stored: bool,
 ) -> StoreResult<Vec<WriteOutcome>> {
-    // Duplicates within the batch, then (after a unique violation) against what is stored.
-    let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; events.len()];
-    let mut seen: HashSet<(i64, &str)> = HashSet::with_capacity(events.len());
-    for (i, e) in events.iter().enumerate() {
-        if !seen.insert((e.project_id, e.event_id.as_str())) {
-            outcomes[i] = Some(WriteOutcome::Duplicate);
-        }
-    }
+    let mut stored_ids: Vec<(i64, String)> = Vec::new();
     if check_stored {
         let mut by_project: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
-        for (pid, eid) in &seen {
-            by_project.entry(*pid).or_default().push(eid);
+        for e in events {
+            by_project
+                .entry(e.project_id)
+                .or_default()
+                .push(&e.event_id);
         }
-        let mut stored: HashSet<(i64, String)> = HashSet::new();
         for (pid, eids) in &by_project {
             for r in c.client.query(DUPLICATES, &[pid, eids])? {
-                stored.insert((*pid, r.try_get(0)?));
-            }
-        }
-        for (i, e) in events.iter().enumerate() {
-            if outcomes[i].is_none() && stored.contains(&(e.project_id, e.event_id.clone())) {
-                outcomes[i] = Some(WriteOutcome::Duplicate);
+                stored_ids.push((*pid, r.try_get(0)?));
             }
         }
     }
-    let fresh: Vec<usize> = (0..events.len())
-        .filter(|&i| outcomes[i].is_none())
-        .collect();
-    if fresh.is_empty() {
-        return Ok(outcomes.into_iter().flatten().collect());
+    let stored: HashSet<(i64, &str)> = stored_ids.iter().map(|(p, e)| (*p, e.as_str())).collect();
+    let plan = BatchPlan::new(events, &stored);
+    if plan.fresh.is_empty() {
+        return plan.outcomes(&[]);
     }
 
     // Issues: one row per group, in key order (the order their rows are locked in).
-    let mut groups: BTreeMap<GroupKey<'_>, Group> = BTreeMap::new();
-    for &i in &fresh {
-        let e = &events[i];
-        let g = groups
-            .entry((e.project_id, &e.grouping_version, &e.grouping_hash))
-            .or_insert(Group {
-                first: i,
-                count: 0,
-                first_seen: e.timestamp_ms,
-                last_seen: e.timestamp_ms,
-                last: i,
-            });
-        g.count += 1;
-        g.first_seen = g.first_seen.min(e.timestamp_ms);
-        g.last_seen = g.last_seen.max(e.timestamp_ms);
-        g.last = i;
-    }
-    let first = |g: &Group| &events[g.first];
-    let gs: Vec<&Group> = groups.values().collect();
+    let gs = &plan.groups;
+    let first = |g: &IssueGroup<'_>| &events[g.first];
     let col = |f: fn(&NewEvent) -> &str| -> Vec<&str> { gs.iter().map(|g| f(first(g))).collect() };
-
     // Events.
-    let fe: Vec<&NewEvent> = fresh.iter().map(|&i| &events[i]).collect();
+    let fe: Vec<&NewEvent> = plan.fresh.iter().map(|&i| &events[i]).collect();
     let text = |f: fn(&NewEvent) -> &str| -> Vec<&str> { fe.iter().map(|e| f(e)).collect() };
     let opt = |f: fn(&NewEvent) -> Option<&str>| -> Vec<Option<&str>> {
         fe.iter().map(|e| f(e)).collect()
     };
-
     // Tags: one row per (group, key, value), in key order.
-    let mut tags: BTreeMap<(GroupKey<'_>, &str, &str), (i64, i64, i64)> = BTreeMap::new();
-    for e in &fe {
-        let group = (
-            e.project_id,
-            e.grouping_version.as_str(),
-            e.grouping_hash.as_str(),
-        );
-        for (k, v) in &e.tags {
-            let t = tags.entry((group, k.as_str(), v.as_str())).or_insert((
-                0,
-                e.timestamp_ms,
-                e.timestamp_ms,
-            ));
-            t.0 += 1;
-            t.1 = t.1.min(e.timestamp_ms);
-            t.2 = t.2.max(e.timestamp_ms);
-        }
-    }
+    let tag_group = |t: &TagTally<'_>| gs[t.group].key;
 
     let statement = c.stmt(WRITE_BATCH)?;
     let rows = c.client.query(
         &statement,
         &[
             // Issues.
-            &gs.iter().map(|g| first(g).project_id).collect::<Vec<i64>>(),
+            &gs.iter().map(|g| g.key.0).collect::<Vec<i64>>(),
             &col(|e| &e.grouping_version),
             &col(|e| &e.grouping_hash),
             &col(|e| &e.title),
@@ -261,9 +201,7 @@ fn try_batch(
             &col(|e| &e.platform),
             &col(|e| &e.issue_type),
             &col(|e| &e.metadata),
-            &gs.iter()
-                .map(|g| if g.count > 1 { "ongoing" } else { "new" })
-                .collect::<Vec<&str>>(),
+            &gs.iter().map(|g| g.new_substatus()).collect::<Vec<&str>>(),
             &gs.iter().map(|g| g.first_seen).collect::<Vec<i64>>(),
             &gs.iter().map(|g| g.last_seen).collect::<Vec<i64>>(),
             &gs.iter().map(|g| g.count).collect::<Vec<i64>>(),
@@ -287,69 +225,76 @@ fn try_batch(
                 .collect::<Vec<&[u8]>>(),
             &fe.iter().map(|e| e.body_size as i64).collect::<Vec<i64>>(),
             // Tags.
-            &tags.keys().map(|k| k.0 .0).collect::<Vec<i64>>(),
-            &tags.keys().map(|k| k.0 .1).collect::<Vec<&str>>(),
-            &tags.keys().map(|k| k.0 .2).collect::<Vec<&str>>(),
-            &tags.keys().map(|k| k.1).collect::<Vec<&str>>(),
-            &tags.keys().map(|k| k.2).collect::<Vec<&str>>(),
-            &tags.values().map(|v| v.0).collect::<Vec<i64>>(),
-            &tags.values().map(|v| v.1).collect::<Vec<i64>>(),
-            &tags.values().map(|v| v.2).collect::<Vec<i64>>(),
+            &plan
+                .tags
+                .iter()
+                .map(|t| tag_group(t).0)
+                .collect::<Vec<i64>>(),
+            &plan
+                .tags
+                .iter()
+                .map(|t| tag_group(t).1)
+                .collect::<Vec<&str>>(),
+            &plan
+                .tags
+                .iter()
+                .map(|t| tag_group(t).2)
+                .collect::<Vec<&str>>(),
+            &plan.tags.iter().map(|t| t.key).collect::<Vec<&str>>(),
+            &plan.tags.iter().map(|t| t.value).collect::<Vec<&str>>(),
+            &plan.tags.iter().map(|t| t.count).collect::<Vec<i64>>(),
+            &plan.tags.iter().map(|t| t.first_seen).collect::<Vec<i64>>(),
+            &plan.tags.iter().map(|t| t.last_seen).collect::<Vec<i64>>(),
+            // Each event's own tags (after the tag counts: $38).
+            &fe.iter()
+                .map(|e| crate::store::rows::encode_tags(&e.tags))
+                .collect::<Vec<String>>(),
         ],
     )?;
 
-    // (issue id, inserted, regressed) per group, keyed by the batch's own group keys.
-    let mut issue_of: HashMap<GroupKey<'_>, (i64, bool, bool)> = HashMap::new();
+    // What each group's upsert returned, in the plan's group order.
+    let mut by_key: HashMap<(i64, String, String), UpsertedIssue> = HashMap::new();
     let mut stored_events: i64 = 0;
     for r in &rows {
-        let (project_id, version, hash): (i64, &str, &str) =
-            (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-        let inserted: bool = r.try_get(4)?;
-        let regressed_by: Option<&str> = r.try_get(5)?;
         stored_events = r.try_get(6)?;
-        let Some((&key, group)) = groups.get_key_value(&(project_id, version, hash)) else {
-            return Err(StoreError::Corrupt(format!(
-                "the batch upserted an issue it does not hold ({version}/{hash})"
-            )));
-        };
-        let regressed = !inserted && regressed_by == Some(first(group).event_id.as_str());
-        issue_of.insert(key, (r.try_get(0)?, inserted, regressed));
+        by_key.insert(
+            (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?),
+            UpsertedIssue {
+                id: r.try_get(0)?,
+                times_seen: r.try_get(4)?,
+                regressed_by: r.try_get(5)?,
+            },
+        );
     }
-    if stored_events != fe.len() as i64 || issue_of.len() != groups.len() {
+    let issues = gs
+        .iter()
+        .map(|g| {
+            by_key
+                .remove(&(g.key.0, g.key.1.to_owned(), g.key.2.to_owned()))
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "the batch did not upsert issue {}/{}",
+                        g.key.1, g.key.2
+                    ))
+                })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    if stored_events != fe.len() as i64 || !by_key.is_empty() {
         // Cannot happen: every group's upsert returns its row, and every event joins it.
         return Err(StoreError::Corrupt(format!(
-            "batch of {} events over {} groups stored {stored_events} events over {} issues",
+            "batch of {} events over {} groups stored {stored_events} events",
             fe.len(),
-            groups.len(),
-            issue_of.len()
+            gs.len(),
         )));
     }
-
-    for &i in &fresh {
-        let e = &events[i];
-        let key = (
-            e.project_id,
-            e.grouping_version.as_str(),
-            e.grouping_hash.as_str(),
-        );
-        let (issue_id, inserted, regressed) = issue_of
-            .get(&key)
-            .copied()
-            .ok_or_else(|| StoreError::Corrupt(format!("no issue for event {}", e.event_id)))?;
-        let is_first = groups.get(&key).is_some_and(|g| g.first == i);
-        outcomes[i] = Some(WriteOutcome::Stored {
-            issue_id,
-            new_issue: inserted && is_first,
-            regression: regressed && is_first,
-        });
-    }
-    Ok(outcomes.into_iter().flatten().collect())
+    plan.outcomes(&issues)
 }
 
 /// Queued tag rows folded per transaction (each carries one issue's tags of one batch).
 pub(super) const FOLD_CHUNK: i64 = 10_000;
 
-const FOLD_TAGS: &str = "WITH q AS ( \
+const FOLD_TAGS: &str = concat!(
+    "WITH q AS ( \
     DELETE FROM tag_queue WHERE id IN \
       (SELECT id FROM tag_queue ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
     RETURNING issue_id, keys, vals, counts, firsts, lasts \
@@ -359,13 +304,10 @@ const FOLD_TAGS: &str = "WITH q AS ( \
     GROUP BY q.issue_id, u.k, u.v \
   ), ins AS ( \
     INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen) \
-    SELECT issue_id, k, v, n, f, l FROM sums ORDER BY issue_id, k, v \
-    ON CONFLICT (issue_id, key, value) DO UPDATE SET \
-      times_seen = issue_tags.times_seen + EXCLUDED.times_seen, \
-      first_seen = LEAST(issue_tags.first_seen, EXCLUDED.first_seen), \
-      last_seen = GREATEST(issue_tags.last_seen, EXCLUDED.last_seen) \
-  ) \
-  SELECT count(*) FROM q";
+    SELECT issue_id, k, v, n, f, l FROM sums ORDER BY issue_id, k, v ",
+    tag_upsert!(),
+    " ) SELECT count(*) FROM q"
+);
 
 /// Moves up to `limit` queued tag rows into `issue_tags` in one transaction (see the module
 /// documentation); returns how many rows it moved. Rows another instance is folding are
@@ -400,81 +342,32 @@ pub(super) fn fold_all_tags(c: &mut Conn) -> StoreResult<u64> {
 }
 
 /// Retention (see [`crate::store::Store::apply_retention`]) under an advisory lock: when
-/// another instance is running it, this call does nothing and returns 0.
+/// another instance is running it, this call does nothing and returns 0. The deletions
+/// are the shared ones ([`retention::delete_expired`]); then the rate-limit and
+/// login-throttle windows older than a day go.
 pub(super) fn apply_retention(
     store: &PgStore,
     policy: &RetentionPolicy,
     now_ms: i64,
 ) -> StoreResult<u64> {
-    let budget = policy.max_deletions.max(1).min(i64::MAX as u64) as i64;
-    store.with(|c| {
-        let mut tx = c.client.transaction()?;
-        let locked: bool = tx
-            .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&LOCK_RETENTION])?
-            .try_get(0)?;
+    sql::write(store, |c| {
+        let locked = c.one(
+            "SELECT pg_try_advisory_xact_lock($1)",
+            args![LOCK_RETENTION],
+            "lock",
+            |r| r.flag(0),
+        )?;
         if !locked {
             return Ok(0);
         }
-        let mut deleted: i64 = 0;
-        if policy.max_age_days > 0 {
-            let cutoff = now_ms - (policy.max_age_days.min(1 << 40) as i64) * 86_400_000;
-            deleted += tx.execute(
-                "DELETE FROM events WHERE id IN \
-                 (SELECT id FROM events WHERE received < $1 LIMIT $2)",
-                &[&cutoff, &budget],
-            )? as i64;
-            // The queue first (see `delete_project`).
-            tx.execute(
-                "DELETE FROM tag_queue WHERE issue_id IN (SELECT id FROM issues \
-                 WHERE last_seen < $1 AND NOT EXISTS \
-                 (SELECT 1 FROM events e WHERE e.issue_id = issues.id))",
-                &[&cutoff],
-            )?;
-            tx.execute(
-                "DELETE FROM issue_tags WHERE issue_id IN (SELECT id FROM issues \
-                 WHERE last_seen < $1 AND NOT EXISTS \
-                 (SELECT 1 FROM events e WHERE e.issue_id = issues.id))",
-                &[&cutoff],
-            )?;
-            tx.execute(
-                "DELETE FROM issues WHERE last_seen < $1 AND NOT EXISTS \
-                 (SELECT 1 FROM events e WHERE e.issue_id = issues.id)",
-                &[&cutoff],
+        let deleted = retention::delete_expired(c, policy, now_ms, &["tag_queue"])?;
+        for table in ["rate_limit_windows", "login_attempts"] {
+            c.exec(
+                &format!("DELETE FROM {table} WHERE window_start < $1"),
+                args![now_ms - 86_400_000],
             )?;
         }
-        if policy.max_events_per_issue > 0 && deleted < budget {
-            let keep = policy.max_events_per_issue.min(i64::MAX as u64) as i64;
-            let over: Vec<i64> = tx
-                .query(
-                    "SELECT issue_id FROM events WHERE issue_id IS NOT NULL \
-                     GROUP BY issue_id HAVING COUNT(*) > $1",
-                    &[&keep],
-                )?
-                .iter()
-                .map(|r| r.try_get(0))
-                .collect::<Result<_, _>>()?;
-            for issue_id in over {
-                if deleted >= budget {
-                    break;
-                }
-                deleted += tx.execute(
-                    "DELETE FROM events WHERE id IN (SELECT id FROM events \
-                     WHERE issue_id = $1 ORDER BY id DESC OFFSET $2 LIMIT $3)",
-                    &[&issue_id, &keep, &(budget - deleted)],
-                )? as i64;
-            }
-        }
-        // Rate-limit and login-throttle windows older than a day are over.
-        tx.execute(
-            "DELETE FROM rate_limit_windows WHERE window_start < $1",
-            &[&(now_ms - 86_400_000)],
-        )?;
-        tx.execute(
-            "DELETE FROM login_attempts WHERE window_start < $1",
-            &[&(now_ms - 86_400_000)],
-        )?;
-        tx.commit()?;
-        Ok(deleted.max(0) as u64)
+        Ok(deleted)
     })
 }
 

@@ -284,6 +284,9 @@ pub struct Conn {
     /// The client.
     pub client: Client,
     statements: HashMap<&'static str, Statement>,
+    /// The shared SQL layer's statements, prepared on first use (see
+    /// `driver::SHARED_STATEMENTS` for the bound).
+    pub(crate) shared: HashMap<String, Statement>,
 }
 
 impl Conn {
@@ -392,6 +395,7 @@ impl Pool {
                         conn: Some(Conn {
                             client,
                             statements: HashMap::new(),
+                            shared: HashMap::new(),
                         }),
                     }),
                     Err(e) => {

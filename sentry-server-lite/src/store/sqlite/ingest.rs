@@ -1,12 +1,10 @@
 //! The SQLite write path of ingestion: [`write_batch`] (one transaction per batch of
 //! events) and the background WAL [`Checkpointer`].
 //!
-//! Per event the batch does an index lookup (duplicate check), one issue upsert and one
-//! event insert. Tag counts are summed over the whole batch first and written with
-//! multi-row upserts at the end of the transaction: one statement per 64 tag rows instead
-//! of one per tag and event (an event has ~15 tags). Results are the same as writing them
-//! event by event: `times_seen` adds up, `first_seen` is the first occurrence in batch
-//! order (kept on conflict), `last_seen` the maximum.
+//! A batch executes its [`BatchPlan`] (the same plan as PostgreSQL's): per event an index
+//! lookup (duplicate check), then one upsert per issue, one insert per event, and the
+//! tag counts, summed per issue over the whole batch, in multi-row upserts: one statement
+//! per 64 tag rows instead of one per tag and event (an event has ~15 tags).
 //!
 //! Checkpoints (copying WAL pages into the database file and fsyncing it) do not run in
 //! the writer's commits: a background thread checkpoints passively (not blocking the
@@ -23,9 +21,8 @@
 //! checkpointer releases the gate on every error or panic (a guard), survives them, and
 //! the writer waits for the gate at most [`MAX_HOLD_OFF`] anyway.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -34,6 +31,7 @@ use std::time::Duration;
 use rusqlite::{params, params_from_iter, Connection, ToSql};
 
 use super::{Synchronous, BUSY_TIMEOUT};
+use crate::store::plan::{BatchPlan, UpsertedIssue, ISSUE_UPSERT, TAG_UPSERT};
 use crate::store::{NewEvent, StoreError, StoreResult, WriteOutcome};
 
 /// How often the background thread checkpoints the WAL.
@@ -56,146 +54,118 @@ pub const MAX_HOLD_OFF: Duration = Duration::from_secs(5);
 /// Tag rows per multi-row upsert statement (6 parameters each).
 const TAG_ROWS_PER_STATEMENT: usize = 64;
 
-/// Summed tag counts of one batch, in first-occurrence order.
-#[derive(Default)]
-struct TagCounts<'a> {
-    index: HashMap<(i64, &'a str, &'a str), usize>,
-    rows: Vec<TagRow<'a>>,
-}
-
-struct TagRow<'a> {
-    issue_id: i64,
-    key: &'a str,
-    value: &'a str,
-    count: i64,
-    first_seen: i64,
-    last_seen: i64,
-}
-
-impl<'a> TagCounts<'a> {
-    fn add(&mut self, issue_id: i64, key: &'a str, value: &'a str, ts: i64) {
-        match self.index.get(&(issue_id, key, value)) {
-            Some(&i) => {
-                let row = &mut self.rows[i];
-                row.count += 1;
-                row.last_seen = row.last_seen.max(ts);
+/// Writes a plan's tag counts in statements of 64, 32, 16, ... rows: few distinct
+/// statements, so they stay in the connection's statement cache.
+fn write_tags(conn: &Connection, plan: &BatchPlan<'_>, issue_ids: &[i64]) -> StoreResult<()> {
+    let mut rest = &plan.tags[..];
+    while !rest.is_empty() {
+        let size = TAG_ROWS_PER_STATEMENT.min(1 << rest.len().ilog2());
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        let mut sql = String::with_capacity(200 + chunk.len() * 20);
+        sql.push_str(
+            "INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, \
+             last_seen) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push(',');
             }
-            None => {
-                self.index.insert((issue_id, key, value), self.rows.len());
-                self.rows.push(TagRow {
-                    issue_id,
-                    key,
-                    value,
-                    count: 1,
-                    first_seen: ts,
-                    last_seen: ts,
-                });
-            }
+            sql.push_str("(?,?,?,?,?,?)");
         }
-    }
-
-    /// Writes the rows in statements of 64, 32, 16, ... rows: few distinct statements,
-    /// so they stay in the connection's statement cache.
-    fn flush(&self, conn: &Connection) -> StoreResult<()> {
-        let mut rest = &self.rows[..];
-        while !rest.is_empty() {
-            let size = TAG_ROWS_PER_STATEMENT.min(1 << rest.len().ilog2());
-            let (chunk, tail) = rest.split_at(size);
-            rest = tail;
-            let mut sql = String::with_capacity(200 + chunk.len() * 20);
-            sql.push_str(
-                "INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, \
-                 last_seen) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str("(?,?,?,?,?,?)");
-            }
-            sql.push_str(
-                " ON CONFLICT (issue_id, key, value) DO UPDATE SET \
-                 times_seen = times_seen + excluded.times_seen, \
-                 last_seen = max(last_seen, excluded.last_seen)",
-            );
-            let args = chunk.iter().flat_map(|r| {
-                [
-                    &r.issue_id as &dyn ToSql,
-                    &r.key,
-                    &r.value,
-                    &r.count,
-                    &r.first_seen,
-                    &r.last_seen,
-                ]
-            });
-            conn.prepare_cached(&sql)?.execute(params_from_iter(args))?;
+        sql.push(' ');
+        sql.push_str(TAG_UPSERT);
+        let mut args: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 6);
+        for t in chunk {
+            let issue_id = issue_ids
+                .get(t.group)
+                .ok_or_else(|| StoreError::Corrupt("a tag count without its issue".into()))?;
+            args.extend([
+                issue_id as &dyn ToSql,
+                &t.key,
+                &t.value,
+                &t.count,
+                &t.first_seen,
+                &t.last_seen,
+            ]);
         }
-        Ok(())
+        conn.prepare_cached(&sql)?.execute(params_from_iter(args))?;
     }
+    Ok(())
 }
 
-/// Inserts events, upserts their issues and tags; runs inside the caller's transaction
-/// and returns one outcome per event. Any error fails the whole call (the caller rolls
-/// back and may retry event by event).
+/// Inserts events, upserts their issues and tags as the batch's [`BatchPlan`] says; runs
+/// inside the caller's transaction and returns one outcome per event. Any error fails the
+/// whole call (the caller rolls back and may retry event by event).
 ///
-/// The duplicate check comes first (an index lookup), then the issue upsert, then the
-/// event row with its issue id already set. Duplicates cannot slip in between the check
-/// and the insert: the caller's transaction is the only writer, and the insert keeps its
-/// `ON CONFLICT DO NOTHING` as a second guard.
+/// The duplicate checks come first (an index lookup per event), then one upsert per
+/// issue, then the event rows with their issue ids, then the tag counts. Duplicates
+/// cannot slip in between the check and the insert: the caller's transaction is the
+/// only writer, and the insert keeps its `ON CONFLICT DO NOTHING` as a second guard.
 pub(super) fn insert_events(
     conn: &Connection,
     events: &[NewEvent],
 ) -> StoreResult<Vec<WriteOutcome>> {
-    let mut out = Vec::with_capacity(events.len());
-    let mut tags = TagCounts::default();
     let mut duplicate_stmt =
         conn.prepare_cached("SELECT 1 FROM events WHERE project_id = ?1 AND event_id = ?2")?;
-    // One upsert creates or updates the issue: race-free under concurrent writers.
-    let mut issue_stmt = conn.prepare_cached(
-        "INSERT INTO issues (project_id, grouping_version, grouping_hash, title, culprit, \
-         level, platform, issue_type, metadata, status, substatus, first_seen, last_seen, \
-         times_seen) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'unresolved', 'new', ?10, ?10, 1) \
-         ON CONFLICT (project_id, grouping_version, grouping_hash) DO UPDATE SET \
-           times_seen = times_seen + 1, \
-           last_seen = max(last_seen, excluded.last_seen), \
-           first_seen = min(first_seen, excluded.first_seen), \
-           level = excluded.level, \
-           regressed_by = CASE WHEN status = 'resolved' THEN ?11 ELSE regressed_by END, \
-           substatus = CASE WHEN status = 'resolved' THEN 'regressed' \
-                            WHEN substatus = 'new' THEN 'ongoing' ELSE substatus END, \
-           resolved_at = CASE WHEN status = 'resolved' THEN NULL ELSE resolved_at END, \
-           status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END \
-         RETURNING id, times_seen, regressed_by",
-    )?;
-    let mut event_stmt = conn.prepare_cached(
-        "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, \
-         platform, release, environment, title, culprit, message, body, body_size) \
-         VALUES (?1, ?2, ?14, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
-         ON CONFLICT (project_id, event_id) DO NOTHING",
-    )?;
+    let mut stored = HashSet::new();
     for e in events {
         if duplicate_stmt.exists(params![e.project_id, e.event_id])? {
-            out.push(WriteOutcome::Duplicate);
-            continue;
+            stored.insert((e.project_id, e.event_id.as_str()));
         }
-        let (issue_id, times_seen, regressed_by): (i64, i64, Option<String>) = issue_stmt
-            .query_row(
-                params![
-                    e.project_id,
-                    e.grouping_version,
-                    e.grouping_hash,
-                    e.title,
-                    e.culprit,
-                    e.level,
-                    e.platform,
-                    e.issue_type,
-                    e.metadata,
-                    e.timestamp_ms,
-                    e.event_id,
-                ],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
+    }
+    let plan = BatchPlan::new(events, &stored);
+    // One upsert creates or updates each issue: race-free under concurrent writers.
+    let mut issue_stmt = conn.prepare_cached(&format!(
+        "INSERT INTO issues (project_id, grouping_version, grouping_hash, title, culprit, \
+         level, platform, issue_type, metadata, status, substatus, first_seen, last_seen, \
+         times_seen, regressed_by) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'unresolved', ?10, ?11, ?12, ?13, ?14) \
+         {ISSUE_UPSERT} RETURNING id, times_seen, regressed_by"
+    ))?;
+    let mut issues = Vec::with_capacity(plan.groups.len());
+    for g in &plan.groups {
+        let first = &events[g.first];
+        let issue = issue_stmt.query_row(
+            params![
+                first.project_id,
+                first.grouping_version,
+                first.grouping_hash,
+                first.title,
+                first.culprit,
+                events[g.last].level,
+                first.platform,
+                first.issue_type,
+                first.metadata,
+                g.new_substatus(),
+                g.first_seen,
+                g.last_seen,
+                g.count,
+                first.event_id,
+            ],
+            |r| {
+                Ok(UpsertedIssue {
+                    id: r.get(0)?,
+                    times_seen: r.get(1)?,
+                    regressed_by: r.get(2)?,
+                })
+            },
+        )?;
+        issues.push(issue);
+    }
+    let mut event_stmt = conn.prepare_cached(
+        "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, \
+         platform, release, environment, title, culprit, message, body, body_size, tags) \
+         VALUES (?1, ?2, ?14, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15) \
+         ON CONFLICT (project_id, event_id) DO NOTHING",
+    )?;
+    for &i in &plan.fresh {
+        let e = &events[i];
+        let issue_id = plan
+            .group_index(i)
+            .and_then(|g| issues.get(g))
+            .map(|issue| issue.id)
+            .ok_or_else(|| StoreError::Corrupt(format!("no issue for event {}", e.event_id)))?;
         let inserted = event_stmt.execute(params![
             e.project_id,
             e.event_id,
@@ -211,23 +181,17 @@ pub(super) fn insert_events(
             e.body_zstd,
             e.body_size as i64,
             issue_id,
+            crate::store::rows::encode_tags(&e.tags),
         ])?;
         if inserted == 0 {
             // Unreachable with one writer (checked above); fail the batch rather than
             // count an event that was not stored.
             return Err(StoreError::Conflict(format!("event {}", e.event_id)));
         }
-        for (k, v) in &e.tags {
-            tags.add(issue_id, k, v, e.timestamp_ms);
-        }
-        out.push(WriteOutcome::Stored {
-            issue_id,
-            new_issue: times_seen == 1,
-            regression: regressed_by.as_deref() == Some(e.event_id.as_str()) && times_seen > 1,
-        });
     }
-    tags.flush(conn)?;
-    Ok(out)
+    let ids: Vec<i64> = issues.iter().map(|i| i.id).collect();
+    write_tags(conn, &plan, &ids)?;
+    plan.outcomes(&issues)
 }
 
 /// Commits `events` in one transaction; when that fails, retries each event in its own
@@ -320,12 +284,10 @@ fn end_open_transaction(conn: &Connection) -> StoreResult<()> {
 /// A background thread that checkpoints the WAL through its own connection, so that the
 /// writer's commits do not wait for checkpoints. Stopped (and joined) on drop.
 ///
-/// A failed or panicking round is logged and counted ([`Checkpointer::failures`]); the
-/// thread goes on. Should it exit anyway, [`Checkpointer::failure`] says so.
+/// A failed or panicking round is logged; the thread goes on. Should it exit anyway, [`Checkpointer::failure`] says so.
 pub struct Checkpointer {
     stop: Option<Sender<()>>,
     handle: Option<JoinHandle<()>>,
-    failures: Arc<AtomicU64>,
 }
 
 impl Checkpointer {
@@ -344,8 +306,6 @@ impl Checkpointer {
         conn.pragma_update(None, "synchronous", synchronous.pragma())?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let (tx, rx) = channel::<()>();
-        let failures = Arc::new(AtomicU64::new(0));
-        let counted = failures.clone();
         let handle = std::thread::Builder::new()
             .name("sentry-lite-checkpoint".into())
             .spawn(move || loop {
@@ -356,15 +316,11 @@ impl Checkpointer {
                             checkpoint(&conn, &gate)
                         }));
                         match round {
-                            Ok(Ok(())) => counted.store(0, Ordering::Relaxed),
+                            Ok(Ok(())) => {}
                             Ok(Err(e)) => {
-                                counted.fetch_add(1, Ordering::Relaxed);
                                 tracing::warn!(error = %e, "background WAL checkpoint failed");
                             }
-                            Err(_) => {
-                                counted.fetch_add(1, Ordering::Relaxed);
-                                tracing::error!("background WAL checkpoint panicked");
-                            }
+                            Err(_) => tracing::error!("background WAL checkpoint panicked"),
                         }
                     }
                     Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
@@ -374,13 +330,7 @@ impl Checkpointer {
         Ok(Checkpointer {
             stop: Some(tx),
             handle: Some(handle),
-            failures,
         })
-    }
-
-    /// Consecutive failed rounds (0 after a successful one).
-    pub fn failures(&self) -> u64 {
-        self.failures.load(Ordering::Relaxed)
     }
 
     /// Why the thread is not running, if it is not (it only returns when stopped).
@@ -433,29 +383,7 @@ mod tests {
     }
 
     fn event(project_id: i64, id: &str, hash: &str, at: i64, tags: &[(&str, &str)]) -> NewEvent {
-        NewEvent {
-            project_id,
-            event_id: id.to_owned(),
-            timestamp_ms: at,
-            received_ms: at,
-            level: "error".into(),
-            platform: "python".into(),
-            release: None,
-            environment: None,
-            title: format!("title {hash}"),
-            culprit: "c".into(),
-            message: "m".into(),
-            issue_type: "error".into(),
-            metadata: "{}".into(),
-            grouping_version: "g1".into(),
-            grouping_hash: hash.to_owned(),
-            tags: tags
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body_zstd: zstd::bulk::compress(b"{}", 1).expect("zstd"),
-            body_size: 2,
-        }
+        crate::store::plan::test_event(project_id, id, hash, at, tags)
     }
 
     type TagRowView = (String, String, String, i64, i64, i64);
@@ -485,7 +413,7 @@ mod tests {
     }
 
     /// One batch gives the same tag rows and outcomes as one event per batch: counts add
-    /// up, first_seen is the first occurrence, last_seen the latest, duplicates count 0.
+    /// up, first_seen is the earliest, last_seen the latest, duplicates count 0.
     #[test]
     fn batched_tags_equal_event_by_event() {
         // 50 tags on one issue: the batch flushes 5 + 50 = 55 rows, in statements of
@@ -524,9 +452,10 @@ mod tests {
         assert_eq!(a[3], "Duplicate");
         let rows = tag_rows(&batched);
         assert_eq!(rows, tag_rows(&single));
-        assert!(rows.contains(&("h1".into(), "region".into(), "eu".into(), 3, 100, 200)));
+        // first_seen is the earliest event time (as on PostgreSQL and for issues).
+        assert!(rows.contains(&("h1".into(), "region".into(), "eu".into(), 3, 50, 200)));
         assert!(rows.contains(&("h1".into(), "x".into(), "1".into(), 1, 100, 100)));
-        assert!(rows.contains(&("h3".into(), "t3".into(), "v3".into(), 2, 300, 300)));
+        assert!(rows.contains(&("h3".into(), "t3".into(), "v3".into(), 2, 250, 300)));
         assert!(rows.contains(&("h3".into(), "t45".into(), "v3".into(), 1, 300, 300)));
         assert_eq!(rows.len(), 5 + 50);
         assert_eq!(batched.count_events().expect("count"), 6);
@@ -604,37 +533,5 @@ mod tests {
             .is_some_and(|f| f.contains("checkpointer")));
         batched_one(&s, &event(p, "b", "h", 2, &[])).expect("write after the exit");
         assert_eq!(s.count_events().expect("count"), 2);
-    }
-
-    #[test]
-    fn tag_counts_sum_in_first_occurrence_order() {
-        let mut t = TagCounts::default();
-        t.add(1, "a", "x", 20);
-        t.add(2, "a", "x", 5);
-        t.add(1, "a", "x", 10);
-        t.add(1, "a", "y", 30);
-        t.add(1, "a", "x", 40);
-        let rows: Vec<_> = t
-            .rows
-            .iter()
-            .map(|r| {
-                (
-                    r.issue_id,
-                    r.key,
-                    r.value,
-                    r.count,
-                    r.first_seen,
-                    r.last_seen,
-                )
-            })
-            .collect();
-        assert_eq!(
-            rows,
-            vec![
-                (1, "a", "x", 3, 20, 40),
-                (2, "a", "x", 1, 5, 5),
-                (1, "a", "y", 1, 30, 30)
-            ]
-        );
     }
 }

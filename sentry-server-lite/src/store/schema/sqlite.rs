@@ -1,13 +1,15 @@
-//! Embedded schema migrations, applied in order at open time.
+//! The SQLite schema and its migrations, applied in order at open time.
 //!
 //! Each entry is applied once, in its own transaction, and recorded in
-//! `schema_migrations`. Never edit a released migration: append a new one. The accounts
-//! work (roles, sessions, audit log) adds migrations after these.
+//! `schema_migrations`. Never edit a released migration: append a new one. The
+//! PostgreSQL schema ([`super::postgres`]) has the same tables and columns.
 
 /// `(version, name, sql)`, in order.
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", INITIAL),
-    (2, "accounts", super::accounts::ACCOUNTS_MIGRATION),
+    (2, "accounts", ACCOUNTS),
+    (3, "event_tags", EVENT_TAGS),
+    (4, "issue_tags_live", ISSUE_TAGS_LIVE),
 ];
 
 const INITIAL: &str = r#"
@@ -138,3 +140,52 @@ CREATE TABLE issue_tags (
 ) WITHOUT ROWID;
 CREATE INDEX issue_tags_lookup ON issue_tags(key, value, issue_id);
 "#;
+
+/// Accounts: roles, sessions, audit log (migration 2).
+const ACCOUNTS: &str = r#"
+-- Per-user bookmarks of issues.
+CREATE TABLE bookmarks (
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    issue_id   INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, issue_id)
+) WITHOUT ROWID;
+CREATE INDEX bookmarks_issue ON bookmarks(issue_id);
+
+-- A public issue's share link: a random id, set while the issue is public.
+ALTER TABLE issues ADD COLUMN share_id TEXT;
+CREATE UNIQUE INDEX issues_share ON issues(share_id) WHERE share_id IS NOT NULL;
+
+-- Web sessions: only the sha256 of the session token is kept.
+CREATE TABLE sessions (
+    id         INTEGER PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+
+-- Every permission-relevant change, and every refusal. Never holds secrets.
+CREATE TABLE audit_log (
+    id       INTEGER PRIMARY KEY,
+    at       INTEGER NOT NULL,
+    actor_id INTEGER,
+    action   TEXT NOT NULL,
+    target   TEXT NOT NULL,
+    outcome  TEXT NOT NULL,
+    details  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_log_at ON audit_log(at);
+"#;
+
+/// Each event's tags as stored at ingest (a JSON array of `[key, value]` pairs); NULL on
+/// events stored before this migration (migration 3).
+const EVENT_TAGS: &str = "ALTER TABLE events ADD COLUMN tags TEXT;";
+
+/// What readers of tag counts select from, on both backends (PostgreSQL's view adds the
+/// queued counts not folded yet; SQLite counts in place), so that the statement reading
+/// them is the same (migration 4).
+const ISSUE_TAGS_LIVE: &str = "CREATE VIEW issue_tags_live AS \
+    SELECT issue_id, key, value, times_seen FROM issue_tags;";

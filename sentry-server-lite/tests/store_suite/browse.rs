@@ -1,14 +1,9 @@
-use super::super::SqliteStore;
-use crate::secrets;
-use crate::store::*;
+//! The web UI's reads: search, histograms, neighbors, tokens.
 
-fn store() -> (tempfile::TempDir, SqliteStore, i64) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let s = SqliteStore::open(&dir.path().join("sentry.db"), Synchronous::Normal).expect("open");
-    let team = s.create_team("t", "T", None).expect("team");
-    let p = s.create_project(team.id, "p", "P", None).expect("project");
-    (dir, s, p.id)
-}
+use sentry_server_lite::secrets;
+use sentry_server_lite::store::*;
+
+use super::*;
 
 fn event(project_id: i64, hash: &str, title: &str, received_ms: i64) -> NewEvent {
     NewEvent {
@@ -33,7 +28,7 @@ fn event(project_id: i64, hash: &str, title: &str, received_ms: i64) -> NewEvent
     }
 }
 
-fn write(s: &SqliteStore, e: NewEvent) -> i64 {
+fn write(s: &dyn Store, e: NewEvent) -> i64 {
     match s.write_batch(&[e]).remove(0).expect("write") {
         WriteOutcome::Stored { issue_id, .. } => issue_id,
         WriteOutcome::Duplicate => panic!("duplicate"),
@@ -45,16 +40,16 @@ const ALL: Page = Page {
     limit: 100,
 };
 
-#[test]
-fn search_sorts_filters_counts_and_bookmarks() {
-    let (_d, s, pid) = store();
+/// A case of the suite.
+pub fn search_sorts_filters_counts_and_bookmarks(s: &dyn Store) {
+    let pid = project(s);
     // a: first seen at 1000, 3 events, last seen 5000; b: 2000, 1 event; c: 3000, 2 events.
-    let a = write(&s, event(pid, "a", "Alpha crash", 1_000));
-    let b = write(&s, event(pid, "b", "Beta timeout", 2_000));
-    let c = write(&s, event(pid, "c", "Gamma crash", 3_000));
-    write(&s, event(pid, "c", "Gamma crash", 3_500));
-    write(&s, event(pid, "a", "Alpha crash", 4_000));
-    write(&s, event(pid, "a", "Alpha crash", 5_000));
+    let a = write(s, event(pid, "a", "Alpha crash", 1_000));
+    let b = write(s, event(pid, "b", "Beta timeout", 2_000));
+    let c = write(s, event(pid, "c", "Gamma crash", 3_000));
+    write(s, event(pid, "c", "Gamma crash", 3_500));
+    write(s, event(pid, "a", "Alpha crash", 4_000));
+    write(s, event(pid, "a", "Alpha crash", 5_000));
     let ids = |q: &IssueQuery, page: Page| -> (Vec<i64>, u64) {
         let r = s.search_issues(pid, q, page).expect("search");
         (r.issues.iter().map(|i| i.id).collect(), r.total)
@@ -107,14 +102,14 @@ fn search_sorts_filters_counts_and_bookmarks() {
     );
 }
 
-#[test]
-fn histograms_and_neighbors() {
-    let (_d, s, pid) = store();
-    let i = write(&s, event(pid, "a", "A", 1_000));
-    write(&s, event(pid, "a", "A", 1_500));
-    write(&s, event(pid, "a", "A", 3_200));
-    let j = write(&s, event(pid, "b", "B", 3_900));
-    write(&s, event(pid, "b", "B", 9_000)); // outside the window
+/// A case of the suite.
+pub fn histograms_and_neighbors(s: &dyn Store) {
+    let pid = project(s);
+    let i = write(s, event(pid, "a", "A", 1_000));
+    write(s, event(pid, "a", "A", 1_500));
+    write(s, event(pid, "a", "A", 3_200));
+    let j = write(s, event(pid, "b", "B", 3_900));
+    write(s, event(pid, "b", "B", 9_000)); // outside the window
     assert_eq!(
         s.event_histogram(EventScope::Project(pid), 1_000, 1_000, 4)
             .expect("h"),
@@ -144,9 +139,9 @@ fn histograms_and_neighbors() {
     assert_eq!(n.next, None);
 }
 
-#[test]
-fn tokens_are_listed_and_deleted_per_user() {
-    let (_d, s, _) = store();
+/// A case of the suite.
+pub fn tokens_are_listed_and_deleted_per_user(s: &dyn Store) {
+    project(s);
     let u = s.create_user("u@x.io", "h", false).expect("u");
     let v = s.create_user("v@x.io", "h", false).expect("v");
     let t1 = s.create_token(u.id, "d1", "laptop").expect("t1");
@@ -161,6 +156,6 @@ fn tokens_are_listed_and_deleted_per_user() {
     );
     assert!(!s.delete_token(v.id, t1).expect("not theirs"));
     assert!(s.delete_token(u.id, t1).expect("delete"));
-    assert!(s.user_by_token("d1").expect("gone").is_none());
+    assert!(s.token_user("d1").expect("gone").is_none());
     assert_eq!(s.list_tokens(u.id).expect("list").len(), 1);
 }

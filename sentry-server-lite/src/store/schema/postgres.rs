@@ -1,4 +1,4 @@
-//! The PostgreSQL schema and its migrations.
+//! The PostgreSQL schema and its migrations, with the advisory lock keys of the backend.
 //!
 //! The tables mirror the SQLite schema (same names, same columns, ids preserved by
 //! `db copy`), with PostgreSQL types: `BIGINT` identities (`BY DEFAULT`, so copied rows
@@ -16,7 +16,12 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "tag_queue", TAG_QUEUE),
     (3, "login_attempts", LOGIN_ATTEMPTS),
     (4, "key_changes", KEY_CHANGES),
+    (5, "event_tags", EVENT_TAGS),
 ];
+
+/// Each event's tags as stored at ingest (a JSON array of `[key, value]` pairs); NULL on
+/// events stored before this migration. The same column as SQLite's migration 3.
+const EVENT_TAGS: &str = "ALTER TABLE events ADD COLUMN tags TEXT;";
 
 /// Every change of a project key, or of a project (its allowed origins, or its deletion),
 /// notifies the channel `sentry_lite_keys` at commit, whoever makes it: each instance's

@@ -1,11 +1,9 @@
-use super::*;
-use crate::store::{IssueStatus, NewEvent, Page, Synchronous, WriteOutcome};
+//! Accounts: memberships, owners, sharing, bookmarks, deletion, sessions, audit.
 
-fn store() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let s = SqliteStore::open(&dir.path().join("sentry.db"), Synchronous::Normal).expect("open");
-    (dir, s)
-}
+use sentry_server_lite::policy::Role;
+use sentry_server_lite::secrets;
+use sentry_server_lite::store::accounts::*;
+use sentry_server_lite::store::*;
 
 fn event(project_id: i64, hash: &str) -> NewEvent {
     NewEvent {
@@ -30,16 +28,15 @@ fn event(project_id: i64, hash: &str) -> NewEvent {
     }
 }
 
-fn issue_of(s: &SqliteStore, e: NewEvent) -> i64 {
+fn issue_of_event(s: &dyn Store, e: NewEvent) -> i64 {
     match s.write_batch(&[e]).remove(0).expect("write") {
         WriteOutcome::Stored { issue_id, .. } => issue_id,
         WriteOutcome::Duplicate => panic!("duplicate"),
     }
 }
 
-#[test]
-fn memberships_owners_and_moves() {
-    let (_d, s) = store();
+/// A case of the suite.
+pub fn memberships_owners_and_moves(s: &dyn Store) {
     let a = s.create_user("a@x.io", "h", false).expect("a");
     let b = s.create_user("b@x.io", "h", false).expect("b");
     let t1 = s.create_team("t1", "T1", Some(a.id)).expect("t1");
@@ -98,15 +95,14 @@ fn memberships_owners_and_moves() {
     assert!(!s.user_by_id(b.id).expect("r").expect("b").is_active);
 }
 
-#[test]
-fn share_ids_bookmarks_and_deletion() {
-    let (_d, s) = store();
+/// A case of the suite.
+pub fn share_ids_bookmarks_and_deletion(s: &dyn Store) {
     let u = s.create_user("u@x.io", "h", false).expect("u");
     let t = s.create_team("t", "T", None).expect("t");
     let p = s.create_project(t.id, "p", "P", None).expect("p");
-    let i1 = issue_of(&s, event(p.id, "h1"));
-    let i2 = issue_of(&s, event(p.id, "h2"));
-    issue_of(&s, event(p.id, "h1"));
+    let i1 = issue_of_event(s, event(p.id, "h1"));
+    let i2 = issue_of_event(s, event(p.id, "h2"));
+    issue_of_event(s, event(p.id, "h1"));
 
     let share = s
         .set_issue_public(i1, true)
@@ -167,9 +163,8 @@ fn share_ids_bookmarks_and_deletion() {
     assert!(s.list_keys(p.id).expect("k").is_empty());
 }
 
-#[test]
-fn sessions_expire_and_audit_is_ordered() {
-    let (_d, s) = store();
+/// A case of the suite.
+pub fn sessions_expire_and_audit_is_ordered(s: &dyn Store) {
     let u = s.create_user("u@x.io", "h", false).expect("u");
     s.create_session("hash1", u.id, "csrf1", 5_000)
         .expect("session");
