@@ -98,9 +98,15 @@ fn read(e: &StoredEvent) -> Event {
     Event::from_slice_lenient(&e.body)
 }
 
-/// The tags of a stored event (the one place that derives them for the read side).
-pub fn event_tags(_stored: &StoredEvent, event: &Event) -> Vec<(String, String)> {
-    facts::tags(event)
+/// The tags of a stored event: those stored with it at ingest. Rows stored before
+/// per-event tags were kept (they read back with none; every event since has at least
+/// its `level`) get them derived from the body, the one place the read side does so.
+pub fn event_tags(stored: &StoredEvent, event: &Event) -> Vec<(String, String)> {
+    if stored.tags.is_empty() {
+        facts::tags(event)
+    } else {
+        stored.tags.clone()
+    }
 }
 
 /// A part of the event in its wire form (`null` when absent).
