@@ -29,6 +29,7 @@ use crate::app::refs::project_ref;
 use crate::app::{self, with_store, AppError, AppState, Caller};
 use crate::policy::{Action, Denied, Resource};
 use crate::store::{IssueFilter, IssueStatus, Page, Project, StoreError};
+use crate::ui::url_encode;
 
 /// An API error: status and `{"detail": ...}`.
 #[derive(Debug)]
@@ -211,7 +212,7 @@ fn link_header(
     let mut query: Vec<String> = params
         .iter()
         .filter(|(k, _)| k.as_str() != "cursor")
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
         .collect();
     query.sort();
     let url = |cursor: &str| {
@@ -229,18 +230,6 @@ fn link_header(
         has_next
     );
     HeaderValue::from_str(&value).ok()
-}
-
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn paginated(items: Vec<Value>, link: Option<HeaderValue>) -> Response {
