@@ -12,6 +12,7 @@ pub mod access;
 pub mod issues;
 pub mod json;
 pub mod projects;
+pub mod request;
 pub mod teams;
 
 use std::collections::HashMap;
