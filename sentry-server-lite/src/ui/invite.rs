@@ -12,7 +12,6 @@
 //! put in an invitation link finds no invitation (see [`crate::app::sessions`]).
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -81,9 +80,8 @@ pub async fn accept(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(token): Path<String>,
-    body: Bytes,
+    form: FormData,
 ) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
     let (user, csrf) = lookup(&state, &token).await?;
     let sent = form.get("csrf").unwrap_or_default();
     if !secrets::constant_time_eq(sent.as_bytes(), csrf.as_bytes()) {

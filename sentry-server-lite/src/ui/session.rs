@@ -13,7 +13,6 @@
 //! handlers parse the forms, set the cookies and render the pages.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -255,6 +254,14 @@ fn verify_login_csrf(viewer: &Viewer, form: &FormData) -> Result<(), UiError> {
     }
 }
 
+/// The e-mail and password of a login or sign-up form, once its login CSRF token has
+/// been checked.
+fn credentials(viewer: &Viewer, form: &FormData) -> Result<(String, String), UiError> {
+    verify_login_csrf(viewer, form)?;
+    let email = form.get("email").unwrap_or_default().trim().to_owned();
+    Ok((email, form.get("password").unwrap_or_default().to_owned()))
+}
+
 /// Starts a session for `user` and answers with its cookie and a redirect to `next`.
 pub(crate) async fn start_session(
     state: &AppState,
@@ -291,12 +298,9 @@ pub(crate) async fn start_session(
 pub async fn login(
     State(state): State<AppState>,
     viewer: Viewer,
-    body: Bytes,
+    form: FormData,
 ) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
-    verify_login_csrf(&viewer, &form)?;
-    let email = form.get("email").unwrap_or_default().trim().to_owned();
-    let password = form.get("password").unwrap_or_default().to_owned();
+    let (email, password) = credentials(&viewer, &form)?;
     let next = local_path(form.get("next"), "/");
     let logins = state.logins.clone();
     let entered = email.clone();
@@ -320,9 +324,8 @@ pub async fn login(
 pub async fn logout(
     State(state): State<AppState>,
     viewer: Viewer,
-    body: Bytes,
+    form: FormData,
 ) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
     if let Some((digest, _)) = viewer.session.clone() {
         viewer.verify_csrf(&form)?;
         with_store(&state, move |store| {
@@ -379,12 +382,9 @@ pub async fn signup_page(
 pub async fn signup(
     State(state): State<AppState>,
     viewer: Viewer,
-    body: Bytes,
+    form: FormData,
 ) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
-    verify_login_csrf(&viewer, &form)?;
-    let email = form.get("email").unwrap_or_default().trim().to_owned();
-    let password = form.get("password").unwrap_or_default().to_owned();
+    let (email, password) = credentials(&viewer, &form)?;
     let who = viewer.who.clone();
     let entered = email.clone();
     let created = with_store(&state, move |store| {
