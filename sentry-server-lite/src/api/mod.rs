@@ -6,8 +6,8 @@
 //! [`ApiError`] maps an [`AppError`] to Sentry's status codes and `{"detail": ...}`. The
 //! caller comes from [`access`]: no credentials means anonymous (public projects and
 //! shared issues only), an unknown token is 401; handlers take it with the state as
-//! [`request::Api`], whose `run` runs their work on the store's threads. Lists are paginated with Sentry-style
-//! `Link` headers (`cursor=0:{offset}:0`).
+//! [`request::Api`], whose `run` runs their work on the store's threads. Lists are
+//! paginated with Sentry-style `Link` headers (`cursor=0:{offset}:0`).
 
 pub mod access;
 pub mod issues;
