@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::form::FormData;
-use super::session::{start_session, Viewer};
+use super::session::{csrf_mismatch, start_session, Viewer};
 use super::{page, Chrome, UiError};
 use crate::app::{sessions, with_store, AppError, AppState};
 use crate::secrets;
@@ -85,10 +85,7 @@ pub async fn accept(
     let (user, csrf) = lookup(&state, &token).await?;
     let sent = form.get("csrf").unwrap_or_default();
     if !secrets::constant_time_eq(sent.as_bytes(), csrf.as_bytes()) {
-        return Err(UiError::new(
-            StatusCode::FORBIDDEN,
-            "The form's security token did not match; reload the page and try again.",
-        ));
+        return Err(csrf_mismatch());
     }
     let password = form.get("password").unwrap_or_default().to_owned();
     if password.chars().count() < 8 {

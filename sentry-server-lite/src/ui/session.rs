@@ -82,13 +82,18 @@ impl Viewer {
             Some(expected) if secrets::constant_time_eq(sent.as_bytes(), expected.as_bytes()) => {
                 Ok(())
             }
-            Some(_) => Err(UiError::new(
-                StatusCode::FORBIDDEN,
-                "The form's security token did not match; reload the page and try again.",
-            )),
+            Some(_) => Err(csrf_mismatch()),
             None => Err(UiError::new(StatusCode::UNAUTHORIZED, "Log in first.")),
         }
     }
+}
+
+/// The answer to a form whose CSRF token is not the one expected (403).
+pub(crate) fn csrf_mismatch() -> UiError {
+    UiError::new(
+        StatusCode::FORBIDDEN,
+        "The form's security token did not match; reload the page and try again.",
+    )
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -247,10 +252,7 @@ fn verify_login_csrf(viewer: &Viewer, form: &FormData) -> Result<(), UiError> {
         Some(c) if !sent.is_empty() && secrets::constant_time_eq(c.as_bytes(), sent.as_bytes()) => {
             Ok(())
         }
-        _ => Err(UiError::new(
-            StatusCode::FORBIDDEN,
-            "The form's security token did not match; reload the page and try again.",
-        )),
+        _ => Err(csrf_mismatch()),
     }
 }
 
