@@ -151,72 +151,31 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        let Server {
-            config,
-            listener,
-            udp,
-            store,
-            metrics,
-            ingestor,
-            writer_thread,
-            base_url,
-            ..
-        } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let stopped = |mut rx: watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
-
-        let udp_task = udp.map(|socket| {
+        let udp_task = self.udp.map(|socket| {
             tokio::spawn(ingest::udp::serve(
                 socket,
-                ingestor.clone(),
+                self.ingestor.clone(),
                 stopped(stop_rx.clone()),
             ))
         });
-        let retention_task = {
-            let store = store.clone();
-            let metrics = metrics.clone();
-            let policy = config.retention.clone();
-            let interval = config.retention_interval;
-            let stop = stopped(stop_rx.clone());
-            tokio::spawn(async move {
-                tokio::pin!(stop);
-                let mut ticker = tokio::time::interval(interval);
-                loop {
-                    tokio::select! {
-                        _ = &mut stop => return,
-                        _ = ticker.tick() => {
-                            let store = store.clone();
-                            let policy = policy.clone();
-                            let res = tokio::task::spawn_blocking(move || {
-                                store.apply_retention(&policy, crate::clock::now_ms())
-                            }).await;
-                            match res {
-                                Ok(Ok(n)) => {
-                                    metrics.retention_deleted.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-                                    if n > 0 { tracing::info!(deleted = n, "retention pass"); }
-                                }
-                                Ok(Err(e)) => tracing::warn!(error = %e, "retention failed"),
-                                Err(_) => tracing::warn!("retention task panicked"),
-                            }
-                        }
-                    }
-                }
-            })
-        };
-
+        let retention_task = spawn_retention(
+            self.store.clone(),
+            self.metrics.clone(),
+            &self.config,
+            stopped(stop_rx.clone()),
+        );
         let ops = OpsState {
-            metrics: metrics.clone(),
-            writer: ingestor.writer.clone(),
-            store: store.clone(),
+            metrics: self.metrics.clone(),
+            writer: self.ingestor.writer.clone(),
+            store: self.store.clone(),
         };
         let app = Router::new()
-            .merge(ingest::http::routes().with_state(ingestor.clone()))
+            .merge(ingest::http::routes().with_state(self.ingestor.clone()))
             .merge(
                 api::routes()
                     .merge(ui::routes())
-                    .with_state(AppState::new(store.clone(), base_url.clone())),
+                    .with_state(AppState::new(self.store.clone(), self.base_url)),
             )
             .merge(
                 Router::new()
@@ -224,8 +183,8 @@ impl Server {
                     .route("/metrics", get(metrics_text))
                     .with_state(ops),
             );
-        drop(ingestor);
-        let served = axum::serve(listener, app)
+        drop(self.ingestor);
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop_tx.send(true);
@@ -234,10 +193,51 @@ impl Server {
         }
         let _ = retention_task.await;
         // Everything acknowledged is committed already; this commits what UDP queued.
+        let writer_thread = self.writer_thread;
         let _ = tokio::task::spawn_blocking(move || writer_thread.shutdown()).await;
         served?;
         Ok(())
     }
+}
+
+/// Resolves once `true` is sent on the stop channel.
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+/// Runs the retention policy of `config` every `retention_interval` until `stop`.
+fn spawn_retention(
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    config: &ServerConfig,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let policy = config.retention.clone();
+    let interval = config.retention_interval;
+    tokio::spawn(async move {
+        tokio::pin!(stop);
+        let mut ticker = tokio::time::interval(interval);
+        loop {
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = ticker.tick() => {
+                    let store = store.clone();
+                    let policy = policy.clone();
+                    let res = tokio::task::spawn_blocking(move || {
+                        store.apply_retention(&policy, crate::clock::now_ms())
+                    }).await;
+                    match res {
+                        Ok(Ok(n)) => {
+                            metrics.retention_deleted.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                            if n > 0 { tracing::info!(deleted = n, "retention pass"); }
+                        }
+                        Ok(Err(e)) => tracing::warn!(error = %e, "retention failed"),
+                        Err(_) => tracing::warn!("retention task panicked"),
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// `0.0.0.0` is not a place to send to: show loopback instead.

@@ -3,17 +3,17 @@
 //! (`?id=1&id=2`, as Sentry's API has them) and the anonymous share link
 //! `GET /api/0/shared/issues/{share_id}/`; each calls [`crate::app::issues`].
 
-use axum::extract::{Path, RawQuery, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, RawQuery};
+use axum::response::Response;
 use axum::Json;
 use http::StatusCode;
 use serde_json::{json, Map, Value};
 
-use super::teams::{object, Body};
+use super::request::{bool_field, Api, JsonObject};
 use super::{json as shapes, ApiError};
 use crate::app::issues::{self, IssueChanges};
 use crate::app::projects::ProjectName;
-use crate::app::{with_store, AppState, Caller};
+use crate::app::Caller;
 use crate::store::{Issue, IssueStatus, Project, Store};
 
 /// Parses what a PUT asks for.
@@ -27,15 +27,10 @@ fn changes_of(body: &Map<String, Value>) -> Result<IssueChanges, ApiError> {
         })?),
         Some(_) => return Err(ApiError::bad_request("status must be a string")),
     };
-    let flag = |name: &str| match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(ApiError::bad_request(format!("{name} must be a boolean"))),
-    };
     let c = IssueChanges {
         status,
-        bookmarked: flag("isBookmarked")?,
-        public: flag("isPublic")?,
+        bookmarked: bool_field(body, "isBookmarked")?,
+        public: bool_field(body, "isPublic")?,
     };
     if c.is_empty() {
         return Err(ApiError::bad_request(
@@ -76,29 +71,24 @@ pub(crate) fn decorate(
 
 /// `PUT /api/0/issues/{id}/`.
 pub async fn update_issue(
-    State(state): State<AppState>,
-    who: Caller,
+    api: Api,
     Path(id): Path<String>,
-    body: Body,
+    JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    let changes = changes_of(&object(body)?)?;
-    let base = state.base_url.clone();
-    with_store(&state, move |store| {
-        let (issue, project) = issues::change(store, &who, &id, changes)?;
-        Ok(Json(issue_for(store, &who, &issue, &project, &base)?).into_response())
+    let changes = changes_of(&body)?;
+    let base = api.base_url();
+    api.run(move |store, who| {
+        let (issue, project) = issues::change(store, who, &id, changes)?;
+        Ok(Json(issue_for(store, who, &issue, &project, &base)?))
     })
     .await
 }
 
 /// `DELETE /api/0/issues/{id}/`.
-pub async fn delete_issue(
-    State(state): State<AppState>,
-    who: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    with_store(&state, move |store| {
-        issues::delete(store, &who, &id)?;
-        Ok(StatusCode::ACCEPTED.into_response())
+pub async fn delete_issue(api: Api, Path(id): Path<String>) -> Result<Response, ApiError> {
+    api.run(move |store, who| {
+        issues::delete(store, who, &id)?;
+        Ok(StatusCode::ACCEPTED)
     })
     .await
 }
@@ -123,22 +113,16 @@ fn ids_of(query: Option<String>) -> Result<Vec<i64>, ApiError> {
 
 /// `PUT /api/0/projects/{team}/{project}/issues/?id=1&id=2`.
 pub async fn bulk_update(
-    State(state): State<AppState>,
-    who: Caller,
+    api: Api,
     Path((team, slug)): Path<(String, String)>,
     RawQuery(query): RawQuery,
-    body: Body,
+    JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    let changes = changes_of(&object(body)?)?;
+    let changes = changes_of(&body)?;
     let ids = ids_of(query)?;
-    with_store(&state, move |store| {
-        issues::change_many(
-            store,
-            &who,
-            ProjectName::in_team(&team, &slug),
-            &ids,
-            changes,
-        )?;
+    api.run(move |store, who| {
+        let project = ProjectName::in_team(&team, &slug);
+        issues::change_many(store, who, project, &ids, changes)?;
         let mut v = json!({});
         if let Some(s) = changes.status {
             v["status"] = json!(s.as_str());
@@ -149,42 +133,37 @@ pub async fn bulk_update(
         if let Some(p) = changes.public {
             v["isPublic"] = json!(p);
         }
-        Ok(Json(v).into_response())
+        Ok(Json(v))
     })
     .await
 }
 
 /// `DELETE /api/0/projects/{team}/{project}/issues/?id=1&id=2`.
 pub async fn bulk_delete(
-    State(state): State<AppState>,
-    who: Caller,
+    api: Api,
     Path((team, slug)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let ids = ids_of(query)?;
-    with_store(&state, move |store| {
-        issues::delete_many(store, &who, ProjectName::in_team(&team, &slug), &ids)?;
-        Ok(StatusCode::NO_CONTENT.into_response())
+    api.run(move |store, who| {
+        issues::delete_many(store, who, ProjectName::in_team(&team, &slug), &ids)?;
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
 
 /// `GET /api/0/shared/issues/{share_id}/`: a public issue, for anyone with the link.
-pub async fn shared_issue(
-    State(state): State<AppState>,
-    who: Caller,
-    Path(share_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let base = state.base_url.clone();
-    with_store(&state, move |store| {
-        let (issue, project) = issues::view_shared(store, &who, &share_id)?;
+pub async fn shared_issue(api: Api, Path(share_id): Path<String>) -> Result<Response, ApiError> {
+    let base = api.base_url();
+    api.run(move |store, who| {
+        let (issue, project) = issues::view_shared(store, who, &share_id)?;
         let tags = store.issue_tags(issue.id)?;
         let mut v = shapes::issue_detail(&issue, &project, &tags, &base);
-        decorate(store, &who, &issue, &mut v)?;
+        decorate(store, who, &issue, &mut v)?;
         if let Some(event) = store.latest_event(issue.id)? {
             v["latestEvent"] = shapes::event_detail(&event);
         }
-        Ok(Json(v).into_response())
+        Ok(Json(v))
     })
     .await
 }

@@ -5,18 +5,20 @@
 //! operation (which asks [`crate::policy`] and writes the audit log) and render JSON;
 //! [`ApiError`] maps an [`AppError`] to Sentry's status codes and `{"detail": ...}`. The
 //! caller comes from [`access`]: no credentials means anonymous (public projects and
-//! shared issues only), an unknown token is 401. Lists are paginated with Sentry-style
-//! `Link` headers (`cursor=0:{offset}:0`).
+//! shared issues only), an unknown token is 401; handlers take it with the state as
+//! [`request::Api`], whose `run` runs their work on the store's threads. Lists are
+//! paginated with Sentry-style `Link` headers (`cursor=0:{offset}:0`).
 
 pub mod access;
 pub mod issues;
 pub mod json;
 pub mod projects;
+pub mod request;
 pub mod teams;
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -26,9 +28,11 @@ use serde_json::{json, Value};
 
 use crate::app::projects::ProjectName;
 use crate::app::refs::project_ref;
-use crate::app::{self, with_store, AppError, AppState, Caller};
+use crate::app::{self, AppError, AppState};
 use crate::policy::{Action, Denied, Resource};
-use crate::store::{IssueFilter, IssueStatus, Page, Project, StoreError};
+use crate::store::{Issue, IssueFilter, IssueStatus, Page, StoreError, StoredEvent};
+use crate::ui::url_encode;
+use request::Api;
 
 /// An API error: status and `{"detail": ...}`.
 #[derive(Debug)]
@@ -211,7 +215,7 @@ fn link_header(
     let mut query: Vec<String> = params
         .iter()
         .filter(|(k, _)| k.as_str() != "cursor")
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
         .collect();
     query.sort();
     let url = |cursor: &str| {
@@ -231,18 +235,6 @@ fn link_header(
     HeaderValue::from_str(&value).ok()
 }
 
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn paginated(items: Vec<Value>, link: Option<HeaderValue>) -> Response {
     let mut response = Json(Value::Array(items)).into_response();
     if let Some(link) = link {
@@ -251,10 +243,10 @@ fn paginated(items: Vec<Value>, link: Option<HeaderValue>) -> Response {
     response
 }
 
-async fn list_projects(State(state): State<AppState>, who: Caller) -> Result<Response, ApiError> {
+async fn list_projects(api: Api) -> Result<Response, ApiError> {
     // Anonymous callers (no token) get the public projects only: the policy decides, as
     // for everyone else, so public data is discoverable without knowing its address.
-    with_store(&state, move |store| {
+    api.run(|store, who| {
         let mut visible = Vec::new();
         for p in store.list_projects()? {
             let r = Resource::Project(project_ref(store, &p)?);
@@ -262,177 +254,134 @@ async fn list_projects(State(state): State<AppState>, who: Caller) -> Result<Res
                 visible.push(json::project(&p));
             }
         }
-        Ok(Json(visible).into_response())
+        Ok(Json(visible))
     })
     .await
 }
 
-/// A project the actor may view (404 when missing or invisible).
-async fn find_project(
-    state: &AppState,
-    who: &Caller,
-    team: String,
-    project: String,
-) -> Result<Project, ApiError> {
-    let who = who.clone();
-    with_store(state, move |store| {
-        let name = ProjectName::in_team(&team, &project);
-        let (p, _) = app::projects::checked(store, &who, name, Action::ViewIssues)?;
-        Ok(p)
-    })
-    .await
+/// A page of one more row than asked for, to know whether there is a next one.
+fn one_more(page: Page) -> Page {
+    Page {
+        limit: page.limit + 1,
+        ..page
+    }
+}
+
+/// The response for `rows` fetched with [`one_more`]: at most `page.limit` items and
+/// the `Link` header of the request (`headers`, `path`, `params`).
+fn page_response<T>(
+    mut rows: Vec<T>,
+    item: impl FnMut(&T) -> Result<Value, ApiError>,
+    (headers, path, params): (&HeaderMap, &str, &HashMap<String, String>),
+    page: Page,
+) -> Result<Response, ApiError> {
+    let has_next = rows.len() as u64 > page.limit;
+    rows.truncate(page.limit as usize);
+    let items = rows.iter().map(item).collect::<Result<Vec<_>, _>>()?;
+    Ok(paginated(
+        items,
+        link_header(headers, path, params, page, has_next),
+    ))
 }
 
 async fn project_issues(
-    State(state): State<AppState>,
-    who: Caller,
+    api: Api,
     Path((team, project)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let p = find_project(&state, &who, team.clone(), project.clone()).await?;
-    let page = page_of(&params)?;
-    // Like Sentry, a request without `query` lists unresolved issues.
-    let mut filter = match params.get("query") {
-        Some(q) => app::issues::parse_query(q).map_err(ApiError::bad_request)?,
-        None => IssueFilter {
-            status: Some(IssueStatus::Unresolved),
-            ..Default::default()
-        },
-    };
-    if let Some(s) = params.get("status") {
-        filter.status = match s.as_str() {
-            "" | "all" => None,
-            s => Some(
-                IssueStatus::parse(s)
-                    .ok_or_else(|| ApiError::bad_request(format!("unknown status {s:?}")))?,
-            ),
+    let base = api.base_url();
+    api.run(move |store, who| {
+        let name = ProjectName::in_team(&team, &project);
+        let (p, _) = app::projects::checked(store, who, name, Action::ViewIssues)?;
+        let page = page_of(&params)?;
+        // Like Sentry, a request without `query` lists unresolved issues.
+        let mut filter = match params.get("query") {
+            Some(q) => app::issues::parse_query(q).map_err(ApiError::bad_request)?,
+            None => IssueFilter {
+                status: Some(IssueStatus::Unresolved),
+                ..Default::default()
+            },
         };
-    }
-    let store = state.store.clone();
-    let pid = p.id;
-    let mut issues = blocking(move || {
+        if let Some(s) = params.get("status") {
+            filter.status = match s.as_str() {
+                "" | "all" => None,
+                s => Some(
+                    IssueStatus::parse(s)
+                        .ok_or_else(|| ApiError::bad_request(format!("unknown status {s:?}")))?,
+                ),
+            };
+        }
         let query = crate::store::IssueQuery {
             filter,
             ..Default::default()
         };
-        let page = Page {
-            limit: page.limit + 1,
-            ..page
-        };
-        store.search_issues(pid, &query, page).map(|p| p.issues)
-    })
-    .await?;
-    let has_next = issues.len() as u64 > page.limit;
-    issues.truncate(page.limit as usize);
-    let base = state.base_url.clone();
-    let items = with_store(&state, move |store| {
-        issues
-            .iter()
-            .map(|i| issues::issue_for(store, &who, i, &p, &base))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await?;
-    let path = format!("/api/0/projects/{team}/{project}/issues/");
-    Ok(paginated(
-        items,
-        link_header(&headers, &path, &params, page, has_next),
-    ))
-}
-
-/// An issue the actor may view (404 when missing or invisible).
-async fn load_issue(
-    state: &AppState,
-    who: &Caller,
-    id: &str,
-) -> Result<(crate::store::Issue, Project), ApiError> {
-    let who = who.clone();
-    let id = id.to_owned();
-    with_store(state, move |store| {
-        let (issue, p, _) = app::issues::view(store, &who, &id)?;
-        Ok((issue, p))
+        let rows = store.search_issues(p.id, &query, one_more(page))?.issues;
+        let path = format!("/api/0/projects/{team}/{project}/issues/");
+        let item = |i: &Issue| issues::issue_for(store, who, i, &p, &base);
+        page_response(rows, item, (&headers, &path, &params), page)
     })
     .await
 }
 
-async fn issue_detail(
-    State(state): State<AppState>,
-    who: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let (issue, project) = load_issue(&state, &who, &id).await?;
-    let base = state.base_url.clone();
-    with_store(&state, move |store| {
+async fn issue_detail(api: Api, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let base = api.base_url();
+    api.run(move |store, who| {
+        let (issue, project, _) = app::issues::view(store, who, &id)?;
         let tags = store.issue_tags(issue.id)?;
         let mut v = json::issue_detail(&issue, &project, &tags, &base);
-        issues::decorate(store, &who, &issue, &mut v)?;
-        Ok(Json(v).into_response())
+        issues::decorate(store, who, &issue, &mut v)?;
+        Ok(Json(v))
     })
     .await
 }
 
 async fn issue_events(
-    State(state): State<AppState>,
-    who: Caller,
+    api: Api,
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (issue, _) = load_issue(&state, &who, &id).await?;
-    let page = page_of(&params)?;
-    let store = state.store.clone();
-    let issue_id = issue.id;
-    let mut events = blocking(move || {
-        store.list_events(
-            issue_id,
-            Page {
-                limit: page.limit + 1,
-                ..page
-            },
-        )
+    api.run(move |store, who| {
+        let (issue, _, _) = app::issues::view(store, who, &id)?;
+        let page = page_of(&params)?;
+        let rows = store.list_events(issue.id, one_more(page))?;
+        let path = format!("/api/0/issues/{id}/events/");
+        let item = |e: &StoredEvent| Ok(json::event_summary(e));
+        page_response(rows, item, (&headers, &path, &params), page)
     })
-    .await?;
-    let has_next = events.len() as u64 > page.limit;
-    events.truncate(page.limit as usize);
-    let items = events.iter().map(json::event_summary).collect();
-    let path = format!("/api/0/issues/{id}/events/");
-    Ok(paginated(
-        items,
-        link_header(&headers, &path, &params, page, has_next),
-    ))
+    .await
 }
 
-async fn latest_event(
-    State(state): State<AppState>,
-    who: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let (issue, _) = load_issue(&state, &who, &id).await?;
-    let store = state.store.clone();
-    let issue_id = issue.id;
-    let event = blocking(move || store.latest_event(issue_id))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    Ok(Json(json::event_detail(&event)).into_response())
+async fn latest_event(api: Api, Path(id): Path<String>) -> Result<Response, ApiError> {
+    api.run(move |store, who| {
+        let (issue, _, _) = app::issues::view(store, who, &id)?;
+        let event = store
+            .latest_event(issue.id)?
+            .ok_or_else(ApiError::not_found)?;
+        Ok(Json(json::event_detail(&event)))
+    })
+    .await
 }
 
 async fn project_event(
-    State(state): State<AppState>,
-    who: Caller,
+    api: Api,
     Path((team, project, event_id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let p = find_project(&state, &who, team, project).await?;
-    let event_id: String = event_id
-        .chars()
-        .filter(|c| *c != '-')
-        .flat_map(char::to_lowercase)
-        .collect();
-    let store = state.store.clone();
-    let pid = p.id;
-    let event = blocking(move || store.event(pid, &event_id))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    Ok(Json(json::event_detail(&event)).into_response())
+    api.run(move |store, who| {
+        let name = ProjectName::in_team(&team, &project);
+        let (p, _) = app::projects::checked(store, who, name, Action::ViewIssues)?;
+        let event_id: String = event_id
+            .chars()
+            .filter(|c| *c != '-')
+            .flat_map(char::to_lowercase)
+            .collect();
+        let event = store
+            .event(p.id, &event_id)?
+            .ok_or_else(ApiError::not_found)?;
+        Ok(Json(json::event_detail(&event)))
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -4,18 +4,18 @@
 //! operation (which checks every action the request implies before changing anything
 //! and audits the change) and renders the result.
 
-use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::Path;
+use axum::response::Response;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use http::StatusCode;
 use serde_json::{json, Value};
 
-use super::teams::{bool_field, object, str_field, Body};
+use super::request::{bool_field, object, str_field, Api, Body, JsonObject};
 use super::{json as shapes, ApiError};
 use crate::app::keys::KeyChanges;
 use crate::app::projects::{NewOwner, ProjectChanges, ProjectName};
-use crate::app::{keys, projects, with_store, AppState, Caller};
+use crate::app::{keys, projects, AppState};
 use crate::policy::Action;
 use crate::store::accounts::ProjectUpdate;
 use crate::store::{ProjectKey, RateLimit};
@@ -44,13 +44,11 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn create_project(
-    State(state): State<AppState>,
-    who: Caller,
+    api: Api,
     Path(team): Path<String>,
-    body: Body,
+    JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    let body = object(body)?;
-    with_store(&state, move |store| {
+    api.run(move |store, who| {
         // A missing slug is refused after the policy's answer (`AppError::Required`).
         let slug = str_field(&body, "slug")?.unwrap_or_default();
         let name = str_field(&body, "name")?;
@@ -58,35 +56,28 @@ async fn create_project(
             Some(email) => NewOwner::User(email),
             None => NewOwner::Nobody,
         };
-        let (_, project, _) = projects::create(store, &who, &team, slug, name, owner)?;
-        Ok((StatusCode::CREATED, Json(shapes::project(&project))).into_response())
+        let (_, project, _) = projects::create(store, who, &team, slug, name, owner)?;
+        Ok((StatusCode::CREATED, Json(shapes::project(&project))))
     })
     .await
 }
 
-async fn project_detail(
-    State(state): State<AppState>,
-    who: Caller,
-    Path((team, slug)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    with_store(&state, move |store| {
-        let name = ProjectName::in_team(&team, &slug);
-        let (p, _) = projects::checked(store, &who, name, Action::ViewIssues)?;
+async fn project_detail(api: Api, Path(project): Path<Slugs>) -> Result<Response, ApiError> {
+    api.run(move |store, who| {
+        let (p, _) = projects::checked(store, who, name(&project), Action::ViewIssues)?;
         let mut v = shapes::project(&p);
         v["owner"] = json!(p.owner_id.map(|o| o.to_string()));
-        Ok(Json(v).into_response())
+        Ok(Json(v))
     })
     .await
 }
 
 async fn update_project(
-    State(state): State<AppState>,
-    who: Caller,
-    Path((team, slug)): Path<(String, String)>,
-    body: Body,
+    api: Api,
+    Path(project): Path<Slugs>,
+    JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    let body = object(body)?;
-    with_store(&state, move |store| {
+    api.run(move |store, who| {
         let origins = match body.get("allowedOrigins") {
             None | Some(Value::Null) => None,
             Some(Value::Array(items)) => Some(
@@ -107,28 +98,31 @@ async fn update_project(
             owner_email: str_field(&body, "owner")?,
             team: str_field(&body, "team")?,
         };
-        let p = projects::update(store, &who, ProjectName::in_team(&team, &slug), changes)
-            .map_err(|e| {
-                ApiError::or_expected(
-                    e,
-                    "expected name, isPublic, allowedOrigins, owner and/or team",
-                )
-            })?;
-        Ok(Json(shapes::project(&p)).into_response())
+        let p = projects::update(store, who, name(&project), changes).map_err(|e| {
+            ApiError::or_expected(
+                e,
+                "expected name, isPublic, allowedOrigins, owner and/or team",
+            )
+        })?;
+        Ok(Json(shapes::project(&p)))
     })
     .await
 }
 
-async fn delete_project(
-    State(state): State<AppState>,
-    who: Caller,
-    Path((team, slug)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    with_store(&state, move |store| {
-        projects::delete(store, &who, ProjectName::in_team(&team, &slug))?;
-        Ok(StatusCode::NO_CONTENT.into_response())
+async fn delete_project(api: Api, Path(project): Path<Slugs>) -> Result<Response, ApiError> {
+    api.run(move |store, who| {
+        projects::delete(store, who, name(&project))?;
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
+}
+
+/// A project's address: `{team}/{project}`.
+type Slugs = (String, String);
+
+/// The project named by a [`Slugs`] address.
+fn name((team, slug): &Slugs) -> ProjectName<'_> {
+    ProjectName::in_team(team, slug)
 }
 
 fn key_json(base_url: &str, k: &ProjectKey, with_secret: bool) -> Value {
@@ -153,36 +147,30 @@ fn key_json(base_url: &str, k: &ProjectKey, with_secret: bool) -> Value {
     v
 }
 
-async fn list_keys(
-    State(state): State<AppState>,
-    who: Caller,
-    Path((team, slug)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    let base = state.base_url.clone();
-    with_store(&state, move |store| {
-        let list = keys::list(store, &who, ProjectName::in_team(&team, &slug))?;
+async fn list_keys(api: Api, Path(project): Path<Slugs>) -> Result<Response, ApiError> {
+    let base = api.base_url();
+    api.run(move |store, who| {
+        let list = keys::list(store, who, name(&project))?;
         let keys: Vec<Value> = list
             .keys
             .iter()
             .map(|k| key_json(&base, k, list.with_secrets))
             .collect();
-        Ok(Json(keys).into_response())
+        Ok(Json(keys))
     })
     .await
 }
 
 async fn create_key(
-    State(state): State<AppState>,
-    who: Caller,
-    Path((team, slug)): Path<(String, String)>,
-    body: Body,
+    api: Api,
+    Path(project): Path<Slugs>,
+    JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    let body = object(body)?;
-    let base = state.base_url.clone();
-    with_store(&state, move |store| {
+    let base = api.base_url();
+    api.run(move |store, who| {
         let label = str_field(&body, "name")?.unwrap_or("Default");
-        let (_, key) = keys::create(store, &who, ProjectName::in_team(&team, &slug), label)?;
-        Ok((StatusCode::CREATED, Json(key_json(&base, &key, true))).into_response())
+        let (_, key) = keys::create(store, who, name(&project), label)?;
+        Ok((StatusCode::CREATED, Json(key_json(&base, &key, true))))
     })
     .await
 }
@@ -220,51 +208,49 @@ fn key_changes(body: &serde_json::Map<String, Value>) -> Result<KeyChanges, ApiE
 }
 
 async fn update_key(
-    State(state): State<AppState>,
-    who: Caller,
+    api: Api,
     Path((team, slug, key)): Path<(String, String, String)>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let changes = object(body).and_then(|b| key_changes(&b));
-    let base = state.base_url.clone();
+    let base = api.base_url();
     let key = key_id(&key);
-    with_store(&state, move |store| {
+    api.run(move |store, who| {
         let name = ProjectName::in_team(&team, &slug);
         let changes = match changes {
             Ok(changes) => changes,
             Err(e) => {
                 // As for every request: the policy's answer and a missing key come first.
-                let (p, _) = projects::checked(store, &who, name, Action::ManageKeys)?;
+                let (p, _) = projects::checked(store, who, name, Action::ManageKeys)?;
                 keys::find(store, &p, &key)?;
                 return Err(e);
             }
         };
-        let (_, k) = keys::update(store, &who, name, &key, changes)
+        let (_, k) = keys::update(store, who, name, &key, changes)
             .map_err(|e| ApiError::or_expected(e, "expected isActive and/or rateLimit"))?;
-        Ok(Json(key_json(&base, &k, true)).into_response())
+        Ok(Json(key_json(&base, &k, true)))
     })
     .await
 }
 
 async fn revoke_key(
-    State(state): State<AppState>,
-    who: Caller,
+    api: Api,
     Path((team, slug, key)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let key = key_id(&key);
-    with_store(&state, move |store| {
-        let changes = KeyChanges {
-            active: Some(false),
-            rate_limit: None,
-        };
+    let changes = KeyChanges {
+        active: Some(false),
+        rate_limit: None,
+    };
+    api.run(move |store, who| {
         keys::update(
             store,
-            &who,
+            who,
             ProjectName::in_team(&team, &slug),
             &key,
             changes,
         )?;
-        Ok(StatusCode::NO_CONTENT.into_response())
+        Ok(StatusCode::NO_CONTENT)
     })
     .await
 }

@@ -2,22 +2,24 @@
 //! listing and creating teams, a team's details, name and owner, its members and their
 //! roles. Each handler parses the body, calls the [`crate::app`] operation (which checks
 //! every action the request implies before changing anything and audits the change) and
-//! renders the result. Also the JSON body helpers the other endpoints share.
+//! renders the result.
 
-use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::Path;
+use axum::response::Response;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use http::StatusCode;
 use serde_json::{json, Value};
 
+use super::request::{required_str, role_field, str_field, Api, JsonObject};
 use super::{json as shapes, ApiError};
 use crate::app::refs::team_ref;
 use crate::app::teams::TeamChanges;
 use crate::app::users::NewUser;
-use crate::app::{members, teams, users, with_store, AppState, Caller};
+use crate::app::{members, teams, users, AppState};
 use crate::policy::{Action, Actor, Resource, Role};
-use crate::store::{Team, User};
+use crate::store::accounts::Member;
+use crate::store::{Store, Team, User};
 
 /// The user and team routes.
 pub fn routes() -> Router<AppState> {
@@ -35,52 +37,6 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// A JSON request body, or why it is not one.
-pub(crate) type Body = Result<Json<Value>, axum::extract::rejection::JsonRejection>;
-
-/// The JSON object of a request body.
-pub(crate) fn object(body: Body) -> Result<serde_json::Map<String, Value>, ApiError> {
-    match body {
-        Ok(Json(Value::Object(map))) => Ok(map),
-        Ok(_) => Err(ApiError::bad_request("expected a JSON object")),
-        Err(e) => Err(ApiError::bad_request(format!("invalid JSON body: {e}"))),
-    }
-}
-
-/// An optional string field.
-pub(crate) fn str_field<'a>(
-    body: &'a serde_json::Map<String, Value>,
-    name: &str,
-) -> Result<Option<&'a str>, ApiError> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(ApiError::bad_request(format!("{name} must be a string"))),
-    }
-}
-
-/// An optional boolean field.
-pub(crate) fn bool_field(
-    body: &serde_json::Map<String, Value>,
-    name: &str,
-) -> Result<Option<bool>, ApiError> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(ApiError::bad_request(format!("{name} must be a boolean"))),
-    }
-}
-
-fn role_field(body: &serde_json::Map<String, Value>) -> Result<Option<Role>, ApiError> {
-    str_field(body, "role")?
-        .map(|r| {
-            Role::parse(r).ok_or_else(|| {
-                ApiError::bad_request(format!("unknown role {r:?}: use admin, member or agent"))
-            })
-        })
-        .transpose()
-}
-
 fn user_json(u: &User) -> Value {
     json!({ "id": u.id.to_string(), "email": u.email, "isActive": u.is_active,
             "isSuperuser": u.is_superuser })
@@ -91,38 +47,31 @@ fn team_json(t: &Team) -> Value {
             "owner": t.owner_id.map(|o| o.to_string()) })
 }
 
-async fn create_user(
-    State(state): State<AppState>,
-    who: Caller,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let body = object(body)?;
-    let email = str_field(&body, "email")?
-        .ok_or_else(|| ApiError::bad_request("email is required"))?
-        .to_owned();
+async fn create_user(api: Api, JsonObject(body): JsonObject) -> Result<Response, ApiError> {
+    let email = required_str(&body, "email")?;
     let password = str_field(&body, "password")?.map(str::to_owned);
     let team = str_field(&body, "team")?.map(str::to_owned);
     let role = role_field(&body)?.unwrap_or(Role::Member);
-    with_store(&state, move |store| {
+    api.run(move |store, who| {
         let new = NewUser {
             email: &email,
             password,
             team: team.as_deref(),
             role,
         };
-        let created = users::create(store, &who, new)?;
+        let created = users::create(store, who, new)?;
         let mut v = user_json(&created.user);
         if let Some(password) = created.generated_password {
             // Shown once; only its argon2id hash is stored.
             v["password"] = json!(password);
         }
-        Ok((StatusCode::CREATED, Json(v)).into_response())
+        Ok((StatusCode::CREATED, Json(v)))
     })
     .await
 }
 
-async fn list_teams(State(state): State<AppState>, who: Caller) -> Result<Response, ApiError> {
-    with_store(&state, move |store| {
+async fn list_teams(api: Api) -> Result<Response, ApiError> {
+    api.run(|store, who| {
         let teams = store.list_teams()?;
         let visible: Vec<Value> = teams
             .iter()
@@ -137,36 +86,26 @@ async fn list_teams(State(state): State<AppState>, who: Caller) -> Result<Respon
             })
             .map(team_json)
             .collect();
-        Ok(Json(visible).into_response())
+        Ok(Json(visible))
     })
     .await
 }
 
-async fn create_team(
-    State(state): State<AppState>,
-    who: Caller,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let body = object(body)?;
-    with_store(&state, move |store| {
+async fn create_team(api: Api, JsonObject(body): JsonObject) -> Result<Response, ApiError> {
+    api.run(move |store, who| {
         // A missing slug is refused after the policy's answer (`AppError::Required`).
         let slug = str_field(&body, "slug")?.unwrap_or_default();
         let name = str_field(&body, "name")?;
         let owner = str_field(&body, "owner")?;
-        let team = teams::create(store, &who, slug, name, owner)?;
-        Ok((StatusCode::CREATED, Json(team_json(&team))).into_response())
+        let team = teams::create(store, who, slug, name, owner)?;
+        Ok((StatusCode::CREATED, Json(team_json(&team))))
     })
     .await
 }
 
-async fn team_detail(
-    State(state): State<AppState>,
-    who: Caller,
-    Path(slug): Path<String>,
-) -> Result<Response, ApiError> {
-    with_store(&state, move |store| {
-        let team = teams::checked(store, &who, &slug, Action::ViewTeamSettings)?;
-        let members = store.team_members(team.id)?;
+async fn team_detail(api: Api, Path(slug): Path<String>) -> Result<Response, ApiError> {
+    api.run(move |store, who| {
+        let team = teams::checked(store, who, &slug, Action::ViewTeamSettings)?;
         let projects: Vec<Value> = store
             .list_projects()?
             .iter()
@@ -174,91 +113,77 @@ async fn team_detail(
             .map(shapes::project)
             .collect();
         let mut v = team_json(&team);
-        v["members"] = json!(members);
+        v["members"] = json!(store.team_members(team.id)?);
         v["projects"] = json!(projects);
-        Ok(Json(v).into_response())
+        Ok(Json(v))
     })
     .await
 }
 
 async fn update_team(
-    State(state): State<AppState>,
-    who: Caller,
+    api: Api,
     Path(slug): Path<String>,
-    body: Body,
+    JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    let body = object(body)?;
-    with_store(&state, move |store| {
+    api.run(move |store, who| {
         let changes = TeamChanges {
             name: str_field(&body, "name")?,
             owner_email: str_field(&body, "owner")?,
         };
-        let team = teams::update(store, &who, &slug, changes)
+        let team = teams::update(store, who, &slug, changes)
             .map_err(|e| ApiError::or_expected(e, "expected name and/or owner"))?;
-        Ok(Json(team_json(&team)).into_response())
+        Ok(Json(team_json(&team)))
     })
     .await
 }
 
-async fn team_members(
-    State(state): State<AppState>,
-    who: Caller,
-    Path(slug): Path<String>,
-) -> Result<Response, ApiError> {
-    with_store(&state, move |store| {
-        let team = teams::checked(store, &who, &slug, Action::ViewTeamSettings)?;
-        Ok(Json(store.team_members(team.id)?).into_response())
+/// The members of `team`, the answer of every member request.
+fn members_of(store: &dyn Store, team: &Team) -> Result<Json<Vec<Member>>, ApiError> {
+    Ok(Json(store.team_members(team.id)?))
+}
+
+async fn team_members(api: Api, Path(slug): Path<String>) -> Result<Response, ApiError> {
+    api.run(move |store, who| {
+        members_of(
+            store,
+            &teams::checked(store, who, &slug, Action::ViewTeamSettings)?,
+        )
     })
     .await
 }
 
-async fn set_role(
-    state: &AppState,
-    who: Caller,
-    slug: String,
-    email: String,
-    role: Role,
-) -> Result<Response, ApiError> {
-    with_store(state, move |store| {
-        let (team, _) = members::set_role(store, &who, &slug, &email, role)?;
-        Ok(Json(store.team_members(team.id)?).into_response())
+/// Sets `email`'s role in `slug` (adding them when they are not a member).
+async fn set_role(api: Api, slug: String, email: String, role: Role) -> Result<Response, ApiError> {
+    api.run(move |store, who| {
+        let (team, _) = members::set_role(store, who, &slug, &email, role)?;
+        members_of(store, &team)
     })
     .await
 }
 
 async fn add_member(
-    State(state): State<AppState>,
-    who: Caller,
+    api: Api,
     Path(slug): Path<String>,
-    body: Body,
+    JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    let body = object(body)?;
-    let email = str_field(&body, "email")?
-        .ok_or_else(|| ApiError::bad_request("email is required"))?
-        .to_owned();
+    let email = required_str(&body, "email")?;
     let role = role_field(&body)?.unwrap_or(Role::Member);
-    set_role(&state, who, slug, email, role).await
+    set_role(api, slug, email, role).await
 }
 
 async fn set_member_role(
-    State(state): State<AppState>,
-    who: Caller,
+    api: Api,
     Path((slug, email)): Path<(String, String)>,
-    body: Body,
+    JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    let body = object(body)?;
     let role = role_field(&body)?.ok_or_else(|| ApiError::bad_request("role is required"))?;
-    set_role(&state, who, slug, email, role).await
+    set_role(api, slug, email, role).await
 }
 
 async fn remove_member(
-    State(state): State<AppState>,
-    who: Caller,
+    api: Api,
     Path((slug, email)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    with_store(&state, move |store| {
-        let (team, _) = members::remove(store, &who, &slug, &email)?;
-        Ok(Json(store.team_members(team.id)?).into_response())
-    })
-    .await
+    api.run(move |store, who| members_of(store, &members::remove(store, who, &slug, &email)?.0))
+        .await
 }

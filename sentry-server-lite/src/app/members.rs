@@ -30,24 +30,25 @@ pub fn set_role(
 ) -> Result<(Team, User), AppError> {
     let team = teams::checked(store, caller, team_slug, Action::ManageMembers)?;
     let user = users::named(store, email)?;
-    set_checked(store, caller, &team, &user, role)?;
+    join(store, &team, &user, role)?;
+    record(store, caller, &team, &user, &format!("role={role}"))?;
     Ok((team, user))
 }
 
-fn set_checked(
+/// Writes a change of `user`'s membership in `team` (`what`) to the audit log.
+fn record(
     store: &dyn Store,
     caller: &Caller,
     team: &Team,
     user: &User,
-    role: Role,
+    what: &str,
 ) -> Result<(), AppError> {
-    join(store, team, user, role)?;
     audit::record(
         store,
         caller,
         Action::ManageMembers,
         Target::team(team.id),
-        format!("{} role={role}", Target::user(user.id)),
+        format!("{} {what}", Target::user(user.id)),
     )
 }
 
@@ -78,7 +79,8 @@ pub fn add(
             (user, Some(link))
         }
     };
-    set_checked(store, caller, &team, &user, role)?;
+    join(store, &team, &user, role)?;
+    record(store, caller, &team, &user, &format!("role={role}"))?;
     Ok(Added { user, invitation })
 }
 
@@ -97,12 +99,6 @@ pub fn remove(
             team: team.slug,
         });
     }
-    audit::record(
-        store,
-        caller,
-        Action::ManageMembers,
-        Target::team(team.id),
-        format!("{} removed", Target::user(user.id)),
-    )?;
+    record(store, caller, &team, &user, "removed")?;
     Ok((team, user))
 }

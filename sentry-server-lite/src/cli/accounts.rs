@@ -10,14 +10,12 @@ use std::io::BufRead;
 use anyhow::Context;
 use serde_json::json;
 
-use super::admin::open_store;
-use super::output::Output;
-use super::Db;
+use super::output::Operator;
 use crate::app::keys::KeyChanges;
 use crate::app::projects::{ProjectChanges, ProjectName};
 use crate::app::teams::TeamChanges;
 use crate::app::users::NewUser;
-use crate::app::{keys, members, projects, teams, users, AppError, Caller};
+use crate::app::{keys, members, projects, teams, users, AppError};
 use crate::policy::Role;
 use crate::store::accounts::ProjectUpdate;
 use crate::store::{ProjectKey, RateLimit};
@@ -28,6 +26,11 @@ pub(super) fn named(what: String) -> impl FnOnce(AppError) -> anyhow::Error {
         AppError::NotFound => anyhow::anyhow!("no {what}"),
         e => e.into(),
     }
+}
+
+/// The error of an operation on the team `slug`.
+fn team(slug: &str) -> impl FnOnce(AppError) -> anyhow::Error {
+    named(format!("team {slug:?}"))
 }
 
 fn project(slug: &str) -> (ProjectName<'_>, impl FnOnce(AppError) -> anyhow::Error) {
@@ -45,13 +48,7 @@ pub(super) fn read_password_stdin() -> anyhow::Result<String> {
 }
 
 /// `user create --email E [--password-stdin]`: a normal (never super) user.
-pub(super) fn create_user(
-    db: &Db,
-    email: &str,
-    password_stdin: bool,
-    out: &Output,
-) -> anyhow::Result<()> {
-    let store = open_store(db)?;
+pub(super) fn create_user(op: &Operator, email: &str, password_stdin: bool) -> anyhow::Result<()> {
     let password = password_stdin.then(read_password_stdin).transpose()?;
     let new = NewUser {
         email,
@@ -59,100 +56,73 @@ pub(super) fn create_user(
         team: None,
         role: Role::Member,
     };
-    let created = users::create(&*store, &Caller::operator(), new)?;
+    let created = users::create(op.store(), op.who(), new)?;
     let u = created.user;
     let mut text = format!("Created user {} (id {}).", u.email, u.id);
     if let Some(p) = &created.generated_password {
         text.push_str(&format!("\nPassword: {p}"));
     }
-    out.print(
+    op.done(
         &text,
         &json!({ "id": u.id, "email": u.email, "superuser": false,
                  "password": created.generated_password }),
-    );
-    Ok(())
+    )
 }
 
 /// `user set-active --email E true|false`.
-pub(super) fn set_user_active(
-    db: &Db,
-    email: &str,
-    active: bool,
-    out: &Output,
-) -> anyhow::Result<()> {
-    let store = open_store(db)?;
-    let u = users::set_active(&*store, &Caller::operator(), email, active)?;
-    out.print(
+pub(super) fn set_user_active(op: &Operator, email: &str, active: bool) -> anyhow::Result<()> {
+    let u = users::set_active(op.store(), op.who(), email, active)?;
+    op.done(
         &format!(
             "User {} is now {}.",
             u.email,
             if u.is_active { "active" } else { "inactive" }
         ),
         &json!({ "email": u.email, "active": u.is_active }),
-    );
-    Ok(())
+    )
 }
 
 /// `team add-member --team T --email E --role R` (also changes an existing role).
 pub(super) fn add_member(
-    db: &Db,
+    op: &Operator,
     team_slug: &str,
     email: &str,
     role: Role,
-    out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(db)?;
-    let (t, u) = members::set_role(&*store, &Caller::operator(), team_slug, email, role)
-        .map_err(named(format!("team {team_slug:?}")))?;
-    out.print(
+    let (t, u) =
+        members::set_role(op.store(), op.who(), team_slug, email, role).map_err(team(team_slug))?;
+    op.done(
         &format!("{} is now {role} of team {}.", u.email, t.slug),
         &json!({ "team": t.slug, "email": u.email, "role": role }),
-    );
-    Ok(())
+    )
 }
 
 /// `team remove-member --team T --email E`.
-pub(super) fn remove_member(
-    db: &Db,
-    team_slug: &str,
-    email: &str,
-    out: &Output,
-) -> anyhow::Result<()> {
-    let store = open_store(db)?;
-    let (t, u) = members::remove(&*store, &Caller::operator(), team_slug, email)
-        .map_err(named(format!("team {team_slug:?}")))?;
-    out.print(
+pub(super) fn remove_member(op: &Operator, team_slug: &str, email: &str) -> anyhow::Result<()> {
+    let (t, u) =
+        members::remove(op.store(), op.who(), team_slug, email).map_err(team(team_slug))?;
+    op.done(
         &format!("Removed {} from team {}.", u.email, t.slug),
         &json!({ "team": t.slug, "email": u.email, "removed": true }),
-    );
-    Ok(())
+    )
 }
 
 /// `team set-owner --team T --email E`.
-pub(super) fn set_team_owner(
-    db: &Db,
-    team_slug: &str,
-    email: &str,
-    out: &Output,
-) -> anyhow::Result<()> {
-    let store = open_store(db)?;
+pub(super) fn set_team_owner(op: &Operator, team_slug: &str, email: &str) -> anyhow::Result<()> {
     let changes = TeamChanges {
         owner_email: Some(email),
         ..TeamChanges::default()
     };
-    let t = teams::update(&*store, &Caller::operator(), team_slug, changes)
-        .map_err(named(format!("team {team_slug:?}")))?;
-    let owner = users::named(&*store, email)?;
-    out.print(
+    let t = teams::update(op.store(), op.who(), team_slug, changes).map_err(team(team_slug))?;
+    let owner = users::named(op.store(), email)?;
+    op.done(
         &format!("{} now owns team {}.", owner.email, t.slug),
         &json!({ "team": t.slug, "owner": owner.email }),
-    );
-    Ok(())
+    )
 }
 
 /// `project set-public SLUG true|false`.
-pub(super) fn set_public(db: &Db, slug: &str, public: bool, out: &Output) -> anyhow::Result<()> {
-    let store = open_store(db)?;
+pub(super) fn set_public(op: &Operator, slug: &str, public: bool) -> anyhow::Result<()> {
     let (name, missing) = project(slug);
     let changes = ProjectChanges {
         settings: ProjectUpdate {
@@ -161,38 +131,30 @@ pub(super) fn set_public(db: &Db, slug: &str, public: bool, out: &Output) -> any
         },
         ..ProjectChanges::default()
     };
-    let p = projects::update(&*store, &Caller::operator(), name, changes).map_err(missing)?;
-    out.print(
+    let p = projects::update(op.store(), op.who(), name, changes).map_err(missing)?;
+    op.done(
         &format!(
             "Project {} is now {}.",
             p.slug,
             if public { "public" } else { "private" }
         ),
         &json!({ "project": p.slug, "isPublic": public }),
-    );
-    Ok(())
+    )
 }
 
 /// `project set-owner SLUG --email E`.
-pub(super) fn set_project_owner(
-    db: &Db,
-    slug: &str,
-    email: &str,
-    out: &Output,
-) -> anyhow::Result<()> {
-    let store = open_store(db)?;
+pub(super) fn set_project_owner(op: &Operator, slug: &str, email: &str) -> anyhow::Result<()> {
     let (name, missing) = project(slug);
     let changes = ProjectChanges {
         owner_email: Some(email),
         ..ProjectChanges::default()
     };
-    let p = projects::update(&*store, &Caller::operator(), name, changes).map_err(missing)?;
-    let owner = users::named(&*store, email)?;
-    out.print(
+    let p = projects::update(op.store(), op.who(), name, changes).map_err(missing)?;
+    let owner = users::named(op.store(), email)?;
+    op.done(
         &format!("{} now owns project {}.", owner.email, p.slug),
         &json!({ "project": p.slug, "owner": owner.email }),
-    );
-    Ok(())
+    )
 }
 
 fn key_json(k: &ProjectKey) -> serde_json::Value {
@@ -207,51 +169,45 @@ fn key_json(k: &ProjectKey) -> serde_json::Value {
 }
 
 /// `key create --project SLUG [--label L]`.
-pub(super) fn create_key(db: &Db, slug: &str, label: &str, out: &Output) -> anyhow::Result<()> {
-    let store = open_store(db)?;
+pub(super) fn create_key(op: &Operator, slug: &str, label: &str) -> anyhow::Result<()> {
     let (name, missing) = project(slug);
-    let (p, k) = keys::create(&*store, &Caller::operator(), name, label).map_err(missing)?;
-    out.print(
+    let (p, k) = keys::create(op.store(), op.who(), name, label).map_err(missing)?;
+    op.done(
         &format!(
             "Created key {} ({}) for project {}.",
             k.id, k.public_key, p.slug
         ),
         &key_json(&k),
-    );
-    Ok(())
+    )
 }
 
 /// `key revoke --project SLUG --key ID|PUBLIC`.
-pub(super) fn revoke_key(db: &Db, slug: &str, key: &str, out: &Output) -> anyhow::Result<()> {
-    let store = open_store(db)?;
+pub(super) fn revoke_key(op: &Operator, slug: &str, key: &str) -> anyhow::Result<()> {
     let (name, missing) = project(slug);
     let changes = KeyChanges {
         active: Some(false),
         rate_limit: None,
     };
-    let (_, k) = keys::update(&*store, &Caller::operator(), name, key, changes).map_err(missing)?;
-    out.print(
+    let (_, k) = keys::update(op.store(), op.who(), name, key, changes).map_err(missing)?;
+    op.done(
         &format!("Revoked key {} ({}).", k.id, k.public_key),
         &json!({ "id": k.id, "public_key": k.public_key, "active": false }),
-    );
-    Ok(())
+    )
 }
 
 /// `key set-rate-limit --project SLUG --key K (--count N --window S | --none)`.
 pub(super) fn set_rate_limit(
-    db: &Db,
+    op: &Operator,
     slug: &str,
     key: &str,
     limit: Option<RateLimit>,
-    out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(db)?;
     let (name, missing) = project(slug);
     let changes = KeyChanges {
         active: None,
         rate_limit: Some(limit),
     };
-    let (_, k) = keys::update(&*store, &Caller::operator(), name, key, changes).map_err(missing)?;
+    let (_, k) = keys::update(op.store(), op.who(), name, key, changes).map_err(missing)?;
     let text = match limit {
         Some(l) => format!(
             "Key {}: at most {} events per {} s.",
@@ -259,18 +215,16 @@ pub(super) fn set_rate_limit(
         ),
         None => format!("Key {}: no rate limit.", k.id),
     };
-    out.print(
+    op.done(
         &text,
         &json!({ "id": k.id, "rate_limit": limit.map(|l| json!({"count": l.count, "window_secs": l.window_secs})) }),
-    );
-    Ok(())
+    )
 }
 
 /// `key list --project SLUG` (with secrets: the operator holds the database anyway).
-pub(super) fn list_keys(db: &Db, slug: &str, out: &Output) -> anyhow::Result<()> {
-    let store = open_store(db)?;
+pub(super) fn list_keys(op: &Operator, slug: &str) -> anyhow::Result<()> {
     let (name, missing) = project(slug);
-    let keys = keys::list(&*store, &Caller::operator(), name)
+    let keys = keys::list(op.store(), op.who(), name)
         .map_err(missing)?
         .keys;
     let text = keys
@@ -289,6 +243,5 @@ pub(super) fn list_keys(db: &Db, slug: &str, out: &Output) -> anyhow::Result<()>
         })
         .collect::<Vec<_>>()
         .join("\n");
-    out.print(&text, &json!(keys.iter().map(key_json).collect::<Vec<_>>()));
-    Ok(())
+    op.done(&text, &json!(keys.iter().map(key_json).collect::<Vec<_>>()))
 }

@@ -8,10 +8,10 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::accounts::{named, read_password_stdin};
-use super::output::Output;
+use super::output::{Operator, Output};
 use super::Db;
 use crate::app::projects::NewOwner;
-use crate::app::{projects, teams, tokens, users, Caller};
+use crate::app::{projects, teams, tokens, users};
 use crate::config::database_path;
 use crate::secrets;
 use crate::server::{SETTING_HTTP_URL, SETTING_UDP_ADDR};
@@ -125,24 +125,22 @@ pub fn project_dsns(
 
 /// `createsuperuser --email E [--password-stdin]`.
 pub(super) fn create_superuser(
-    db: &Db,
+    op: &Operator,
     email: &str,
     password_stdin: bool,
-    out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(db)?;
-    let store = &*store;
+    let store = op.store();
     let (password, generated) = if password_stdin {
         (read_password_stdin()?, false)
     } else {
         (secrets::generate_password(), true)
     };
-    let user = users::create_superuser(store, &Caller::operator(), email, &password)?;
+    let user = users::create_superuser(store, op.who(), email, &password)?;
     let mut text = format!("Created superuser {} (id {}).", user.email, user.id);
     if generated {
         text.push_str(&format!("\nPassword: {password}"));
     }
-    out.print(
+    op.done(
         &text,
         &json!({
             "id": user.id,
@@ -150,47 +148,40 @@ pub(super) fn create_superuser(
             "superuser": true,
             "password": generated.then_some(password),
         }),
-    );
-    Ok(())
+    )
 }
 
 /// `team create SLUG [--name N] [--owner E]`.
 pub(super) fn create_team(
-    db: &Db,
+    op: &Operator,
     slug: &str,
     name: Option<String>,
     owner: Option<String>,
-    out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(db)?;
     let team = teams::create(
-        &*store,
-        &Caller::operator(),
+        op.store(),
+        op.who(),
         slug,
         name.as_deref(),
         owner.as_deref(),
     )?;
-    out.print(
+    op.done(
         &format!("Created team {} (id {}).", team.slug, team.id),
         &json!({ "id": team.id, "slug": team.slug, "name": team.name, "owner_id": team.owner_id }),
-    );
-    Ok(())
+    )
 }
 
 /// `project create --team T SLUG [--name N]`: owned by the team's owner.
 pub(super) fn create_project(
-    db: &Db,
+    op: &Operator,
     team: &str,
     slug: &str,
     name: Option<String>,
-    out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(db)?;
-    let store = &*store;
-    let operator = Caller::operator();
+    let store = op.store();
     let (team, project, key) = projects::create(
         store,
-        &operator,
+        op.who(),
         team,
         slug,
         name.as_deref(),
@@ -210,7 +201,7 @@ pub(super) fn create_project(
     for u in &dsns.udp {
         text.push_str(&format!("\nUDP DSN: {u}"));
     }
-    out.print(
+    op.done(
         &text,
         &json!({
             "id": project.id,
@@ -221,18 +212,15 @@ pub(super) fn create_project(
             "dsns": dsns.http,
             "udp_dsns": dsns.udp,
         }),
-    );
-    Ok(())
+    )
 }
 
 pub(super) fn project_dsn(
-    db: &Db,
+    op: &Operator,
     slug: &str,
     public_url: Option<String>,
-    out: &Output,
 ) -> anyhow::Result<()> {
-    let store = open_store(db)?;
-    let store = &*store;
+    let store = op.store();
     let project = store
         .project_by_slug(slug)?
         .with_context(|| format!("no project {slug:?}"))?;
@@ -244,23 +232,20 @@ pub(super) fn project_dsn(
         .cloned()
         .collect::<Vec<_>>()
         .join("\n");
-    out.print(
+    op.done(
         &text,
         &json!({ "project": project.slug, "id": project.id, "dsns": dsns.http, "udp_dsns": dsns.udp }),
-    );
-    Ok(())
+    )
 }
 
 /// `token create --email E [--label L]`.
-pub(super) fn create_token(db: &Db, email: &str, label: &str, out: &Output) -> anyhow::Result<()> {
-    let store = open_store(db)?;
-    let (user, token) = tokens::create(&*store, &Caller::operator(), Some(email), label)?;
-    out.print(
+pub(super) fn create_token(op: &Operator, email: &str, label: &str) -> anyhow::Result<()> {
+    let (user, token) = tokens::create(op.store(), op.who(), Some(email), label)?;
+    op.done(
         &format!(
             "API token for {} (shown once; use `Authorization: Bearer <token>`):\n{token}",
             user.email
         ),
         &json!({ "token": token, "email": user.email, "label": label }),
-    );
-    Ok(())
+    )
 }

@@ -366,58 +366,59 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         data_dir: cli.data_dir.clone(),
         url: cli.database_url.clone().filter(|u| !u.trim().is_empty()),
     };
+    let op = || output::Operator::open(&db, &out);
     match cli.command {
         Command::Serve(args) => serve::serve(&db, args, &out),
         Command::Quickstart(args) => serve::quickstart(&db, args, &out),
         Command::Createsuperuser {
             email,
             password_stdin,
-        } => admin::create_superuser(&db, &email, password_stdin, &out),
+        } => admin::create_superuser(&op()?, &email, password_stdin),
         Command::Team(TeamCommand::Create { slug, name, owner }) => {
-            admin::create_team(&db, &slug, name, owner, &out)
+            admin::create_team(&op()?, &slug, name, owner)
         }
         Command::Project(ProjectCommand::Create { team, slug, name }) => {
-            admin::create_project(&db, &team, &slug, name, &out)
+            admin::create_project(&op()?, &team, &slug, name)
         }
         Command::Project(ProjectCommand::Dsn { slug, public_url }) => {
-            admin::project_dsn(&db, &slug, public_url, &out)
+            admin::project_dsn(&op()?, &slug, public_url)
         }
         Command::Token(TokenCommand::Create { email, label }) => {
-            admin::create_token(&db, &email, &label, &out)
+            admin::create_token(&op()?, &email, &label)
         }
         Command::User(UserCommand::Create {
             email,
             password_stdin,
-        }) => accounts::create_user(&db, &email, password_stdin, &out),
+        }) => accounts::create_user(&op()?, &email, password_stdin),
         Command::User(UserCommand::SetActive { email, active }) => {
-            accounts::set_user_active(&db, &email, active, &out)
+            accounts::set_user_active(&op()?, &email, active)
         }
         Command::Team(TeamCommand::AddMember { team, email, role }) => {
-            accounts::add_member(&db, &team, &email, role, &out)
+            accounts::add_member(&op()?, &team, &email, role)
         }
         Command::Team(TeamCommand::RemoveMember { team, email }) => {
-            accounts::remove_member(&db, &team, &email, &out)
+            accounts::remove_member(&op()?, &team, &email)
         }
         Command::Team(TeamCommand::SetOwner { team, email }) => {
-            accounts::set_team_owner(&db, &team, &email, &out)
+            accounts::set_team_owner(&op()?, &team, &email)
         }
         Command::Project(ProjectCommand::SetPublic { slug, public }) => {
-            accounts::set_public(&db, &slug, public, &out)
+            accounts::set_public(&op()?, &slug, public)
         }
         Command::Project(ProjectCommand::SetOwner { slug, email }) => {
-            accounts::set_project_owner(&db, &slug, &email, &out)
+            accounts::set_project_owner(&op()?, &slug, &email)
         }
         Command::Db(DbCommand::Migrate) => admin::migrate(&db, &out),
         Command::Db(DbCommand::Copy { from, to, replace }) => {
             admin::copy(&from, &to, replace, &out)
         }
         Command::Key(KeyCommand::Create { project, label }) => {
-            accounts::create_key(&db, &project, &label, &out)
+            accounts::create_key(&op()?, &project, &label)
         }
         Command::Key(KeyCommand::Revoke { project, key }) => {
-            accounts::revoke_key(&db, &project, &key, &out)
+            accounts::revoke_key(&op()?, &project, &key)
         }
-        Command::Key(KeyCommand::List { project }) => accounts::list_keys(&db, &project, &out),
+        Command::Key(KeyCommand::List { project }) => accounts::list_keys(&op()?, &project),
         Command::Key(KeyCommand::SetRateLimit {
             project,
             key,
@@ -432,7 +433,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, None, true) => None,
                 _ => anyhow::bail!("give --count N --window SECONDS (> 0), or --none"),
             };
-            accounts::set_rate_limit(&db, &project, &key, limit, &out)
+            accounts::set_rate_limit(&op()?, &project, &key, limit)
         }
     }
 }

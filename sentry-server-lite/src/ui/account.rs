@@ -2,14 +2,13 @@
 //! ([`crate::app::users::change_password`], [`crate::app::tokens`]).
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::form::FormData;
+use super::form::Posted;
 use super::session::Viewer;
 use super::settings::Notice;
 use super::timefmt::absolute;
@@ -99,11 +98,8 @@ pub async fn account_page(
 /// `POST /account/password`: current and new password.
 pub async fn change_password(
     State(state): State<AppState>,
-    viewer: Viewer,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
-    viewer.verify_csrf(&form)?;
     logged_in(&viewer)?;
     let current = form.get("current").unwrap_or_default().to_owned();
     let new = form.get("new").unwrap_or_default().to_owned();
@@ -144,11 +140,8 @@ pub async fn change_password(
 /// `POST /account/tokens`: `action=create` (with `label`) or `action=delete` (with `id`).
 pub async fn token_action(
     State(state): State<AppState>,
-    viewer: Viewer,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
-    viewer.verify_csrf(&form)?;
     logged_in(&viewer)?;
     let who = viewer.who.clone();
     match form.get("action") {

@@ -1,5 +1,14 @@
 //! `application/x-www-form-urlencoded` bodies as ordered `(name, value)` pairs, so that
-//! repeated names (the issue list's `id` checkboxes) keep every value.
+//! repeated names (the issue list's `id` checkboxes) keep every value; [`FormData`] is
+//! also the extractor of a posted form, and [`Posted`] that of a form posted in a
+//! session, whose CSRF token has been checked ([`Viewer::verify_csrf`]).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::response::{IntoResponse, Response};
+
+use super::session::Viewer;
+use crate::app::AppState;
 
 /// The fields of a form body, in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -36,6 +45,41 @@ impl FormData {
             .iter()
             .filter(move |(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormData {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(FormData::parse(&body))
+    }
+}
+
+/// A form posted by a session that sent the session's CSRF token, and who posted it.
+pub struct Posted {
+    /// Who posted the form.
+    pub viewer: Viewer,
+    /// The form.
+    pub form: FormData,
+}
+
+impl FromRequest<AppState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = FormData::from_request(Request::from_parts(parts, body), state).await?;
+        viewer
+            .verify_csrf(&form)
+            .map_err(IntoResponse::into_response)?;
+        Ok(Posted { viewer, form })
     }
 }
 

@@ -12,13 +12,12 @@
 //! put in an invitation link finds no invitation (see [`crate::app::sessions`]).
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::form::FormData;
-use super::session::{start_session, Viewer};
+use super::session::{csrf_mismatch, start_session, Viewer};
 use super::{page, Chrome, UiError};
 use crate::app::{sessions, with_store, AppError, AppState};
 use crate::secrets;
@@ -81,16 +80,12 @@ pub async fn accept(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(token): Path<String>,
-    body: Bytes,
+    form: FormData,
 ) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
     let (user, csrf) = lookup(&state, &token).await?;
     let sent = form.get("csrf").unwrap_or_default();
     if !secrets::constant_time_eq(sent.as_bytes(), csrf.as_bytes()) {
-        return Err(UiError::new(
-            StatusCode::FORBIDDEN,
-            "The form's security token did not match; reload the page and try again.",
-        ));
+        return Err(csrf_mismatch());
     }
     let password = form.get("password").unwrap_or_default().to_owned();
     if password.chars().count() < 8 {

@@ -4,12 +4,11 @@
 //! policy checks, the same audit records.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::form::FormData;
+use super::form::Posted;
 use super::session::Viewer;
 use super::timefmt::When;
 use super::{local_path, page, see_other, url_encode, Chrome, UiError};
@@ -301,12 +300,9 @@ fn requested(action: &str) -> Result<Requested, UiError> {
 /// `POST /projects/{team}/{project}/bulk`: `action` on every checked `id`.
 pub async fn bulk(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((team, slug)): Path<(String, String)>,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
-    viewer.verify_csrf(&form)?;
     let request = requested(form.get("action").unwrap_or_default())?;
     let ids = form
         .all("id")
@@ -333,12 +329,9 @@ pub async fn bulk(
 /// `POST /issues/{id}/actions`: one issue's `action`.
 pub async fn issue_action(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
-    viewer.verify_csrf(&form)?;
     let request = requested(form.get("action").unwrap_or_default())?;
     let who = viewer.who.clone();
     let back = form.get("back").map(str::to_owned);

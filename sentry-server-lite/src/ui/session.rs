@@ -13,7 +13,6 @@
 //! handlers parse the forms, set the cookies and render the pages.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -83,13 +82,18 @@ impl Viewer {
             Some(expected) if secrets::constant_time_eq(sent.as_bytes(), expected.as_bytes()) => {
                 Ok(())
             }
-            Some(_) => Err(UiError::new(
-                StatusCode::FORBIDDEN,
-                "The form's security token did not match; reload the page and try again.",
-            )),
+            Some(_) => Err(csrf_mismatch()),
             None => Err(UiError::new(StatusCode::UNAUTHORIZED, "Log in first.")),
         }
     }
+}
+
+/// The answer to a form whose CSRF token is not the one expected (403).
+pub(crate) fn csrf_mismatch() -> UiError {
+    UiError::new(
+        StatusCode::FORBIDDEN,
+        "The form's security token did not match; reload the page and try again.",
+    )
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -248,11 +252,16 @@ fn verify_login_csrf(viewer: &Viewer, form: &FormData) -> Result<(), UiError> {
         Some(c) if !sent.is_empty() && secrets::constant_time_eq(c.as_bytes(), sent.as_bytes()) => {
             Ok(())
         }
-        _ => Err(UiError::new(
-            StatusCode::FORBIDDEN,
-            "The form's security token did not match; reload the page and try again.",
-        )),
+        _ => Err(csrf_mismatch()),
     }
+}
+
+/// The e-mail and password of a login or sign-up form, once its login CSRF token has
+/// been checked.
+fn credentials(viewer: &Viewer, form: &FormData) -> Result<(String, String), UiError> {
+    verify_login_csrf(viewer, form)?;
+    let email = form.get("email").unwrap_or_default().trim().to_owned();
+    Ok((email, form.get("password").unwrap_or_default().to_owned()))
 }
 
 /// Starts a session for `user` and answers with its cookie and a redirect to `next`.
@@ -291,12 +300,9 @@ pub(crate) async fn start_session(
 pub async fn login(
     State(state): State<AppState>,
     viewer: Viewer,
-    body: Bytes,
+    form: FormData,
 ) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
-    verify_login_csrf(&viewer, &form)?;
-    let email = form.get("email").unwrap_or_default().trim().to_owned();
-    let password = form.get("password").unwrap_or_default().to_owned();
+    let (email, password) = credentials(&viewer, &form)?;
     let next = local_path(form.get("next"), "/");
     let logins = state.logins.clone();
     let entered = email.clone();
@@ -320,9 +326,8 @@ pub async fn login(
 pub async fn logout(
     State(state): State<AppState>,
     viewer: Viewer,
-    body: Bytes,
+    form: FormData,
 ) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
     if let Some((digest, _)) = viewer.session.clone() {
         viewer.verify_csrf(&form)?;
         with_store(&state, move |store| {
@@ -379,12 +384,9 @@ pub async fn signup_page(
 pub async fn signup(
     State(state): State<AppState>,
     viewer: Viewer,
-    body: Bytes,
+    form: FormData,
 ) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
-    verify_login_csrf(&viewer, &form)?;
-    let email = form.get("email").unwrap_or_default().trim().to_owned();
-    let password = form.get("password").unwrap_or_default().to_owned();
+    let (email, password) = credentials(&viewer, &form)?;
     let who = viewer.who.clone();
     let entered = email.clone();
     let created = with_store(&state, move |store| {

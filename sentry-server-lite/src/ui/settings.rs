@@ -7,13 +7,12 @@
 //! over, through which the new user sets a password ([`super::invite`]).
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use super::form::FormData;
+use super::form::{FormData, Posted};
 use super::session::Viewer;
 use super::{page, see_other, Chrome, UiError};
 use crate::app::keys::KeyChanges;
@@ -132,12 +131,9 @@ fn role_of(form: &FormData) -> Result<Role, UiError> {
 /// `POST /settings/teams/{team}/`: `action` = `rename`, `owner`, `add`, `role`, `remove`.
 pub async fn team_action(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(slug): Path<String>,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
-    viewer.verify_csrf(&form)?;
     let to = format!("/settings/teams/{slug}/");
     let base = state.base_url.clone();
     let notice = with_store(&state, move |store| {
@@ -306,12 +302,9 @@ pub async fn project_page(
 /// `key-revoke`, `key-activate`, `owner`, `move`, `delete`.
 pub async fn project_action(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((team, slug)): Path<(String, String)>,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Result<Response, UiError> {
-    let form = FormData::parse(&body);
-    viewer.verify_csrf(&form)?;
     let to = with_store(&state, move |store| {
         let who = &viewer.who;
         let name = ProjectName::in_team(&team, &slug);
