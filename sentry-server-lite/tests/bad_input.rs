@@ -247,3 +247,56 @@ fn gzip_level(data: &[u8], level: flate2::Compression) -> Vec<u8> {
     e.write_all(data).expect("write");
     e.finish().expect("finish")
 }
+
+/// The latest stored event of the only issue, as the JSON API returns it.
+fn latest_event(s: &TestServer) -> serde_json::Value {
+    let issues = s.issues();
+    let id = issues[0]["id"].as_str().expect("issue id").to_owned();
+    s.api(&format!("/api/0/issues/{id}/events/latest/"))
+}
+
+#[test]
+fn oversized_event_parts_are_trimmed_and_recorded() {
+    // Quadratic inputs of old: 80,000 unmatched `<` in a function name, a fingerprint of
+    // 20,000 `{{default}}`, 3,000 frames. They are cut to the documented caps, the event
+    // is stored, and the API says what was cut.
+    let s = TestServer::start();
+    let frames: Vec<String> = (0..3000)
+        .map(|i| format!(r#"{{"function":"f{i}","module":"m"}}"#))
+        .collect();
+    let fp = vec![r#""{{default}}""#; 20_000].join(",");
+    let event = format!(
+        r#"{{"exception":{{"values":[{{"type":"E","stacktrace":{{"frames":[{},{{"function":"{}"}}]}}}}]}},"fingerprint":[{fp}]}}"#,
+        frames.join(","),
+        "<".repeat(80_000)
+    );
+    let r = s.post_envelope(&envelope("{}", &event));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let latest = latest_event(&s);
+    let trimmed = &latest["trimmed"];
+    assert_eq!(trimmed["frames"], 3001 - 250, "{trimmed}");
+    assert_eq!(trimmed["fingerprint"], 20_000 - 64);
+    assert_eq!(trimmed["strings"], 1);
+    let stored_frames = &latest["data"]["exception"]["values"][0]["stacktrace"]["frames"];
+    let stored_frames = stored_frames.as_array().expect("frames");
+    assert_eq!(stored_frames.len(), 250);
+    assert_eq!(stored_frames[0]["function"], "f0", "the outer end is kept");
+    assert_eq!(
+        stored_frames[249]["function"].as_str().map(str::len),
+        Some(512),
+        "the crashing end is kept, its name cut"
+    );
+    assert_eq!(
+        latest["data"]["fingerprint"].as_array().map(Vec::len),
+        Some(64)
+    );
+
+    // An event under the caps is stored as sent, with nothing recorded.
+    let small = r#"{"message":"small","fingerprint":["a"]}"#;
+    let r = s.post_envelope(&envelope("{}", small));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let small_issue = s.issue_by_title("small");
+    let id = small_issue["id"].as_str().expect("id").to_owned();
+    let latest = s.api(&format!("/api/0/issues/{id}/events/latest/"));
+    assert!(latest["trimmed"].is_null(), "{}", latest["trimmed"]);
+}

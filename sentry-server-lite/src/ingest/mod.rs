@@ -14,7 +14,8 @@
 //! 3. **authenticate** ([`auth`]): key from header, query or envelope DSN; revoked,
 //!    unknown and other projects' keys refused; browser origins checked;
 //! 4. **rate limit** ([`crate::ratelimit`]);
-//! 5. **prepare** each item in one place: events are normalized ([`crate::normalize`]),
+//! 5. **prepare** each item in one place: events are trimmed to the caps of
+//!    [`crate::config::NormalizeLimits`] ([`trim`]), normalized ([`crate::normalize`]),
 //!    grouped ([`crate::grouping`]) and compressed ([`prepare_event`]), client reports
 //!    counted — all before anything is queued, so a bad envelope stores nothing;
 //! 6. **write** ([`Ingestor::commit`], or [`Ingestor::commit_detached`] when nobody
@@ -25,6 +26,7 @@ pub mod auth;
 mod event;
 pub mod facts;
 pub mod http;
+pub mod trim;
 pub mod udp;
 
 use std::borrow::Cow;
@@ -372,9 +374,14 @@ impl Ingestor {
     ) -> Result<(), IngestError> {
         match ty {
             ItemType::Event => {
-                let event =
+                let mut event =
                     parse_event(payload).map_err(|e| IngestError::BadRequest(e.to_string()))?;
-                let new = prepare_event(info.key.project_id, &event, payload, header_id, received)?;
+                // Caps first: every later step reads a bounded event. A changed event
+                // is stored as changed.
+                let trimmed = trim::trim_event(&mut event, &self.limits.normalize);
+                let rewritten = (!trimmed.is_empty()).then(|| event.to_json_vec());
+                let body = rewritten.as_deref().unwrap_or(payload);
+                let new = prepare_event(info.key.project_id, &event, body, header_id, received)?;
                 if prepared.response_id.is_none() {
                     prepared.response_id = Some(new.event_id.clone());
                 }
