@@ -233,9 +233,21 @@ fn rate_limit_per_key() {
     );
     assert!(r.detail().contains("rate limit"));
     assert_eq!(s.event_count(), 2, "the refused event is not stored");
-    // Envelopes without events (sessions, client reports) are not rate-limited.
+    // Envelopes without events (sessions, client reports, unknown items) are limited
+    // too, and told to hold back every category.
     let session = b"{}\n{\"type\":\"session\"}\n{\"started\":\"2020-02-07T14:16:00Z\"}\n";
-    assert_eq!(s.post_envelope(session).status, 200);
+    let r = s.post_envelope(session);
+    assert_eq!(r.status, 429, "{}", r.text());
+    let retry = r.header("retry-after").expect("Retry-After");
+    assert_eq!(
+        r.header("x-sentry-rate-limits"),
+        Some(format!("{retry}::key:key_quota").as_str())
+    );
+    assert_eq!(
+        s.post_envelope(b"{}\n").status,
+        429,
+        "an empty envelope too"
+    );
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

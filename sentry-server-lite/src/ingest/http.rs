@@ -134,9 +134,12 @@ pub fn error_response(e: &IngestError) -> Response {
         h.insert(HeaderName::from_static("x-sentry-error"), v);
     }
     match e {
-        IngestError::RateLimited { retry_after } => {
+        IngestError::RateLimited {
+            retry_after,
+            events,
+        } => {
             h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
-            if let Ok(v) = HeaderValue::from_str(&key_quota(*retry_after).to_string()) {
+            if let Ok(v) = HeaderValue::from_str(&key_quota(*retry_after, *events).to_string()) {
                 h.insert(HeaderName::from_static("x-sentry-rate-limits"), v);
             }
         }
@@ -148,15 +151,21 @@ pub fn error_response(e: &IngestError) -> Response {
     response
 }
 
-/// The limit a spent key quota announces: the categories events are counted in.
-fn key_quota(retry_after: u64) -> RateLimits {
-    RateLimits::from(vec![RateLimit {
-        retry_after: std::time::Duration::from_secs(retry_after),
-        categories: vec![
+/// The limit a spent key quota announces: the categories events are counted in, or
+/// every category when the refused request carried no event.
+fn key_quota(retry_after: u64, events: bool) -> RateLimits {
+    let categories = if events {
+        vec![
             DataCategory::Error,
             DataCategory::Default,
             DataCategory::Security,
-        ],
+        ]
+    } else {
+        Vec::new()
+    };
+    RateLimits::from(vec![RateLimit {
+        retry_after: std::time::Duration::from_secs(retry_after),
+        categories,
         scope: RateLimitScope::Key,
         reason_code: Some("key_quota".into()),
         ..RateLimit::default()
@@ -267,12 +276,20 @@ mod tests {
         assert_eq!(r.status(), 503);
         assert_eq!(r.headers()[header::RETRY_AFTER], "1");
         assert_eq!(r.headers()["x-sentry-error"], "full");
-        let r = error_response(&IngestError::RateLimited { retry_after: 7 });
+        let r = error_response(&IngestError::RateLimited {
+            retry_after: 7,
+            events: true,
+        });
         assert_eq!(r.status(), 429);
         assert_eq!(r.headers()[header::RETRY_AFTER], "7");
         assert_eq!(
             r.headers()["x-sentry-rate-limits"],
             "7:error;default;security:key:key_quota"
         );
+        let r = error_response(&IngestError::RateLimited {
+            retry_after: 7,
+            events: false,
+        });
+        assert_eq!(r.headers()["x-sentry-rate-limits"], "7::key:key_quota");
     }
 }

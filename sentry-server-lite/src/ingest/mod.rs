@@ -69,6 +69,9 @@ pub enum IngestError {
     RateLimited {
         /// Seconds until the window resets.
         retry_after: u64,
+        /// Whether the refused request carried events (else only other items: the
+        /// answer then tells the SDK to hold back every category).
+        events: bool,
     },
     /// 503: the writer queue is full or the writer is stopping.
     #[error("{detail}")]
@@ -286,8 +289,18 @@ impl Ingestor {
             )?,
         };
         let items = payload.items();
-        let counted = items.iter().filter(|(ty, _)| is_rate_limited(ty)).count();
-        self.rate_limit(&info, counted)?;
+        let events = items.iter().filter(|(ty, _)| is_rate_limited(ty)).count();
+        // An envelope without events (sessions, reports, unknown items, none) takes one
+        // unit of the key's budget, so that a key over its limit cannot send them
+        // unchecked.
+        let counted = events.max(1);
+        self.rate_limit(&info, counted).map_err(|e| match e {
+            IngestError::RateLimited { retry_after, .. } => IngestError::RateLimited {
+                retry_after,
+                events: events > 0,
+            },
+            other => other,
+        })?;
         let received = now_ms();
         let header_id = payload.header_id();
         let mut prepared = Prepared {
@@ -343,7 +356,7 @@ impl Ingestor {
         Ok(info)
     }
 
-    /// Applies the key's rate limit to `events` events.
+    /// Applies the key's rate limit to `events` units.
     fn rate_limit(&self, info: &KeyInfo, events: usize) -> Result<(), IngestError> {
         match &info.key.rate_limit {
             Some(limit) if events > 0 => {
@@ -354,7 +367,10 @@ impl Ingestor {
                     Some(verdict) => verdict,
                     None => self.limiter.check(key, limit, n, now),
                 };
-                verdict.map_err(|retry_after| IngestError::RateLimited { retry_after })
+                verdict.map_err(|retry_after| IngestError::RateLimited {
+                    retry_after,
+                    events: true,
+                })
             }
             _ => Ok(()),
         }
@@ -394,9 +410,9 @@ impl Ingestor {
                             .client_discard(&d.reason, &d.category, d.quantity);
                     }
                 }
-                self.metrics.item_not_stored("client_report");
+                self.metrics.item_not_stored(ty);
             }
-            other => self.metrics.item_not_stored(other.as_str()),
+            other => self.metrics.item_not_stored(other),
         }
         Ok(())
     }
@@ -475,7 +491,8 @@ impl<'a> Payload<'a> {
     }
 }
 
-/// Which items the key's rate limit counts (events; other items pass).
+/// Which items the key's rate limit counts (events; an envelope of other items counts
+/// as one).
 fn is_rate_limited(ty: &ItemType) -> bool {
     *ty == ItemType::Event
 }
