@@ -224,14 +224,29 @@ pub fn check_key(
     Ok(info)
 }
 
-/// The origin of a browser request: `Origin`, else the scheme and host of `Referer`;
-/// only http(s) values count.
+/// The origin of a browser request: the `Origin` header, else the scheme and host of an
+/// http(s) `Referer`. An http(s) origin is `scheme://host[:port]` in lowercase; any other
+/// `Origin` (`null` from sandboxed frames and `file://` pages, `chrome-extension://…`)
+/// is kept as sent (lowercase, without a path), so that an allow-list can refuse it:
+/// only `*` or the exact value allows such an origin (see [`origin_allowed`]).
 pub fn request_origin(origin: Option<&str>, referer: Option<&str>) -> Option<String> {
-    let raw = origin
-        .filter(|o| !o.is_empty() && *o != "null")
-        .or(referer)?;
-    let url = url_origin(raw)?;
-    Some(url)
+    if let Some(o) = origin.map(str::trim).filter(|o| !o.is_empty()) {
+        return Some(url_origin(o).unwrap_or_else(|| opaque_origin(o)));
+    }
+    url_origin(referer?)
+}
+
+/// A non-http(s) origin as one comparable value: `null`, or `scheme://host` without
+/// path or query.
+fn opaque_origin(o: &str) -> String {
+    let o = o.to_ascii_lowercase();
+    match o.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+            format!("{scheme}://{host}")
+        }
+        None => o,
+    }
 }
 
 fn url_origin(s: &str) -> Option<String> {
@@ -244,9 +259,12 @@ fn url_origin(s: &str) -> Option<String> {
     (!host.is_empty()).then(|| format!("{scheme}://{host}"))
 }
 
-/// Whether `origin` (`scheme://host[:port]`) is allowed by the list: `*`, an exact
-/// origin, a host (`example.com`, any scheme and port) or `*.example.com`.
+/// Whether `origin` (from [`request_origin`]) is allowed by the list: `*`, an exact
+/// origin, a host (`example.com`, any http(s) scheme and port) or `*.example.com`. An
+/// origin that is not http(s) (`null`, `chrome-extension://…`) is allowed only by `*`
+/// or by its exact value.
 pub fn origin_allowed(allowed: &[String], origin: &str) -> bool {
+    let web = origin.starts_with("http://") || origin.starts_with("https://");
     let host_port = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
     let host = host_port.split(':').next().unwrap_or(host_port);
     allowed.iter().any(|a| {
@@ -254,7 +272,7 @@ pub fn origin_allowed(allowed: &[String], origin: &str) -> bool {
         if a == "*" {
             return true;
         }
-        if a.contains("://") {
+        if a.contains("://") || !web {
             return a.trim_end_matches('/') == origin;
         }
         if let Some(suffix) = a.strip_prefix("*.") {
@@ -302,7 +320,24 @@ mod tests {
             request_origin(None, Some("https://App.example.com/page?x=1")),
             Some("https://app.example.com".into())
         );
-        assert_eq!(request_origin(Some("file://x"), None), None);
+        // Opaque and non-web origins are kept, so that an allow-list sees them.
+        assert_eq!(request_origin(Some("null"), None), Some("null".into()));
+        assert_eq!(
+            request_origin(Some("file://x"), None),
+            Some("file://x".into())
+        );
+        assert_eq!(
+            request_origin(Some("chrome-extension://AbC/x"), Some("https://a.com/")),
+            Some("chrome-extension://abc".into())
+        );
+        assert_eq!(request_origin(None, Some("file:///etc")), None);
+        assert!(!origin_allowed(&["a.com".into()], "null"));
+        assert!(!origin_allowed(&["abc".into()], "chrome-extension://abc"));
+        assert!(origin_allowed(&["*".into()], "null"));
+        assert!(origin_allowed(
+            &["chrome-extension://abc".into()],
+            "chrome-extension://abc"
+        ));
         let allowed: Vec<String> = vec!["https://a.com".into(), "*.b.org".into(), "c.net".into()];
         assert!(origin_allowed(&allowed, "https://a.com"));
         assert!(!origin_allowed(&allowed, "http://a.com"));
