@@ -312,3 +312,26 @@ fn oversized_event_parts_are_trimmed_and_recorded() {
     let latest = s.api(&format!("/api/0/issues/{id}/events/latest/"));
     assert!(latest["trimmed"].is_null(), "{}", latest["trimmed"]);
 }
+
+#[test]
+fn credentials_are_scrubbed_before_storing() {
+    let s = TestServer::start();
+    let event = r#"{"message":"scrub me","request":{"url":"https://h/p?access_token=SECRET-URL&q=1",
+        "headers":{"Authorization":"Bearer SECRET-AUTH","Cookie":"sid=SECRET-COOKIE","X-Api-Key":"SECRET-APIKEY","User-Agent":"curl/8"},
+        "cookies":{"sessionid":"SECRET-SESSION"},"data":{"password":"SECRET-PASSWORD","card":"4111 1111 1111 1111"},
+        "query_string":"page=2&token=SECRET-QUERY"},
+        "extra":{"api_key":"SECRET-EXTRA","note":"kept"},"contexts":{"db":{"db_password":"SECRET-CONTEXT"}},
+        "breadcrumbs":[{"message":"login","data":{"auth_token":"SECRET-CRUMB"}}],
+        "threads":[{"crashed":true,"stacktrace":{"frames":[{"function":"f","vars":{"secret":"SECRET-VAR","i":1}}]}}]}"#;
+    let r = s.post_envelope(&envelope("{}", event));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let latest = latest_event(&s);
+    let text = latest.to_string();
+    assert!(!text.contains("SECRET"), "a secret reached the API: {text}");
+    assert!(!text.contains("4111 1111 1111 1111"), "{text}");
+    assert!(text.contains("[Filtered]"));
+    assert!(
+        text.contains("curl/8") && text.contains("kept"),
+        "other values stay: {text}"
+    );
+}

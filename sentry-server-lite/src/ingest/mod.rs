@@ -15,7 +15,8 @@
 //!    unknown and other projects' keys refused; browser origins checked;
 //! 4. **rate limit** ([`crate::ratelimit`]);
 //! 5. **prepare** each item in one place: events are trimmed to the caps of
-//!    [`crate::config::NormalizeLimits`] ([`trim`]), normalized ([`crate::normalize`]),
+//!    [`crate::config::NormalizeLimits`] ([`trim`]), scrubbed of credentials
+//!    ([`scrub`]), normalized ([`crate::normalize`]),
 //!    grouped ([`crate::grouping`]) and compressed ([`prepare_event`]), client reports
 //!    counted — all before anything is queued, so a bad envelope stores nothing;
 //! 6. **write** ([`Ingestor::commit`], or [`Ingestor::commit_detached`] when nobody
@@ -26,6 +27,7 @@ pub mod auth;
 mod event;
 pub mod facts;
 pub mod http;
+pub mod scrub;
 pub mod trim;
 pub mod udp;
 
@@ -392,10 +394,12 @@ impl Ingestor {
             ItemType::Event => {
                 let mut event =
                     parse_event(payload).map_err(|e| IngestError::BadRequest(e.to_string()))?;
-                // Caps first: every later step reads a bounded event. A changed event
-                // is stored as changed.
+                // Caps first: every later step reads a bounded event. Then credentials
+                // are scrubbed. A changed event is stored as changed.
                 let trimmed = trim::trim_event(&mut event, &self.limits.normalize);
-                let rewritten = (!trimmed.is_empty()).then(|| event.to_json_vec());
+                let scrubbed = scrub::scrub_event(&mut event);
+                let changed = !trimmed.is_empty() || scrubbed > 0;
+                let rewritten = changed.then(|| event.to_json_vec());
                 let body = rewritten.as_deref().unwrap_or(payload);
                 let new = prepare_event(info.key.project_id, &event, body, header_id, received)?;
                 if prepared.response_id.is_none() {
