@@ -20,6 +20,14 @@ pub struct IngestLimits {
     pub envelope: EnvelopeLimits,
     /// Caps applied to each event before it is normalized, grouped and stored.
     pub normalize: NormalizeLimits,
+    /// Request bodies decompressed and parsed at once (on the blocking pool); with
+    /// `max_decompressed_bytes` it bounds the inflated bytes in flight. Default 4.
+    pub decode_slots: usize,
+    /// How long a request waits for a decode slot before it is answered 503 with
+    /// `Retry-After`. Default 2 s.
+    pub decode_wait: Duration,
+    /// UDP datagrams waiting to be processed; more are dropped and counted. Default 1024.
+    pub udp_queue: usize,
 }
 
 /// Caps on the parts of an event that normalization and grouping read, applied at
@@ -88,6 +96,9 @@ impl Default for IngestLimits {
             max_decompressed_bytes: envelope.max_envelope_bytes,
             envelope,
             normalize: NormalizeLimits::DEFAULT,
+            decode_slots: 4,
+            decode_wait: Duration::from_secs(2),
+            udp_queue: 1024,
         }
     }
 }

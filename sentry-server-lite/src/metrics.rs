@@ -108,6 +108,8 @@ pub struct Metrics {
     client_discards: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     /// UDP datagrams received.
     pub udp_datagrams: AtomicU64,
+    /// UDP datagrams dropped because the processing queue was full.
+    pub udp_dropped: AtomicU64,
     /// Events deleted by retention.
     pub retention_deleted: AtomicU64,
     /// Events per committed batch.
@@ -125,6 +127,7 @@ impl Default for Metrics {
             items_not_stored: Mutex::new(BTreeMap::new()),
             client_discards: Mutex::new(BTreeMap::new()),
             udp_datagrams: AtomicU64::new(0),
+            udp_dropped: AtomicU64::new(0),
             retention_deleted: AtomicU64::new(0),
             batch_size: Histogram::new(&[
                 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
@@ -228,6 +231,12 @@ impl Metrics {
             "sentry_lite_udp_datagrams_total",
             "UDP datagrams received.",
             self.udp_datagrams.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "sentry_lite_udp_dropped_total",
+            "UDP datagrams dropped because the processing queue was full.",
+            self.udp_dropped.load(Ordering::Relaxed),
         );
         counter(
             &mut out,

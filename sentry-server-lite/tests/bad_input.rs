@@ -335,3 +335,77 @@ fn credentials_are_scrubbed_before_storing() {
         "other values stay: {text}"
     );
 }
+
+/// `data` zstd-compressed, then bytes that do not decode: a body whose whole
+/// decompression fails, but whose first line reads.
+fn zstd_with_garbage_tail(data: &[u8]) -> Vec<u8> {
+    let mut body = zstd::bulk::compress(data, 3).expect("zstd");
+    body.extend_from_slice(b"\x00not a zstd frame at all");
+    body
+}
+
+#[test]
+fn bodies_without_a_valid_key_are_not_decompressed() {
+    let s = TestServer::start();
+    let pid = s.project.id;
+    let zstd = [("Content-Encoding", "zstd")];
+    let path = format!("/api/{pid}/envelope/");
+    // No key anywhere: refused after the header line, before the rest is inflated
+    // (which would fail: the tail is garbage).
+    let body =
+        zstd_with_garbage_tail(format!("{{}}\n{{\"type\":\"event\"}}\n{EVENT}\n").as_bytes());
+    let r = request(s.addr, "POST", &path, &zstd, &body);
+    assert_refused(&s, &r, 401, "missing authentication");
+    // A key named only in the envelope's dsn is checked first too.
+    let header = format!(r#"{{"dsn":"http://0123456789abcdef0123456789abcdef@h/{pid}"}}"#);
+    let body =
+        zstd_with_garbage_tail(format!("{header}\n{{\"type\":\"event\"}}\n{EVENT}\n").as_bytes());
+    let r = request(s.addr, "POST", &path, &zstd, &body);
+    assert_refused(&s, &r, 403, "unknown public key");
+    // A store body cannot name a key: without request credentials it is not decoded.
+    let r = request(
+        s.addr,
+        "POST",
+        &format!("/api/{pid}/store/"),
+        &[],
+        b"%%% not base64 %%%",
+    );
+    assert_refused(&s, &r, 401, "missing authentication");
+
+    // The blank-line bomb: 3 KB of zstd inflating to 64 MiB of newlines.
+    let mut bomb = b"{}\n".to_vec();
+    bomb.resize(64 * 1024 * 1024, b'\n');
+    let compressed = zstd::bulk::compress(&bomb, 19).expect("zstd");
+    drop(bomb);
+    assert!(compressed.len() < 10_000, "{}", compressed.len());
+    let r = request(s.addr, "POST", &path, &zstd, &compressed);
+    assert_refused(&s, &r, 401, "missing authentication");
+    // With a key it is inflated and refused at the first run of padding past the cap.
+    let r = request(
+        s.addr,
+        "POST",
+        &s.envelope_path(),
+        &[("X-Sentry-Auth", &s.auth_header()), zstd[0]],
+        &compressed,
+    );
+    assert_refused(&s, &r, 413, "blank bytes");
+    // The server still answers everyone else.
+    assert_eq!(s.post_envelope(&good_envelope()).status, 200);
+}
+
+#[test]
+fn decoding_is_bounded_by_its_slots() {
+    let s = TestServer::start_with(|c| c.limits.decode_wait = std::time::Duration::from_millis(50));
+    // Every decode slot taken (as by slow bodies): a new body waits briefly, then 503.
+    let held: Vec<_> = std::iter::from_fn(|| s.ingestor.decode.try_acquire()).collect();
+    assert_eq!(held.len(), 4, "the default number of slots");
+    let r = s.post_envelope(&good_envelope());
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(r.detail().contains("busy"), "{}", r.detail());
+    assert_eq!(s.event_count(), 0, "nothing stored half-way");
+    // Requests that decode nothing are still served.
+    assert_eq!(request(s.addr, "GET", "/healthz", &[], b"").status, 200);
+    drop(held);
+    assert_eq!(s.post_envelope(&good_envelope()).status, 200);
+}

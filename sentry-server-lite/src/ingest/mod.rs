@@ -3,13 +3,16 @@
 //! A transport ([`http`]: the store and envelope endpoints; [`udp`]: envelope and
 //! raven-era datagrams) only receives and decodes:
 //!
-//! 1. **receive**: read the body within the size limit;
-//! 2. **decode** ([`Ingestor::decode_body`], [`Ingestor::parse_envelope`]): content
-//!    encoding with a cap on the decompressed size, then the envelope framing.
+//! 1. **receive**: read the body within the size limit; credentials found outside the
+//!    body (a [`Source`]) are checked first ([`Ingestor::precheck`]), and a body
+//!    without them is decompressed no further than its envelope header line to check
+//!    the key its `dsn` names ([`Ingestor::precheck_envelope`]);
+//! 2. **decode** ([`Ingestor::decode_body`], [`Ingestor::parse_envelope`]), off the
+//!    async runtime and holding a bounded decode slot ([`gate`]): content encoding
+//!    with a cap on the decompressed size, then the envelope framing.
 //!
-//! It then describes the sender as a [`Source`] (credentials found outside the body,
-//! optionally checked early by [`Ingestor::precheck`]) and the body as a [`Payload`], and
-//! calls [`Ingestor::accept`], the one function that does the rest for all of them:
+//! It then describes the body as a [`Payload`], and calls [`Ingestor::accept`], the
+//! one function that does the rest for all of them:
 //!
 //! 3. **authenticate** ([`auth`]): key from header, query or envelope DSN; revoked,
 //!    unknown and other projects' keys refused; browser origins checked;
@@ -26,6 +29,7 @@
 pub mod auth;
 mod event;
 pub mod facts;
+pub mod gate;
 pub mod http;
 pub mod scrub;
 pub mod trim;
@@ -34,8 +38,12 @@ pub mod udp;
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use sentry_client::protocol::encoding::{decode_legacy_store_body, decompress, ContentEncoding};
-use sentry_client::protocol::{ClientReport, DecodeError, Envelope, EnvelopeError, ItemType};
+use sentry_client::protocol::encoding::{
+    decode_legacy_store_body, decoder, decompress, ContentEncoding,
+};
+use sentry_client::protocol::{
+    ClientReport, DecodeError, Envelope, EnvelopeError, EnvelopeReader, ItemType,
+};
 use uuid::Uuid;
 
 use crate::clock::now_ms;
@@ -213,23 +221,21 @@ pub struct Ingestor {
     pub metrics: Arc<Metrics>,
     /// Size limits.
     pub limits: IngestLimits,
+    /// Bounded decode slots ([`gate`]).
+    pub decode: gate::DecodeGate,
 }
 
 impl Ingestor {
-    /// Decodes a request body by its `Content-Encoding`, capped. A `/store/` body without
-    /// an encoding may be one of the legacy raven forms (base64, zlib).
-    /// An uncompressed body is borrowed, not copied.
+    /// Decodes a request body by its `Content-Encoding` (`Identity` when it has none),
+    /// capped. A `/store/` body without an encoding may be one of the legacy raven forms
+    /// (base64, zlib). An uncompressed body is borrowed, not copied.
     pub fn decode_body<'a>(
         &self,
-        content_encoding: Option<&str>,
+        encoding: ContentEncoding,
         body: &'a [u8],
         legacy_store: bool,
     ) -> Result<Cow<'a, [u8]>, IngestError> {
         let cap = self.limits.max_decompressed_bytes;
-        let encoding = match content_encoding {
-            Some(v) => ContentEncoding::from_header(v)?,
-            None => ContentEncoding::Identity,
-        };
         match encoding {
             ContentEncoding::Identity if legacy_store => {
                 Ok(Cow::Owned(decode_legacy_store_body(body, cap)?))
@@ -244,15 +250,38 @@ impl Ingestor {
 
     /// Parses envelope bytes within the limits.
     pub fn parse_envelope(&self, bytes: &[u8]) -> Result<Envelope, IngestError> {
-        Envelope::from_slice(bytes, &self.limits.envelope).map_err(|e| match e {
-            e if e.is_size_error() => {
-                IngestError::TooLarge(format!("envelope exceeded size limits: {e}"))
-            }
-            EnvelopeError::Empty => {
-                IngestError::BadRequest("empty envelope: missing header line".into())
-            }
-            e => IngestError::BadRequest(format!("invalid envelope: {e}")),
-        })
+        Envelope::from_slice(bytes, &self.limits.envelope).map_err(envelope_error)
+    }
+
+    /// Authenticates an envelope that names its key only in its own `dsn` header, before
+    /// the body is decoded: only the header line is decompressed (the envelope reader
+    /// buffers at most 16 KiB and refuses a line over the header limit), so a refused or
+    /// missing key costs a bounded amount of work whatever the body inflates to.
+    pub fn precheck_envelope(
+        &self,
+        source: &mut Source,
+        encoding: ContentEncoding,
+        body: &[u8],
+    ) -> Result<(), IngestError> {
+        if source.checked.is_some() {
+            return Ok(());
+        }
+        let reader = EnvelopeReader::new(decoder(encoding, body), self.limits.envelope.clone())
+            .map_err(|e| match e {
+                EnvelopeError::Io(io) => IngestError::from(DecodeError::Corrupt {
+                    encoding: encoding.as_str(),
+                    reason: io.to_string(),
+                }),
+                other => envelope_error(other),
+            })?;
+        let dsn = reader.headers().dsn.as_deref();
+        source.checked = Some(self.authenticate(
+            source.credentials.clone(),
+            dsn,
+            source.url_project,
+            source.origin.as_deref(),
+        )?);
+        Ok(())
     }
 
     /// Checks the credentials a transport found outside the body (request headers or
@@ -492,6 +521,19 @@ impl<'a> Payload<'a> {
             Payload::Store(_) => None,
             Payload::Envelope(e) => e.headers.event_uuid(),
         }
+    }
+}
+
+/// The answer for an envelope that does not read.
+fn envelope_error(e: EnvelopeError) -> IngestError {
+    match e {
+        e if e.is_size_error() => {
+            IngestError::TooLarge(format!("envelope exceeded size limits: {e}"))
+        }
+        EnvelopeError::Empty => {
+            IngestError::BadRequest("empty envelope: missing header line".into())
+        }
+        e => IngestError::BadRequest(format!("invalid envelope: {e}")),
     }
 }
 
