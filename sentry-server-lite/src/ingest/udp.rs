@@ -12,6 +12,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
 use sentry_client::protocol::encoding::{decode_legacy_store_body, decompress, ContentEncoding};
@@ -19,6 +20,7 @@ use sentry_client::protocol::Auth;
 use tokio::net::UdpSocket;
 
 use super::{auth, IngestError, Ingestor, Payload, Prepared, Source};
+use crate::metrics::Metrics;
 
 /// The largest UDP payload (IPv4).
 pub const MAX_DATAGRAM: usize = 65_507;
@@ -69,9 +71,7 @@ pub async fn serve(
             _ = &mut shutdown => return,
             received = socket.recv_from(&mut buf) => match received {
                 Ok((n, peer)) => {
-                    ing.metrics.udp_datagrams.fetch_add(1, Ordering::Relaxed);
-                    if queue.try_send(buf[..n].to_vec()).is_err() {
-                        ing.metrics.udp_dropped.fetch_add(1, Ordering::Relaxed);
+                    if !enqueue(&queue, &buf[..n], &ing.metrics) {
                         tracing::debug!(%peer, "udp queue full: datagram dropped");
                     }
                 }
@@ -79,6 +79,17 @@ pub async fn serve(
             }
         }
     }
+}
+
+/// Counts a received datagram and queues a copy for the worker; when the queue is full
+/// the datagram is dropped and counted instead (`false`).
+fn enqueue(queue: &SyncSender<Vec<u8>>, datagram: &[u8], metrics: &Metrics) -> bool {
+    metrics.udp_datagrams.fetch_add(1, Ordering::Relaxed);
+    let queued = queue.try_send(datagram.to_vec()).is_ok();
+    if !queued {
+        metrics.udp_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+    queued
 }
 
 /// Processes one datagram: decode it, then the one ingest path; its events are queued
@@ -119,4 +130,23 @@ fn legacy(ing: &Ingestor, datagram: &[u8]) -> Result<Prepared, IngestError> {
     ing.precheck(&mut source)?;
     let body = decode_legacy_store_body(&datagram[split + 2..], ing.limits.max_decompressed_bytes)?;
     ing.accept(source, Payload::Store(&body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_drops_and_counts() {
+        let metrics = Metrics::default();
+        let (queue, datagrams) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let sent: Vec<bool> = (0..5).map(|_| enqueue(&queue, b"{}", &metrics)).collect();
+        assert_eq!(sent, [true, true, false, false, false]);
+        assert_eq!(metrics.udp_datagrams.load(Ordering::Relaxed), 5);
+        assert_eq!(metrics.udp_dropped.load(Ordering::Relaxed), 3);
+        assert_eq!(datagrams.try_iter().count(), 2, "what was queued is kept");
+        assert!(metrics
+            .render(0, 1)
+            .contains("sentry_lite_udp_dropped_total 3"));
+    }
 }
