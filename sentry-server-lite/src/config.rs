@@ -18,6 +18,70 @@ pub struct IngestLimits {
     pub max_decompressed_bytes: usize,
     /// Per-item and per-envelope limits of the envelope reader.
     pub envelope: EnvelopeLimits,
+    /// Caps applied to each event before it is normalized, grouped and stored.
+    pub normalize: NormalizeLimits,
+    /// Request bodies decompressed and parsed at once (on the blocking pool); with
+    /// `max_decompressed_bytes` it bounds the inflated bytes in flight. Default 4.
+    pub decode_slots: usize,
+    /// How long a request waits for a decode slot before it is answered 503 with
+    /// `Retry-After`. Default 2 s.
+    pub decode_wait: Duration,
+    /// UDP datagrams waiting to be processed; more are dropped and counted. Default 1024.
+    pub udp_queue: usize,
+}
+
+/// Caps on the parts of an event that normalization and grouping read, applied at
+/// ingest before anything else looks at the event, so that every later step does work
+/// linear in a bounded size. What was cut is recorded in the stored event under the
+/// top-level key `_trimmed` (see [`crate::ingest::trim`]). Inputs under the caps are
+/// untouched, so their grouping hash does not change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NormalizeLimits {
+    /// Characters of a frame's function, raw function, symbol, module, package,
+    /// filename and abs_path, and of an exception's type and module. Default 512.
+    pub max_name_chars: usize,
+    /// Frames per stack trace; longer stacks keep their first quarter and last three
+    /// quarters (the crashing end). Default 250.
+    pub max_frames: usize,
+    /// Exceptions per event (the last ones, the raised end, are kept). Default 25.
+    pub max_exceptions: usize,
+    /// Threads per event (the first ones are kept). Default 100.
+    pub max_threads: usize,
+    /// Breadcrumbs per event (the most recent are kept). Default 100.
+    pub max_breadcrumbs: usize,
+    /// Fingerprint entries. Default 64.
+    pub max_fingerprint_entries: usize,
+    /// Characters of one fingerprint entry. Default 512.
+    pub max_fingerprint_chars: usize,
+    /// Tags per event (the first ones are kept). Default 100; the issue index reads the
+    /// first 50 distinct keys.
+    pub max_tags: usize,
+    /// Characters of a tag key. Default 200.
+    pub max_tag_key_chars: usize,
+    /// Characters of a tag value. Default 200.
+    pub max_tag_value_chars: usize,
+}
+
+impl NormalizeLimits {
+    /// The defaults (documented on each field).
+    pub const DEFAULT: NormalizeLimits = NormalizeLimits {
+        max_name_chars: 512,
+        max_frames: 250,
+        max_exceptions: 25,
+        max_threads: 100,
+        max_breadcrumbs: 100,
+        max_fingerprint_entries: 64,
+        max_fingerprint_chars: 512,
+        max_tags: 100,
+        max_tag_key_chars: 200,
+        max_tag_value_chars: 200,
+    };
+}
+
+impl Default for NormalizeLimits {
+    fn default() -> Self {
+        NormalizeLimits::DEFAULT
+    }
 }
 
 impl Default for IngestLimits {
@@ -31,6 +95,10 @@ impl Default for IngestLimits {
             max_body_bytes: 20 * 1024 * 1024,
             max_decompressed_bytes: envelope.max_envelope_bytes,
             envelope,
+            normalize: NormalizeLimits::DEFAULT,
+            decode_slots: 4,
+            decode_wait: Duration::from_secs(2),
+            udp_queue: 1024,
         }
     }
 }

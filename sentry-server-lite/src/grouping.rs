@@ -111,6 +111,8 @@ fn fingerprint_component(
         return None;
     }
     let mut component = vec!["fingerprint".to_owned()];
+    // The default hash is computed once, however often `{{default}}` appears.
+    let mut default_hash: Option<String> = None;
     for entry in fp {
         let squeezed: String = entry
             .chars()
@@ -118,7 +120,9 @@ fn fingerprint_component(
             .flat_map(char::to_lowercase)
             .collect();
         let value = match squeezed.as_str() {
-            "{{default}}" => hash_components(default),
+            "{{default}}" => default_hash
+                .get_or_insert_with(|| hash_components(default))
+                .clone(),
             "{{transaction}}" => event.transaction.clone().unwrap_or_default(),
             "{{type}}" | "{{error.type}}" => event
                 .exception
@@ -338,18 +342,35 @@ fn matching_angle(s: &str, open: usize) -> Option<usize> {
     None
 }
 
-/// Removes balanced `<...>` argument lists (unbalanced text is kept).
+/// Removes balanced `<...>` argument lists (unbalanced text is kept), in one pass: a
+/// stack of open `<` pairs each `>` with its `<` (the pairs `matching_angle` would
+/// find), so unmatched `<` cost nothing more than their byte.
 fn strip_generics(f: &str) -> String {
+    let bytes = f.as_bytes();
+    // closes[i]: the index of the `>` closing the `<` at byte i.
+    let mut closes: Vec<Option<usize>> = vec![None; bytes.len()];
+    let mut open: Vec<usize> = Vec::new();
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'<' => open.push(i),
+            b'>' => {
+                if let Some(o) = open.pop() {
+                    closes[o] = Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
     let mut out = String::with_capacity(f.len());
     let mut i = 0;
     while i < f.len() {
-        let c = f[i..].chars().next().unwrap_or(' ');
-        if c == '<' {
-            if let Some(end) = matching_angle(f, i) {
-                i = end + 1;
-                continue;
-            }
+        if let Some(end) = closes[i] {
+            i = end + 1;
+            continue;
         }
+        let Some(c) = f[i..].chars().next() else {
+            break;
+        };
         out.push(c);
         i += c.len_utf8();
     }

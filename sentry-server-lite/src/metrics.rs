@@ -1,10 +1,55 @@
 //! Counters and histograms, rendered in the Prometheus text format at `/metrics`.
+//!
+//! Every label set is fixed: item types, client-report reasons and categories that the
+//! protocol does not name are counted under `other`, so that no request can add a
+//! label (a time series) of its own.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
+use sentry_client::protocol::{DataCategory, DiscardReason, ItemType};
+
+/// The label of everything outside a fixed label set.
+pub const OTHER_LABEL: &str = "other";
+
+/// The client-report reasons counted under their own label.
+const REASONS: [DiscardReason; 11] = [
+    DiscardReason::QueueOverflow,
+    DiscardReason::CacheOverflow,
+    DiscardReason::BufferOverflow,
+    DiscardReason::RatelimitBackoff,
+    DiscardReason::NetworkError,
+    DiscardReason::SendError,
+    DiscardReason::SampleRate,
+    DiscardReason::BeforeSend,
+    DiscardReason::EventProcessor,
+    DiscardReason::InternalSdkError,
+    DiscardReason::Invalid,
+];
+
+/// The label of an item type: its wire name when the protocol knows it, else `other`.
+pub fn item_label(ty: &ItemType) -> String {
+    match ty {
+        ItemType::Unknown(_) | ItemType::Missing => OTHER_LABEL.to_owned(),
+        known => known.as_str().to_owned(),
+    }
+}
+
+fn reason_label(reason: &str) -> &'static str {
+    REASONS
+        .iter()
+        .map(|r| r.as_str())
+        .find(|r| *r == reason)
+        .unwrap_or(OTHER_LABEL)
+}
+
+fn category_label(category: &str) -> &'static str {
+    DataCategory::parse(category)
+        .map(DataCategory::as_str)
+        .unwrap_or(OTHER_LABEL)
+}
 
 /// A fixed-bucket histogram.
 pub struct Histogram {
@@ -60,9 +105,11 @@ pub struct Metrics {
     pub events_duplicate: AtomicU64,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     items_not_stored: Mutex<BTreeMap<String, u64>>,
-    client_discards: Mutex<BTreeMap<(String, String), u64>>,
+    client_discards: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     /// UDP datagrams received.
     pub udp_datagrams: AtomicU64,
+    /// UDP datagrams dropped because the processing queue was full.
+    pub udp_dropped: AtomicU64,
     /// Events deleted by retention.
     pub retention_deleted: AtomicU64,
     /// Events per committed batch.
@@ -80,6 +127,7 @@ impl Default for Metrics {
             items_not_stored: Mutex::new(BTreeMap::new()),
             client_discards: Mutex::new(BTreeMap::new()),
             udp_datagrams: AtomicU64::new(0),
+            udp_dropped: AtomicU64::new(0),
             retention_deleted: AtomicU64::new(0),
             batch_size: Histogram::new(&[
                 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
@@ -102,22 +150,23 @@ impl Metrics {
         self.rejected.lock().get(reason).copied().unwrap_or(0)
     }
 
-    /// Counts an item that was accepted but not stored (session, transaction, ...).
-    pub fn item_not_stored(&self, item_type: &str) {
+    /// Counts an item that was accepted but not stored (session, transaction, ...);
+    /// types the protocol does not know count as `other`.
+    pub fn item_not_stored(&self, item_type: &ItemType) {
         *self
             .items_not_stored
             .lock()
-            .entry(item_type.to_owned())
+            .entry(item_label(item_type))
             .or_default() += 1;
     }
 
-    /// Adds a client report's discard counts.
+    /// Adds a client report's discard counts; unknown reasons and categories count as
+    /// `other`.
     pub fn client_discard(&self, reason: &str, category: &str, quantity: u64) {
-        *self
-            .client_discards
-            .lock()
-            .entry((reason.to_owned(), category.to_owned()))
-            .or_default() += quantity;
+        let labels = (reason_label(reason), category_label(category));
+        let mut discards = self.client_discards.lock();
+        let n = discards.entry(labels).or_default();
+        *n = n.saturating_add(quantity);
     }
 
     /// The Prometheus text exposition, with the current writer queue depth.
@@ -185,6 +234,12 @@ impl Metrics {
         );
         counter(
             &mut out,
+            "sentry_lite_udp_dropped_total",
+            "UDP datagrams dropped because the processing queue was full.",
+            self.udp_dropped.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
             "sentry_lite_retention_deleted_total",
             "Events deleted by retention.",
             self.retention_deleted.load(Ordering::Relaxed),
@@ -225,8 +280,13 @@ mod tests {
         let m = Metrics::default();
         m.reject("unknown_key");
         m.reject("unknown_key");
-        m.item_not_stored("session");
+        m.item_not_stored(&ItemType::Session);
         m.client_discard("queue_overflow", "error", 3);
+        // Invented names share one label each.
+        for i in 0..100 {
+            m.item_not_stored(&ItemType::parse(&format!("made_up_{i}")));
+            m.client_discard(&format!("why_{i}"), &format!("cat_{i}"), 1);
+        }
         m.batch_size.observe(7.0);
         m.commit_seconds.observe(0.003);
         let text = m.render(5, 100);
@@ -235,6 +295,11 @@ mod tests {
         assert!(text.contains(
             "sentry_lite_client_discarded_total{reason=\"queue_overflow\",category=\"error\"} 3"
         ));
+        assert!(text.contains("sentry_lite_items_not_stored_total{type=\"other\"} 100"));
+        assert!(text.contains(
+            "sentry_lite_client_discarded_total{reason=\"other\",category=\"other\"} 100"
+        ));
+        assert!(!text.contains("made_up") && !text.contains("why_") && !text.contains("cat_"));
         assert!(text.contains("sentry_lite_writer_queue_depth 5"));
         assert!(text.contains("sentry_lite_writer_batch_size_bucket{le=\"10\"} 1"));
         assert!(text.contains("sentry_lite_writer_batch_size_bucket{le=\"5\"} 0"));

@@ -101,6 +101,7 @@ impl Server {
             limiter: RateLimiter::default(),
             metrics: metrics.clone(),
             limits: config.limits.clone(),
+            decode: ingest::gate::DecodeGate::new(&config.limits),
         });
         Ok(Server {
             config,

@@ -233,9 +233,21 @@ fn rate_limit_per_key() {
     );
     assert!(r.detail().contains("rate limit"));
     assert_eq!(s.event_count(), 2, "the refused event is not stored");
-    // Envelopes without events (sessions, client reports) are not rate-limited.
+    // Envelopes without events (sessions, client reports, unknown items) are limited
+    // too, and told to hold back every category.
     let session = b"{}\n{\"type\":\"session\"}\n{\"started\":\"2020-02-07T14:16:00Z\"}\n";
-    assert_eq!(s.post_envelope(session).status, 200);
+    let r = s.post_envelope(session);
+    assert_eq!(r.status, 429, "{}", r.text());
+    let retry = r.header("retry-after").expect("Retry-After");
+    assert_eq!(
+        r.header("x-sentry-rate-limits"),
+        Some(format!("{retry}::key:key_quota").as_str())
+    );
+    assert_eq!(
+        s.post_envelope(b"{}\n").status,
+        429,
+        "an empty envelope too"
+    );
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -246,4 +258,154 @@ fn gzip_level(data: &[u8], level: flate2::Compression) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
     e.write_all(data).expect("write");
     e.finish().expect("finish")
+}
+
+/// The latest stored event of the only issue, as the JSON API returns it.
+fn latest_event(s: &TestServer) -> serde_json::Value {
+    let issues = s.issues();
+    let id = issues[0]["id"].as_str().expect("issue id").to_owned();
+    s.api(&format!("/api/0/issues/{id}/events/latest/"))
+}
+
+#[test]
+fn oversized_event_parts_are_trimmed_and_recorded() {
+    // Quadratic inputs of old: 80,000 unmatched `<` in a function name, a fingerprint of
+    // 20,000 `{{default}}`, 3,000 frames. They are cut to the documented caps, the event
+    // is stored, and the API says what was cut.
+    let s = TestServer::start();
+    let frames: Vec<String> = (0..3000)
+        .map(|i| format!(r#"{{"function":"f{i}","module":"m"}}"#))
+        .collect();
+    let fp = vec![r#""{{default}}""#; 20_000].join(",");
+    let event = format!(
+        r#"{{"exception":{{"values":[{{"type":"E","stacktrace":{{"frames":[{},{{"function":"{}"}}]}}}}]}},"fingerprint":[{fp}]}}"#,
+        frames.join(","),
+        "<".repeat(80_000)
+    );
+    let r = s.post_envelope(&envelope("{}", &event));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let latest = latest_event(&s);
+    let trimmed = &latest["trimmed"];
+    assert_eq!(trimmed["frames"], 3001 - 250, "{trimmed}");
+    assert_eq!(trimmed["fingerprint"], 20_000 - 64);
+    assert_eq!(trimmed["strings"], 1);
+    let stored_frames = &latest["data"]["exception"]["values"][0]["stacktrace"]["frames"];
+    let stored_frames = stored_frames.as_array().expect("frames");
+    assert_eq!(stored_frames.len(), 250);
+    assert_eq!(stored_frames[0]["function"], "f0", "the outer end is kept");
+    assert_eq!(
+        stored_frames[249]["function"].as_str().map(str::len),
+        Some(512),
+        "the crashing end is kept, its name cut"
+    );
+    assert_eq!(
+        latest["data"]["fingerprint"].as_array().map(Vec::len),
+        Some(64)
+    );
+
+    // An event under the caps is stored as sent, with nothing recorded.
+    let small = r#"{"message":"small","fingerprint":["a"]}"#;
+    let r = s.post_envelope(&envelope("{}", small));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let small_issue = s.issue_by_title("small");
+    let id = small_issue["id"].as_str().expect("id").to_owned();
+    let latest = s.api(&format!("/api/0/issues/{id}/events/latest/"));
+    assert!(latest["trimmed"].is_null(), "{}", latest["trimmed"]);
+}
+
+#[test]
+fn credentials_are_scrubbed_before_storing() {
+    let s = TestServer::start();
+    let event = r#"{"message":"scrub me","request":{"url":"https://h/p?access_token=SECRET-URL&q=1",
+        "headers":{"Authorization":"Bearer SECRET-AUTH","Cookie":"sid=SECRET-COOKIE","X-Api-Key":"SECRET-APIKEY","User-Agent":"curl/8"},
+        "cookies":{"sessionid":"SECRET-SESSION"},"data":{"password":"SECRET-PASSWORD","card":"4111 1111 1111 1111"},
+        "query_string":"page=2&token=SECRET-QUERY"},
+        "extra":{"api_key":"SECRET-EXTRA","note":"kept"},"contexts":{"db":{"db_password":"SECRET-CONTEXT"}},
+        "breadcrumbs":[{"message":"login","data":{"auth_token":"SECRET-CRUMB"}}],
+        "threads":[{"crashed":true,"stacktrace":{"frames":[{"function":"f","vars":{"secret":"SECRET-VAR","i":1}}]}}]}"#;
+    let r = s.post_envelope(&envelope("{}", event));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let latest = latest_event(&s);
+    let text = latest.to_string();
+    assert!(!text.contains("SECRET"), "a secret reached the API: {text}");
+    assert!(!text.contains("4111 1111 1111 1111"), "{text}");
+    assert!(text.contains("[Filtered]"));
+    assert!(
+        text.contains("curl/8") && text.contains("kept"),
+        "other values stay: {text}"
+    );
+}
+
+/// `data` zstd-compressed, then bytes that do not decode: a body whose whole
+/// decompression fails, but whose first line reads.
+fn zstd_with_garbage_tail(data: &[u8]) -> Vec<u8> {
+    let mut body = zstd::bulk::compress(data, 3).expect("zstd");
+    body.extend_from_slice(b"\x00not a zstd frame at all");
+    body
+}
+
+#[test]
+fn bodies_without_a_valid_key_are_not_decompressed() {
+    let s = TestServer::start();
+    let pid = s.project.id;
+    let zstd = [("Content-Encoding", "zstd")];
+    let path = format!("/api/{pid}/envelope/");
+    // No key anywhere: refused after the header line, before the rest is inflated
+    // (which would fail: the tail is garbage).
+    let body =
+        zstd_with_garbage_tail(format!("{{}}\n{{\"type\":\"event\"}}\n{EVENT}\n").as_bytes());
+    let r = request(s.addr, "POST", &path, &zstd, &body);
+    assert_refused(&s, &r, 401, "missing authentication");
+    // A key named only in the envelope's dsn is checked first too.
+    let header = format!(r#"{{"dsn":"http://0123456789abcdef0123456789abcdef@h/{pid}"}}"#);
+    let body =
+        zstd_with_garbage_tail(format!("{header}\n{{\"type\":\"event\"}}\n{EVENT}\n").as_bytes());
+    let r = request(s.addr, "POST", &path, &zstd, &body);
+    assert_refused(&s, &r, 403, "unknown public key");
+    // A store body cannot name a key: without request credentials it is not decoded.
+    let r = request(
+        s.addr,
+        "POST",
+        &format!("/api/{pid}/store/"),
+        &[],
+        b"%%% not base64 %%%",
+    );
+    assert_refused(&s, &r, 401, "missing authentication");
+
+    // The blank-line bomb: 3 KB of zstd inflating to 64 MiB of newlines.
+    let mut bomb = b"{}\n".to_vec();
+    bomb.resize(64 * 1024 * 1024, b'\n');
+    let compressed = zstd::bulk::compress(&bomb, 19).expect("zstd");
+    drop(bomb);
+    assert!(compressed.len() < 10_000, "{}", compressed.len());
+    let r = request(s.addr, "POST", &path, &zstd, &compressed);
+    assert_refused(&s, &r, 401, "missing authentication");
+    // With a key it is inflated and refused at the first run of padding past the cap.
+    let r = request(
+        s.addr,
+        "POST",
+        &s.envelope_path(),
+        &[("X-Sentry-Auth", &s.auth_header()), zstd[0]],
+        &compressed,
+    );
+    assert_refused(&s, &r, 413, "blank bytes");
+    // The server still answers everyone else.
+    assert_eq!(s.post_envelope(&good_envelope()).status, 200);
+}
+
+#[test]
+fn decoding_is_bounded_by_its_slots() {
+    let s = TestServer::start_with(|c| c.limits.decode_wait = std::time::Duration::from_millis(50));
+    // Every decode slot taken (as by slow bodies): a new body waits briefly, then 503.
+    let held: Vec<_> = std::iter::from_fn(|| s.ingestor.decode.try_acquire()).collect();
+    assert_eq!(held.len(), 4, "the default number of slots");
+    let r = s.post_envelope(&good_envelope());
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(r.detail().contains("busy"), "{}", r.detail());
+    assert_eq!(s.event_count(), 0, "nothing stored half-way");
+    // Requests that decode nothing are still served.
+    assert_eq!(request(s.addr, "GET", "/healthz", &[], b"").status, 200);
+    drop(held);
+    assert_eq!(s.post_envelope(&good_envelope()).status, 200);
 }

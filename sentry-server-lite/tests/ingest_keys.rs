@@ -73,6 +73,10 @@ fn keys_from_the_api_govern_ingestion() {
         send(&s, &s.key.public_key, Some("https://app.example.com")),
         200
     );
+    // Opaque and non-web origins are not "no origin": the allow-list refuses them.
+    for opaque in ["null", "chrome-extension://abcdef", "file://"] {
+        assert_eq!(send(&s, &s.key.public_key, Some(opaque)), 403, "{opaque}");
+    }
     // Server-side SDKs send no Origin: not affected.
     assert_eq!(send(&s, &s.key.public_key, None), 200);
 

@@ -222,6 +222,15 @@ pub fn event_detail(e: &StoredEvent) -> Value {
             }),
         );
         obj.insert("size".into(), json!(e.body.len()));
+        // What ingest cut to its caps (`crate::ingest::trim`), or null.
+        obj.insert(
+            "trimmed".into(),
+            event
+                .other
+                .get(crate::ingest::trim::TRIMMED_KEY)
+                .cloned()
+                .unwrap_or(Value::Null),
+        );
         let raw = match wire(&event) {
             Value::Object(o) => o,
             _ => Map::new(),

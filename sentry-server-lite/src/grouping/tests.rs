@@ -237,3 +237,23 @@ fn separators_are_stripped_before_hashing() {
     );
     assert_eq!(group(&ev("{}")).version, "g1");
 }
+
+#[test]
+fn generics_are_stripped_in_one_pass() {
+    // Balanced lists go, unmatched `<` stay (what the rescanning version did).
+    assert_eq!(normalize_function("a<b<c>d"), "a<bd");
+    assert_eq!(normalize_function("<<<x>"), "<<");
+    assert_eq!(normalize_function("f<T>::g<<U>>"), "f::g");
+    assert_eq!(normalize_function("x<>y<z"), "xy<z");
+    let many = "<".repeat(80_000);
+    assert_eq!(normalize_function(&many), many);
+}
+
+#[test]
+fn repeated_default_fingerprint_keeps_its_hash() {
+    let one = group(&ev(r#"{"message":"m","fingerprint":["{{default}}","x"]}"#));
+    let two = group(&ev(
+        r#"{"message":"m","fingerprint":["{{default}}","x","{{ default }}"]}"#,
+    ));
+    assert_eq!(one.components[0][1], two.components[0][3]);
+}

@@ -131,18 +131,31 @@ pub struct KeyInfo {
     pub allowed_origins: Vec<String>,
 }
 
-/// A lookup result, when it was made and the store's key generation before it was made
-/// (`None`: no such key).
-type CachedKey = (Option<Arc<KeyInfo>>, Instant, u64);
+/// Most known keys cached. Past it, stale entries go first, then single entries: the
+/// known-good keys are never dropped wholesale.
+pub const MAX_KNOWN_KEYS: usize = 10_000;
+/// Most unknown keys remembered (negative lookups). A flood of made-up keys fills only
+/// this map, which is emptied when full of fresh entries.
+pub const MAX_UNKNOWN_KEYS: usize = 10_000;
+
+/// When an entry was made and the store's key generation before it was made.
+type Stamp = (Instant, u64);
+
+#[derive(Default)]
+struct Entries {
+    known: HashMap<String, (Arc<KeyInfo>, Stamp)>,
+    unknown: HashMap<String, Stamp>,
+}
 
 /// A short-lived cache of key lookups, so that the hot path does not query the database
 /// for every event. Revocations take effect within the TTL, or at once when the store
 /// reports key changes ([`Store::key_generation`]: on PostgreSQL, changes made by any
-/// instance).
+/// instance). Known keys and unknown ones are kept apart, each bounded
+/// ([`MAX_KNOWN_KEYS`], [`MAX_UNKNOWN_KEYS`]).
 pub struct KeyCache {
     store: Arc<dyn Store>,
     ttl: Duration,
-    entries: RwLock<HashMap<String, CachedKey>>,
+    entries: RwLock<Entries>,
 }
 
 impl KeyCache {
@@ -151,8 +164,12 @@ impl KeyCache {
         KeyCache {
             store,
             ttl,
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(Entries::default()),
         }
+    }
+
+    fn fresh(&self, (at, made_in): &Stamp, generation: u64) -> bool {
+        at.elapsed() < self.ttl && *made_in == generation
     }
 
     /// Looks a public key up (blocking on a cache miss: call from a blocking context or
@@ -161,9 +178,17 @@ impl KeyCache {
         // Read before the lookup: an entry made while a change was committing carries the
         // old generation and is not used once the change is known.
         let generation = self.store.key_generation();
-        if let Some((info, at, made_in)) = self.entries.read().get(public_key) {
-            if at.elapsed() < self.ttl && *made_in == generation {
-                return Ok(info.clone());
+        {
+            let entries = self.entries.read();
+            if let Some((info, stamp)) = entries.known.get(public_key) {
+                if self.fresh(stamp, generation) {
+                    return Ok(Some(info.clone()));
+                }
+            }
+            if let Some(stamp) = entries.unknown.get(public_key) {
+                if self.fresh(stamp, generation) {
+                    return Ok(None);
+                }
             }
         }
         let info = match self.store.key_by_public(public_key)? {
@@ -176,20 +201,59 @@ impl KeyCache {
             }
             None => None,
         };
+        let stamp = (Instant::now(), generation);
         let mut entries = self.entries.write();
-        if entries.len() > 10_000 {
-            entries.clear();
+        match &info {
+            Some(info) => {
+                entries.unknown.remove(public_key);
+                if entries.known.len() >= MAX_KNOWN_KEYS {
+                    entries
+                        .known
+                        .retain(|_, (_, s)| s.0.elapsed() < self.ttl && s.1 == generation);
+                }
+                if entries.known.len() >= MAX_KNOWN_KEYS {
+                    let any = entries.known.keys().next().cloned();
+                    if let Some(any) = any {
+                        entries.known.remove(&any);
+                    }
+                }
+                entries
+                    .known
+                    .insert(public_key.to_owned(), (info.clone(), stamp));
+            }
+            None => {
+                entries.known.remove(public_key);
+                if entries.unknown.len() >= MAX_UNKNOWN_KEYS {
+                    entries
+                        .unknown
+                        .retain(|_, s| s.0.elapsed() < self.ttl && s.1 == generation);
+                }
+                if entries.unknown.len() >= MAX_UNKNOWN_KEYS {
+                    entries.unknown.clear();
+                }
+                entries.unknown.insert(public_key.to_owned(), stamp);
+            }
         }
-        entries.insert(
-            public_key.to_owned(),
-            (info.clone(), Instant::now(), generation),
-        );
         Ok(info)
+    }
+
+    /// Whether a fresh lookup of `public_key` is cached (known or unknown).
+    pub fn is_cached(&self, public_key: &str) -> bool {
+        let generation = self.store.key_generation();
+        let entries = self.entries.read();
+        entries
+            .known
+            .get(public_key)
+            .map(|(_, s)| s)
+            .or(entries.unknown.get(public_key))
+            .is_some_and(|s| self.fresh(s, generation))
     }
 
     /// Forgets every cached key (after an admin change in this process).
     pub fn clear(&self) {
-        self.entries.write().clear();
+        let mut entries = self.entries.write();
+        entries.known.clear();
+        entries.unknown.clear();
     }
 }
 
@@ -224,14 +288,29 @@ pub fn check_key(
     Ok(info)
 }
 
-/// The origin of a browser request: `Origin`, else the scheme and host of `Referer`;
-/// only http(s) values count.
+/// The origin of a browser request: the `Origin` header, else the scheme and host of an
+/// http(s) `Referer`. An http(s) origin is `scheme://host[:port]` in lowercase; any other
+/// `Origin` (`null` from sandboxed frames and `file://` pages, `chrome-extension://…`)
+/// is kept as sent (lowercase, without a path), so that an allow-list can refuse it:
+/// only `*` or the exact value allows such an origin (see [`origin_allowed`]).
 pub fn request_origin(origin: Option<&str>, referer: Option<&str>) -> Option<String> {
-    let raw = origin
-        .filter(|o| !o.is_empty() && *o != "null")
-        .or(referer)?;
-    let url = url_origin(raw)?;
-    Some(url)
+    if let Some(o) = origin.map(str::trim).filter(|o| !o.is_empty()) {
+        return Some(url_origin(o).unwrap_or_else(|| opaque_origin(o)));
+    }
+    url_origin(referer?)
+}
+
+/// A non-http(s) origin as one comparable value: `null`, or `scheme://host` without
+/// path or query.
+fn opaque_origin(o: &str) -> String {
+    let o = o.to_ascii_lowercase();
+    match o.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+            format!("{scheme}://{host}")
+        }
+        None => o,
+    }
 }
 
 fn url_origin(s: &str) -> Option<String> {
@@ -244,9 +323,12 @@ fn url_origin(s: &str) -> Option<String> {
     (!host.is_empty()).then(|| format!("{scheme}://{host}"))
 }
 
-/// Whether `origin` (`scheme://host[:port]`) is allowed by the list: `*`, an exact
-/// origin, a host (`example.com`, any scheme and port) or `*.example.com`.
+/// Whether `origin` (from [`request_origin`]) is allowed by the list: `*`, an exact
+/// origin, a host (`example.com`, any http(s) scheme and port) or `*.example.com`. An
+/// origin that is not http(s) (`null`, `chrome-extension://…`) is allowed only by `*`
+/// or by its exact value.
 pub fn origin_allowed(allowed: &[String], origin: &str) -> bool {
+    let web = origin.starts_with("http://") || origin.starts_with("https://");
     let host_port = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
     let host = host_port.split(':').next().unwrap_or(host_port);
     allowed.iter().any(|a| {
@@ -254,7 +336,7 @@ pub fn origin_allowed(allowed: &[String], origin: &str) -> bool {
         if a == "*" {
             return true;
         }
-        if a.contains("://") {
+        if a.contains("://") || !web {
             return a.trim_end_matches('/') == origin;
         }
         if let Some(suffix) = a.strip_prefix("*.") {
@@ -297,12 +379,58 @@ mod tests {
     }
 
     #[test]
+    fn unknown_keys_do_not_evict_known_ones() {
+        use crate::store::{SqliteStore, Synchronous};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("db"), Synchronous::Normal).expect("open");
+        let team = store.create_team("t", "T", None).expect("team");
+        let project = store
+            .create_project(team.id, "p", "P", None)
+            .expect("project");
+        let key = store.create_key(project.id, "k").expect("key");
+        let cache = KeyCache::new(Arc::new(store), Duration::from_secs(3600));
+        assert!(cache.lookup(&key.public_key).expect("lookup").is_some());
+        // A flood of made-up keys, more than either map holds.
+        for i in 0..(MAX_UNKNOWN_KEYS + MAX_KNOWN_KEYS + 10) {
+            assert!(cache.lookup(&format!("nope{i}")).expect("lookup").is_none());
+        }
+        assert!(
+            cache.is_cached(&key.public_key),
+            "the real key stays cached"
+        );
+        assert!(
+            cache.is_cached("nope20009"),
+            "recent unknown keys are remembered"
+        );
+        let entries = cache.entries.read();
+        assert!(entries.unknown.len() <= MAX_UNKNOWN_KEYS);
+        assert_eq!(entries.known.len(), 1);
+    }
+
+    #[test]
     fn origins() {
         assert_eq!(
             request_origin(None, Some("https://App.example.com/page?x=1")),
             Some("https://app.example.com".into())
         );
-        assert_eq!(request_origin(Some("file://x"), None), None);
+        // Opaque and non-web origins are kept, so that an allow-list sees them.
+        assert_eq!(request_origin(Some("null"), None), Some("null".into()));
+        assert_eq!(
+            request_origin(Some("file://x"), None),
+            Some("file://x".into())
+        );
+        assert_eq!(
+            request_origin(Some("chrome-extension://AbC/x"), Some("https://a.com/")),
+            Some("chrome-extension://abc".into())
+        );
+        assert_eq!(request_origin(None, Some("file:///etc")), None);
+        assert!(!origin_allowed(&["a.com".into()], "null"));
+        assert!(!origin_allowed(&["abc".into()], "chrome-extension://abc"));
+        assert!(origin_allowed(&["*".into()], "null"));
+        assert!(origin_allowed(
+            &["chrome-extension://abc".into()],
+            "chrome-extension://abc"
+        ));
         let allowed: Vec<String> = vec!["https://a.com".into(), "*.b.org".into(), "c.net".into()];
         assert!(origin_allowed(&allowed, "https://a.com"));
         assert!(!origin_allowed(&allowed, "http://a.com"));

@@ -22,11 +22,13 @@ use regex::Regex;
 use sentry_client::protocol::{Event, Exception, Frame, Level, Stacktrace};
 use serde_json::{json, Value};
 
+use crate::config::NormalizeLimits;
+
 /// Exceptions that count: the last five of the chain.
 const MAX_EXCEPTIONS: usize = 5;
 const MAX_TAGS: usize = 50;
-const MAX_TAG_KEY: usize = 200;
-const MAX_TAG_VALUE: usize = 200;
+const MAX_TAG_KEY: usize = NormalizeLimits::DEFAULT.max_tag_key_chars;
+const MAX_TAG_VALUE: usize = NormalizeLimits::DEFAULT.max_tag_value_chars;
 const MAX_TITLE: usize = 256;
 const MAX_CULPRIT: usize = 200;
 const MAX_MESSAGE: usize = 8192;

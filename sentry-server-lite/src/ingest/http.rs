@@ -13,12 +13,10 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::StatusCode;
 use serde_json::json;
 
+use sentry_client::protocol::encoding::ContentEncoding;
 use sentry_client::protocol::{DataCategory, RateLimit, RateLimitScope, RateLimits};
 
 use super::{auth, IngestError, Ingestor, Payload, Prepared, Source};
-
-/// Bodies larger than this are decoded on the blocking pool, not on a runtime thread.
-const INLINE_DECODE_BYTES: usize = 64 * 1024;
 
 const ALLOW_HEADERS: &str = "Content-Type, X-Sentry-Auth, X-Requested-With, Origin, Accept, \
     Authentication, Authorization, Content-Encoding, sentry-trace, baggage, x-forwarded-for, \
@@ -134,9 +132,12 @@ pub fn error_response(e: &IngestError) -> Response {
         h.insert(HeaderName::from_static("x-sentry-error"), v);
     }
     match e {
-        IngestError::RateLimited { retry_after } => {
+        IngestError::RateLimited {
+            retry_after,
+            events,
+        } => {
             h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
-            if let Ok(v) = HeaderValue::from_str(&key_quota(*retry_after).to_string()) {
+            if let Ok(v) = HeaderValue::from_str(&key_quota(*retry_after, *events).to_string()) {
                 h.insert(HeaderName::from_static("x-sentry-rate-limits"), v);
             }
         }
@@ -148,15 +149,21 @@ pub fn error_response(e: &IngestError) -> Response {
     response
 }
 
-/// The limit a spent key quota announces: the categories events are counted in.
-fn key_quota(retry_after: u64) -> RateLimits {
-    RateLimits::from(vec![RateLimit {
-        retry_after: std::time::Duration::from_secs(retry_after),
-        categories: vec![
+/// The limit a spent key quota announces: the categories events are counted in, or
+/// every category when the refused request carried no event.
+fn key_quota(retry_after: u64, events: bool) -> RateLimits {
+    let categories = if events {
+        vec![
             DataCategory::Error,
             DataCategory::Default,
             DataCategory::Security,
-        ],
+        ]
+    } else {
+        Vec::new()
+    };
+    RateLimits::from(vec![RateLimit {
+        retry_after: std::time::Duration::from_secs(retry_after),
+        categories,
         scope: RateLimitScope::Key,
         reason_code: Some("key_quota".into()),
         ..RateLimit::default()
@@ -198,36 +205,47 @@ async fn ingest(
             header_str(headers, header::REFERER),
         ),
     };
-    // Credentials in the request are checked before the body is even read.
+    // Credentials in the request are checked before the body is even read. Without
+    // any, a store body cannot authenticate at all, and an envelope only by its header.
     ing.precheck(&mut source)?;
+    if source.credentials.is_none() && endpoint == Endpoint::Store {
+        return Err(IngestError::Unauthorized(
+            "missing authentication: send X-Sentry-Auth or ?sentry_key=".into(),
+        ));
+    }
+    let encoding = match header_str(headers, header::CONTENT_ENCODING) {
+        Some(v) => ContentEncoding::from_header(v)?,
+        None => ContentEncoding::Identity,
+    };
     let bytes = to_bytes(body, max_body).await.map_err(|_| {
         IngestError::TooLarge(format!(
             "request body exceeds the limit of {max_body} bytes"
         ))
     })?;
-    let encoding = header_str(headers, header::CONTENT_ENCODING).map(str::to_owned);
-    let inline = bytes.len() <= INLINE_DECODE_BYTES;
+    // Decoding (and everything after it) runs on the blocking pool, holding one of the
+    // bounded decode slots: no body is inflated or parsed on a runtime thread.
+    let permit = ing.decode.acquire().await?;
     let work = {
         let ing = ing.clone();
         move || -> Result<Prepared, IngestError> {
-            let decoded =
-                ing.decode_body(encoding.as_deref(), &bytes, endpoint == Endpoint::Store)?;
+            let _permit = permit;
             match endpoint {
-                Endpoint::Store => ing.accept(source, Payload::Store(&decoded)),
+                Endpoint::Store => {
+                    let decoded = ing.decode_body(encoding, &bytes, true)?;
+                    ing.accept(source, Payload::Store(&decoded))
+                }
                 Endpoint::Envelope => {
+                    ing.precheck_envelope(&mut source, encoding, &bytes)?;
+                    let decoded = ing.decode_body(encoding, &bytes, false)?;
                     let envelope = ing.parse_envelope(&decoded)?;
                     ing.accept(source, Payload::Envelope(&envelope))
                 }
             }
         }
     };
-    let prepared = if inline {
-        work()?
-    } else {
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|_| IngestError::Internal("decoder task failed".into()))??
-    };
+    let prepared = tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| IngestError::Internal("decoder task failed".into()))??;
     ing.commit(prepared).await
 }
 
@@ -267,12 +285,20 @@ mod tests {
         assert_eq!(r.status(), 503);
         assert_eq!(r.headers()[header::RETRY_AFTER], "1");
         assert_eq!(r.headers()["x-sentry-error"], "full");
-        let r = error_response(&IngestError::RateLimited { retry_after: 7 });
+        let r = error_response(&IngestError::RateLimited {
+            retry_after: 7,
+            events: true,
+        });
         assert_eq!(r.status(), 429);
         assert_eq!(r.headers()[header::RETRY_AFTER], "7");
         assert_eq!(
             r.headers()["x-sentry-rate-limits"],
             "7:error;default;security:key:key_quota"
         );
+        let r = error_response(&IngestError::RateLimited {
+            retry_after: 7,
+            events: false,
+        });
+        assert_eq!(r.headers()["x-sentry-rate-limits"], "7::key:key_quota");
     }
 }

@@ -3,18 +3,23 @@
 //! A transport ([`http`]: the store and envelope endpoints; [`udp`]: envelope and
 //! raven-era datagrams) only receives and decodes:
 //!
-//! 1. **receive**: read the body within the size limit;
-//! 2. **decode** ([`Ingestor::decode_body`], [`Ingestor::parse_envelope`]): content
-//!    encoding with a cap on the decompressed size, then the envelope framing.
+//! 1. **receive**: read the body within the size limit; credentials found outside the
+//!    body (a [`Source`]) are checked first ([`Ingestor::precheck`]), and a body
+//!    without them is decompressed no further than its envelope header line to check
+//!    the key its `dsn` names ([`Ingestor::precheck_envelope`]);
+//! 2. **decode** ([`Ingestor::decode_body`], [`Ingestor::parse_envelope`]), off the
+//!    async runtime and holding a bounded decode slot ([`gate`]): content encoding
+//!    with a cap on the decompressed size, then the envelope framing.
 //!
-//! It then describes the sender as a [`Source`] (credentials found outside the body,
-//! optionally checked early by [`Ingestor::precheck`]) and the body as a [`Payload`], and
-//! calls [`Ingestor::accept`], the one function that does the rest for all of them:
+//! It then describes the body as a [`Payload`], and calls [`Ingestor::accept`], the
+//! one function that does the rest for all of them:
 //!
 //! 3. **authenticate** ([`auth`]): key from header, query or envelope DSN; revoked,
 //!    unknown and other projects' keys refused; browser origins checked;
 //! 4. **rate limit** ([`crate::ratelimit`]);
-//! 5. **prepare** each item in one place: events are normalized ([`crate::normalize`]),
+//! 5. **prepare** each item in one place: events are trimmed to the caps of
+//!    [`crate::config::NormalizeLimits`] ([`trim`]), scrubbed of credentials
+//!    ([`scrub`]), normalized ([`crate::normalize`]),
 //!    grouped ([`crate::grouping`]) and compressed ([`prepare_event`]), client reports
 //!    counted — all before anything is queued, so a bad envelope stores nothing;
 //! 6. **write** ([`Ingestor::commit`], or [`Ingestor::commit_detached`] when nobody
@@ -24,14 +29,21 @@
 pub mod auth;
 mod event;
 pub mod facts;
+pub mod gate;
 pub mod http;
+pub mod scrub;
+pub mod trim;
 pub mod udp;
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use sentry_client::protocol::encoding::{decode_legacy_store_body, decompress, ContentEncoding};
-use sentry_client::protocol::{ClientReport, DecodeError, Envelope, EnvelopeError, ItemType};
+use sentry_client::protocol::encoding::{
+    decode_legacy_store_body, decoder, decompress, ContentEncoding,
+};
+use sentry_client::protocol::{
+    ClientReport, DecodeError, Envelope, EnvelopeError, EnvelopeReader, ItemType,
+};
 use uuid::Uuid;
 
 use crate::clock::now_ms;
@@ -67,6 +79,9 @@ pub enum IngestError {
     RateLimited {
         /// Seconds until the window resets.
         retry_after: u64,
+        /// Whether the refused request carried events (else only other items: the
+        /// answer then tells the SDK to hold back every category).
+        events: bool,
     },
     /// 503: the writer queue is full or the writer is stopping.
     #[error("{detail}")]
@@ -206,23 +221,21 @@ pub struct Ingestor {
     pub metrics: Arc<Metrics>,
     /// Size limits.
     pub limits: IngestLimits,
+    /// Bounded decode slots ([`gate`]).
+    pub decode: gate::DecodeGate,
 }
 
 impl Ingestor {
-    /// Decodes a request body by its `Content-Encoding`, capped. A `/store/` body without
-    /// an encoding may be one of the legacy raven forms (base64, zlib).
-    /// An uncompressed body is borrowed, not copied.
+    /// Decodes a request body by its `Content-Encoding` (`Identity` when it has none),
+    /// capped. A `/store/` body without an encoding may be one of the legacy raven forms
+    /// (base64, zlib). An uncompressed body is borrowed, not copied.
     pub fn decode_body<'a>(
         &self,
-        content_encoding: Option<&str>,
+        encoding: ContentEncoding,
         body: &'a [u8],
         legacy_store: bool,
     ) -> Result<Cow<'a, [u8]>, IngestError> {
         let cap = self.limits.max_decompressed_bytes;
-        let encoding = match content_encoding {
-            Some(v) => ContentEncoding::from_header(v)?,
-            None => ContentEncoding::Identity,
-        };
         match encoding {
             ContentEncoding::Identity if legacy_store => {
                 Ok(Cow::Owned(decode_legacy_store_body(body, cap)?))
@@ -237,15 +250,38 @@ impl Ingestor {
 
     /// Parses envelope bytes within the limits.
     pub fn parse_envelope(&self, bytes: &[u8]) -> Result<Envelope, IngestError> {
-        Envelope::from_slice(bytes, &self.limits.envelope).map_err(|e| match e {
-            e if e.is_size_error() => {
-                IngestError::TooLarge(format!("envelope exceeded size limits: {e}"))
-            }
-            EnvelopeError::Empty => {
-                IngestError::BadRequest("empty envelope: missing header line".into())
-            }
-            e => IngestError::BadRequest(format!("invalid envelope: {e}")),
-        })
+        Envelope::from_slice(bytes, &self.limits.envelope).map_err(envelope_error)
+    }
+
+    /// Authenticates an envelope that names its key only in its own `dsn` header, before
+    /// the body is decoded: only the header line is decompressed (the envelope reader
+    /// buffers at most 16 KiB and refuses a line over the header limit), so a refused or
+    /// missing key costs a bounded amount of work whatever the body inflates to.
+    pub fn precheck_envelope(
+        &self,
+        source: &mut Source,
+        encoding: ContentEncoding,
+        body: &[u8],
+    ) -> Result<(), IngestError> {
+        if source.checked.is_some() {
+            return Ok(());
+        }
+        let reader = EnvelopeReader::new(decoder(encoding, body), self.limits.envelope.clone())
+            .map_err(|e| match e {
+                EnvelopeError::Io(io) => IngestError::from(DecodeError::Corrupt {
+                    encoding: encoding.as_str(),
+                    reason: io.to_string(),
+                }),
+                other => envelope_error(other),
+            })?;
+        let dsn = reader.headers().dsn.as_deref();
+        source.checked = Some(self.authenticate(
+            source.credentials.clone(),
+            dsn,
+            source.url_project,
+            source.origin.as_deref(),
+        )?);
+        Ok(())
     }
 
     /// Checks the credentials a transport found outside the body (request headers or
@@ -284,8 +320,18 @@ impl Ingestor {
             )?,
         };
         let items = payload.items();
-        let counted = items.iter().filter(|(ty, _)| is_rate_limited(ty)).count();
-        self.rate_limit(&info, counted)?;
+        let events = items.iter().filter(|(ty, _)| is_rate_limited(ty)).count();
+        // An envelope without events (sessions, reports, unknown items, none) takes one
+        // unit of the key's budget, so that a key over its limit cannot send them
+        // unchecked.
+        let counted = events.max(1);
+        self.rate_limit(&info, counted).map_err(|e| match e {
+            IngestError::RateLimited { retry_after, .. } => IngestError::RateLimited {
+                retry_after,
+                events: events > 0,
+            },
+            other => other,
+        })?;
         let received = now_ms();
         let header_id = payload.header_id();
         let mut prepared = Prepared {
@@ -341,7 +387,7 @@ impl Ingestor {
         Ok(info)
     }
 
-    /// Applies the key's rate limit to `events` events.
+    /// Applies the key's rate limit to `events` units.
     fn rate_limit(&self, info: &KeyInfo, events: usize) -> Result<(), IngestError> {
         match &info.key.rate_limit {
             Some(limit) if events > 0 => {
@@ -352,7 +398,10 @@ impl Ingestor {
                     Some(verdict) => verdict,
                     None => self.limiter.check(key, limit, n, now),
                 };
-                verdict.map_err(|retry_after| IngestError::RateLimited { retry_after })
+                verdict.map_err(|retry_after| IngestError::RateLimited {
+                    retry_after,
+                    events: true,
+                })
             }
             _ => Ok(()),
         }
@@ -372,9 +421,16 @@ impl Ingestor {
     ) -> Result<(), IngestError> {
         match ty {
             ItemType::Event => {
-                let event =
+                let mut event =
                     parse_event(payload).map_err(|e| IngestError::BadRequest(e.to_string()))?;
-                let new = prepare_event(info.key.project_id, &event, payload, header_id, received)?;
+                // Caps first: every later step reads a bounded event. Then credentials
+                // are scrubbed. A changed event is stored as changed.
+                let trimmed = trim::trim_event(&mut event, &self.limits.normalize);
+                let scrubbed = scrub::scrub_event(&mut event);
+                let changed = !trimmed.is_empty() || scrubbed > 0;
+                let rewritten = changed.then(|| event.to_json_vec());
+                let body = rewritten.as_deref().unwrap_or(payload);
+                let new = prepare_event(info.key.project_id, &event, body, header_id, received)?;
                 if prepared.response_id.is_none() {
                     prepared.response_id = Some(new.event_id.clone());
                 }
@@ -387,9 +443,9 @@ impl Ingestor {
                             .client_discard(&d.reason, &d.category, d.quantity);
                     }
                 }
-                self.metrics.item_not_stored("client_report");
+                self.metrics.item_not_stored(ty);
             }
-            other => self.metrics.item_not_stored(other.as_str()),
+            other => self.metrics.item_not_stored(other),
         }
         Ok(())
     }
@@ -468,7 +524,21 @@ impl<'a> Payload<'a> {
     }
 }
 
-/// Which items the key's rate limit counts (events; other items pass).
+/// The answer for an envelope that does not read.
+fn envelope_error(e: EnvelopeError) -> IngestError {
+    match e {
+        e if e.is_size_error() => {
+            IngestError::TooLarge(format!("envelope exceeded size limits: {e}"))
+        }
+        EnvelopeError::Empty => {
+            IngestError::BadRequest("empty envelope: missing header line".into())
+        }
+        e => IngestError::BadRequest(format!("invalid envelope: {e}")),
+    }
+}
+
+/// Which items the key's rate limit counts (events; an envelope of other items counts
+/// as one).
 fn is_rate_limited(ty: &ItemType) -> bool {
     *ty == ItemType::Event
 }

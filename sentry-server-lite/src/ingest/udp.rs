@@ -3,8 +3,16 @@
 //! its header. There are no replies, so refusals (bad key, rate limit, full queue) are
 //! only counted in the metrics. The raven-era layout (`X-Sentry-Auth` value, `\n\n`,
 //! store body) is accepted as well (§9.1).
+//!
+//! The receive loop only copies each datagram into a bounded queue
+//! ([`crate::config::IngestLimits::udp_queue`]); one worker thread decodes and ingests
+//! them. When the queue is full, datagrams are dropped and counted
+//! (`sentry_lite_udp_dropped_total`). The key named by an envelope's `dsn` is checked
+//! before the rest of the datagram is decompressed.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
 use sentry_client::protocol::encoding::{decode_legacy_store_body, decompress, ContentEncoding};
@@ -12,6 +20,7 @@ use sentry_client::protocol::Auth;
 use tokio::net::UdpSocket;
 
 use super::{auth, IngestError, Ingestor, Payload, Prepared, Source};
+use crate::metrics::Metrics;
 
 /// The largest UDP payload (IPv4).
 pub const MAX_DATAGRAM: usize = 65_507;
@@ -37,16 +46,33 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+    let (queue, datagrams) = std::sync::mpsc::sync_channel::<Vec<u8>>(ing.limits.udp_queue);
+    let worker = {
+        let ing = ing.clone();
+        std::thread::Builder::new()
+            .name("udp-ingest".into())
+            .spawn(move || {
+                // Ends when the receive loop drops the queue's sender.
+                for datagram in datagrams {
+                    if let Err(e) = handle_datagram(&ing, &datagram) {
+                        ing.metrics.reject(e.reason());
+                        tracing::debug!(status = e.status(), detail = %e, "udp datagram dropped");
+                    }
+                }
+            })
+    };
+    if let Err(e) = worker {
+        tracing::error!(error = %e, "could not start the udp worker; udp is off");
+        return;
+    }
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => return,
             received = socket.recv_from(&mut buf) => match received {
                 Ok((n, peer)) => {
-                    ing.metrics.udp_datagrams.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if let Err(e) = handle_datagram(&ing, &buf[..n]) {
-                        ing.metrics.reject(e.reason());
-                        tracing::debug!(%peer, status = e.status(), detail = %e, "udp datagram dropped");
+                    if !enqueue(&queue, &buf[..n], &ing.metrics) {
+                        tracing::debug!(%peer, "udp queue full: datagram dropped");
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "udp receive failed"),
@@ -55,14 +81,27 @@ pub async fn serve(
     }
 }
 
+/// Counts a received datagram and queues a copy for the worker; when the queue is full
+/// the datagram is dropped and counted instead (`false`).
+fn enqueue(queue: &SyncSender<Vec<u8>>, datagram: &[u8], metrics: &Metrics) -> bool {
+    metrics.udp_datagrams.fetch_add(1, Ordering::Relaxed);
+    let queued = queue.try_send(datagram.to_vec()).is_ok();
+    if !queued {
+        metrics.udp_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+    queued
+}
+
 /// Processes one datagram: decode it, then the one ingest path; its events are queued
 /// without waiting for the commit.
 pub fn handle_datagram(ing: &Ingestor, datagram: &[u8]) -> Result<(), IngestError> {
     let cap = ing.limits.max_decompressed_bytes;
     let prepared = if let Some(encoding) = ContentEncoding::sniff(datagram) {
+        let mut source = Source::default();
+        ing.precheck_envelope(&mut source, encoding, datagram)?;
         let bytes = decompress(encoding, datagram, cap)?;
         let envelope = ing.parse_envelope(&bytes)?;
-        ing.accept(Source::default(), Payload::Envelope(&envelope))?
+        ing.accept(source, Payload::Envelope(&envelope))?
     } else if datagram.starts_with(b"{") {
         let envelope = ing.parse_envelope(datagram)?;
         ing.accept(Source::default(), Payload::Envelope(&envelope))?
@@ -91,4 +130,23 @@ fn legacy(ing: &Ingestor, datagram: &[u8]) -> Result<Prepared, IngestError> {
     ing.precheck(&mut source)?;
     let body = decode_legacy_store_body(&datagram[split + 2..], ing.limits.max_decompressed_bytes)?;
     ing.accept(source, Payload::Store(&body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_drops_and_counts() {
+        let metrics = Metrics::default();
+        let (queue, datagrams) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let sent: Vec<bool> = (0..5).map(|_| enqueue(&queue, b"{}", &metrics)).collect();
+        assert_eq!(sent, [true, true, false, false, false]);
+        assert_eq!(metrics.udp_datagrams.load(Ordering::Relaxed), 5);
+        assert_eq!(metrics.udp_dropped.load(Ordering::Relaxed), 3);
+        assert_eq!(datagrams.try_iter().count(), 2, "what was queued is kept");
+        assert!(metrics
+            .render(0, 1)
+            .contains("sentry_lite_udp_dropped_total 3"));
+    }
 }

@@ -221,6 +221,25 @@ mod tests {
 {\"message\":\"hello world\",\"level\":\"error\"}\n";
 
     #[test]
+    fn blank_lines_are_bounded() {
+        let limits = Limits::default();
+        // A few blank lines (with spaces) between and after items are fine.
+        let ok = b"{}\n\n  \n{\"type\":\"session\"}\n{}\n\n\r\n";
+        let env = Envelope::from_slice(ok, &limits).expect("parse");
+        assert_eq!(env.items.len(), 1);
+        // More blank bytes than a header line may hold are refused, not looped over.
+        let mut padded = b"{}\n".to_vec();
+        padded.resize(3 + 1024 * 1024, b'\n');
+        padded.extend_from_slice(b"{\"type\":\"session\"}\n{}\n");
+        let err = Envelope::from_slice(&padded, &limits).expect_err("padding");
+        assert!(
+            matches!(err, EnvelopeError::TooMuchPadding { index: 0, limit } if limit == limits.max_header_bytes),
+            "{err}"
+        );
+        assert!(err.is_size_error());
+    }
+
+    #[test]
     fn reads_spec_example() {
         let env = Envelope::from_slice(SPEC_EXAMPLE, &Limits::default()).expect("parse");
         assert_eq!(env.items.len(), 2);

@@ -123,6 +123,15 @@ pub enum EnvelopeError {
         /// The limit.
         limit: usize,
     },
+    /// More blank bytes between two items (or after the last) than a header line may
+    /// hold.
+    #[error("more than {limit} blank bytes before item {index}")]
+    TooMuchPadding {
+        /// 0-based index of the item that would come next.
+        index: usize,
+        /// The limit (the header line limit).
+        limit: usize,
+    },
     /// Too many items.
     #[error("envelope has more than {limit} items")]
     TooManyItems {
@@ -140,6 +149,7 @@ impl EnvelopeError {
                 | EnvelopeError::ItemTooLarge { .. }
                 | EnvelopeError::TooManyItems { .. }
                 | EnvelopeError::HeaderTooLong { .. }
+                | EnvelopeError::TooMuchPadding { .. }
         )
     }
 }
@@ -247,6 +257,37 @@ impl<R: Read> EnvelopeReader<R> {
         Ok(Some(line))
     }
 
+    /// Consumes ASCII whitespace up to the next other byte or the end, refusing more
+    /// than the header line limit of it.
+    fn skip_blank(&mut self, index: usize) -> Result<(), EnvelopeError> {
+        let limit = self.limits.max_header_bytes;
+        let mut skipped = 0usize;
+        loop {
+            let res = self.reader.fill_buf();
+            let buf = match res {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.map_io(e)),
+            };
+            if buf.is_empty() {
+                return Ok(());
+            }
+            let n = buf
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+                .unwrap_or(buf.len());
+            let at_content = n < buf.len();
+            self.reader.consume(n);
+            skipped += n;
+            if skipped > limit {
+                return Err(EnvelopeError::TooMuchPadding { index, limit });
+            }
+            if at_content {
+                return Ok(());
+            }
+        }
+    }
+
     /// Reads the next item; `None` after the last one.
     pub fn next_item(&mut self) -> Result<Option<Item>, EnvelopeError> {
         if self.done {
@@ -254,16 +295,15 @@ impl<R: Read> EnvelopeReader<R> {
         }
         let index = self.index;
         let what = format!("item {index}");
-        // Blank lines between items are tolerated.
-        let line = loop {
-            match self.read_line(&what)? {
-                None => {
-                    self.done = true;
-                    return Ok(None);
-                }
-                Some(l) if l.iter().all(|b| b.is_ascii_whitespace()) => continue,
-                Some(l) => break l,
+        // Blank lines between items are tolerated, skipped in bulk (linear in their
+        // bytes), and at most a header line's worth of them.
+        self.skip_blank(index)?;
+        let line = match self.read_line(&what)? {
+            None => {
+                self.done = true;
+                return Ok(None);
             }
+            Some(l) => l,
         };
         if index >= self.limits.max_items {
             return Err(EnvelopeError::TooManyItems {
