@@ -51,6 +51,25 @@
 
 pub mod protocol;
 
+/// The protocol's basic types under the path of the official `sentry::types`:
+/// [`Dsn`](types::Dsn), [`Auth`](types::Auth), [`Uuid`](types::Uuid), and the
+/// [`protocol`](types::protocol) module itself.
+///
+/// ```
+/// use sentry_client as sentry;
+/// use sentry::types::{Dsn, Uuid};
+///
+/// let dsn: Dsn = "https://public@sentry.invalid/1".parse().unwrap();
+/// assert_eq!(dsn.project_id(), 1);
+/// assert!(Uuid::nil().is_nil());
+/// ```
+pub mod types {
+    pub use crate::protocol;
+    pub use crate::protocol::auth::{Auth, AuthError as ParseAuthError};
+    pub use crate::protocol::dsn::{Dsn, DsnError as ParseDsnError, Scheme};
+    pub use uuid::{Uuid, Variant as UuidVariant, Version as UuidVersion};
+}
+
 #[cfg(feature = "client")]
 mod api;
 #[cfg(feature = "client")]

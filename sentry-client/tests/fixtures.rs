@@ -424,8 +424,8 @@ fn assert_common(envelope: &Envelope, event: &Event, sdk_name: &str, platform: &
     assert_eq!(crumbs.len(), 2, "{sdk_name}: breadcrumbs");
     assert_eq!(crumbs[0].category.as_deref(), Some("auth"));
     assert_eq!(crumbs[0].message.as_deref(), Some("user logged in"));
-    // Info is the default level; the Rust SDK leaves it out.
-    assert_eq!(crumbs[0].level.unwrap_or(Level::Info), Level::Info);
+    // Info is the default level; the Rust SDK leaves it out, and it reads as info.
+    assert_eq!(crumbs[0].level, Level::Info);
     assert_eq!(crumbs[1].ty.as_deref(), Some("http"));
     assert_eq!(crumbs[1].data["status_code"], 200);
     assert!(crumbs.iter().all(|c| c.timestamp.is_some()));

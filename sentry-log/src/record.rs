@@ -124,7 +124,7 @@ pub(crate) fn breadcrumb_from_record(record: &Record<'_>) -> Breadcrumb {
         ty: (level >= sentry_client::Level::Error).then(|| "error".to_owned()),
         category: Some(record.target().to_owned()),
         message: Some(message_of(record)),
-        level: Some(level),
+        level,
         data: key_values(record),
         ..Default::default()
     }

@@ -157,7 +157,7 @@ impl SentryLayer {
                 ty: (level >= sentry_client::Level::Error).then(|| "error".to_owned()),
                 category: Some(target.to_owned()),
                 message: fields.message,
-                level: Some(level),
+                level,
                 data: fields.fields,
                 ..Default::default()
             }),
