@@ -104,7 +104,7 @@ pub mod transport;
 #[cfg(feature = "client")]
 pub use crate::api::{
     add_breadcrumb, capture_error, capture_event, capture_message, configure_scope, flush, init,
-    last_event_id, with_scope, ClientInitGuard,
+    last_event_id, with_integration, with_scope, ClientInitGuard,
 };
 #[cfg(feature = "client")]
 pub use crate::client::Client;
@@ -115,7 +115,9 @@ pub use crate::future::{SentryFuture, SentryFutureExt};
 #[cfg(feature = "client")]
 pub use crate::hub::{Hub, IntoBreadcrumbs, ScopeGuard};
 #[cfg(feature = "client")]
-pub use crate::options::{BeforeCallback, ClientOptions};
+pub use crate::integrations::Integration;
+#[cfg(feature = "client")]
+pub use crate::options::{BeforeCallback, ClientOptions, IntoDsn};
 #[cfg(feature = "client")]
 pub use crate::scope::{EventProcessor, Scope, ScopeSeed};
 #[cfg(feature = "client")]
