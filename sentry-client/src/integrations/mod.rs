@@ -6,6 +6,8 @@
 //! [`Integration::process_event`] runs for every event on the background worker, after
 //! the scope is applied and before `before_send`.
 //!
+//! With the feature `anyhow`, the `anyhow` module captures `anyhow::Error`s.
+//!
 //! ```
 //! use sentry_client::integrations::Integration;
 //! use sentry_client::protocol::Event;
@@ -26,6 +28,9 @@
 //! );
 //! assert_eq!(events[0].tags.get("team"), Some("payments"));
 //! ```
+
+#[cfg(feature = "anyhow")]
+pub mod anyhow;
 
 use std::any::Any;
 
