@@ -160,6 +160,7 @@ impl InAppRules {
 }
 
 /// Frames capturing a backtrace, trimmed off the top of a `std` backtrace's text.
+#[cfg(any(test, feature = "anyhow"))]
 fn is_capture_frame(func: &str) -> bool {
     let func = func.trim_start_matches('<');
     is_sdk_frame(func)
@@ -174,6 +175,7 @@ fn is_capture_frame(func: &str) -> bool {
 /// `at path:line:col` line under it its location. The frames of the capture itself (std's
 /// backtrace machinery, `anyhow`, the SDK) are trimmed off the top. `None` when the text
 /// holds no frame (no backtrace was captured).
+#[cfg(any(test, feature = "anyhow"))]
 pub(crate) fn stacktrace_from_std_text(text: &str, rules: &InAppRules) -> Option<Stacktrace> {
     let mut frames: Vec<Frame> = Vec::new();
     for line in text.lines() {
