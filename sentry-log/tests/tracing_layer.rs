@@ -50,7 +50,9 @@ impl Console {
 
 /// Runs `f` with a console layer and the Sentry layer, capturing into a fresh hub.
 fn capture(
-    layer: sentry_log::tracing::SentryLayer,
+    layer: sentry_log::tracing::SentryLayer<
+        tracing_subscriber::layer::Layered<Console, tracing_subscriber::Registry>,
+    >,
     f: impl FnOnce(),
 ) -> (Vec<sentry_client::Event>, Vec<String>) {
     let console = Console::default();
@@ -449,4 +451,41 @@ fn the_official_names_work_event_filter_and_converters() {
     });
     let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
     assert_eq!(seen, [("converted".to_owned(), "job".to_owned())]);
+}
+
+#[test]
+fn an_event_mapper_builds_what_is_sent() {
+    use sentry_log::tracing::{breadcrumb_from_event, event_from_event, EventMapping};
+    let layer =
+        sentry_log::tracing::layer().event_mapper(|event, ctx| match *event.metadata().level() {
+            tracing::Level::ERROR => EventMapping::Combined(
+                vec![
+                    EventMapping::Breadcrumb(breadcrumb_from_event(event, &ctx)),
+                    EventMapping::Event(Box::new({
+                        let mut e = event_from_event(event, &ctx);
+                        e.tags.insert("mapped", "yes");
+                        e
+                    })),
+                ]
+                .into(),
+            ),
+            tracing::Level::DEBUG => EventMapping::Breadcrumb(breadcrumb_from_event(event, &ctx)),
+            _ => EventMapping::Ignore,
+        });
+    let (events, _) = capture(layer, || {
+        tracing::debug!("a debug crumb");
+        tracing::warn!("ignored");
+        let _s = tracing::info_span!("job", id = 9).entered();
+        tracing::error!("failed");
+    });
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!(e.tags.get("mapped"), Some("yes"));
+    assert_eq!(e.contexts["job"]["id"], 9);
+    let crumbs: Vec<_> = e
+        .breadcrumbs
+        .iter()
+        .filter_map(|b| b.message.as_deref())
+        .collect();
+    assert_eq!(crumbs, ["a debug crumb", "failed"]);
 }

@@ -45,6 +45,9 @@
 //! level check here.
 
 mod fields;
+mod mapping;
+
+pub use self::mapping::{CombinedEventMapping, EventMapping};
 
 use std::fmt;
 
@@ -90,12 +93,27 @@ const RESERVED_CONTEXTS: [&str; 18] = [
     "trace",
 ];
 
+/// A mapper closure of [`SentryLayer::event_mapper`].
+type MapperFn<S> = dyn Fn(&TracingEvent<'_>, Context<'_, S>) -> EventMapping + Send + Sync;
+
 /// A `tracing_subscriber::Layer` reporting events to Sentry: errors as events, warnings
-/// and infos as breadcrumbs, unless [`filter`](Self::filter) says otherwise. See the
-/// [module docs](self).
-#[derive(Default)]
-pub struct SentryLayer {
+/// and infos as breadcrumbs, unless [`filter`](Self::filter) or
+/// [`event_mapper`](Self::event_mapper) says otherwise. See the [module docs](self).
+///
+/// `S` is the subscriber the layer is stacked on, as in the official layer; it is
+/// inferred where the layer is added (`registry().with(layer())`).
+pub struct SentryLayer<S = tracing_subscriber::Registry> {
     filter: Option<Box<FilterFn>>,
+    mapper: Option<Box<MapperFn<S>>>,
+}
+
+impl<S> Default for SentryLayer<S> {
+    fn default() -> Self {
+        SentryLayer {
+            filter: None,
+            mapper: None,
+        }
+    }
 }
 
 /// A layer with the default mapping ([`LogFilter::from_tracing_level`]).
@@ -109,11 +127,27 @@ pub struct SentryLayer {
 /// // In a program: subscriber.init();
 /// # drop(subscriber);
 /// ```
-pub fn layer() -> SentryLayer {
+pub fn layer<S>() -> SentryLayer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
     SentryLayer::default()
 }
 
-impl SentryLayer {
+impl<S> SentryLayer<S> {
+    /// Builds what each event becomes itself ([`EventMapping`], e.g. with
+    /// [`event_from_event`] and a few edits), instead of a [`filter`](Self::filter)
+    /// choosing among the built-in conversions, which it overrides, as the official
+    /// layer's `event_mapper`. It runs for every event that reaches the layer (not the
+    /// SDK's own, not re-entrant ones) while a client is active.
+    pub fn event_mapper<F>(mut self, mapper: F) -> Self
+    where
+        F: Fn(&TracingEvent<'_>, Context<'_, S>) -> EventMapping + Send + Sync + 'static,
+    {
+        self.mapper = Some(Box::new(mapper));
+        self
+    }
+
     /// Maps each event to a Sentry event, a breadcrumb, or nothing, instead of by level.
     /// The closure runs for every event that reaches the layer, so keep it cheap.
     pub fn filter<F>(mut self, filter: F) -> Self
@@ -142,7 +176,7 @@ impl SentryLayer {
 
     /// The slow path: the event is wanted by Sentry.
     #[cold]
-    fn capture<S>(&self, event: &TracingEvent<'_>, mapping: LogFilter, ctx: Context<'_, S>)
+    fn capture(&self, event: &TracingEvent<'_>, mapping: LogFilter, ctx: Context<'_, S>)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
@@ -310,7 +344,7 @@ fn context_key(name: &str, taken: &Map<String, Value>) -> String {
     }
 }
 
-impl<S> Layer<S> for SentryLayer
+impl<S> Layer<S> for SentryLayer<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -345,6 +379,19 @@ where
     }
 
     fn on_event(&self, event: &TracingEvent<'_>, ctx: Context<'_, S>) {
+        if let Some(mapper) = &self.mapper {
+            if is_sdk_target(event.metadata().target()) {
+                return;
+            }
+            let Some(_guard) = enter() else {
+                return;
+            };
+            let hub = Hub::current();
+            if hub.is_active() {
+                mapping::apply(&hub, mapper(event, ctx));
+            }
+            return;
+        }
         let mapping = self.map(event);
         if !mapping.is_empty() {
             self.capture(event, mapping, ctx);
@@ -352,15 +399,15 @@ where
     }
 }
 
-impl fmt::Debug for SentryLayer {
+impl<S> fmt::Debug for SentryLayer<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SentryLayer")
             .field(
                 "filter",
-                &if self.filter.is_some() {
-                    "custom"
-                } else {
-                    "by level"
+                &match (&self.mapper, &self.filter) {
+                    (Some(_), _) => "mapper",
+                    (None, Some(_)) => "custom",
+                    (None, None) => "by level",
                 },
             )
             .finish()
