@@ -146,3 +146,18 @@ fn into_dsn_and_apply_to_event() {
     assert!(scope.apply_to_event(dropped).is_none());
     assert!(!Uuid::new_v4().is_nil());
 }
+
+#[test]
+fn captured_events_take_anything_init_takes() {
+    let events = sentry::test::with_captured_events_options(
+        || {
+            sentry::capture_message("m", Level::Info);
+        },
+        (
+            "https://public@sentry.invalid/1",
+            sentry::ClientOptions::new().release("r@1"),
+        ),
+    );
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].release.as_deref(), Some("r@1"));
+}
