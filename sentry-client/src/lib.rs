@@ -52,8 +52,7 @@
 pub mod protocol;
 
 /// The protocol's basic types under the path of the official `sentry::types`:
-/// [`Dsn`](types::Dsn), [`Auth`](types::Auth), [`Uuid`](types::Uuid), and the
-/// [`protocol`](types::protocol) module itself.
+/// [`Dsn`], [`Auth`](types::Auth), [`Uuid`], and the [`protocol`] module itself.
 ///
 /// ```
 /// use sentry_client as sentry;

@@ -76,8 +76,10 @@ pub(crate) fn message_of(record: &Record<'_>) -> String {
     }
 }
 
-/// The event for a record mapped to [`LogFilter::Event`](crate::LogFilter::Event): see
-/// the [module docs](self) for what it carries.
+/// The event for a record mapped to [`LogFilter::Event`](crate::LogFilter::Event): the
+/// record's level, `logger` = its target, `logentry` with the formatted message (and the
+/// template when the record has no arguments), the key-value pairs and the source
+/// location in `extra`, and, with an `error` value, that error's exception chain.
 pub fn event_from_record(record: &Record<'_>) -> Event {
     let error_event = record
         .key_values()
