@@ -117,6 +117,17 @@ pub fn with_scope<C: FnOnce(&mut Scope), F: FnOnce() -> R, R>(scope_config: C, c
     Hub::current().with_scope(scope_config, callback)
 }
 
+/// Calls `f` with the current client's integration of type `I`, if it has one (see
+/// [`Hub::with_integration`]); `R::default()` else.
+pub fn with_integration<I, F, R>(f: F) -> R
+where
+    I: crate::integrations::Integration,
+    F: FnOnce(&I) -> R,
+    R: Default,
+{
+    Hub::current().with_integration(f)
+}
+
 /// Flushes the current hub's client; `true` if everything was sent in time.
 pub fn flush(timeout: Option<Duration>) -> bool {
     Hub::current().client().is_none_or(|c| c.flush(timeout))

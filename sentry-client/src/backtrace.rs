@@ -6,6 +6,10 @@
 //! once (a per-address cache makes repeated stacks cheap), demangles names and drops the
 //! trailing hash, derives module and package, marks in-app frames, trims the SDK's own
 //! capture and panic-hook frames off the top, and optionally reads source context.
+//!
+//! A stack already resolved by someone else (the text of a `std::backtrace::Backtrace`,
+//! which `anyhow` keeps) is read into frames with the same rules by
+//! [`stacktrace_from_std_text`].
 
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -121,6 +125,15 @@ fn is_sdk_frame(func: &str) -> bool {
 }
 
 impl InAppRules {
+    /// The rules of the client options (`in_app_include`, `in_app_exclude`).
+    pub(crate) fn from_options(options: &crate::ClientOptions) -> Self {
+        let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect();
+        InAppRules {
+            include: owned(&options.in_app_include),
+            exclude: owned(&options.in_app_exclude),
+        }
+    }
+
     fn is_in_app(&self, function: Option<&str>, abs_path: Option<&str>) -> bool {
         let Some(func) = function else {
             return false;
@@ -144,6 +157,78 @@ impl InAppRules {
         // Symbols without a path (`main`, `_start`, libc) are not the application's.
         func.contains("::")
     }
+}
+
+/// Frames capturing a backtrace, trimmed off the top of a `std` backtrace's text.
+#[cfg(any(test, feature = "anyhow"))]
+fn is_capture_frame(func: &str) -> bool {
+    let func = func.trim_start_matches('<');
+    is_sdk_frame(func)
+        || ["std::backtrace", "anyhow::", "std::sys::"]
+            .iter()
+            .any(|p| func.starts_with(p))
+}
+
+/// Reads the text (`Display`) of a captured `std::backtrace::Backtrace` into a stack
+/// trace, outermost frame first: each `N: function` line is a frame (an address before
+/// the name, `0x… - `, as the alternate form prints, is skipped), and the
+/// `at path:line:col` line under it its location. The frames of the capture itself (std's
+/// backtrace machinery, `anyhow`, the SDK) are trimmed off the top. `None` when the text
+/// holds no frame (no backtrace was captured).
+#[cfg(any(test, feature = "anyhow"))]
+pub(crate) fn stacktrace_from_std_text(text: &str, rules: &InAppRules) -> Option<Stacktrace> {
+    let mut frames: Vec<Frame> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(location) = line.strip_prefix("at ") {
+            let Some(frame) = frames.last_mut() else {
+                continue;
+            };
+            let mut parts = location.rsplitn(3, ':');
+            let (col, row, path) = (parts.next(), parts.next(), parts.next());
+            let (path, lineno, colno) = match (path, row.and_then(|r| r.parse().ok())) {
+                (Some(path), Some(row)) => (path, Some(row), col.and_then(|c| c.parse().ok())),
+                _ => (location, None, None),
+            };
+            frame.abs_path = Some(path.to_owned());
+            frame.filename = Some(path.to_owned());
+            frame.lineno = lineno;
+            frame.colno = colno;
+            frame.in_app = Some(rules.is_in_app(frame.function.as_deref(), Some(path)));
+            continue;
+        }
+        let Some((index, function)) = line.split_once(": ") else {
+            continue;
+        };
+        if index.parse::<usize>().is_err() || frames.len() >= MAX_FRAMES {
+            continue;
+        }
+        let function = match function.trim().split_once(" - ") {
+            Some((addr, name)) if addr.starts_with("0x") => name,
+            _ => function.trim(),
+        };
+        let bare = strip_impl_prefix(function);
+        frames.push(Frame {
+            function: Some(function.to_owned()),
+            module: module_of(function),
+            package: Some(crate_of(bare).to_owned()).filter(|p| !p.is_empty()),
+            in_app: Some(rules.is_in_app(Some(function), None)),
+            ..Default::default()
+        });
+    }
+    let cut = frames
+        .iter()
+        .take_while(|f| f.function.as_deref().is_some_and(is_capture_frame))
+        .count();
+    frames.drain(..cut);
+    if frames.is_empty() {
+        return None;
+    }
+    frames.reverse();
+    Some(Stacktrace {
+        frames,
+        ..Default::default()
+    })
 }
 
 /// Strips the `<` of `<T as Trait>::f` / `<T>::f` so the crate of `T` is found first.
@@ -371,6 +456,37 @@ impl Symbolizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn std_backtrace_text_reads_into_frames_outermost_first() {
+        let text = "   0: std::backtrace::Backtrace::capture
+             at /rustc/abc/library/std/src/backtrace.rs:296:13
+   1: anyhow::error::<impl anyhow::Error>::msg
+             at /home/u/.cargo/registry/src/x/anyhow-1.0.98/src/error.rs:83:36
+   2: my_app::load::{{closure}}
+             at ./src/load.rs:12:9
+   3: my_app::main
+             at ./src/main.rs:4:5
+   4: main
+";
+        let st = stacktrace_from_std_text(text, &InAppRules::default()).expect("frames");
+        let f: Vec<_> = st.frames.iter().map(|f| f.function.as_deref()).collect();
+        assert_eq!(
+            f,
+            [
+                Some("main"),
+                Some("my_app::main"),
+                Some("my_app::load::{{closure}}")
+            ]
+        );
+        let load = &st.frames[2];
+        assert_eq!(load.module.as_deref(), Some("my_app"));
+        assert_eq!(load.abs_path.as_deref(), Some("./src/load.rs"));
+        assert_eq!((load.lineno, load.colno), (Some(12), Some(9)));
+        assert_eq!(load.in_app, Some(true));
+        assert_eq!(st.frames[0].in_app, Some(false));
+        assert!(stacktrace_from_std_text("disabled backtrace", &InAppRules::default()).is_none());
+    }
 
     #[test]
     fn names_split_into_crate_and_module() {

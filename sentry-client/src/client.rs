@@ -235,10 +235,19 @@ impl Client {
     /// Queues an event with its unresolved stacks. Sampling is the caller's job.
     pub(crate) fn capture_pending(
         &self,
-        event: Event,
+        mut event: Event,
         scope: Option<Snapshot>,
         stacks: Vec<(StackTarget, RawBacktrace)>,
     ) -> Uuid {
+        // An event built with `..Default::default()` has the nil id ("not set"): it gets
+        // one here, so that the caller learns it, and the current time when it has none (the
+        // official crate's default event carries both already).
+        if event.event_id.is_nil() {
+            event.event_id = Uuid::new_v4();
+        }
+        if event.timestamp.is_none() {
+            event.timestamp = Some(Timestamp::now());
+        }
         self.submit_draft(Draft::Event(Box::new(event)), scope, stacks)
     }
 

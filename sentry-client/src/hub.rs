@@ -294,6 +294,29 @@ impl Hub {
         }
     }
 
+    /// Calls `f` with the integration of type `I` of this hub's client, when the client
+    /// is enabled and has one among its [`integrations`](crate::ClientOptions::integrations);
+    /// `R::default()` else.
+    pub fn with_integration<I, F, R>(&self, f: F) -> R
+    where
+        I: crate::integrations::Integration,
+        F: FnOnce(&I) -> R,
+        R: Default,
+    {
+        let Some(client) = self.client().filter(|c| c.is_enabled()) else {
+            return R::default();
+        };
+        let found = client
+            .options()
+            .integrations
+            .iter()
+            .find_map(|i| (**i).as_any().downcast_ref::<I>());
+        match found {
+            Some(integration) => f(integration),
+            None => R::default(),
+        }
+    }
+
     /// Whether captures on this hub go anywhere.
     pub fn is_active(&self) -> bool {
         self.client().is_some_and(|c| c.is_enabled())

@@ -51,6 +51,24 @@
 
 pub mod protocol;
 
+/// The protocol's basic types under the path of the official `sentry::types`:
+/// [`Dsn`], [`Auth`](types::Auth), [`Uuid`], and the [`protocol`] module itself.
+///
+/// ```
+/// use sentry_client as sentry;
+/// use sentry::types::{Dsn, Uuid};
+///
+/// let dsn: Dsn = "https://public@sentry.invalid/1".parse().unwrap();
+/// assert_eq!(dsn.project_id(), 1);
+/// assert!(Uuid::nil().is_nil());
+/// ```
+pub mod types {
+    pub use crate::protocol;
+    pub use crate::protocol::auth::{Auth, AuthError as ParseAuthError};
+    pub use crate::protocol::dsn::{Dsn, DsnError as ParseDsnError, Scheme};
+    pub use uuid::{Uuid, Variant as UuidVariant, Version as UuidVersion};
+}
+
 #[cfg(feature = "client")]
 mod api;
 #[cfg(feature = "client")]
@@ -85,7 +103,7 @@ pub mod transport;
 #[cfg(feature = "client")]
 pub use crate::api::{
     add_breadcrumb, capture_error, capture_event, capture_message, configure_scope, flush, init,
-    last_event_id, with_scope, ClientInitGuard,
+    last_event_id, with_integration, with_scope, ClientInitGuard,
 };
 #[cfg(feature = "client")]
 pub use crate::client::Client;
@@ -96,7 +114,9 @@ pub use crate::future::{SentryFuture, SentryFutureExt};
 #[cfg(feature = "client")]
 pub use crate::hub::{Hub, IntoBreadcrumbs, ScopeGuard};
 #[cfg(feature = "client")]
-pub use crate::options::{BeforeCallback, ClientOptions};
+pub use crate::integrations::Integration;
+#[cfg(feature = "client")]
+pub use crate::options::{BeforeCallback, ClientOptions, IntoDsn};
 #[cfg(feature = "client")]
 pub use crate::scope::{EventProcessor, Scope, ScopeSeed};
 #[cfg(feature = "client")]

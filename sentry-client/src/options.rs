@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::integrations::Integration;
-use crate::protocol::{Breadcrumb, Dsn, Event};
+use crate::protocol::{Breadcrumb, Dsn, DsnError, Event};
 use crate::transport::TransportFactory;
 
 /// A `before_send` / `before_breadcrumb` callback: edit the value or drop it with `None`.
@@ -25,7 +25,11 @@ pub type BeforeCallback<T> = Arc<dyn Fn(T) -> Option<T> + Send + Sync>;
 /// let o = ClientOptions { sample_rate: 0.5, ..o }.with_environment("staging");
 /// assert_eq!(o.max_breadcrumbs, 100);
 /// ```
+///
+/// and so does the builder form of the official crate, [`ClientOptions::new`] and its
+/// setters.
 #[derive(Clone)]
+#[must_use = "options take effect only when passed to `init` or `Client::from_config`"]
 pub struct ClientOptions {
     /// Where events go. `None` (the default, unless `SENTRY_DSN` is set) disables the
     /// client: every capture call returns at once and costs nothing.
@@ -176,87 +180,267 @@ impl fmt::Debug for ClientOptions {
 }
 
 impl ClientOptions {
-    /// Default options (same as [`Default::default`]).
+    /// Default options (same as [`Default::default`]); chain the setters below on it.
+    ///
+    /// The setters have the names and argument types of the official `sentry` crate's
+    /// builder, so code written for it compiles unchanged:
+    ///
+    /// ```
+    /// use sentry_client as sentry;
+    ///
+    /// let o = sentry::ClientOptions::new()
+    ///     .dsn("https://public@sentry.invalid/1")
+    ///     .release("app@1.2.3")
+    ///     .environment("staging")
+    ///     .sample_rate(0.5)
+    ///     .max_breadcrumbs(20);
+    /// assert_eq!(o.environment.as_deref(), Some("staging"));
+    /// assert_eq!(o.max_breadcrumbs, 20);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Sets the DSN; an empty or invalid string disables the client (logged when `debug`).
-    pub fn with_dsn(mut self, dsn: &str) -> Self {
+    /// Sets the [`dsn`](field@ClientOptions::dsn). An empty or invalid string disables the
+    /// client (logged to stderr when `debug` is on, so set `debug` first); the official
+    /// crate panics on an invalid DSN instead, because an invalid DSN must not crash the
+    /// program it is meant to protect.
+    pub fn dsn(mut self, dsn: &str) -> Self {
         self.dsn = parse_dsn(dsn, self.debug);
         self
     }
 
-    /// Sets the release.
-    pub fn with_release(mut self, release: impl Into<Cow<'static, str>>) -> Self {
+    /// Sets [`debug`](field@ClientOptions::debug).
+    pub fn debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
+    }
+
+    /// Sets the [`release`](field@ClientOptions::release).
+    pub fn release(mut self, release: impl Into<Cow<'static, str>>) -> Self {
         self.release = Some(release.into());
         self
     }
 
-    /// Sets the environment.
-    pub fn with_environment(mut self, environment: impl Into<Cow<'static, str>>) -> Self {
+    /// Sets the release if there is one (e.g. from [`release_name!`](crate::release_name));
+    /// `None` leaves it as it was.
+    pub fn maybe_release<T: Into<Cow<'static, str>>>(self, release: Option<T>) -> Self {
+        match release {
+            Some(release) => self.release(release),
+            None => self,
+        }
+    }
+
+    /// Sets the [`environment`](field@ClientOptions::environment).
+    pub fn environment(mut self, environment: impl Into<Cow<'static, str>>) -> Self {
         self.environment = Some(environment.into());
         self
     }
 
-    /// Sets the sample rate.
+    /// Sets the [`dist`](field@ClientOptions::dist) (not in the official builder).
+    pub fn dist(mut self, dist: impl Into<Cow<'static, str>>) -> Self {
+        self.dist = Some(dist.into());
+        self
+    }
+
+    /// Sets the [`sample_rate`](field@ClientOptions::sample_rate), clamped to 0.0–1.0
+    /// (NaN reads as 0.0); the official crate panics on a value out of range.
+    pub fn sample_rate(mut self, sample_rate: f32) -> Self {
+        self.sample_rate = if sample_rate.is_nan() {
+            0.0
+        } else {
+            sample_rate.clamp(0.0, 1.0)
+        };
+        self
+    }
+
+    /// Sets [`max_breadcrumbs`](field@ClientOptions::max_breadcrumbs).
+    pub fn max_breadcrumbs(mut self, max_breadcrumbs: usize) -> Self {
+        self.max_breadcrumbs = max_breadcrumbs;
+        self
+    }
+
+    /// Sets [`attach_stacktrace`](field@ClientOptions::attach_stacktrace).
+    pub fn attach_stacktrace(mut self, attach_stacktrace: bool) -> Self {
+        self.attach_stacktrace = attach_stacktrace;
+        self
+    }
+
+    /// Sets [`send_default_pii`](field@ClientOptions::send_default_pii).
+    pub fn send_default_pii(mut self, send_default_pii: bool) -> Self {
+        self.send_default_pii = send_default_pii;
+        self
+    }
+
+    /// Sets the [`server_name`](field@ClientOptions::server_name).
+    pub fn server_name(mut self, server_name: impl Into<Cow<'static, str>>) -> Self {
+        self.server_name = Some(server_name.into());
+        self
+    }
+
+    /// Replaces [`in_app_include`](field@ClientOptions::in_app_include).
+    pub fn in_app_include<I: IntoIterator<Item = &'static str>>(mut self, prefixes: I) -> Self {
+        self.in_app_include = prefixes.into_iter().collect();
+        self
+    }
+
+    /// Replaces [`in_app_exclude`](field@ClientOptions::in_app_exclude).
+    pub fn in_app_exclude<I: IntoIterator<Item = &'static str>>(mut self, prefixes: I) -> Self {
+        self.in_app_exclude = prefixes.into_iter().collect();
+        self
+    }
+
+    /// Sets [`source_context`](field@ClientOptions::source_context) (not in the official
+    /// builder).
+    pub fn source_context(mut self, source_context: bool) -> Self {
+        self.source_context = source_context;
+        self
+    }
+
+    /// Replaces the extra [`integrations`](field@ClientOptions::integrations); see
+    /// [`add_integration`](Self::add_integration) to append one.
+    pub fn integrations<I: IntoIterator<Item = Arc<dyn Integration>>>(mut self, list: I) -> Self {
+        self.integrations = list.into_iter().collect();
+        self
+    }
+
+    /// Appends an integration to [`integrations`](field@ClientOptions::integrations).
+    pub fn add_integration<I: Integration>(mut self, integration: I) -> Self {
+        self.integrations.push(Arc::new(integration));
+        self
+    }
+
+    /// Sets [`default_integrations`](field@ClientOptions::default_integrations).
+    pub fn default_integrations(mut self, default_integrations: bool) -> Self {
+        self.default_integrations = default_integrations;
+        self
+    }
+
+    /// Sets [`before_send`](field@ClientOptions::before_send).
+    pub fn before_send<F>(mut self, before_send: F) -> Self
+    where
+        F: Fn(Event) -> Option<Event> + Send + Sync + 'static,
+    {
+        self.before_send = Some(Arc::new(before_send));
+        self
+    }
+
+    /// Sets [`before_breadcrumb`](field@ClientOptions::before_breadcrumb).
+    pub fn before_breadcrumb<F>(mut self, before_breadcrumb: F) -> Self
+    where
+        F: Fn(Breadcrumb) -> Option<Breadcrumb> + Send + Sync + 'static,
+    {
+        self.before_breadcrumb = Some(Arc::new(before_breadcrumb));
+        self
+    }
+
+    /// Sets the [`transport`](field@ClientOptions::transport) factory.
+    pub fn transport<F: TransportFactory + 'static>(mut self, factory: F) -> Self {
+        self.transport = Some(Arc::new(factory));
+        self
+    }
+
+    /// Sets the [`http_proxy`](field@ClientOptions::http_proxy).
+    pub fn http_proxy(mut self, proxy: impl Into<Cow<'static, str>>) -> Self {
+        self.http_proxy = Some(proxy.into());
+        self
+    }
+
+    /// Sets the [`https_proxy`](field@ClientOptions::https_proxy).
+    pub fn https_proxy(mut self, proxy: impl Into<Cow<'static, str>>) -> Self {
+        self.https_proxy = Some(proxy.into());
+        self
+    }
+
+    /// Sets the [`shutdown_timeout`](field@ClientOptions::shutdown_timeout).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Sets [`max_queue_size`](field@ClientOptions::max_queue_size), the capacity of the
+    /// queue to the background worker, as the official builder's setter of that name
+    /// does for its transport channel; 0 reads as 1.
+    pub fn transport_channel_capacity(mut self, capacity: usize) -> Self {
+        self.max_queue_size = capacity.max(1);
+        self
+    }
+
+    /// Sets [`max_queue_size`](field@ClientOptions::max_queue_size) (not in the official
+    /// builder; see also [`transport_channel_capacity`](Self::transport_channel_capacity)).
+    pub fn max_queue_size(mut self, max_queue_size: usize) -> Self {
+        self.max_queue_size = max_queue_size;
+        self
+    }
+
+    /// Sets the [`spool_dir`](field@ClientOptions::spool_dir) (not in the official builder).
+    pub fn spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spool_dir = Some(dir.into());
+        self
+    }
+
+    /// Alias of [`dsn`](Self::dsn), kept from before the builder.
+    pub fn with_dsn(self, dsn: &str) -> Self {
+        self.dsn(dsn)
+    }
+
+    /// Alias of [`release`](Self::release), kept from before the builder.
+    pub fn with_release(self, release: impl Into<Cow<'static, str>>) -> Self {
+        self.release(release)
+    }
+
+    /// Alias of [`environment`](Self::environment), kept from before the builder.
+    pub fn with_environment(self, environment: impl Into<Cow<'static, str>>) -> Self {
+        self.environment(environment)
+    }
+
+    /// Sets the sample rate as given, unclamped (out-of-range values behave as 0.0 or
+    /// 1.0 at sampling time); kept from before the builder, see
+    /// [`sample_rate`](Self::sample_rate).
     pub fn with_sample_rate(mut self, rate: f32) -> Self {
         self.sample_rate = rate;
         self
     }
 
-    /// Sets `attach_stacktrace`.
-    pub fn with_attach_stacktrace(mut self, on: bool) -> Self {
-        self.attach_stacktrace = on;
-        self
+    /// Alias of [`attach_stacktrace`](Self::attach_stacktrace), kept from before the builder.
+    pub fn with_attach_stacktrace(self, on: bool) -> Self {
+        self.attach_stacktrace(on)
     }
 
-    /// Sets `debug`.
-    pub fn with_debug(mut self, on: bool) -> Self {
-        self.debug = on;
-        self
+    /// Alias of [`debug`](Self::debug), kept from before the builder.
+    pub fn with_debug(self, on: bool) -> Self {
+        self.debug(on)
     }
 
-    /// Sets the spool directory.
-    pub fn with_spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.spool_dir = Some(dir.into());
-        self
+    /// Alias of [`spool_dir`](Self::spool_dir), kept from before the builder.
+    pub fn with_spool_dir(self, dir: impl Into<PathBuf>) -> Self {
+        self.spool_dir(dir)
     }
 
-    /// Sets the shutdown timeout.
-    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.shutdown_timeout = timeout;
-        self
+    /// Alias of [`shutdown_timeout`](Self::shutdown_timeout), kept from before the builder.
+    pub fn with_shutdown_timeout(self, timeout: Duration) -> Self {
+        self.shutdown_timeout(timeout)
     }
 
-    /// Sets `before_send`.
-    pub fn with_before_send<F>(mut self, f: F) -> Self
+    /// Alias of [`before_send`](Self::before_send), kept from before the builder.
+    pub fn with_before_send<F>(self, f: F) -> Self
     where
         F: Fn(Event) -> Option<Event> + Send + Sync + 'static,
     {
-        self.before_send = Some(Arc::new(f));
-        self
+        self.before_send(f)
     }
 
-    /// Sets `before_breadcrumb`.
-    pub fn with_before_breadcrumb<F>(mut self, f: F) -> Self
+    /// Alias of [`before_breadcrumb`](Self::before_breadcrumb), kept from before the builder.
+    pub fn with_before_breadcrumb<F>(self, f: F) -> Self
     where
         F: Fn(Breadcrumb) -> Option<Breadcrumb> + Send + Sync + 'static,
     {
-        self.before_breadcrumb = Some(Arc::new(f));
-        self
+        self.before_breadcrumb(f)
     }
 
-    /// Sets the transport factory.
-    pub fn with_transport<F: TransportFactory + 'static>(mut self, factory: F) -> Self {
-        self.transport = Some(Arc::new(factory));
-        self
-    }
-
-    /// Adds an integration.
-    pub fn add_integration<I: Integration>(mut self, integration: I) -> Self {
-        self.integrations.push(Arc::new(integration));
-        self
+    /// Alias of [`transport`](Self::transport), kept from before the builder.
+    pub fn with_transport<F: TransportFactory + 'static>(self, factory: F) -> Self {
+        self.transport(factory)
     }
 
     /// Fills unset fields from the environment (`SENTRY_DSN`, `SENTRY_RELEASE`,
@@ -313,7 +497,7 @@ fn parse_dsn(dsn: &str, debug: bool) -> Option<Dsn> {
 
 impl From<&str> for ClientOptions {
     fn from(dsn: &str) -> Self {
-        ClientOptions::default().with_dsn(dsn)
+        ClientOptions::default().dsn(dsn)
     }
 }
 
@@ -343,13 +527,13 @@ impl From<Option<Dsn>> for ClientOptions {
 
 impl From<(&str, ClientOptions)> for ClientOptions {
     fn from((dsn, opts): (&str, ClientOptions)) -> Self {
-        opts.with_dsn(dsn)
+        opts.dsn(dsn)
     }
 }
 
 impl From<(String, ClientOptions)> for ClientOptions {
     fn from((dsn, opts): (String, ClientOptions)) -> Self {
-        opts.with_dsn(&dsn)
+        opts.dsn(&dsn)
     }
 }
 
@@ -365,6 +549,84 @@ impl From<(Dsn, ClientOptions)> for ClientOptions {
 impl From<(Option<Dsn>, ClientOptions)> for ClientOptions {
     fn from((dsn, opts): (Option<Dsn>, ClientOptions)) -> Self {
         ClientOptions { dsn, ..opts }
+    }
+}
+
+/// Something that names a DSN or none, as the official crate's `IntoDsn`: a string (empty
+/// for none), a [`Dsn`], `()` (none), or an `Option` of one of them.
+///
+/// ```
+/// use sentry_client::{ClientOptions, IntoDsn};
+///
+/// let o = ClientOptions {
+///     dsn: "https://public@sentry.invalid/1".into_dsn().unwrap(),
+///     ..Default::default()
+/// };
+/// assert!(o.dsn.is_some());
+/// assert_eq!("".into_dsn().unwrap(), None);
+/// assert!("nonsense".into_dsn().is_err());
+/// ```
+pub trait IntoDsn {
+    /// The DSN, `None` for none, or why the text is not a DSN.
+    fn into_dsn(self) -> Result<Option<Dsn>, DsnError>;
+}
+
+impl<I: IntoDsn> IntoDsn for Option<I> {
+    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
+        self.map_or(Ok(None), IntoDsn::into_dsn)
+    }
+}
+
+impl IntoDsn for () {
+    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
+        Ok(None)
+    }
+}
+
+impl IntoDsn for &str {
+    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
+        let text = self.trim();
+        if text.is_empty() {
+            Ok(None)
+        } else {
+            text.parse().map(Some)
+        }
+    }
+}
+
+impl IntoDsn for String {
+    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
+        self.as_str().into_dsn()
+    }
+}
+
+impl IntoDsn for Cow<'_, str> {
+    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
+        (*self).into_dsn()
+    }
+}
+
+impl IntoDsn for &std::ffi::OsStr {
+    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
+        self.to_string_lossy().into_dsn()
+    }
+}
+
+impl IntoDsn for std::ffi::OsString {
+    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
+        self.as_os_str().into_dsn()
+    }
+}
+
+impl IntoDsn for Dsn {
+    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
+        Ok(Some(self))
+    }
+}
+
+impl IntoDsn for &Dsn {
+    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
+        Ok(Some(self.clone()))
     }
 }
 

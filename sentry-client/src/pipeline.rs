@@ -31,18 +31,7 @@ pub(crate) struct Pipeline {
 
 impl Pipeline {
     pub(crate) fn new(options: Arc<ClientOptions>) -> Self {
-        let rules = InAppRules {
-            include: options
-                .in_app_include
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
-            exclude: options
-                .in_app_exclude
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
-        };
+        let rules = InAppRules::from_options(&options);
         let mut integrations: Vec<String> = Vec::new();
         if options.default_integrations {
             integrations.extend(BUILTIN_INTEGRATIONS.iter().map(|s| (*s).to_owned()));

@@ -248,6 +248,13 @@ impl Scope {
         self.breadcrumbs.to_vec(max)
     }
 
+    /// Applies the scope to `event` as a capture would (its data, then its event
+    /// processors); `None` if a processor dropped the event.
+    pub fn apply_to_event(&self, mut event: Event) -> Option<Event> {
+        self.apply_data(&mut event, usize::MAX);
+        self.run_processors(event)
+    }
+
     /// Merges the scope's data into `event` (event values win over scope values, except
     /// `level` and `fingerprint`, which the scope overrides), without running processors.
     pub(crate) fn apply_data(&self, event: &mut Event, max_breadcrumbs: usize) {

@@ -76,8 +76,12 @@ pub fn with_captured_events<F: FnOnce()>(f: F) -> Vec<Event> {
     with_captured_events_options(f, ClientOptions::default())
 }
 
-/// Like [`with_captured_events`], with options (DSN and transport are replaced).
-pub fn with_captured_events_options<F: FnOnce()>(f: F, options: ClientOptions) -> Vec<Event> {
+/// Like [`with_captured_events`], with options (anything `init` takes; DSN and
+/// transport are replaced).
+pub fn with_captured_events_options<F: FnOnce(), O: Into<ClientOptions>>(
+    f: F,
+    options: O,
+) -> Vec<Event> {
     events_of(with_captured_envelopes_options(f, options))
 }
 
@@ -87,13 +91,17 @@ pub fn with_captured_envelopes<F: FnOnce()>(f: F) -> Vec<Envelope> {
     with_captured_envelopes_options(f, ClientOptions::default())
 }
 
-/// Like [`with_captured_envelopes`], with options (DSN and transport are replaced).
-pub fn with_captured_envelopes_options<F: FnOnce()>(f: F, options: ClientOptions) -> Vec<Envelope> {
+/// Like [`with_captured_envelopes`], with options (anything `init` takes; DSN and
+/// transport are replaced).
+pub fn with_captured_envelopes_options<F: FnOnce(), O: Into<ClientOptions>>(
+    f: F,
+    options: O,
+) -> Vec<Envelope> {
     let transport = TestTransport::new();
     let options = ClientOptions {
         dsn: TEST_DSN.parse().ok(),
         transport: Some(Arc::new(Arc::clone(&transport))),
-        ..options
+        ..options.into()
     };
     let client = Arc::new(Client::from_config(options));
     let hub = Arc::new(Hub::new(Some(Arc::clone(&client)), Default::default()));

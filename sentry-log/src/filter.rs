@@ -1,6 +1,7 @@
 //! [`LogFilter`]: what a log record or tracing event becomes.
 
-/// What an adapter does with one log record or tracing event.
+/// What an adapter does with one log record or tracing event: a set of bit flags, as in
+/// the official `sentry-log` (`LogFilter::Breadcrumb | LogFilter::Event` does both).
 ///
 /// Both adapters map records by level unless given a filter closure
 /// ([`SentryLogger::filter`](crate::SentryLogger::filter),
@@ -13,16 +14,121 @@
 /// assert_eq!(LogFilter::from_log_level(log::Level::Error), LogFilter::Event);
 /// assert_eq!(LogFilter::from_log_level(log::Level::Info), LogFilter::Breadcrumb);
 /// assert_eq!(LogFilter::from_log_level(log::Level::Debug), LogFilter::Ignore);
+/// let both = LogFilter::Breadcrumb | LogFilter::Event;
+/// assert!(both.contains(LogFilter::Event) && !both.contains(LogFilter::Exception));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum LogFilter {
-    /// Not sent anywhere (the wrapped logger or other layers still see it).
-    Ignore,
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct LogFilter(u32);
+
+#[allow(non_upper_case_globals)] // the official crate's names
+impl LogFilter {
+    /// Not sent anywhere (the wrapped logger or other layers still see it); no flag.
+    pub const Ignore: LogFilter = LogFilter(0);
     /// Added as a breadcrumb to the current scope, to explain a later event.
-    Breadcrumb,
+    pub const Breadcrumb: LogFilter = LogFilter(0b001);
     /// Captured as an event; with an `error` field, as an exception event with the
     /// error's `source()` chain.
-    Event,
+    pub const Event: LogFilter = LogFilter(0b010);
+    /// Captured as an exception event: the `error` field's chain, or else one exception
+    /// with the target as its type and the message as its value.
+    pub const Exception: LogFilter = LogFilter(0b100);
+
+    /// No flag (the same as [`Ignore`](Self::Ignore)).
+    pub const fn empty() -> LogFilter {
+        LogFilter(0)
+    }
+
+    /// Every flag.
+    pub const fn all() -> LogFilter {
+        LogFilter(0b111)
+    }
+
+    /// The flags as bits.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// The flags of `bits` that are known; the others are dropped.
+    pub const fn from_bits_truncate(bits: u32) -> LogFilter {
+        LogFilter(bits & Self::all().0)
+    }
+
+    /// Whether no flag is set.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether every flag of `other` is set.
+    pub const fn contains(self, other: LogFilter) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether a flag of `other` is set.
+    pub const fn intersects(self, other: LogFilter) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// Sets the flags of `other`.
+    pub fn insert(&mut self, other: LogFilter) {
+        self.0 |= other.0;
+    }
+
+    /// Clears the flags of `other`.
+    pub fn remove(&mut self, other: LogFilter) {
+        self.0 &= !other.0;
+    }
+}
+
+impl std::ops::BitOr for LogFilter {
+    type Output = LogFilter;
+    fn bitor(self, rhs: LogFilter) -> LogFilter {
+        LogFilter(self.0 | rhs.0)
+    }
+}
+
+impl std::ops::BitOrAssign for LogFilter {
+    fn bitor_assign(&mut self, rhs: LogFilter) {
+        self.0 |= rhs.0;
+    }
+}
+
+impl std::ops::BitAnd for LogFilter {
+    type Output = LogFilter;
+    fn bitand(self, rhs: LogFilter) -> LogFilter {
+        LogFilter(self.0 & rhs.0)
+    }
+}
+
+impl std::fmt::Debug for LogFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_empty() {
+            return f.write_str("Ignore");
+        }
+        let names = [
+            (LogFilter::Breadcrumb, "Breadcrumb"),
+            (LogFilter::Event, "Event"),
+            (LogFilter::Exception, "Exception"),
+        ];
+        let mut first = true;
+        for (flag, name) in names {
+            if self.contains(flag) {
+                if !first {
+                    f.write_str(" | ")?;
+                }
+                f.write_str(name)?;
+                first = false;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The default mapping of the `log` adapter, by the record's level (see
+/// [`LogFilter::from_log_level`]); the official crate's `default_filter`, except that an
+/// error record becomes an [`Event`](LogFilter::Event) (an exception event when it has an
+/// `error` value) rather than always an [`Exception`](LogFilter::Exception).
+pub fn default_filter(metadata: &log::Metadata<'_>) -> LogFilter {
+    LogFilter::from_log_level(metadata.level())
 }
 
 impl LogFilter {
@@ -72,6 +178,20 @@ pub(crate) fn level_from_tracing(level: &tracing::Level) -> sentry_client::Level
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_combine_and_print() {
+        let mut f = LogFilter::Breadcrumb | LogFilter::Exception;
+        assert_eq!(format!("{f:?}"), "Breadcrumb | Exception");
+        assert!(f.intersects(LogFilter::Exception) && !f.contains(LogFilter::all()));
+        f.remove(LogFilter::Breadcrumb);
+        f |= LogFilter::Event;
+        assert_eq!(f, LogFilter::Event | LogFilter::Exception);
+        assert_eq!(f & LogFilter::Event, LogFilter::Event);
+        assert_eq!(format!("{:?}", LogFilter::Ignore), "Ignore");
+        assert_eq!(LogFilter::from_bits_truncate(0xff), LogFilter::all());
+        assert!(LogFilter::empty().is_empty() && LogFilter::default().is_empty());
+    }
 
     #[test]
     fn levels_map_like_the_docs_say() {

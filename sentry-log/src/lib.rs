@@ -3,7 +3,11 @@
 //! One line turns a program's logging into error reporting, and the console output
 //! stays as it was: error records become Sentry events, warnings and infos become
 //! breadcrumbs (so an event shows what led up to it), and debug and trace records are
-//! ignored. A filter closure changes that mapping per record.
+//! ignored. A filter closure changes that mapping per record ([`LogFilter`] flags,
+//! combined with `|`), and a mapper closure builds what a record becomes
+//! ([`RecordMapping`], with [`event_from_record`] and friends), as in the official
+//! `sentry-log`; the `tracing` side offers the official `sentry-tracing` names
+//! (`EventFilter`, `event_filter`, `event_from_event`, `breadcrumb_from_event`).
 //!
 //! **`log`**: [`SentryLogger`] wraps the program's logger (or stands alone):
 //!
@@ -77,10 +81,13 @@
 
 mod filter;
 mod logger;
+mod mapping;
 mod record;
 mod reentrancy;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 
-pub use filter::LogFilter;
+pub use filter::{default_filter, LogFilter};
 pub use logger::{NoDest, SentryLogger};
+pub use mapping::{CombinedRecordMapping, RecordMapping};
+pub use record::{breadcrumb_from_record, event_from_record, exception_from_record};

@@ -6,16 +6,20 @@ use log::{LevelFilter, Log, Metadata, Record};
 use sentry_client::Hub;
 
 use crate::filter::LogFilter;
-use crate::record::{breadcrumb_from_record, event_from_record};
+use crate::mapping::{CombinedRecordMapping, RecordMapping};
+use crate::record::{breadcrumb_from_record, event_from_record, exception_from_record};
 use crate::reentrancy::{enter, is_sdk_target};
 
 /// A filter closure of [`SentryLogger::filter`].
 type RecordFilter = dyn Fn(&Record<'_>) -> LogFilter + Send + Sync;
+/// A mapper closure of [`SentryLogger::mapper`].
+type RecordMapper = dyn Fn(&Record<'_>) -> RecordMapping + Send + Sync;
 
 enum Mapping {
     /// [`LogFilter::from_log_level`], without a call through a pointer.
     ByLevel,
     Custom(Box<RecordFilter>),
+    Mapper(Box<RecordMapper>),
 }
 
 /// A `log::Log` that turns records into Sentry events and breadcrumbs, and passes every
@@ -106,15 +110,33 @@ impl<L: Log> SentryLogger<L> {
         self
     }
 
-    /// Maps each record to an event, a breadcrumb, or nothing, instead of by level.
-    /// Records more verbose than [`filter_max_level`](Self::filter_max_level) never
-    /// reach it. The closure runs on the logging thread for every such record, so keep
-    /// it cheap.
+    /// Maps each record to an event, a breadcrumb, both, or nothing ([`LogFilter`]
+    /// flags), instead of by level. Records more verbose than
+    /// [`filter_max_level`](Self::filter_max_level) never reach it. The closure runs on
+    /// the logging thread for every such record, so keep it cheap.
+    ///
+    /// The closure gets the record (the official crate passes its `log::Metadata`;
+    /// a closure that reads `level()` and `target()` compiles with either). It replaces
+    /// a [`mapper`](Self::mapper).
     pub fn filter<F>(mut self, filter: F) -> Self
     where
         F: Fn(&Record<'_>) -> LogFilter + Send + Sync + 'static,
     {
         self.mapping = Mapping::Custom(Box::new(filter));
+        self
+    }
+
+    /// Builds what each record becomes itself ([`RecordMapping`], e.g. with
+    /// [`event_from_record`](crate::event_from_record) and a few edits), instead of a
+    /// [`filter`](Self::filter) choosing among the built-in conversions, which it
+    /// replaces. It runs only on records that may be captured (not the SDK's own, not
+    /// re-entrant ones) and only when a client is active, within
+    /// [`filter_max_level`](Self::filter_max_level).
+    pub fn mapper<M>(mut self, mapper: M) -> Self
+    where
+        M: Fn(&Record<'_>) -> RecordMapping + Send + Sync + 'static,
+    {
+        self.mapping = Mapping::Mapper(Box::new(mapper));
         self
     }
 
@@ -128,7 +150,7 @@ impl<L: Log> SentryLogger<L> {
     fn effective_filter_level(&self) -> LevelFilter {
         self.filter_level.unwrap_or(match self.mapping {
             Mapping::ByLevel => LevelFilter::Info,
-            Mapping::Custom(_) => LevelFilter::Trace,
+            Mapping::Custom(_) | Mapping::Mapper(_) => LevelFilter::Trace,
         })
     }
 
@@ -162,6 +184,8 @@ impl<L: Log> SentryLogger<L> {
         match &self.mapping {
             Mapping::ByLevel => LogFilter::from_log_level(record.level()),
             Mapping::Custom(f) => f(record),
+            // Decided in `capture`, where the mapper runs.
+            Mapping::Mapper(_) => LogFilter::Event,
         }
     }
 
@@ -175,13 +199,38 @@ impl<L: Log> SentryLogger<L> {
             return;
         };
         let hub = Hub::current();
-        match mapping {
-            LogFilter::Ignore => {}
-            LogFilter::Breadcrumb => hub.add_breadcrumb(|| breadcrumb_from_record(record)),
-            LogFilter::Event => {
-                if hub.is_active() {
-                    hub.capture_event(event_from_record(record));
-                }
+        if let Mapping::Mapper(mapper) = &self.mapping {
+            if hub.is_active() {
+                apply(&hub, mapper(record));
+            }
+            return;
+        }
+        if mapping.contains(LogFilter::Breadcrumb) {
+            hub.add_breadcrumb(|| breadcrumb_from_record(record));
+        }
+        if mapping.intersects(LogFilter::Event | LogFilter::Exception) && hub.is_active() {
+            // Both flags give one event: the exception form includes the other.
+            let event = if mapping.contains(LogFilter::Exception) {
+                exception_from_record(record)
+            } else {
+                event_from_record(record)
+            };
+            hub.capture_event(event);
+        }
+    }
+}
+
+/// Sends what a mapper made of a record.
+fn apply(hub: &Hub, mapping: RecordMapping) {
+    match mapping {
+        RecordMapping::Ignore => {}
+        RecordMapping::Breadcrumb(b) => hub.add_breadcrumb(b),
+        RecordMapping::Event(e) => {
+            hub.capture_event(e);
+        }
+        RecordMapping::Combined(list) => {
+            for m in CombinedRecordMapping::into_vec(list) {
+                apply(hub, m);
             }
         }
     }
@@ -218,6 +267,7 @@ impl<L: Log + fmt::Debug> fmt::Debug for SentryLogger<L> {
                 &match self.mapping {
                     Mapping::ByLevel => "by level",
                     Mapping::Custom(_) => "custom",
+                    Mapping::Mapper(_) => "mapper",
                 },
             )
             .field("filter_level", &self.effective_filter_level())

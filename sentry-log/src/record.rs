@@ -1,4 +1,6 @@
-//! Converting `log` records into protocol events and breadcrumbs.
+//! Converting `log` records into protocol events and breadcrumbs ([`event_from_record`],
+//! [`exception_from_record`], [`breadcrumb_from_record`], public for custom
+//! [`mappers`](crate::SentryLogger::mapper)).
 //!
 //! An event carries:
 //!
@@ -18,7 +20,7 @@
 
 use log::kv::{self, Key, Value as KvValue, VisitSource};
 use log::Record;
-use sentry_client::protocol::{Breadcrumb, Event, LogEntry};
+use sentry_client::protocol::{Breadcrumb, Event, Exception, LogEntry, Mechanism};
 use serde_json::{Map, Value};
 
 use crate::filter::level_from_log;
@@ -74,8 +76,11 @@ pub(crate) fn message_of(record: &Record<'_>) -> String {
     }
 }
 
-/// The event for a record mapped to [`LogFilter::Event`](crate::LogFilter::Event).
-pub(crate) fn event_from_record(record: &Record<'_>) -> Event {
+/// The event for a record mapped to [`LogFilter::Event`](crate::LogFilter::Event): the
+/// record's level, `logger` = its target, `logentry` with the formatted message (and the
+/// template when the record has no arguments), the key-value pairs and the source
+/// location in `extra`, and, with an `error` value, that error's exception chain.
+pub fn event_from_record(record: &Record<'_>) -> Event {
     let error_event = record
         .key_values()
         .get(Key::from_str(ERROR_KEY))
@@ -116,15 +121,36 @@ pub(crate) fn event_from_record(record: &Record<'_>) -> Event {
     event
 }
 
+/// The exception event for a record mapped to
+/// [`LogFilter::Exception`](crate::LogFilter::Exception): the event of
+/// [`event_from_record`], and when the record has no `error` value, one exception with the
+/// target as its type and the formatted message as its value (mechanism `log`).
+pub fn exception_from_record(record: &Record<'_>) -> Event {
+    let mut event = event_from_record(record);
+    if event.exception.values.is_empty() {
+        event.exception.values.push(Exception {
+            ty: Some(record.target().to_owned()),
+            value: Some(message_of(record)),
+            module: record.module_path().map(str::to_owned),
+            mechanism: Some(Mechanism {
+                ty: Some("log".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    event
+}
+
 /// The breadcrumb for a record mapped to
 /// [`LogFilter::Breadcrumb`](crate::LogFilter::Breadcrumb).
-pub(crate) fn breadcrumb_from_record(record: &Record<'_>) -> Breadcrumb {
+pub fn breadcrumb_from_record(record: &Record<'_>) -> Breadcrumb {
     let level = level_from_log(record.level());
     Breadcrumb {
         ty: (level >= sentry_client::Level::Error).then(|| "error".to_owned()),
         category: Some(record.target().to_owned()),
         message: Some(message_of(record)),
-        level: Some(level),
+        level,
         data: key_values(record),
         ..Default::default()
     }

@@ -84,7 +84,7 @@ fn preceding_info_and_warn_are_breadcrumbs_in_order() {
     let e = &events[0];
     assert_eq!(crumb_messages(e), ["step 1", "slow query", "step 3"]);
     let slow = &e.breadcrumbs.values[1];
-    assert_eq!(slow.level, Some(sentry_client::Level::Warning));
+    assert_eq!(slow.level, sentry_client::Level::Warning);
     assert_eq!(slow.category.as_deref(), Some("db"));
     assert_eq!(slow.data["attempt"], 2);
     assert_eq!(

@@ -67,10 +67,10 @@ fn the_filter_reroutes_records() {
     assert_eq!(crumb_messages(&events[0]), expected);
     let audit = &events[0].breadcrumbs.values[1];
     assert_eq!(audit.ty.as_deref(), Some("error"));
-    assert_eq!(audit.level, Some(Level::Error));
+    assert_eq!(audit.level, Level::Error);
     assert_eq!(
         events[0].breadcrumbs.values[0].level,
-        Some(Level::Debug),
+        Level::Debug,
         "debug maps to the protocol's debug level"
     );
 }

@@ -50,7 +50,9 @@ impl Console {
 
 /// Runs `f` with a console layer and the Sentry layer, capturing into a fresh hub.
 fn capture(
-    layer: sentry_log::tracing::SentryLayer,
+    layer: sentry_log::tracing::SentryLayer<
+        tracing_subscriber::layer::Layered<Console, tracing_subscriber::Registry>,
+    >,
     f: impl FnOnce(),
 ) -> (Vec<sentry_client::Event>, Vec<String>) {
     let console = Console::default();
@@ -95,7 +97,7 @@ fn preceding_info_and_warn_are_breadcrumbs_in_order() {
     let e = &events[0];
     assert_eq!(crumb_messages(e), ["step 1", "slow query", "step 3"]);
     let slow = &e.breadcrumbs.values[1];
-    assert_eq!(slow.level, Some(Level::Warning));
+    assert_eq!(slow.level, Level::Warning);
     assert_eq!(slow.category.as_deref(), Some("db"));
     assert_eq!(slow.data["attempt"], 2);
     assert_eq!(e.breadcrumbs.values[2].data["step"], 3);
@@ -398,4 +400,92 @@ fn without_a_client_nothing_is_captured() {
     });
     assert_eq!(console.lines().len(), 2);
     assert!(Hub::current().last_event_id().is_none());
+}
+
+#[test]
+fn the_official_names_work_event_filter_and_converters() {
+    use sentry_log::tracing::{breadcrumb_from_event, event_from_event, EventFilter};
+    let layer = sentry_log::tracing::layer().event_filter(|md| match *md.level() {
+        tracing::Level::WARN => EventFilter::Breadcrumb | EventFilter::Event,
+        _ => EventFilter::Ignore,
+    });
+    let (events, _) = capture(layer, || {
+        tracing::warn!(n = 1, "first");
+        tracing::error!("ignored");
+        tracing::warn!(n = 2, "second");
+    });
+    assert_eq!(events.len(), 2);
+    let crumbs: Vec<_> = events[1]
+        .breadcrumbs
+        .iter()
+        .filter_map(|b| b.message.as_deref())
+        .collect();
+    assert_eq!(crumbs, ["first", "second"]);
+    assert_eq!(events[1].extra["n"], 2);
+
+    // The converters, called from a layer of one's own.
+    struct Convert(std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>);
+    impl<S> tracing_subscriber::Layer<S> for Convert
+    where
+        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let crumb =
+                breadcrumb_from_event(event, None::<&tracing_subscriber::layer::Context<'_, S>>);
+            let ev = event_from_event(event, &ctx);
+            let span = ev.contexts.keys().next().cloned().unwrap_or_default();
+            if let Ok(mut seen) = self.0.lock() {
+                seen.push((crumb.message.unwrap_or_default(), span));
+            }
+        }
+    }
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let subscriber = tracing_subscriber::registry().with(Convert(seen.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        let _s = tracing::info_span!("job", id = 3).entered();
+        tracing::info!("converted");
+    });
+    let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    assert_eq!(seen, [("converted".to_owned(), "job".to_owned())]);
+}
+
+#[test]
+fn an_event_mapper_builds_what_is_sent() {
+    use sentry_log::tracing::{breadcrumb_from_event, event_from_event, EventMapping};
+    let layer =
+        sentry_log::tracing::layer().event_mapper(|event, ctx| match *event.metadata().level() {
+            tracing::Level::ERROR => EventMapping::Combined(
+                vec![
+                    EventMapping::Breadcrumb(breadcrumb_from_event(event, &ctx)),
+                    EventMapping::Event(Box::new({
+                        let mut e = event_from_event(event, &ctx);
+                        e.tags.insert("mapped", "yes");
+                        e
+                    })),
+                ]
+                .into(),
+            ),
+            tracing::Level::DEBUG => EventMapping::Breadcrumb(breadcrumb_from_event(event, &ctx)),
+            _ => EventMapping::Ignore,
+        });
+    let (events, _) = capture(layer, || {
+        tracing::debug!("a debug crumb");
+        tracing::warn!("ignored");
+        let _s = tracing::info_span!("job", id = 9).entered();
+        tracing::error!("failed");
+    });
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!(e.tags.get("mapped"), Some("yes"));
+    assert_eq!(e.contexts["job"]["id"], 9);
+    let crumbs: Vec<_> = e
+        .breadcrumbs
+        .iter()
+        .filter_map(|b| b.message.as_deref())
+        .collect();
+    assert_eq!(crumbs, ["a debug crumb", "failed"]);
 }

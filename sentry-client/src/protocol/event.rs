@@ -164,7 +164,7 @@ impl Event {
 
     /// The level, defaulting to `error` as servers do.
     pub fn level_or_default(&self) -> Level {
-        self.level.unwrap_or_default()
+        self.level.unwrap_or(Level::Error)
     }
 
     /// The human-readable message: `logentry.formatted`, else the message text, else the
@@ -391,8 +391,8 @@ protocol_struct! {
         category: Option<String> = "category",
         /// Message.
         message: Option<String> = "message",
-        /// Level (default `info`).
-        level: Option<Level> = "level",
+        /// Level; a missing level reads as the default, `info`.
+        level: Level = "level",
         /// Data, e.g. `{url, method, status_code}` for `http`.
         data: Map<String, Value> = "data",
     }
@@ -515,6 +515,30 @@ protocol_struct! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_breadcrumb_level_defaults_to_info_and_round_trips() {
+        let read = |raw: &str| serde_json::from_str::<Breadcrumb>(raw).expect(raw);
+        let write = |b: &Breadcrumb| serde_json::to_string(b).expect("write");
+        assert_eq!(Breadcrumb::default().level, Level::Info);
+        assert_eq!(write(&Breadcrumb::default()), "{}");
+        assert_eq!(read(r#"{"message":"m"}"#).level, Level::Info);
+        assert_eq!(read(r#"{"level":null}"#).level, Level::Info);
+        for raw in [
+            r#"{"message":"m"}"#,
+            r#"{"level":"info"}"#,
+            r#"{"level":"warning"}"#,
+            r#"{"level":null}"#,
+        ] {
+            assert_eq!(write(&read(raw)), raw);
+        }
+        let warn = Breadcrumb {
+            level: Level::Warning,
+            ..Default::default()
+        };
+        assert_eq!(write(&warn), r#"{"level":"warning"}"#);
+        assert_eq!(Event::default().level_or_default(), Level::Error);
+    }
 
     #[test]
     fn lenient_reading_keeps_what_reads_and_the_rest_raw() {

@@ -2,6 +2,10 @@
 //! reports, the rate-limit header and body encodings — the one definition that our SDK
 //! and our server share.
 //!
+//! [`Map`] and [`Value`] are `serde_json`'s (the official crate's `protocol::Map` is a
+//! `BTreeMap`; both have `new`, `insert`, `get` and `iter`, and ours is what the event's
+//! `extra`, `contexts` and `data` fields hold).
+//!
 //! This module imports nothing else of the crate and is all that remains with
 //! `default-features = false`, so a server can depend on it without the transports.
 //!
@@ -42,5 +46,17 @@ pub use event::{
     Message, Request, Sdk, SdkPackage, Stacktrace, Thread, User,
 };
 pub use rate_limits::{RateLimit, RateLimitScope, RateLimits};
-pub use values::{Level, PairList, ThreadId, Timestamp, Values};
+pub use values::{Level, PairList, ParseLevelError, ThreadId, Timestamp, Values};
 pub use wire::Wire;
+
+// Names under which the official `sentry::protocol` offers the same things.
+pub use event::{Sdk as ClientSdkInfo, SdkPackage as ClientSdkPackage};
+pub use serde_json::{Map, Value};
+pub use url::Url;
+pub use uuid::Uuid;
+
+/// JSON values as the protocol structs hold them (`serde_json`'s), under the path the
+/// official `sentry::protocol::value` has.
+pub mod value {
+    pub use serde_json::value::{from_value, to_value, Index, Map, Number, Value};
+}

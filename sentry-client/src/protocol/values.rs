@@ -175,12 +175,14 @@ impl<'de> Deserialize<'de> for Timestamp {
 pub enum Level {
     /// Debug information.
     Debug,
-    /// Informational.
+    /// Informational (the default, as in the official crate: a breadcrumb without a
+    /// level is `info`; an event without one is `error`, see
+    /// [`Event::level_or_default`](super::Event::level_or_default)).
+    #[default]
     Info,
     /// A warning.
     Warning,
-    /// An error (the default for events).
-    #[default]
+    /// An error.
     Error,
     /// A fatal error, such as a panic.
     Fatal,
@@ -516,7 +518,22 @@ pub enum ThreadId {
     String(String),
 }
 
-super::wire::wire_via_serde!(Timestamp, Level, ThreadId);
+super::wire::wire_via_serde!(Timestamp, ThreadId);
+
+impl super::wire::Wire for Level {
+    fn de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <Self as Deserialize>::deserialize(d)
+    }
+    fn ser<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.serialize(s)
+    }
+    /// A bare `Level` field (a breadcrumb's) is left out when it is the default `info`,
+    /// as the official SDK writes it; an explicit `"info"` that was read is kept in the
+    /// struct's `other` map and written back, so reading and writing loses nothing.
+    fn skip(&self) -> bool {
+        *self == Level::Info
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -45,6 +45,9 @@
 //! level check here.
 
 mod fields;
+mod mapping;
+
+pub use self::mapping::{CombinedEventMapping, EventMapping};
 
 use std::fmt;
 
@@ -60,7 +63,12 @@ use crate::filter::{level_from_tracing, LogFilter};
 use crate::reentrancy::{enter, is_sdk_target};
 
 /// A filter closure of [`SentryLayer::filter`].
-type EventFilter = dyn Fn(&TracingEvent<'_>) -> LogFilter + Send + Sync;
+type FilterFn = dyn Fn(&TracingEvent<'_>) -> LogFilter + Send + Sync;
+
+/// The official `sentry-tracing`'s name for the flags that say what an event becomes:
+/// the same type as [`LogFilter`] (`Ignore`, `Breadcrumb`, `Event`; `Exception` acts as
+/// `Event` here).
+pub use crate::filter::LogFilter as EventFilter;
 
 /// Context names with a meaning of their own in the protocol; a span with one of these
 /// names gets a `span ` prefix.
@@ -85,12 +93,27 @@ const RESERVED_CONTEXTS: [&str; 18] = [
     "trace",
 ];
 
+/// A mapper closure of [`SentryLayer::event_mapper`].
+type MapperFn<S> = dyn Fn(&TracingEvent<'_>, Context<'_, S>) -> EventMapping + Send + Sync;
+
 /// A `tracing_subscriber::Layer` reporting events to Sentry: errors as events, warnings
-/// and infos as breadcrumbs, unless [`filter`](Self::filter) says otherwise. See the
-/// [module docs](self).
-#[derive(Default)]
-pub struct SentryLayer {
-    filter: Option<Box<EventFilter>>,
+/// and infos as breadcrumbs, unless [`filter`](Self::filter) or
+/// [`event_mapper`](Self::event_mapper) says otherwise. See the [module docs](self).
+///
+/// `S` is the subscriber the layer is stacked on, as in the official layer; it is
+/// inferred where the layer is added (`registry().with(layer())`).
+pub struct SentryLayer<S = tracing_subscriber::Registry> {
+    filter: Option<Box<FilterFn>>,
+    mapper: Option<Box<MapperFn<S>>>,
+}
+
+impl<S> Default for SentryLayer<S> {
+    fn default() -> Self {
+        SentryLayer {
+            filter: None,
+            mapper: None,
+        }
+    }
 }
 
 /// A layer with the default mapping ([`LogFilter::from_tracing_level`]).
@@ -104,11 +127,27 @@ pub struct SentryLayer {
 /// // In a program: subscriber.init();
 /// # drop(subscriber);
 /// ```
-pub fn layer() -> SentryLayer {
+pub fn layer<S>() -> SentryLayer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
     SentryLayer::default()
 }
 
-impl SentryLayer {
+impl<S> SentryLayer<S> {
+    /// Builds what each event becomes itself ([`EventMapping`], e.g. with
+    /// [`event_from_event`] and a few edits), instead of a [`filter`](Self::filter)
+    /// choosing among the built-in conversions, which it overrides, as the official
+    /// layer's `event_mapper`. It runs for every event that reaches the layer (not the
+    /// SDK's own, not re-entrant ones) while a client is active.
+    pub fn event_mapper<F>(mut self, mapper: F) -> Self
+    where
+        F: Fn(&TracingEvent<'_>, Context<'_, S>) -> EventMapping + Send + Sync + 'static,
+    {
+        self.mapper = Some(Box::new(mapper));
+        self
+    }
+
     /// Maps each event to a Sentry event, a breadcrumb, or nothing, instead of by level.
     /// The closure runs for every event that reaches the layer, so keep it cheap.
     pub fn filter<F>(mut self, filter: F) -> Self
@@ -117,6 +156,15 @@ impl SentryLayer {
     {
         self.filter = Some(Box::new(filter));
         self
+    }
+
+    /// Maps each event by its metadata, as the official layer's `event_filter`: the
+    /// same as [`filter`](Self::filter) with a closure that reads `event.metadata()`.
+    pub fn event_filter<F>(self, filter: F) -> Self
+    where
+        F: Fn(&::tracing::Metadata<'_>) -> EventFilter + Send + Sync + 'static,
+    {
+        self.filter(move |event| filter(event.metadata()))
     }
 
     fn map(&self, event: &TracingEvent<'_>) -> LogFilter {
@@ -128,12 +176,11 @@ impl SentryLayer {
 
     /// The slow path: the event is wanted by Sentry.
     #[cold]
-    fn capture<S>(&self, event: &TracingEvent<'_>, mapping: LogFilter, ctx: Context<'_, S>)
+    fn capture(&self, event: &TracingEvent<'_>, mapping: LogFilter, ctx: Context<'_, S>)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let md = event.metadata();
-        if is_sdk_target(md.target()) {
+        if is_sdk_target(event.metadata().target()) {
             return;
         }
         let Some(_guard) = enter() else {
@@ -143,75 +190,138 @@ impl SentryLayer {
         if !hub.is_active() {
             return;
         }
-        let mut fields = EventFields::new(mapping == LogFilter::Event);
+        let wants_event = mapping.intersects(LogFilter::Event | LogFilter::Exception);
+        let mut fields = EventFields::new(wants_event);
         event.record(&mut fields);
         let target = fields.log.target.clone();
-        let target = target.as_deref().unwrap_or(md.target());
-        if is_sdk_target(target) {
+        if is_sdk_target(target.as_deref().unwrap_or(event.metadata().target())) {
             return;
         }
-        let level = level_from_tracing(md.level());
-        match mapping {
-            LogFilter::Ignore => {}
-            LogFilter::Breadcrumb => hub.add_breadcrumb(Breadcrumb {
-                ty: (level >= sentry_client::Level::Error).then(|| "error".to_owned()),
-                category: Some(target.to_owned()),
-                message: fields.message,
-                level: Some(level),
-                data: fields.fields,
-                ..Default::default()
-            }),
-            LogFilter::Event => {
-                let mut ev = match fields.exception.take() {
-                    Some(mut e) => {
-                        if let Some(mech) = e
-                            .exception
-                            .values
-                            .last_mut()
-                            .and_then(|x| x.mechanism.as_mut())
-                        {
-                            mech.ty = Some("tracing".into());
-                        }
-                        e
-                    }
-                    None => Event::new(),
-                };
-                ev.level = Some(level);
-                ev.logger = Some(target.to_owned());
-                ev.logentry = Some(LogEntry {
-                    formatted: Some(fields.message.unwrap_or_else(|| md.name().to_owned())),
-                    ..Default::default()
-                });
-                let mut extra = fields.fields;
-                let origin = fields.log;
-                let module = origin
-                    .module_path
-                    .or_else(|| md.module_path().map(Into::into));
-                if let Some(m) = module {
-                    extra.insert("code.namespace".into(), Value::from(m));
-                }
-                if let Some(f) = origin.file.or_else(|| md.file().map(Into::into)) {
-                    extra.insert("code.filepath".into(), Value::from(f));
-                }
-                if let Some(l) = origin.line.or_else(|| md.line().map(u64::from)) {
-                    extra.insert("code.lineno".into(), Value::from(l));
-                }
-                ev.extra = extra;
-                if let Some(scope) = ctx.event_scope(event) {
-                    for span in scope.from_root() {
-                        let fields = span
-                            .extensions()
-                            .get::<SpanFields>()
-                            .map(|f| f.0.clone())
-                            .unwrap_or_default();
-                        let key = context_key(span.name(), &ev.contexts);
-                        ev.contexts.insert(key, Value::Object(fields));
-                    }
-                }
-                hub.capture_event(ev);
-            }
+        if mapping.contains(LogFilter::Breadcrumb) {
+            let crumb_fields = if wants_event {
+                // The event consumes its own copy of the fields.
+                let mut again = EventFields::new(false);
+                event.record(&mut again);
+                again
+            } else {
+                std::mem::replace(&mut fields, EventFields::new(false))
+            };
+            hub.add_breadcrumb(crumb_from_fields(event, crumb_fields));
+        }
+        if wants_event {
+            hub.capture_event(event_from_fields(event, fields, Some(&ctx)));
         }
     }
+}
+
+/// The breadcrumb for a `tracing` event, as the layer adds it (level, `category` = the
+/// target, the message, the fields as `data`). `ctx` is accepted for the official
+/// signature and not used: breadcrumbs carry no span data.
+pub fn breadcrumb_from_event<'context, S>(
+    event: &TracingEvent<'_>,
+    ctx: impl Into<Option<&'context Context<'context, S>>>,
+) -> Breadcrumb
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let _ = ctx.into();
+    let mut fields = EventFields::new(false);
+    event.record(&mut fields);
+    crumb_from_fields(event, fields)
+}
+
+/// The Sentry event for a `tracing` event, as the layer captures it (see the
+/// [module docs](self)); with `ctx`, the enclosing spans become contexts.
+pub fn event_from_event<'context, S>(
+    event: &TracingEvent<'_>,
+    ctx: impl Into<Option<&'context Context<'context, S>>>,
+) -> Event
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let mut fields = EventFields::new(true);
+    event.record(&mut fields);
+    event_from_fields(event, fields, ctx.into())
+}
+
+/// The target: the bridged `log` record's, else the event's.
+fn target_of(event: &TracingEvent<'_>, fields: &EventFields) -> String {
+    fields
+        .log
+        .target
+        .clone()
+        .unwrap_or_else(|| event.metadata().target().to_owned())
+}
+
+fn crumb_from_fields(event: &TracingEvent<'_>, fields: EventFields) -> Breadcrumb {
+    let level = level_from_tracing(event.metadata().level());
+    Breadcrumb {
+        ty: (level >= sentry_client::Level::Error).then(|| "error".to_owned()),
+        category: Some(target_of(event, &fields)),
+        message: fields.message,
+        level,
+        data: fields.fields,
+        ..Default::default()
+    }
+}
+
+fn event_from_fields<S>(
+    event: &TracingEvent<'_>,
+    mut fields: EventFields,
+    ctx: Option<&Context<'_, S>>,
+) -> Event
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let md = event.metadata();
+    let target = target_of(event, &fields);
+    let mut ev = match fields.exception.take() {
+        Some(mut e) => {
+            if let Some(mech) = e
+                .exception
+                .values
+                .last_mut()
+                .and_then(|x| x.mechanism.as_mut())
+            {
+                mech.ty = Some("tracing".into());
+            }
+            e
+        }
+        None => Event::new(),
+    };
+    ev.level = Some(level_from_tracing(md.level()));
+    ev.logger = Some(target);
+    ev.logentry = Some(LogEntry {
+        formatted: Some(fields.message.unwrap_or_else(|| md.name().to_owned())),
+        ..Default::default()
+    });
+    let mut extra = fields.fields;
+    let origin = fields.log;
+    let module = origin
+        .module_path
+        .or_else(|| md.module_path().map(Into::into));
+    if let Some(m) = module {
+        extra.insert("code.namespace".into(), Value::from(m));
+    }
+    if let Some(f) = origin.file.or_else(|| md.file().map(Into::into)) {
+        extra.insert("code.filepath".into(), Value::from(f));
+    }
+    if let Some(l) = origin.line.or_else(|| md.line().map(u64::from)) {
+        extra.insert("code.lineno".into(), Value::from(l));
+    }
+    ev.extra = extra;
+    if let Some(scope) = ctx.and_then(|ctx| ctx.event_scope(event)) {
+        for span in scope.from_root() {
+            let fields = span
+                .extensions()
+                .get::<SpanFields>()
+                .map(|f| f.0.clone())
+                .unwrap_or_default();
+            let key = context_key(span.name(), &ev.contexts);
+            ev.contexts.insert(key, Value::Object(fields));
+        }
+    }
+    ev
 }
 
 /// The context name for a span: its name, prefixed when reserved, numbered when taken.
@@ -234,7 +344,7 @@ fn context_key(name: &str, taken: &Map<String, Value>) -> String {
     }
 }
 
-impl<S> Layer<S> for SentryLayer
+impl<S> Layer<S> for SentryLayer<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -269,22 +379,35 @@ where
     }
 
     fn on_event(&self, event: &TracingEvent<'_>, ctx: Context<'_, S>) {
+        if let Some(mapper) = &self.mapper {
+            if is_sdk_target(event.metadata().target()) {
+                return;
+            }
+            let Some(_guard) = enter() else {
+                return;
+            };
+            let hub = Hub::current();
+            if hub.is_active() {
+                mapping::apply(&hub, mapper(event, ctx));
+            }
+            return;
+        }
         let mapping = self.map(event);
-        if mapping != LogFilter::Ignore {
+        if !mapping.is_empty() {
             self.capture(event, mapping, ctx);
         }
     }
 }
 
-impl fmt::Debug for SentryLayer {
+impl<S> fmt::Debug for SentryLayer<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SentryLayer")
             .field(
                 "filter",
-                &if self.filter.is_some() {
-                    "custom"
-                } else {
-                    "by level"
+                &match (&self.mapper, &self.filter) {
+                    (Some(_), _) => "mapper",
+                    (None, Some(_)) => "custom",
+                    (None, None) => "by level",
                 },
             )
             .finish()

@@ -317,7 +317,7 @@ fn crumb(c: &Breadcrumb) -> Crumb {
         time,
         exact,
         category,
-        level: c.level.map(|l| l.as_str().to_owned()).unwrap_or_default(),
+        level: c.level.as_str().to_owned(),
         message,
     }
 }

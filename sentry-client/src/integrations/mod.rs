@@ -6,6 +6,8 @@
 //! [`Integration::process_event`] runs for every event on the background worker, after
 //! the scope is applied and before `before_send`.
 //!
+//! With the feature `anyhow`, the `anyhow` module captures `anyhow::Error`s.
+//!
 //! ```
 //! use sentry_client::integrations::Integration;
 //! use sentry_client::protocol::Event;
@@ -27,13 +29,24 @@
 //! assert_eq!(events[0].tags.get("team"), Some("payments"));
 //! ```
 
+#[cfg(feature = "anyhow")]
+pub mod anyhow;
+
+use std::any::Any;
+
 use crate::protocol::Event;
 use crate::ClientOptions;
 
 /// A pluggable extension of the client.
-pub trait Integration: Send + Sync + 'static {
-    /// A short name, listed in the event's `sdk.integrations`.
-    fn name(&self) -> &'static str;
+///
+/// Every method has a default, so `impl Integration for MyIntegration {}` is a complete
+/// integration, and [`Hub::with_integration`](crate::Hub::with_integration) finds it
+/// again by its type.
+pub trait Integration: Send + Sync + AsAny + 'static {
+    /// A short name, listed in the event's `sdk.integrations`. Default: the type's name.
+    fn name(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
 
     /// Runs once when the client is created; may adjust the options.
     fn setup(&self, options: &mut ClientOptions) {
@@ -45,5 +58,19 @@ pub trait Integration: Send + Sync + 'static {
     fn process_event(&self, event: Event, options: &ClientOptions) -> Option<Event> {
         let _ = options;
         Some(event)
+    }
+}
+
+/// Access to an integration as [`Any`], so that it can be found by its type; implemented
+/// for every type, nothing to implement by hand.
+#[doc(hidden)]
+pub trait AsAny {
+    /// `self` as `&dyn Any`.
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Any> AsAny for T {
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }
