@@ -20,7 +20,8 @@ pub struct IngestLimits {
     pub envelope: EnvelopeLimits,
     /// Caps applied to each event before it is normalized, grouped and stored.
     pub normalize: NormalizeLimits,
-    /// Request bodies decompressed and parsed at once (on the blocking pool); with
+    /// Request bodies decompressed and parsed at once on the blocking pool (small bodies
+    /// of authenticated senders are decoded inline, within a budget; see `ingest::http`); with
     /// `max_decompressed_bytes` it bounds the inflated bytes in flight. Default 4.
     pub decode_slots: usize,
     /// How long a request waits for a decode slot before it is answered 503 with

@@ -399,13 +399,22 @@ fn decoding_is_bounded_by_its_slots() {
     // Every decode slot taken (as by slow bodies): a new body waits briefly, then 503.
     let held: Vec<_> = std::iter::from_fn(|| s.ingestor.decode.try_acquire()).collect();
     assert_eq!(held.len(), 4, "the default number of slots");
-    let r = s.post_envelope(&good_envelope());
+    // A body past the inline budget (64 KiB as sent) can only be decoded in a slot.
+    let big_event = format!(
+        r#"{{"message":"big","extra":{{"blob":"{}"}}}}"#,
+        "x".repeat(100_000)
+    );
+    let big = envelope(&format!(r#"{{"event_id":"{}"}}"#, new_id()), &big_event);
+    let r = s.post_envelope(&big);
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(r.header("retry-after"), Some("1"));
     assert!(r.detail().contains("busy"), "{}", r.detail());
     assert_eq!(s.event_count(), 0, "nothing stored half-way");
     // Requests that decode nothing are still served.
     assert_eq!(request(s.addr, "GET", "/healthz", &[], b"").status, 200);
-    drop(held);
+    // A small body from an authenticated sender is decoded inline, within its budget.
     assert_eq!(s.post_envelope(&good_envelope()).status, 200);
+    drop(held);
+    let r = s.post_envelope(&big);
+    assert_eq!(r.status, 200, "{}", r.text());
 }

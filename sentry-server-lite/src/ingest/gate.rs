@@ -1,5 +1,7 @@
 //! The decode gate: how many request bodies are decompressed and parsed at once. Each
-//! decode runs on the blocking pool holding a slot; a request that finds no free slot
+//! decode runs on the blocking pool holding a slot (the small bodies of authenticated
+//! senders that `ingest::http` decodes inline, within their budget, need none); a
+//! request that finds no free slot
 //! within [`IngestLimits::decode_wait`] is answered 503 with `Retry-After`, so the
 //! inflated bytes in flight never exceed `decode_slots × max_decompressed_bytes`
 //! however many requests arrive.

@@ -235,7 +235,24 @@ impl Ingestor {
         body: &'a [u8],
         legacy_store: bool,
     ) -> Result<Cow<'a, [u8]>, IngestError> {
-        let cap = self.limits.max_decompressed_bytes;
+        self.decode_body_within(
+            encoding,
+            body,
+            legacy_store,
+            self.limits.max_decompressed_bytes,
+        )
+    }
+
+    /// [`Ingestor::decode_body`] with a smaller cap on the decoded size (the inline
+    /// budget of a transport); past it, `TooLarge`.
+    pub fn decode_body_within<'a>(
+        &self,
+        encoding: ContentEncoding,
+        body: &'a [u8],
+        legacy_store: bool,
+        cap: usize,
+    ) -> Result<Cow<'a, [u8]>, IngestError> {
+        let cap = cap.min(self.limits.max_decompressed_bytes);
         match encoding {
             ContentEncoding::Identity if legacy_store => {
                 Ok(Cow::Owned(decode_legacy_store_body(body, cap)?))
