@@ -231,7 +231,7 @@ async fn ingest(
     // decode slots, so no unauthenticated or large body is inflated on a runtime thread.
     if source.checked.is_some() && bytes.len() <= INLINE_BODY_BYTES {
         match decode_and_accept(
-            &ing,
+            ing,
             endpoint,
             encoding,
             &bytes,
