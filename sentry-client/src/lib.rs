@@ -8,8 +8,10 @@
 //! retrying with backoff, spooling to disk when the server is unreachable, and reporting
 //! every discard as a client report.
 //!
-//! The API follows the official `sentry` crate, so `use sentry_client as sentry;` is
-//! usually all a switch takes:
+//! The API follows the official `sentry` crate: with `use sentry_client as sentry;` code
+//! for its error-reporting API (options builder, hub and scope, captures, protocol types)
+//! compiles as it is; performance tracing, sessions and logs are not there yet (the
+//! README's "Coming from the official crate" lists what is):
 //!
 //! ```
 //! use sentry_client as sentry;
