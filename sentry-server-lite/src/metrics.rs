@@ -14,21 +14,6 @@ use sentry_client::protocol::{DataCategory, DiscardReason, ItemType};
 /// The label of everything outside a fixed label set.
 pub const OTHER_LABEL: &str = "other";
 
-/// The client-report reasons counted under their own label.
-const REASONS: [DiscardReason; 11] = [
-    DiscardReason::QueueOverflow,
-    DiscardReason::CacheOverflow,
-    DiscardReason::BufferOverflow,
-    DiscardReason::RatelimitBackoff,
-    DiscardReason::NetworkError,
-    DiscardReason::SendError,
-    DiscardReason::SampleRate,
-    DiscardReason::BeforeSend,
-    DiscardReason::EventProcessor,
-    DiscardReason::InternalSdkError,
-    DiscardReason::Invalid,
-];
-
 /// The label of an item type: its wire name when the protocol knows it, else `other`.
 pub fn item_label(ty: &ItemType) -> String {
     match ty {
@@ -38,7 +23,7 @@ pub fn item_label(ty: &ItemType) -> String {
 }
 
 fn reason_label(reason: &str) -> &'static str {
-    REASONS
+    DiscardReason::ALL
         .iter()
         .map(|r| r.as_str())
         .find(|r| *r == reason)

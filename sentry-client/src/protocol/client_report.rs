@@ -33,6 +33,22 @@ pub enum DiscardReason {
 }
 
 impl DiscardReason {
+    /// Every reason this protocol version names, in declaration order (for readers that
+    /// map a wire name back to a reason, and for fixed metric label sets).
+    pub const ALL: [DiscardReason; 11] = [
+        DiscardReason::QueueOverflow,
+        DiscardReason::CacheOverflow,
+        DiscardReason::BufferOverflow,
+        DiscardReason::RatelimitBackoff,
+        DiscardReason::NetworkError,
+        DiscardReason::SendError,
+        DiscardReason::SampleRate,
+        DiscardReason::BeforeSend,
+        DiscardReason::EventProcessor,
+        DiscardReason::InternalSdkError,
+        DiscardReason::Invalid,
+    ];
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -68,7 +68,7 @@ impl Discards {
         if let Ok(report) = item.client_report() {
             let mut counts = self.counts.lock();
             for d in report.discarded_events {
-                let reason = REASONS.iter().find(|r| r.as_str() == d.reason);
+                let reason = DiscardReason::ALL.iter().find(|r| r.as_str() == d.reason);
                 let category = DataCategory::parse(&d.category);
                 if let (Some(&r), Some(c)) = (reason, category) {
                     *counts.entry((r, c)).or_insert(0) += d.quantity;
@@ -77,20 +77,6 @@ impl Discards {
         }
     }
 }
-
-const REASONS: &[DiscardReason] = &[
-    DiscardReason::QueueOverflow,
-    DiscardReason::CacheOverflow,
-    DiscardReason::BufferOverflow,
-    DiscardReason::RatelimitBackoff,
-    DiscardReason::NetworkError,
-    DiscardReason::SendError,
-    DiscardReason::SampleRate,
-    DiscardReason::BeforeSend,
-    DiscardReason::EventProcessor,
-    DiscardReason::InternalSdkError,
-    DiscardReason::Invalid,
-];
 
 #[cfg(test)]
 mod tests {
