@@ -54,9 +54,13 @@ pub fn group(event: &Event) -> Grouping {
 /// normalization reads the same facts).
 pub fn group_facts(facts: &EventFacts<'_>) -> Grouping {
     let default = default_components(facts);
+    // A fingerprint, else the checksum of a raven-era client, overrides the default.
     let components = match fingerprint_component(facts.event, facts.level, &default) {
         Some(fp) => vec![fp],
-        None => default,
+        None => match legacy_checksum(facts.event) {
+            Some(checksum) => vec![vec!["checksum".to_owned(), checksum.to_owned()]],
+            None => default,
+        },
     };
     Grouping {
         version: VERSION,
@@ -157,11 +161,22 @@ fn default_components(facts: &EventFacts<'_>) -> Vec<Vec<String>> {
     if let Some(msg) = message_component(event) {
         return vec![vec!["msg".to_owned(), msg]];
     }
+    if let Some(report) = &facts.security {
+        let mut c = vec!["security".to_owned()];
+        c.extend(report.group.iter().cloned());
+        return vec![c];
+    }
     vec![vec![
         "fallback".to_owned(),
         facts.level.as_str().to_owned(),
         event.logger.clone().unwrap_or_default(),
     ]]
+}
+
+/// The `checksum` raven-era clients could send to name the group themselves.
+fn legacy_checksum(event: &Event) -> Option<&str> {
+    let c = event.other.get("checksum")?.as_str()?.trim();
+    (!c.is_empty()).then_some(c)
 }
 
 fn exception_stack(e: &Exception) -> Option<&Stacktrace> {

@@ -97,6 +97,8 @@ pub struct Metrics {
     pub udp_dropped: AtomicU64,
     /// Events deleted by retention.
     pub retention_deleted: AtomicU64,
+    /// Parts of events that did not read and were removed at ingest (lenient reading).
+    pub invalid_parts: AtomicU64,
     /// Events per committed batch.
     pub batch_size: Histogram,
     /// Seconds per batch commit.
@@ -114,6 +116,7 @@ impl Default for Metrics {
             udp_datagrams: AtomicU64::new(0),
             udp_dropped: AtomicU64::new(0),
             retention_deleted: AtomicU64::new(0),
+            invalid_parts: AtomicU64::new(0),
             batch_size: Histogram::new(&[
                 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
             ]),
@@ -133,6 +136,11 @@ impl Metrics {
     /// Rejections for a reason so far.
     pub fn rejected(&self, reason: &str) -> u64 {
         self.rejected.lock().get(reason).copied().unwrap_or(0)
+    }
+
+    /// Counts parts of an event removed because they did not read.
+    pub fn invalid_parts_removed(&self, n: usize) {
+        self.invalid_parts.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// Counts an item that was accepted but not stored (session, transaction, ...);
@@ -228,6 +236,12 @@ impl Metrics {
             "sentry_lite_retention_deleted_total",
             "Events deleted by retention.",
             self.retention_deleted.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "sentry_lite_event_invalid_parts_removed_total",
+            "Parts of events that did not read and were removed (recorded on each event).",
+            self.invalid_parts.load(Ordering::Relaxed),
         );
         let _ = writeln!(
             out,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::lenient::Report;
 use super::values::{Level, PairList, ThreadId, Timestamp, Values};
 use super::wire::{protocol_struct, Wire};
 
@@ -102,6 +103,9 @@ protocol_struct! {
         ty: Option<String> = "type",
         /// Legacy top-level stack trace (old clients); servers treat it as a thread's.
         stacktrace: Option<Stacktrace> = "stacktrace",
+        /// The template being rendered when the error happened (raven-era Django,
+        /// Jinja2 and Rails clients).
+        template: Option<Template> = "template",
         /// Transactions only.
         spans: Option<Value> = "spans",
         /// Transactions only.
@@ -125,35 +129,21 @@ impl Event {
     }
 
     /// Reads an event that may hold odd data (a body stored long ago, by another
-    /// version): never fails. When the whole event does not read, each top-level field
-    /// is read on its own, and a field that does not read is kept as raw JSON in
-    /// `other` (so that writing the event still gives back what was read). Bytes that
-    /// are not a JSON object give an empty event.
+    /// version): never fails. Parts that do not read are left out of the typed fields;
+    /// a struct field that does not read is kept as raw JSON in its struct's `other`
+    /// (so that writing the event still gives back what was read). Bytes that are not a
+    /// JSON object give an empty event. See [`Event::read_lenient`] for what a server
+    /// reads at ingest (which also reports what it removed).
     pub fn from_slice_lenient(bytes: &[u8]) -> Event {
         if let Ok(event) = serde_json::from_slice::<Event>(bytes) {
             return event;
         }
-        let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(bytes) else {
-            return Event::default();
-        };
-        let (mut good, mut bad) = (Map::new(), Map::new());
-        for (key, value) in fields {
-            let alone = Value::Object(Map::from_iter([(key, value)]));
-            let reads = Event::deserialize(&alone).is_ok();
-            if let Value::Object(alone) = alone {
-                for (key, value) in alone {
-                    if reads {
-                        good.insert(key, value);
-                    } else {
-                        bad.insert(key, value);
-                    }
-                }
-            }
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(value) => Event::from_value_lenient(value, super::lenient::Report::keeping())
+                .map(|read| read.event)
+                .unwrap_or_default(),
+            Err(_) => Event::default(),
         }
-        // Fields are read independently of each other: what read alone reads together.
-        let mut event = Event::deserialize(Value::Object(good)).unwrap_or_default();
-        event.other.extend(bad);
-        event
     }
 
     /// Writes the event as compact JSON.
@@ -230,6 +220,12 @@ impl Wire for Message {
         match self {
             Message::Text(t) => s.serialize_str(t),
             Message::Entry(e) => e.serialize(s),
+        }
+    }
+    fn lenient(value: &Value, report: &mut Report) -> Option<Self> {
+        match value {
+            Value::Object(_) => LogEntry::lenient(value, report).map(Message::Entry),
+            other => String::lenient(other, report).map(Message::Text),
         }
     }
 }
@@ -353,6 +349,24 @@ protocol_struct! {
         stack_start: Option<bool> = "stack_start",
         /// Link to the source.
         source_link: Option<String> = "source_link",
+    }
+}
+
+protocol_struct! {
+    /// The template and line being rendered when an error happened.
+    pub struct Template {
+        /// Template path relative to the template directory.
+        filename: Option<String> = "filename",
+        /// Absolute path of the template.
+        abs_path: Option<String> = "abs_path",
+        /// 1-based line number.
+        lineno: Option<u64> = "lineno",
+        /// Lines before `lineno`.
+        pre_context: Vec<String> = "pre_context",
+        /// The line at `lineno`.
+        context_line: Option<String> = "context_line",
+        /// Lines after `lineno`.
+        post_context: Vec<String> = "post_context",
     }
 }
 
@@ -542,13 +556,14 @@ mod tests {
 
     #[test]
     fn lenient_reading_keeps_what_reads_and_the_rest_raw() {
-        let raw = br#"{"message":5,"level":"warning","exception":[{"type":"E"}],"user":"x"}"#;
+        let raw = br#"{"message":[5],"level":"warning","exception":[{"type":"E","stacktrace":7}],"user":"x"}"#;
         assert!(Event::from_slice(raw).is_err());
         let e = Event::from_slice_lenient(raw);
         assert_eq!(e.level, Some(Level::Warning));
         assert_eq!(e.exception.values[0].ty.as_deref(), Some("E"));
+        assert_eq!(e.exception.values[0].other["stacktrace"], 7);
         assert!(e.message.is_none() && e.user.is_none());
-        assert_eq!(e.other.get("message"), Some(&Value::from(5)));
+        assert_eq!(e.other.get("message"), Some(&serde_json::json!([5])));
         let back: Value = serde_json::from_slice(&e.to_json_vec()).expect("json");
         assert_eq!(back, serde_json::from_slice::<Value>(raw).expect("json"));
         assert_eq!(Event::from_slice_lenient(b"not json"), Event::default());

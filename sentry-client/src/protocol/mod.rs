@@ -31,6 +31,8 @@ pub mod dsn;
 pub mod encoding;
 pub mod envelope;
 pub mod event;
+pub mod legacy;
+pub mod lenient;
 pub mod rate_limits;
 pub mod values;
 
@@ -43,8 +45,9 @@ pub use envelope::{
 };
 pub use event::{
     Breadcrumb, DebugImage, DebugMeta, Event, EventError, Exception, Frame, LogEntry, Mechanism,
-    Message, Request, Sdk, SdkPackage, Stacktrace, Thread, User,
+    Message, Request, Sdk, SdkPackage, Stacktrace, Template, Thread, User,
 };
+pub use lenient::{LenientEvent, Removed, Report};
 pub use rate_limits::{RateLimit, RateLimitScope, RateLimits};
 pub use values::{Level, PairList, ParseLevelError, ThreadId, Timestamp, Values};
 pub use wire::Wire;

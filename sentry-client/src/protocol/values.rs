@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::lenient::{seq, Report};
 use super::wire::{Key, Seed, Ser, Wire};
 
 /// A point in time, read from Unix seconds (integer or float) or an RFC 3339 string.
@@ -355,6 +356,38 @@ impl<T: Wire> Wire for Values<T> {
     fn skip(&self) -> bool {
         self.values.is_empty() && self.other.is_empty()
     }
+    /// Lenient: a bare list, an object with `values` (its other keys kept), or a single
+    /// entry (an object without `values`, as raven-era clients sent one exception).
+    fn lenient(value: &Value, report: &mut Report) -> Option<Self> {
+        match value {
+            Value::Null => Some(Values::default()),
+            Value::Array(_) => seq(value, report).map(|values| Values {
+                values,
+                bare: true,
+                other: Map::new(),
+            }),
+            Value::Object(m) if m.contains_key("values") => {
+                let mut out = Values::default();
+                for (k, v) in m {
+                    if k != "values" {
+                        out.other.insert(k.clone(), v.clone());
+                        continue;
+                    }
+                    let mark = report.enter_key("values");
+                    match seq(v, report) {
+                        Some(values) => out.values = values,
+                        None if report.keeps_removed() => {
+                            out.other.insert(k.clone(), v.clone());
+                        }
+                        None => {}
+                    }
+                    report.leave(mark);
+                }
+                Some(out)
+            }
+            single => T::lenient(single, report).map(|v| Values::from(vec![v])),
+        }
+    }
 }
 
 /// An ordered string map that SDKs send as an object or as a list of `[key, value]` pairs
@@ -481,6 +514,42 @@ impl Wire for PairList {
     }
     fn skip(&self) -> bool {
         self.pairs.is_empty()
+    }
+    /// Lenient: an entry or pair that does not read (an object as a value, a pair of
+    /// three) is removed alone.
+    fn lenient(value: &Value, report: &mut Report) -> Option<Self> {
+        let mut out = PairList::default();
+        match value {
+            Value::Null => {}
+            Value::Object(m) => {
+                for (k, v) in m {
+                    let mark = report.enter_key(k);
+                    if let Some(Some(v)) = Option::<String>::lenient(v, report) {
+                        out.pairs.push((k.clone(), v));
+                    }
+                    report.leave(mark);
+                }
+            }
+            Value::Array(items) => {
+                out.as_pairs = true;
+                for (i, item) in items.iter().enumerate() {
+                    let mark = report.enter_index(i);
+                    match <[Option<String>; 2]>::try_from(
+                        Vec::<Option<String>>::de(item).unwrap_or_default(),
+                    ) {
+                        Ok([Some(k), Some(v)]) => out.pairs.push((k, v)),
+                        Ok([Some(_), None]) => {}
+                        _ => report.remove(item, "expected a [key, value] pair"),
+                    }
+                    report.leave(mark);
+                }
+            }
+            other => {
+                report.remove(other, "expected an object or a list of [key, value] pairs");
+                return None;
+            }
+        }
+        Some(out)
     }
 }
 

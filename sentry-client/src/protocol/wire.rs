@@ -16,6 +16,8 @@ use serde::ser::{Serialize, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::lenient::Report;
+
 /// How one field type is read leniently and written canonically.
 pub trait Wire: Sized {
     /// Reads a value, accepting the variants real SDKs send.
@@ -25,6 +27,12 @@ pub trait Wire: Sized {
     /// Whether the field is left out when writing (absent, empty).
     fn skip(&self) -> bool {
         false
+    }
+    /// Reads a value leniently from parsed JSON ([`super::lenient`]): a part that does
+    /// not read is removed and recorded in `report` instead of failing the whole value.
+    /// `None` when the value itself does not read (it is then recorded as removed).
+    fn lenient(value: &Value, report: &mut Report) -> Option<Self> {
+        super::lenient::leaf(value, report)
     }
 }
 
@@ -231,6 +239,52 @@ macro_rules! protocol_struct {
             fn ser<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 serde::Serialize::serialize(self, s)
             }
+            fn lenient(
+                value: &serde_json::Value,
+                report: &mut $crate::protocol::lenient::Report,
+            ) -> Option<Self> {
+                let serde_json::Value::Object(fields) = value else {
+                    report.remove(value, concat!("expected an object (", stringify!($name), ")"));
+                    return None;
+                };
+                let mut out = $name::default();
+                for (key, v) in fields {
+                    match key.as_str() {
+                        $(
+                            $key => {
+                                // As the strict reader: a known key sent as null is
+                                // kept in `other`, in the form it came.
+                                if v.is_null() {
+                                    out.other.insert(key.clone(), serde_json::Value::Null);
+                                    continue;
+                                }
+                                let mark = report.enter_key(key);
+                                let read = <$ty as $crate::protocol::wire::Wire>::lenient(v, report);
+                                report.leave(mark);
+                                match read {
+                                    Some(read) => {
+                                        let read = Some(read);
+                                        if let Some(form) = $crate::protocol::wire::empty_form(&read) {
+                                            out.other.insert(key.clone(), form);
+                                        }
+                                        if let Some(read) = read {
+                                            out.$field = read;
+                                        }
+                                    }
+                                    None if report.keeps_removed() => {
+                                        out.other.insert(key.clone(), v.clone());
+                                    }
+                                    None => {}
+                                }
+                            }
+                        )*
+                        _ => {
+                            out.other.insert(key.clone(), v.clone());
+                        }
+                    }
+                }
+                Some(out)
+            }
         }
     };
 }
@@ -289,6 +343,9 @@ impl<T: Wire> Wire for Option<T> {
     fn skip(&self) -> bool {
         self.is_none()
     }
+    fn lenient(value: &Value, report: &mut Report) -> Option<Self> {
+        super::lenient::option(value, report)
+    }
 }
 
 /// Visits a sequence (or `null`, as empty) element by element through [`Seed`].
@@ -327,6 +384,9 @@ impl<T: Wire> Wire for Vec<T> {
     }
     fn skip(&self) -> bool {
         self.is_empty()
+    }
+    fn lenient(value: &Value, report: &mut Report) -> Option<Self> {
+        super::lenient::seq(value, report)
     }
 }
 

@@ -1,8 +1,8 @@
-//! The event stage of the ingest path: parse an event item's JSON, compute its facts
-//! once, group and normalize it from them and compress it into the row the writer
+//! The event stage of the ingest path: read an event item's JSON leniently, compute its
+//! facts once, group and normalize it from them and compress it into the row the writer
 //! stores.
 
-use sentry_client::protocol::Event;
+use sentry_client::protocol::{Event, LenientEvent};
 use uuid::Uuid;
 
 use super::facts::EventFacts;
@@ -11,20 +11,18 @@ use crate::grouping;
 use crate::normalize;
 use crate::store::NewEvent;
 
-/// Parses an event: the fast path without field-path tracking, and only on failure a
-/// second pass that names the offending field.
-///
-/// The fast path checks UTF-8 once for the whole payload and then parses from `&str`
-/// (serde_json's slice reader would check every string again; the results are the same).
+/// Reads an event item as ingest does ([`Event::read_lenient`]): never refused for the
+/// shape of one of its parts (what does not read is removed and reported, legacy
+/// interface names are read under their modern keys); only a payload that is not a JSON
+/// object is a `BadRequest`. Valid events take the strict one-pass fast path.
+pub fn read_event(payload: &[u8]) -> Result<LenientEvent, IngestError> {
+    Event::read_lenient(payload).map_err(|e| IngestError::BadRequest(e.to_string()))
+}
+
+/// [`read_event`] without the report of what was changed (for benchmarks and tools
+/// that only need the event).
 pub fn parse_event(payload: &[u8]) -> Result<Event, sentry_client::protocol::EventError> {
-    let fast = match std::str::from_utf8(payload) {
-        Ok(text) => serde_json::from_str::<Event>(text).ok(),
-        Err(_) => None,
-    };
-    match fast {
-        Some(event) => Ok(event),
-        None => Event::from_slice(payload),
-    }
+    Event::read_lenient(payload).map(|read| read.event)
 }
 
 /// Normalizes, groups and compresses one event.

@@ -22,6 +22,7 @@ use regex::Regex;
 use sentry_client::protocol::{Event, Exception, Frame, Level, Stacktrace};
 use serde_json::{json, Value};
 
+use super::security::{self, Described};
 use crate::config::NormalizeLimits;
 
 /// Exceptions that count: the last five of the chain.
@@ -64,6 +65,9 @@ pub struct EventFacts<'a> {
     /// Tags: the event's own, then derived ones (`level`, `environment`, `os.name`, ...),
     /// trimmed, clamped, the first of each key kept.
     pub tags: Vec<(String, String)>,
+    /// A browser security report's title, culprit and grouping parts (events of type
+    /// `csp`, `expectct`, `expectstaple`, `hpkp`).
+    pub security: Option<Described>,
 }
 
 impl<'a> EventFacts<'a> {
@@ -85,7 +89,8 @@ impl<'a> EventFacts<'a> {
             None => thread_stack.map(|s| s.frames.as_slice()),
         };
         let culprit_frame = frames.and_then(|f| grouping_frames(f).last().copied());
-        let (title, metadata) = title_and_metadata(event, culprit_frame);
+        let security = security::describe(event);
+        let (title, metadata) = title_and_metadata(event, culprit_frame, security.as_ref());
         let message = match (event.message_text(), event.exception.values.last()) {
             (Some(m), _) => truncate(m, MAX_MESSAGE),
             (None, Some(e)) => exception_summary(e),
@@ -94,7 +99,7 @@ impl<'a> EventFacts<'a> {
         EventFacts {
             event,
             level,
-            culprit: culprit(event, culprit_frame),
+            culprit: culprit(event, culprit_frame, security.as_ref()),
             tags: tags_at(event, level.as_str()),
             issue_type: if event.exception.is_empty() {
                 "default"
@@ -107,6 +112,7 @@ impl<'a> EventFacts<'a> {
             title,
             metadata,
             message,
+            security,
         }
     }
 }
@@ -240,7 +246,11 @@ fn exception_summary(e: &Exception) -> String {
     }
 }
 
-fn title_and_metadata(event: &Event, frame: Option<&Frame>) -> (String, Value) {
+fn title_and_metadata(
+    event: &Event,
+    frame: Option<&Frame>,
+    security: Option<&Described>,
+) -> (String, Value) {
     let function = frame.and_then(|f| f.function.clone()).unwrap_or_default();
     let filename = frame.and_then(|f| f.filename.clone()).unwrap_or_default();
     if let Some(e) = event.exception.values.last() {
@@ -272,17 +282,43 @@ fn title_and_metadata(event: &Event, frame: Option<&Frame>) -> (String, Value) {
         .map(first_line)
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
+        .or_else(|| security.map(|s| s.title.clone()))
+        // Events of other types (`generic`, ...) may carry a title of their own.
+        .or_else(|| {
+            let own = event
+                .other
+                .get("title")
+                .and_then(Value::as_str)
+                .map(first_line);
+            own.filter(|t| !t.is_empty()).map(str::to_owned)
+        })
         .unwrap_or_else(|| "<unlabeled event>".to_owned());
     let title = truncate(&title, MAX_TITLE);
     (title.clone(), json!({ "title": title }))
 }
 
-fn culprit(event: &Event, frame: Option<&Frame>) -> String {
+/// The culprit: the transaction, else where the culprit frame is, else what the event
+/// says of itself (old clients sent a `culprit`; a template error names its template; a
+/// security report its directive or host).
+fn culprit(event: &Event, frame: Option<&Frame>, security: Option<&Described>) -> String {
     if let Some(t) = event.transaction.as_deref().filter(|t| !t.is_empty()) {
         return truncate(t, MAX_CULPRIT);
     }
     let Some(frame) = frame else {
-        return String::new();
+        let sent = event
+            .culprit
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        let template = event
+            .template
+            .as_ref()
+            .and_then(|t| t.filename.as_deref().or(t.abs_path.as_deref()));
+        let own = sent
+            .or(template)
+            .or(security.map(|s| s.culprit.as_str()))
+            .unwrap_or("");
+        return truncate(own, MAX_CULPRIT);
     };
     let location = frame_location(frame);
     let function = frame.function.as_deref().unwrap_or("");

@@ -1,5 +1,6 @@
-//! The HTTP ingestion endpoints: `POST /api/{project_id}/envelope/` and
-//! `POST /api/{project_id}/store/` (with and without the trailing slash), their CORS
+//! The HTTP ingestion endpoints: `POST /api/{project_id}/envelope/`,
+//! `POST /api/{project_id}/store/` and `POST /api/{project_id}/security/` (browser
+//! security reports, [`super::security`]) with and without the trailing slash, their CORS
 //! preflights, and the JSON answers (`{"id"}` or `{"detail"}`).
 
 use std::sync::Arc;
@@ -14,8 +15,11 @@ use http::StatusCode;
 use serde_json::json;
 
 use sentry_client::protocol::encoding::ContentEncoding;
-use sentry_client::protocol::{DataCategory, RateLimit, RateLimitScope, RateLimits};
+use sentry_client::protocol::{
+    DataCategory, Envelope, Item, ItemType, RateLimit, RateLimitScope, RateLimits,
+};
 
+use super::security::{events_from_reports, ReportMeta};
 use super::{auth, IngestError, Ingestor, Payload, Prepared, Source};
 
 const ALLOW_HEADERS: &str = "Content-Type, X-Sentry-Auth, X-Requested-With, Origin, Accept, \
@@ -35,12 +39,21 @@ pub fn routes() -> Router<Arc<Ingestor>> {
         )
         .route("/api/{project_id}/store/", post(store).options(preflight))
         .route("/api/{project_id}/store", post(store).options(preflight))
+        .route(
+            "/api/{project_id}/security/",
+            post(security).options(preflight),
+        )
+        .route(
+            "/api/{project_id}/security",
+            post(security).options(preflight),
+        )
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Endpoint {
     Envelope,
     Store,
+    Security,
 }
 
 async fn envelope(
@@ -61,6 +74,16 @@ async fn store(
     body: Body,
 ) -> Response {
     handle(ing, Endpoint::Store, project, query, headers, body).await
+}
+
+async fn security(
+    State(ing): State<Arc<Ingestor>>,
+    Path(project): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(ing, Endpoint::Security, project, query, headers, body).await
 }
 
 fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
@@ -208,11 +231,18 @@ async fn ingest(
     // Credentials in the request are checked before the body is even read. Without
     // any, a store body cannot authenticate at all, and an envelope only by its header.
     ing.precheck(&mut source)?;
-    if source.credentials.is_none() && endpoint == Endpoint::Store {
+    if source.credentials.is_none() && endpoint != Endpoint::Envelope {
         return Err(IngestError::Unauthorized(
             "missing authentication: send X-Sentry-Auth or ?sentry_key=".into(),
         ));
     }
+    let meta = match endpoint {
+        Endpoint::Security => Some(ReportMeta::from_query(
+            query,
+            header_str(headers, header::USER_AGENT),
+        )),
+        _ => None,
+    };
     let encoding = match header_str(headers, header::CONTENT_ENCODING) {
         Some(v) => ContentEncoding::from_header(v)?,
         None => ContentEncoding::Identity,
@@ -236,6 +266,7 @@ async fn ingest(
             encoding,
             &bytes,
             source.clone(),
+            meta.as_ref(),
             INLINE_DECODED_BYTES,
         ) {
             Err(IngestError::TooLarge(_)) => {}
@@ -249,7 +280,7 @@ async fn ingest(
         move || -> Result<Prepared, IngestError> {
             let _permit = permit;
             let cap = ing.limits.max_decompressed_bytes;
-            decode_and_accept(&ing, endpoint, encoding, &bytes, source, cap)
+            decode_and_accept(&ing, endpoint, encoding, &bytes, source, meta.as_ref(), cap)
         }
     };
     let prepared = tokio::task::spawn_blocking(work)
@@ -266,15 +297,26 @@ const INLINE_BODY_BYTES: usize = 64 * 1024;
 const INLINE_DECODED_BYTES: usize = 256 * 1024;
 
 /// Decodes a body (at most `cap` decoded bytes) and runs it through the ingest path.
+/// Security reports (with what their request adds, `meta`) become an envelope of events.
 fn decode_and_accept(
     ing: &Ingestor,
     endpoint: Endpoint,
     encoding: ContentEncoding,
     bytes: &[u8],
     mut source: Source,
+    meta: Option<&ReportMeta>,
     cap: usize,
 ) -> Result<Prepared, IngestError> {
     match endpoint {
+        Endpoint::Security => {
+            let decoded = ing.decode_body_within(encoding, bytes, false, cap)?;
+            let events = events_from_reports(&decoded, meta.unwrap_or(&ReportMeta::default()))?;
+            let mut envelope = Envelope::new();
+            for event in events {
+                envelope.push(Item::json(ItemType::Event, event));
+            }
+            ing.accept(source, Payload::Envelope(&envelope))
+        }
         Endpoint::Store => {
             let decoded = ing.decode_body_within(encoding, bytes, true, cap)?;
             ing.accept(source, Payload::Store(&decoded))

@@ -147,6 +147,72 @@ pub struct EventView {
     pub environment: String,
     /// Extra data.
     pub extra: Vec<(String, String)>,
+    /// The template being rendered (raven-era template errors), as a one-frame stack.
+    pub template: Option<StackView>,
+    /// A browser security report (CSP, Expect-CT, ...): its fields.
+    pub report: Option<Section>,
+    /// Parts of the event that were invalid and removed at ingest, as `(path, reason)`.
+    pub removed: Vec<(String, String)>,
+}
+
+impl EventView {
+    /// "2 fields of this event were invalid and removed" (empty when none were).
+    pub fn removed_summary(&self) -> String {
+        match self.removed.len() {
+            0 => String::new(),
+            1 => "1 field of this event was invalid and removed:".to_owned(),
+            n => format!("{n} fields of this event were invalid and removed:"),
+        }
+    }
+}
+
+/// The parts ingest removed, from the event's `errors` (`invalid_data` entries).
+fn removed_parts(event: &Event) -> Vec<(String, String)> {
+    event
+        .errors
+        .iter()
+        .filter(|e| e.get("type").and_then(Value::as_str) == Some("invalid_data"))
+        .map(|e| {
+            let field = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            (field("name"), field("reason"))
+        })
+        .collect()
+}
+
+/// The template of a template error, shown like a frame with its source lines.
+fn template(event: &Event) -> Option<StackView> {
+    let t = event.template.as_ref()?;
+    let f = Frame {
+        filename: t.filename.clone(),
+        abs_path: t.abs_path.clone(),
+        lineno: t.lineno,
+        pre_context: t.pre_context.clone(),
+        context_line: t.context_line.clone(),
+        post_context: t.post_context.clone(),
+        in_app: Some(true),
+        function: Some("(template)".to_owned()),
+        ..Frame::default()
+    };
+    Some(StackView {
+        frames: vec![frame(&f)],
+    })
+}
+
+/// The report a security event carries, under the key its type names.
+fn security_report(event: &Event) -> Option<Section> {
+    let ty = event.ty.as_deref()?;
+    let title = match ty {
+        "csp" => "Content Security Policy report",
+        "expectct" => "Expect-CT report",
+        "expectstaple" => "Expect-Staple report",
+        "hpkp" => "HPKP report",
+        _ => return None,
+    };
+    let report = event.other.get(ty)?.as_object()?;
+    Some(Section {
+        title: title.to_owned(),
+        pairs: map_pairs(report),
+    })
 }
 
 /// A value as text: strings as they are, everything else as compact JSON.
@@ -419,6 +485,9 @@ impl EventView {
             release: or_empty(&event.release),
             environment: or_empty(&event.environment),
             extra: map_pairs(&event.extra),
+            template: template(event),
+            report: security_report(event),
+            removed: removed_parts(event),
         }
     }
 
@@ -527,18 +596,23 @@ mod tests {
     fn odd_shapes_are_skipped() {
         let e = EventView::parse(b"not json");
         assert_eq!(e, EventView::default());
-        let e = EventView::from_event(&event(&json!({"exception": [{"type": "E"}], "message": 5,
-            "threads": {"values": [{"id": 1, "crashed": true, "stacktrace": {"frames": [{}]}}]}})));
+        let e = EventView::from_event(&event(
+            &json!({"exception": [{"type": "E"}], "message": [5],
+            "threads": {"values": [{"id": 1, "crashed": true, "stacktrace": {"frames": [{}]}}]}}),
+        ));
         assert_eq!(e.exceptions[0].ty, "E");
         assert!(!e.has_exception_frames());
         assert_eq!(e.threads[0].name, "1");
         assert_eq!(e.threads[0].stack.frames[0].function, "<unknown>");
         assert_eq!(e.message, "", "a message of an odd shape is left out");
-        // A field that does not read leaves the others readable.
+        // A field that does not read leaves the others readable, down to the fields of
+        // one breadcrumb.
         let e = EventView::parse(
-            br#"{"release":"r@1","user":"nobody","breadcrumbs":[{"timestamp":true}]}"#,
+            br#"{"release":"r@1","user":"nobody","breadcrumbs":[{"timestamp":true,"message":"kept"}]}"#,
         );
         assert_eq!(e.release, "r@1");
-        assert!(e.user.is_empty() && e.breadcrumbs.is_empty());
+        assert!(e.user.is_empty());
+        assert_eq!(e.breadcrumbs.len(), 1, "{:?}", e.breadcrumbs);
+        assert_eq!(e.breadcrumbs[0].message, "kept");
     }
 }
