@@ -35,7 +35,8 @@ pub struct Normalized {
     pub culprit: String,
     /// Searchable text.
     pub message: String,
-    /// `error` when the event has an exception, else `default`.
+    /// `error` when the event has an exception, a security report's type (`csp`, ...),
+    /// else `default`.
     pub issue_type: String,
     /// Issue metadata (type, value, function, filename or title).
     pub metadata: Value,

@@ -272,9 +272,11 @@ fn security_reports_become_issues() {
     let evil = s.issue_by_title("Blocked 'script' from 'evil.example'");
     assert_eq!(evil["count"], "2", "same directive and host: one issue");
     assert_eq!(evil["culprit"], "script-src-elem");
+    assert_eq!(evil["type"], "csp");
     s.issue_by_title("Blocked 'script' from 'cdn.example'");
     let e = latest_event(&s, "Blocked 'script' from 'evil.example'");
     assert_eq!(e["data"]["csp"]["blocked-uri"], "https://evil.example/b.js");
+    assert_eq!(e["type"], "csp");
     assert_eq!(e["data"]["environment"], "prod");
     assert_eq!(e["data"]["request"]["url"], "https://shop.example/cart");
 

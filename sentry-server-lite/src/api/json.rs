@@ -213,14 +213,13 @@ pub fn event_detail(e: &StoredEvent) -> Value {
             nonempty(&event.modules, &event, "modules"),
         );
         obj.insert("errors".into(), errors(&event));
-        obj.insert(
-            "type".into(),
-            json!(if event.exception.is_empty() {
-                "default"
-            } else {
-                "error"
-            }),
-        );
+        // Security reports keep their own type (`csp`, `expectct`, ...).
+        let ty = match event.ty.as_deref() {
+            Some(t @ ("csp" | "expectct" | "expectstaple" | "hpkp")) => t,
+            _ if event.exception.is_empty() => "default",
+            _ => "error",
+        };
+        obj.insert("type".into(), json!(ty));
         obj.insert("size".into(), json!(e.body.len()));
         // What ingest cut to its caps (`crate::ingest::trim`), or null.
         obj.insert(

@@ -60,7 +60,8 @@ pub struct EventFacts<'a> {
     pub culprit: String,
     /// Searchable text: the message, else a summary of the last exception.
     pub message: String,
-    /// `error` when the event has an exception, else `default`.
+    /// `error` when the event has an exception, the report type of a security report
+    /// (`csp`, ...), else `default`.
     pub issue_type: &'static str,
     /// Tags: the event's own, then derived ones (`level`, `environment`, `os.name`, ...),
     /// trimmed, clamped, the first of each key kept.
@@ -101,10 +102,10 @@ impl<'a> EventFacts<'a> {
             level,
             culprit: culprit(event, culprit_frame, security.as_ref()),
             tags: tags_at(event, level.as_str()),
-            issue_type: if event.exception.is_empty() {
-                "default"
-            } else {
-                "error"
+            issue_type: match &security {
+                Some(report) => report.ty,
+                None if event.exception.is_empty() => "default",
+                None => "error",
             },
             exceptions,
             thread_stack,

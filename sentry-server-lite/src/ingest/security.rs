@@ -210,6 +210,8 @@ fn directive(report: &Map<String, Value>) -> Option<String> {
 /// The title, culprit and grouping parts of a security report event.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Described {
+    /// The event type: `csp`, `expectct`, `expectstaple` or `hpkp`.
+    pub ty: &'static str,
     /// E.g. `Blocked 'script' from 'evil.example'`.
     pub title: String,
     /// The directive of a CSP report, the host of the others.
@@ -222,10 +224,13 @@ pub struct Described {
 /// Describes an event of type `csp`, `expectct`, `expectstaple` or `hpkp` from the
 /// report it carries; `None` for any other event.
 pub fn describe(event: &Event) -> Option<Described> {
-    let ty = event.ty.as_deref()?;
-    if !matches!(ty, "csp" | "expectct" | "expectstaple" | "hpkp") {
-        return None;
-    }
+    let ty = match event.ty.as_deref()? {
+        "csp" => "csp",
+        "expectct" => "expectct",
+        "expectstaple" => "expectstaple",
+        "hpkp" => "hpkp",
+        _ => return None,
+    };
     let Some(Value::Object(report)) = event.other.get(ty) else {
         return None;
     };
@@ -245,6 +250,7 @@ pub fn describe(event: &Event) -> Option<Described> {
             _ => format!("Public key pinning validation failed for '{host}'"),
         };
         return Some(Described {
+            ty,
             title,
             culprit: host.clone(),
             group: vec![ty.to_owned(), host],
@@ -267,6 +273,7 @@ pub fn describe(event: &Event) -> Option<Described> {
         _ => format!("Blocked '{kind}' from {quoted}"),
     };
     Some(Described {
+        ty,
         title,
         culprit: directive.clone(),
         group: vec![ty.to_owned(), directive, blocked],
