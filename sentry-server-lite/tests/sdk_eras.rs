@@ -116,7 +116,7 @@ fn coercions_keep_the_data() {
     let title = "TimeoutError: upstream";
     let issue = s.issue_by_title(title);
     let e = latest_event(&s, title);
-    assert_eq!(removed(&e), ["breadcrumbs[0]", "request.headers[1]"]);
+    assert_eq!(removed(&e), ["breadcrumbs.values[0]", "request.headers[1]"]);
     let tags: Vec<(String, String)> = e["tags"]
         .as_array()
         .expect("tags")

@@ -63,8 +63,9 @@ pub fn has_legacy_keys(other: &Map<String, Value>) -> bool {
 /// Returns what was renamed, as `(legacy, modern)`.
 ///
 /// A legacy `sentry.interfaces.Message` without `formatted` takes the event's plain
-/// `message` string as its formatted text, as raven sent the formatted message there and
-/// the template and parameters in the interface.
+/// `message` string as its formatted text when that differs from the template (some
+/// raven versions sent the formatted message there, others the template again; a
+/// template is formatted with its parameters later, see [`fill_formatted`]).
 pub fn rename(fields: &mut Map<String, Value>) -> Vec<(String, &'static str)> {
     let legacy: Vec<(String, &'static str)> = fields
         .keys()
@@ -87,12 +88,37 @@ pub fn rename(fields: &mut Map<String, Value>) -> Vec<(String, &'static str)> {
             .and_then(Value::as_str)
             .map(str::to_owned);
         if let (Some(text), Some(Value::Object(entry))) = (formatted, fields.get_mut("logentry")) {
-            if entry.get("formatted").is_none_or(Value::is_null) {
+            let template = entry.get("message").and_then(Value::as_str);
+            if entry.get("formatted").is_none_or(Value::is_null) && template != Some(&text) {
                 entry.insert("formatted".into(), Value::String(text));
             }
         }
     }
     renamed
+}
+
+/// Gives a log entry that has a template and parameters but no formatted text the
+/// template formatted with them ([`super::template::format_template`]), as Sentry shows
+/// it (raven-python and logging integrations send only the two). Returns whether it did.
+pub fn fill_formatted(event: &mut Event) -> bool {
+    let entry = match (&mut event.logentry, &mut event.message) {
+        (Some(entry), _) => entry,
+        (None, Some(super::event::Message::Entry(entry))) => entry,
+        _ => return false,
+    };
+    if entry.formatted.as_deref().is_some_and(|f| !f.is_empty()) {
+        return false;
+    }
+    let (Some(template), Some(params)) = (entry.message.as_deref(), entry.params.as_ref()) else {
+        return false;
+    };
+    match super::template::format_template(template, params) {
+        Some(text) => {
+            entry.formatted = Some(text);
+            true
+        }
+        None => false,
+    }
 }
 
 /// Old clients sent one exception and its stack trace as two interfaces (raven-js's

@@ -192,18 +192,31 @@ pub struct LenientEvent {
     pub report: Report,
     /// Legacy keys read under their modern names, as `(legacy, modern)`.
     pub renamed: Vec<(String, &'static str)>,
-    /// Whether a top-level stack trace was moved into the event's only exception
-    /// ([`legacy::attach_stacktrace`]).
-    pub moved_stacktrace: bool,
+    /// What was reshaped after reading: `stacktrace` when a top-level stack trace was
+    /// moved into the event's only exception ([`legacy::attach_stacktrace`]),
+    /// `logentry.formatted` when a template was formatted with its parameters
+    /// ([`legacy::fill_formatted`]).
+    pub reshaped: Vec<&'static str>,
 }
 
 impl LenientEvent {
     /// Whether the event differs from the bytes it was read from (a part removed, a
-    /// legacy key renamed, the stack trace moved), so that a server must store it
-    /// re-written.
+    /// legacy key renamed, a part reshaped), so that a server must store it re-written.
     pub fn changed(&self) -> bool {
-        !self.report.is_empty() || !self.renamed.is_empty() || self.moved_stacktrace
+        !self.report.is_empty() || !self.renamed.is_empty() || !self.reshaped.is_empty()
     }
+}
+
+/// The reshaping every read event gets (see [`LenientEvent::reshaped`]).
+fn reshape(event: &mut Event) -> Vec<&'static str> {
+    let mut done = Vec::new();
+    if legacy::attach_stacktrace(event) {
+        done.push("stacktrace");
+    }
+    if legacy::fill_formatted(event) {
+        done.push("logentry.formatted");
+    }
+    done
 }
 
 impl Event {
@@ -215,12 +228,12 @@ impl Event {
         if let Ok(text) = std::str::from_utf8(bytes) {
             if let Ok(mut event) = serde_json::from_str::<Event>(text) {
                 if !legacy::has_legacy_keys(&event.other) {
-                    let moved_stacktrace = legacy::attach_stacktrace(&mut event);
+                    let reshaped = reshape(&mut event);
                     return Ok(LenientEvent {
                         event,
                         report: Report::new(),
                         renamed: Vec::new(),
-                        moved_stacktrace,
+                        reshaped,
                     });
                 }
             }
@@ -248,12 +261,12 @@ impl Event {
         let renamed = legacy::rename(&mut fields);
         let value = Value::Object(fields);
         let mut event = Event::lenient(&value, &mut report).unwrap_or_default();
-        let moved_stacktrace = legacy::attach_stacktrace(&mut event);
+        let reshaped = reshape(&mut event);
         Ok(LenientEvent {
             event,
             report,
             renamed,
-            moved_stacktrace,
+            reshaped,
         })
     }
 }
@@ -323,7 +336,7 @@ mod tests {
     #[test]
     fn bad_parts_are_removed_and_recorded() {
         let r = read(
-            r#"{"level":3,"user":"bob","tags":{"a":"1","b":{"x":1}},
+            r#"{"level":"loud","user":"bob","tags":{"a":"1","b":{"x":1}},
                "exception":[{"type":"E","value":"v","stacktrace":{"frames":
                  [{"function":"f","lineno":-1,"colno":"x"},null,{"function":"g"}]}}],
                "breadcrumbs":[{"message":"ok"},5],"extra":{"k":1}}"#,
@@ -331,10 +344,10 @@ mod tests {
         assert_eq!(
             paths(&r),
             [
-                "breadcrumbs[1]",
-                "exception[0].stacktrace.frames[0].colno",
-                "exception[0].stacktrace.frames[0].lineno",
-                "exception[0].stacktrace.frames[1]",
+                "breadcrumbs.values[1]",
+                "exception.values[0].stacktrace.frames[0].colno",
+                "exception.values[0].stacktrace.frames[0].lineno",
+                "exception.values[0].stacktrace.frames[1]",
                 "level",
                 "tags.b",
                 "user"
@@ -359,7 +372,7 @@ mod tests {
             .iter()
             .find(|x| x.path == "level")
             .expect("level");
-        assert_eq!(level.value, Some(Value::from(3)));
+        assert_eq!(level.value, Some(Value::from("loud")));
         assert!(!level.reason.is_empty());
         // Removed parts are not written back.
         let back: Value = serde_json::from_slice(&e.to_json_vec()).expect("json");

@@ -34,6 +34,7 @@ pub mod event;
 pub mod legacy;
 pub mod lenient;
 pub mod rate_limits;
+pub mod template;
 pub mod values;
 
 pub use auth::{Auth, AuthError, PROTOCOL_VERSION};

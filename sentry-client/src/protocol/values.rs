@@ -233,10 +233,41 @@ impl Serialize for Level {
     }
 }
 
+impl Level {
+    /// The level of a Python `logging` number, as raven-python sent it: 10 debug, 20 info,
+    /// 30 warning, 40 error, 50 fatal.
+    pub fn from_logging_number(n: u64) -> Option<Level> {
+        match n {
+            10 => Some(Level::Debug),
+            20 => Some(Level::Info),
+            30 => Some(Level::Warning),
+            40 => Some(Level::Error),
+            50 => Some(Level::Fatal),
+            _ => None,
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for Level {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s: std::borrow::Cow<'de, str> = Deserialize::deserialize(d)?;
-        s.parse().map_err(de::Error::custom)
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Level;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a level name or a Python logging number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Level, E> {
+                v.parse().map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Level, E> {
+                Level::from_logging_number(v)
+                    .ok_or_else(|| E::custom(format_args!("unknown level number {v}")))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Level, E> {
+                Err(E::custom(format_args!("unknown level number {v}")))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -357,15 +388,22 @@ impl<T: Wire> Wire for Values<T> {
         self.values.is_empty() && self.other.is_empty()
     }
     /// Lenient: a bare list, an object with `values` (its other keys kept), or a single
-    /// entry (an object without `values`, as raven-era clients sent one exception).
+    /// entry (an object without `values`, as raven-era clients sent one exception); the
+    /// entries' paths are `.values[i]` in every form.
     fn lenient(value: &Value, report: &mut Report) -> Option<Self> {
         match value {
             Value::Null => Some(Values::default()),
-            Value::Array(_) => seq(value, report).map(|values| Values {
-                values,
-                bare: true,
-                other: Map::new(),
-            }),
+            // Paths name the entries `.values[i]` whatever the form, as Sentry does.
+            Value::Array(_) => {
+                let mark = report.enter_key("values");
+                let values = seq(value, report);
+                report.leave(mark);
+                values.map(|values| Values {
+                    values,
+                    bare: true,
+                    other: Map::new(),
+                })
+            }
             Value::Object(m) if m.contains_key("values") => {
                 let mut out = Values::default();
                 for (k, v) in m {
@@ -385,7 +423,18 @@ impl<T: Wire> Wire for Values<T> {
                 }
                 Some(out)
             }
-            single => T::lenient(single, report).map(|v| Values::from(vec![v])),
+            single @ Value::Object(_) => {
+                let mark = report.enter_key("values");
+                let index = report.enter_index(0);
+                let one = T::lenient(single, report);
+                report.leave(index);
+                report.leave(mark);
+                one.map(|v| Values::from(vec![v]))
+            }
+            other => {
+                report.remove(other, "expected a list or an object");
+                None
+            }
         }
     }
 }

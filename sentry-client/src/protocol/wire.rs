@@ -421,6 +421,13 @@ impl Wire for Map<String, Value> {
     fn skip(&self) -> bool {
         self.is_empty()
     }
+    /// Lenient: an empty list reads as an empty object (PHP encodes an empty array so).
+    fn lenient(value: &Value, report: &mut Report) -> Option<Self> {
+        match value {
+            Value::Array(a) if a.is_empty() => Some(Map::new()),
+            other => super::lenient::leaf(other, report),
+        }
+    }
 }
 
 impl Wire for String {

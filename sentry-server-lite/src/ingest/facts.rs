@@ -298,25 +298,25 @@ fn title_and_metadata(
     (title.clone(), json!({ "title": title }))
 }
 
-/// The culprit: the transaction, else where the culprit frame is, else what the event
-/// says of itself (old clients sent a `culprit`; a template error names its template; a
-/// security report its directive or host).
+/// The culprit, as Sentry picks it: the one an (old) client sent, else the transaction,
+/// else where the culprit frame is, else the template of a template error, else a
+/// security report's directive or host.
 fn culprit(event: &Event, frame: Option<&Frame>, security: Option<&Described>) -> String {
-    if let Some(t) = event.transaction.as_deref().filter(|t| !t.is_empty()) {
-        return truncate(t, MAX_CULPRIT);
+    let sent = event
+        .culprit
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let transaction = event.transaction.as_deref().filter(|t| !t.is_empty());
+    if let Some(c) = sent.or(transaction) {
+        return truncate(c, MAX_CULPRIT);
     }
     let Some(frame) = frame else {
-        let sent = event
-            .culprit
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty());
         let template = event
             .template
             .as_ref()
             .and_then(|t| t.filename.as_deref().or(t.abs_path.as_deref()));
-        let own = sent
-            .or(template)
+        let own = template
             .or(security.map(|s| s.culprit.as_str()))
             .unwrap_or("");
         return truncate(own, MAX_CULPRIT);
