@@ -5,7 +5,7 @@
 //! belongs). A server must not lose the whole error for that, so [`Event::read_lenient`]
 //! reads what fits and removes what does not, part by part: a field that does not read
 //! is dropped from its struct, a list element that does not read is dropped from its
-//! list, and each removal is recorded in a [`Report`] with its JSON path, the reason and
+//! list (a `null` element is absent data and only left out), and each removal is recorded in a [`Report`] with its JSON path, the reason and
 //! (when small) the value. It also coerces the shapes old and odd clients send: a single
 //! object or value where a list belongs becomes a one-element list, and the raven-era
 //! interface names (`sentry.interfaces.Exception`, ...) are read under their modern
@@ -27,7 +27,8 @@
 //! assert_eq!(frame.function.as_deref(), Some("f"));
 //! assert_eq!(frame.lineno, None);
 //! let paths: Vec<&str> = read.report.removed().iter().map(|r| r.path.as_str()).collect();
-//! assert_eq!(paths, ["exception.values[0]", "exception.values[1].stacktrace.frames[0].lineno"]);
+//! // The null is absent data; the bad line number was removed and recorded.
+//! assert_eq!(paths, ["exception.values[1].stacktrace.frames[0].lineno"]);
 //! ```
 
 use std::fmt::{self, Write as _};
@@ -271,14 +272,19 @@ impl Event {
     }
 }
 
-/// Reads a list leniently: elements that do not read are removed; a single value where
-/// the list belongs is read as a list of one; `null` is empty.
+/// Reads a list leniently: elements that do not read are removed; `null` elements are
+/// left out (absent, not recorded); a single value where the list belongs is read as a
+/// list of one; `null` is empty.
 pub(crate) fn seq<T: Wire>(value: &Value, report: &mut Report) -> Option<Vec<T>> {
     match value {
         Value::Null => Some(Vec::new()),
         Value::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
+                // A null in a list is absent data (as Relay reads it), left out unrecorded.
+                if item.is_null() {
+                    continue;
+                }
                 let mark = report.enter_index(i);
                 if let Some(v) = T::lenient(item, report) {
                     out.push(v);
@@ -338,7 +344,7 @@ mod tests {
         let r = read(
             r#"{"level":"loud","user":"bob","tags":{"a":"1","b":{"x":1}},
                "exception":[{"type":"E","value":"v","stacktrace":{"frames":
-                 [{"function":"f","lineno":-1,"colno":"x"},null,{"function":"g"}]}}],
+                 [{"function":"f","lineno":-1,"colno":"x"},null,7,{"function":"g"}]}}],
                "breadcrumbs":[{"message":"ok"},5],"extra":{"k":1}}"#,
         );
         assert_eq!(
@@ -347,7 +353,7 @@ mod tests {
                 "breadcrumbs.values[1]",
                 "exception.values[0].stacktrace.frames[0].colno",
                 "exception.values[0].stacktrace.frames[0].lineno",
-                "exception.values[0].stacktrace.frames[1]",
+                "exception.values[0].stacktrace.frames[2]",
                 "level",
                 "tags.b",
                 "user"

@@ -355,13 +355,22 @@ impl<T: Wire> Wire for Values<T> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = Values::default();
+                let mut wrapped = false;
                 while let Some(k) = map.next_key::<Key<'de>>()? {
                     if k.0 == "values" {
+                        wrapped = true;
                         out.values = map.next_value_seed(Seed::<Vec<T>>::new())?;
                     } else {
                         let v: Value = map.next_value()?;
                         out.other.insert(k.0.into_owned(), v);
                     }
+                }
+                // An object without `values` is one entry (old clients sent a single
+                // exception so), written back wrapped.
+                if !wrapped && !out.other.is_empty() {
+                    let one = T::de(Value::Object(std::mem::take(&mut out.other)))
+                        .map_err(de::Error::custom)?;
+                    out.values.push(one);
                 }
                 Ok(out)
             }

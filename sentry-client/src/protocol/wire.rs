@@ -482,7 +482,9 @@ macro_rules! wire_int {
                         <$t>::try_from(v).map_err(|_| E::custom(format_args!("integer {} out of range", v)))
                     }
                     fn visit_f64<E: de::Error>(self, v: f64) -> Result<$t, E> {
-                        if v.fract() == 0.0 && v >= <$t>::MIN as f64 && v <= <$t>::MAX as f64 {
+                        // `MAX as f64` rounds up for 64-bit types (2^64 for u64): the
+                        // bound is exclusive of the next integer past MAX.
+                        if v.fract() == 0.0 && v >= <$t>::MIN as f64 && v < (<$t>::MAX as f64 + 1.0) {
                             Ok(v as $t)
                         } else {
                             Err(E::custom(format_args!("expected an integer, got {}", v)))

@@ -170,10 +170,24 @@ fn event_json(ty: &str, report: Map<String, Value>, meta: &ReportMeta) -> Vec<u8
             tags.insert("effective-directive".into(), Value::from(d));
         }
         if let Some(b) = text("blocked-uri") {
+            let host = Url::parse(&b)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned));
+            if let Some(host) = host {
+                tags.insert("blocked-host".into(), Value::from(host));
+            }
             tags.insert("blocked-uri".into(), Value::from(b));
         }
-    } else if let Some(h) = text("hostname") {
-        tags.insert("hostname".into(), Value::from(h));
+    } else {
+        if let Some(h) = text("hostname") {
+            tags.insert("hostname".into(), Value::from(h));
+        }
+        if let Some(p) = report.get("port").filter(|p| p.is_u64()) {
+            tags.insert("port".into(), Value::from(p.to_string()));
+        }
+        if let Some(Value::Bool(b)) = report.get("include-subdomains") {
+            tags.insert("include-subdomains".into(), Value::from(b.to_string()));
+        }
     }
     let mut event = json!({
         "type": ty,
@@ -214,7 +228,8 @@ pub struct Described {
     pub ty: &'static str,
     /// E.g. `Blocked 'script' from 'evil.example'`.
     pub title: String,
-    /// The directive of a CSP report, the host of the others.
+    /// The violated directive of a CSP report (the document's origin as `'self'`), the
+    /// host of the others.
     pub culprit: String,
     /// What makes two reports one issue: the kind, the directive and the blocked host
     /// (CSP), or the kind and the host.
@@ -257,7 +272,24 @@ pub fn describe(event: &Event) -> Option<Described> {
         });
     }
     let directive = directive(report).unwrap_or_default();
-    let blocked = blocked_source(&text("blocked-uri"), &text("document-uri"));
+    let document = text("document-uri");
+    let blocked = blocked_source(&text("blocked-uri"), &document);
+    // The violated directive as sent, the document's own origin written `'self'`.
+    let origin = Url::parse(&document)
+        .ok()
+        .map(|u| u.origin().ascii_serialization());
+    let violated: Vec<String> = text("violated-directive")
+        .split_whitespace()
+        .map(|t| match &origin {
+            Some(o) if t.trim_end_matches('/') == o => "'self'".to_owned(),
+            _ => t.to_owned(),
+        })
+        .collect();
+    let culprit = if violated.is_empty() {
+        directive.clone()
+    } else {
+        violated.join(" ")
+    };
     let kind = directive_kind(&directive);
     // Keywords already carry their quotes (`'self'`); hosts get them.
     let quoted = if blocked.starts_with('\'') {
@@ -275,7 +307,7 @@ pub fn describe(event: &Event) -> Option<Described> {
     Some(Described {
         ty,
         title,
-        culprit: directive.clone(),
+        culprit,
         group: vec![ty.to_owned(), directive, blocked],
     })
 }
@@ -347,7 +379,7 @@ mod tests {
             "blocked-uri":"https://evil.example:8443/x.js"}}"#,
         );
         assert_eq!(d[0].title, "Blocked 'script' from 'evil.example:8443'");
-        assert_eq!(d[0].culprit, "script-src");
+        assert_eq!(d[0].culprit, "script-src 'self'");
         let d = described(
             r#"{"csp-report":{"document-uri":"https://shop.example/a","effective-directive":"style-src-elem","blocked-uri":"inline"}}"#,
         );
