@@ -390,4 +390,37 @@ fn web_ui_in_headless_chromium() {
         b.find_all("form.actions").is_empty(),
         "no actions for visitors"
     );
+
+    // A raven-era template error with parts that did not read: the page lists what was
+    // removed and shows the template, in the same layout checks.
+    let auth = s.auth_header();
+    let r = common::request(
+        s.addr,
+        "POST",
+        &format!("/api/{}/store/", s.project.id),
+        &[("X-Sentry-Auth", &auth), ("Content-Type", "application/json")],
+        br#"{"message":"template failed to render","user":"nobody","level":40,
+            "sentry.interfaces.Template":{"filename":"cart.html","lineno":2,
+              "pre_context":["<ul>"],"context_line":"{{ item.price|money }}","post_context":["</ul>"]},
+            "stacktrace":{"frames":[{"function":"render","module":"shop.views","lineno":-1,"in_app":true}]}}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let odd = s.issue_by_title("template failed to render");
+    let odd_id = odd["id"].as_str().expect("id").to_owned();
+    log_in(&b, &base, "admin@example.com", "password1");
+    b.resize(1280, 900);
+    b.goto(&format!("{base}/issues/{odd_id}/"));
+    let notice = b.text(&b.find(".removed-parts"));
+    assert!(
+        notice.contains("2 fields of this event were invalid and removed")
+            && notice.contains("stacktrace.frames[0].lineno")
+            && notice.contains("user"),
+        "{notice}"
+    );
+    assert!(
+        page_source(&b).contains("cart.html"),
+        "the template is shown"
+    );
+    check_page(&b, "issue detail with removed parts");
+    save_screenshot(&b, "issue-detail-removed-parts.png", 1280);
 }
