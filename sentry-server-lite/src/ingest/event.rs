@@ -6,7 +6,8 @@ use sentry_client::protocol::{Event, LenientEvent};
 use uuid::Uuid;
 
 use super::facts::EventFacts;
-use super::IngestError;
+use super::{scrub, trim, IngestError};
+use crate::config::NormalizeLimits;
 use crate::grouping;
 use crate::normalize;
 use crate::store::NewEvent;
@@ -23,6 +24,46 @@ pub fn read_event(payload: &[u8]) -> Result<LenientEvent, IngestError> {
 /// that only need the event).
 pub fn parse_event(payload: &[u8]) -> Result<Event, sentry_client::protocol::EventError> {
     Event::read_lenient(payload).map(|read| read.event)
+}
+
+/// An event item made ready for the writer by [`event_item`].
+#[derive(Debug)]
+pub struct EventItem {
+    /// The row to store.
+    pub event: NewEvent,
+    /// How many parts did not read and were removed (recorded in the event's `errors`).
+    pub invalid_parts: usize,
+}
+
+/// Everything ingest does to one event item short of queueing it, in order: read
+/// leniently (a part that does not read is removed and recorded in the event's `errors`,
+/// never a reason to lose the event), cut to the caps of `limits` (so that every later
+/// step reads a bounded event), scrub credentials, then normalize, group and compress.
+/// A changed event is stored as changed; an unchanged one as it came.
+pub fn event_item(
+    project_id: i64,
+    payload: &[u8],
+    header_id: Option<Uuid>,
+    received_ms: i64,
+    limits: &NormalizeLimits,
+) -> Result<EventItem, IngestError> {
+    let read = read_event(payload)?;
+    let reading_changed = read.changed();
+    let invalid_parts = read.report.total();
+    let mut event = read.event;
+    if invalid_parts > 0 {
+        event.errors.extend(read.report.to_errors());
+    }
+    let trimmed = trim::trim_event(&mut event, limits);
+    let scrubbed = scrub::scrub_event(&mut event);
+    let changed = reading_changed || !trimmed.is_empty() || scrubbed > 0;
+    let rewritten = changed.then(|| event.to_json_vec());
+    let body = rewritten.as_deref().unwrap_or(payload);
+    let event = prepare_event(project_id, &event, body, header_id, received_ms)?;
+    Ok(EventItem {
+        event,
+        invalid_parts,
+    })
 }
 
 /// Normalizes, groups and compresses one event.

@@ -54,7 +54,7 @@ use crate::ratelimit::RateLimiter;
 use crate::store::{NewEvent, Store, StoreError, WriteOutcome};
 use crate::writer::{WriteError, Writer};
 use auth::{check_key, Credentials, KeyCache, KeyInfo};
-pub use event::{parse_event, prepare_event, read_event};
+pub use event::{event_item, parse_event, prepare_event, read_event, EventItem};
 
 /// Why an ingestion request was refused; each maps to one HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -439,27 +439,20 @@ impl Ingestor {
     ) -> Result<(), IngestError> {
         match ty {
             ItemType::Event => {
-                // Read leniently: a part that does not read is removed and recorded on
-                // the event (its `errors`), never a reason to lose the event.
-                let read = read_event(payload)?;
-                let reading_changed = read.changed();
-                let mut event = read.event;
-                if !read.report.is_empty() {
-                    self.metrics.invalid_parts_removed(read.report.total());
-                    event.errors.extend(read.report.to_errors());
+                let item = event_item(
+                    info.key.project_id,
+                    payload,
+                    header_id,
+                    received,
+                    &self.limits.normalize,
+                )?;
+                if item.invalid_parts > 0 {
+                    self.metrics.invalid_parts_removed(item.invalid_parts);
                 }
-                // Caps first: every later step reads a bounded event. Then credentials
-                // are scrubbed. A changed event is stored as changed.
-                let trimmed = trim::trim_event(&mut event, &self.limits.normalize);
-                let scrubbed = scrub::scrub_event(&mut event);
-                let changed = reading_changed || !trimmed.is_empty() || scrubbed > 0;
-                let rewritten = changed.then(|| event.to_json_vec());
-                let body = rewritten.as_deref().unwrap_or(payload);
-                let new = prepare_event(info.key.project_id, &event, body, header_id, received)?;
                 if prepared.response_id.is_none() {
-                    prepared.response_id = Some(new.event_id.clone());
+                    prepared.response_id = Some(item.event.event_id.clone());
                 }
-                prepared.events.push(new);
+                prepared.events.push(item.event);
             }
             ItemType::ClientReport => {
                 if let Ok(report) = serde_json::from_slice::<ClientReport>(payload) {
