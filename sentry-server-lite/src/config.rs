@@ -104,6 +104,35 @@ impl Default for IngestLimits {
     }
 }
 
+/// Limits of HTTP connections (see `server::conn`): what a slow, idle or numerous
+/// client runs into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Time for a request line and headers to arrive, counted from the first byte
+    /// read (or from the end of the previous response). Default 10 s.
+    pub header_read_timeout: Duration,
+    /// A connection with no request running and no byte moving is closed after this.
+    /// Default 60 s.
+    pub idle_timeout: Duration,
+    /// Time for a request body to arrive in full, counted from its headers; later the
+    /// request is answered 408 and the connection closed. Default 60 s.
+    pub body_timeout: Duration,
+    /// Connections open at once; beyond it new ones wait in the kernel's accept queue
+    /// until one closes. Default 1024.
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+        }
+    }
+}
+
 /// Settings of the single writer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriterConfig {
@@ -145,6 +174,8 @@ pub struct ServerConfig {
     pub synchronous: Synchronous,
     /// Size limits.
     pub limits: IngestLimits,
+    /// Connection limits and timeouts.
+    pub http: HttpLimits,
     /// Writer settings.
     pub writer: WriterConfig,
     /// Retention policy.
@@ -167,6 +198,7 @@ impl ServerConfig {
             public_url: None,
             synchronous: Synchronous::Full,
             limits: IngestLimits::default(),
+            http: HttpLimits::default(),
             writer: WriterConfig::default(),
             retention: RetentionPolicy::default(),
             retention_interval: Duration::from_secs(600),

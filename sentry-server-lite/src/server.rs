@@ -25,6 +25,8 @@ use crate::store::{self, Store, StoreError};
 use crate::ui;
 use crate::writer::{Writer, WriterThread};
 
+mod conn;
+
 /// Errors starting or running the server.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -185,9 +187,14 @@ impl Server {
                     .with_state(ops),
             );
         drop(self.ingestor);
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = conn::serve(
+            self.listener,
+            app,
+            self.config.http.clone(),
+            self.metrics.clone(),
+            shutdown,
+        )
+        .await;
         let _ = stop_tx.send(true);
         if let Some(t) = udp_task {
             let _ = t.await;

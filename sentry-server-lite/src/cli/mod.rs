@@ -13,6 +13,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use serve::LimitArgs;
+
 use crate::policy::Role;
 use crate::store::{RateLimit, Synchronous};
 
@@ -333,6 +335,9 @@ pub struct ServeArgs {
     /// 2, at most 8). SQLite commits through one writer.
     #[arg(long, env = "SENTRY_LITE_WRITER_THREADS", value_parser = clap::value_parser!(u8).range(1..=crate::store::postgres::MAX_WRITER_THREADS as i64))]
     pub writer_threads: Option<u8>,
+    /// Connection limits, timeouts and other hardening options.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// Options of `quickstart`.

@@ -22,6 +22,38 @@ const QUICKSTART_SETTING: &str = "quickstart";
 /// it again; it is shown only while it still matches the account's password.
 const PASSWORD_FILE: &str = "quickstart-password";
 
+/// Connection limits, timeouts and other hardening options of `serve` (defaults in
+/// [`crate::config::HttpLimits`]; README "Limits" lists them all).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// Seconds a client has to send a request's line and headers.
+    #[arg(long, env = "SENTRY_LITE_HEADER_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// Seconds an open connection may sit with no request and no traffic.
+    #[arg(long, env = "SENTRY_LITE_IDLE_TIMEOUT", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub idle_timeout: u64,
+    /// Seconds a request body has to arrive in full (then 408).
+    #[arg(long, env = "SENTRY_LITE_BODY_TIMEOUT", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub body_timeout: u64,
+    /// HTTP connections open at once; more wait in the kernel's accept queue.
+    #[arg(long, env = "SENTRY_LITE_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+}
+
+impl LimitArgs {
+    fn apply(&self, c: &mut ServerConfig) {
+        use std::time::Duration;
+        c.http.header_read_timeout = Duration::from_secs(self.header_timeout);
+        c.http.idle_timeout = Duration::from_secs(self.idle_timeout);
+        c.http.body_timeout = Duration::from_secs(self.body_timeout);
+        c.http.max_connections = usize::try_from(self.max_connections).unwrap_or(usize::MAX);
+    }
+}
+
 fn config(db: &Db, args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     let mut c = ServerConfig::new(&db.data_dir);
     c.database_url = db.url.clone();
@@ -34,6 +66,7 @@ fn config(db: &Db, args: &ServeArgs) -> anyhow::Result<ServerConfig> {
         max_events_per_issue: args.max_events_per_issue,
         ..RetentionPolicy::default()
     };
+    args.limits.apply(&mut c);
     c.writer.queue_capacity = args.queue_capacity;
     c.writer.max_batch = args.max_batch;
     if let Some(n) = args.writer_threads {
