@@ -286,9 +286,10 @@ async fn healthz(State(ops): State<OpsState>) -> (http::StatusCode, Json<serde_j
 }
 
 async fn metrics_text(State(ops): State<OpsState>) -> Response {
-    let body = ops
+    let mut body = ops
         .metrics
         .render(ops.writer.queue_len(), ops.writer.capacity());
+    render_hashing(&mut body);
     (
         [(
             http::header::CONTENT_TYPE,
@@ -297,6 +298,32 @@ async fn metrics_text(State(ops): State<OpsState>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// The bounded password hashing's counters ([`app::throttle::hashing`]).
+fn render_hashing(out: &mut String) {
+    use std::fmt::Write;
+    let gate = app::throttle::hashing();
+    let stats = gate.stats();
+    let _ = writeln!(
+        out,
+        "# HELP sentry_lite_password_hashes_running Password hashes running now.\n\
+         # TYPE sentry_lite_password_hashes_running gauge\n\
+         sentry_lite_password_hashes_running {}\n\
+         # HELP sentry_lite_password_hashes_peak The most password hashes that ran at once.\n\
+         # TYPE sentry_lite_password_hashes_peak gauge\n\
+         sentry_lite_password_hashes_peak {}\n\
+         # HELP sentry_lite_password_hash_slots Password hashes allowed at once.\n\
+         # TYPE sentry_lite_password_hash_slots gauge\n\
+         sentry_lite_password_hash_slots {}\n\
+         # HELP sentry_lite_password_hash_refused_total Requests answered 503: hashing saturated.\n\
+         # TYPE sentry_lite_password_hash_refused_total counter\n\
+         sentry_lite_password_hash_refused_total {}",
+        stats.running,
+        stats.peak,
+        gate.slots(),
+        stats.refused
+    );
 }
 
 /// Resolves on SIGINT or SIGTERM.

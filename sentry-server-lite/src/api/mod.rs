@@ -62,8 +62,23 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({ "detail": self.1 }))).into_response()
+        let mut r = (self.0, Json(json!({ "detail": self.1 }))).into_response();
+        retry_after(&mut r);
+        r
     }
+}
+
+/// Adds `Retry-After` to a 503 (a saturated resource: 1 s) or a 429 (a throttle: 60 s)
+/// answer of the API or a page, unless it has one.
+pub(crate) fn retry_after(r: &mut Response) {
+    let secs = match r.status() {
+        StatusCode::SERVICE_UNAVAILABLE => crate::app::throttle::HASH_RETRY_AFTER,
+        StatusCode::TOO_MANY_REQUESTS => 60,
+        _ => return,
+    };
+    r.headers_mut()
+        .entry(http::header::RETRY_AFTER)
+        .or_insert_with(|| http::HeaderValue::from(secs));
 }
 
 impl From<AppError> for ApiError {
@@ -97,6 +112,10 @@ impl From<AppError> for ApiError {
             AppError::WrongPassword | AppError::WrongCredentials => {
                 ApiError(StatusCode::UNAUTHORIZED, "Wrong e-mail or password.".into())
             }
+            AppError::Busy(wait) => ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the server is busy checking passwords; retry in {wait} s"),
+            ),
             AppError::TooManyLogins(_) => ApiError(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too many failed logins".into(),

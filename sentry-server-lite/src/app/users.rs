@@ -30,8 +30,11 @@ pub fn check_password_rule(password: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Hashes a password in a slot of the bounded hashing ([`super::throttle::hashing`]).
 fn hash(password: &str) -> Result<String, AppError> {
-    secrets::hash_password(password).map_err(|e| AppError::Hashing(e.to_string()))
+    super::throttle::hashing()
+        .run(|| secrets::hash_password(password))?
+        .map_err(|e| AppError::Hashing(e.to_string()))
 }
 
 fn check_email(store: &dyn Store, email: &str) -> Result<(), AppError> {
@@ -199,7 +202,8 @@ pub fn change_password(
     let user = caller
         .active_user()
         .ok_or(AppError::Denied(crate::policy::Denied::Unauthenticated))?;
-    if !secrets::verify_password(current, &user.password_hash) {
+    let hash = &user.password_hash;
+    if !super::throttle::hashing().run(|| secrets::verify_password(current, hash))? {
         return Err(AppError::WrongPassword);
     }
     set_password(store, user, new)?;

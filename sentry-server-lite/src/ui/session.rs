@@ -299,16 +299,20 @@ pub(crate) async fn start_session(
 /// `POST /login`: e-mail and password.
 pub async fn login(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     viewer: Viewer,
     form: FormData,
 ) -> Result<Response, UiError> {
+    let client = peer.map(|axum::Extension(info)| info.0.ip());
     let (email, password) = credentials(&viewer, &form)?;
     let next = local_path(form.get("next"), "/");
     let logins = state.logins.clone();
     let entered = email.clone();
     // argon2 is deliberately slow: verify off the async workers.
     let outcome = with_store(&state, move |store| {
-        Ok::<_, UiError>(sessions::log_in(store, &logins, &entered, &password))
+        Ok::<_, UiError>(sessions::log_in(
+            store, &logins, client, &entered, &password,
+        ))
     })
     .await?;
     match outcome {
