@@ -67,8 +67,8 @@ fn config(db: &Db, args: &ServeArgs) -> anyhow::Result<ServerConfig> {
         ..RetentionPolicy::default()
     };
     args.limits.apply(&mut c);
-    c.writer.queue_capacity = args.queue_capacity;
-    c.writer.max_batch = args.max_batch;
+    c.writer.queue_capacity = usize::try_from(args.queue_capacity)?;
+    c.writer.max_batch = usize::try_from(args.max_batch)?;
     if let Some(n) = args.writer_threads {
         if db.url.is_none() && n > 1 {
             anyhow::bail!(
