@@ -300,7 +300,8 @@ async fn metrics_text(State(ops): State<OpsState>) -> Response {
         .into_response()
 }
 
-/// The bounded password hashing's counters ([`app::throttle::hashing`]).
+/// The counters of the application layer: bounded password hashing
+/// ([`app::throttle::hashing`]) and anonymous refusals ([`app::audit`]).
 fn render_hashing(out: &mut String) {
     use std::fmt::Write;
     let gate = app::throttle::hashing();
@@ -318,11 +319,15 @@ fn render_hashing(out: &mut String) {
          sentry_lite_password_hash_slots {}\n\
          # HELP sentry_lite_password_hash_refused_total Requests answered 503: hashing saturated.\n\
          # TYPE sentry_lite_password_hash_refused_total counter\n\
-         sentry_lite_password_hash_refused_total {}",
+         sentry_lite_password_hash_refused_total {}\n\
+         # HELP sentry_lite_anonymous_refusals_total Requests without credentials refused by the policy.\n\
+         # TYPE sentry_lite_anonymous_refusals_total counter\n\
+         sentry_lite_anonymous_refusals_total {}",
         stats.running,
         stats.peak,
         gate.slots(),
-        stats.refused
+        stats.refused,
+        app::audit::anonymous_refusals()
     );
 }
 

@@ -42,6 +42,10 @@ pub struct LimitArgs {
     #[arg(long, env = "SENTRY_LITE_MAX_CONNECTIONS", default_value_t = 1024,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
+    /// Delete audit-log rows older than this many days (0 keeps them).
+    #[arg(long, env = "SENTRY_LITE_AUDIT_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u64).range(0..=36_500))]
+    pub audit_retention_days: u64,
 }
 
 impl LimitArgs {
@@ -64,6 +68,7 @@ fn config(db: &Db, args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     c.retention = RetentionPolicy {
         max_age_days: args.retention_days,
         max_events_per_issue: args.max_events_per_issue,
+        audit_max_age_days: args.limits.audit_retention_days,
         ..RetentionPolicy::default()
     };
     args.limits.apply(&mut c);

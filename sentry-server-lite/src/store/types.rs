@@ -281,6 +281,9 @@ pub struct RetentionPolicy {
     pub max_events_per_issue: u64,
     /// Upper bound of rows deleted per call, so one pass never stalls ingestion long.
     pub max_deletions: u64,
+    /// Audit-log rows older than this many days are deleted (at most `max_deletions`
+    /// per pass); 0 keeps all.
+    pub audit_max_age_days: u64,
 }
 
 impl Default for RetentionPolicy {
@@ -289,6 +292,7 @@ impl Default for RetentionPolicy {
             max_age_days: 90,
             max_events_per_issue: 1000,
             max_deletions: 20_000,
+            audit_max_age_days: 90,
         }
     }
 }

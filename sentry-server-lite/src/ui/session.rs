@@ -134,7 +134,7 @@ impl FromRequestParts<AppState> for Viewer {
         let secure = is_tls(&parts.headers, &state.base_url);
         let login_csrf = cookie(&parts.headers, LOGIN_CSRF_COOKIE).map(str::to_owned);
         let anonymous = |session| Viewer {
-            who: Caller::anonymous(),
+            who: Caller::anonymous_of(&state.anonymous_refusals),
             session,
             secure,
             login_csrf: login_csrf.clone(),
