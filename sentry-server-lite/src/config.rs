@@ -176,6 +176,10 @@ pub struct ServerConfig {
     pub limits: IngestLimits,
     /// Connection limits and timeouts.
     pub http: HttpLimits,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer` this.
+    pub metrics_token: Option<String>,
+    /// When set, `/metrics` is served only on this address (not on `bind`).
+    pub metrics_bind: Option<SocketAddr>,
     /// Writer settings.
     pub writer: WriterConfig,
     /// Retention policy.
@@ -199,6 +203,8 @@ impl ServerConfig {
             synchronous: Synchronous::Full,
             limits: IngestLimits::default(),
             http: HttpLimits::default(),
+            metrics_token: None,
+            metrics_bind: None,
             writer: WriterConfig::default(),
             retention: RetentionPolicy::default(),
             retention_interval: Duration::from_secs(600),

@@ -46,6 +46,12 @@ pub struct LimitArgs {
     #[arg(long, env = "SENTRY_LITE_AUDIT_RETENTION_DAYS", default_value_t = 90,
           value_parser = clap::value_parser!(u64).range(0..=36_500))]
     pub audit_retention_days: u64,
+    /// Serve `/metrics` only with `Authorization: Bearer TOKEN` (default: to anyone).
+    #[arg(long, env = "SENTRY_LITE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Serve `/metrics` only on this address, e.g. 127.0.0.1:9090 (default: on --bind).
+    #[arg(long, env = "SENTRY_LITE_METRICS_BIND")]
+    pub metrics_bind: Option<std::net::SocketAddr>,
 }
 
 impl LimitArgs {
@@ -55,6 +61,8 @@ impl LimitArgs {
         c.http.idle_timeout = Duration::from_secs(self.idle_timeout);
         c.http.body_timeout = Duration::from_secs(self.body_timeout);
         c.http.max_connections = usize::try_from(self.max_connections).unwrap_or(usize::MAX);
+        c.metrics_token = self.metrics_token.clone().filter(|t| !t.is_empty());
+        c.metrics_bind = self.metrics_bind;
     }
 }
 
