@@ -443,7 +443,7 @@ impl Ingestor {
                 // Caps first: every later step reads a bounded event. Then credentials
                 // are scrubbed. A changed event is stored as changed.
                 let trimmed = trim::trim_event(&mut event, &self.limits.normalize);
-                let scrubbed = scrub::scrub_event(&mut event);
+                let scrubbed = scrub::scrub_event_with(&mut event, &info.scrubbing);
                 let changed = !trimmed.is_empty() || scrubbed > 0;
                 let rewritten = changed.then(|| event.to_json_vec());
                 let body = rewritten.as_deref().unwrap_or(payload);
