@@ -24,9 +24,12 @@ pub struct IngestLimits {
     /// of authenticated senders are decoded inline, within a budget; see `ingest::http`); with
     /// `max_decompressed_bytes` it bounds the inflated bytes in flight. Default 4.
     pub decode_slots: usize,
-    /// How long a request waits for a decode slot before it is answered 503 with
-    /// `Retry-After`. Default 2 s.
+    /// How long a request waits for a decode slot (or for the byte budget) before it is
+    /// answered 503 with `Retry-After`. Default 2 s.
     pub decode_wait: Duration,
+    /// Decoded bytes that the decodes on the blocking pool may hold at once (see
+    /// `ingest::gate`); never less than `max_decompressed_bytes`. Default 128 MiB.
+    pub decode_budget_bytes: usize,
     /// UDP datagrams waiting to be processed; more are dropped and counted. Default 1024.
     pub udp_queue: usize,
 }
@@ -99,6 +102,7 @@ impl Default for IngestLimits {
             normalize: NormalizeLimits::DEFAULT,
             decode_slots: 4,
             decode_wait: Duration::from_secs(2),
+            decode_budget_bytes: 128 * 1024 * 1024,
             udp_queue: 1024,
         }
     }
