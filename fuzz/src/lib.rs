@@ -16,6 +16,7 @@ use sentry_client::protocol::{Envelope, ItemType, Limits};
 use sentry_server_lite::config::NormalizeLimits;
 use sentry_server_lite::ingest::event_item;
 use sentry_server_lite::ingest::security::{events_from_reports, ReportMeta};
+use sentry_server_lite::store::ScrubSettings;
 
 /// The decompressed-size cap the fuzz target allows (the server's default is 100 MiB; a
 /// smaller one keeps each run fast while still exercising the cap).
@@ -41,22 +42,30 @@ pub fn run(data: &[u8]) {
         other => decompress(other, body, MAX_DECODED),
     };
     let limits = NormalizeLimits::DEFAULT;
+    let scrub = ScrubSettings::default();
     if let Ok(bytes) = decoded {
         if let Ok(envelope) = Envelope::from_slice(&bytes, &Limits::default()) {
             for item in &envelope.items {
                 if *item.ty() == ItemType::Event {
-                    let _ = event_item(1, &item.payload, envelope.headers.event_uuid(), 0, &limits);
+                    let _ = event_item(
+                        1,
+                        &item.payload,
+                        envelope.headers.event_uuid(),
+                        0,
+                        &limits,
+                        &scrub,
+                    );
                 }
             }
         }
-        let _ = event_item(1, &bytes, None, 0, &limits);
+        let _ = event_item(1, &bytes, None, 0, &limits, &scrub);
         if let Ok(events) = events_from_reports(&bytes, &ReportMeta::default()) {
             for e in events {
-                let _ = event_item(1, &e, None, 0, &limits);
+                let _ = event_item(1, &e, None, 0, &limits, &scrub);
             }
         }
     }
     if let Ok(store) = decode_legacy_store_body(body, MAX_DECODED) {
-        let _ = event_item(1, &store, None, 0, &limits);
+        let _ = event_item(1, &store, None, 0, &limits, &scrub);
     }
 }

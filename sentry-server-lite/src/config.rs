@@ -24,9 +24,12 @@ pub struct IngestLimits {
     /// of authenticated senders are decoded inline, within a budget; see `ingest::http`); with
     /// `max_decompressed_bytes` it bounds the inflated bytes in flight. Default 4.
     pub decode_slots: usize,
-    /// How long a request waits for a decode slot before it is answered 503 with
-    /// `Retry-After`. Default 2 s.
+    /// How long a request waits for a decode slot (or for the byte budget) before it is
+    /// answered 503 with `Retry-After`. Default 2 s.
     pub decode_wait: Duration,
+    /// Decoded bytes that the decodes on the blocking pool may hold at once (see
+    /// `ingest::gate`); never less than `max_decompressed_bytes`. Default 128 MiB.
+    pub decode_budget_bytes: usize,
     /// UDP datagrams waiting to be processed; more are dropped and counted. Default 1024.
     pub udp_queue: usize,
 }
@@ -99,7 +102,37 @@ impl Default for IngestLimits {
             normalize: NormalizeLimits::DEFAULT,
             decode_slots: 4,
             decode_wait: Duration::from_secs(2),
+            decode_budget_bytes: 128 * 1024 * 1024,
             udp_queue: 1024,
+        }
+    }
+}
+
+/// Limits of HTTP connections (see `server::conn`): what a slow, idle or numerous
+/// client runs into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Time for a request line and headers to arrive, counted from the first byte
+    /// read (or from the end of the previous response). Default 10 s.
+    pub header_read_timeout: Duration,
+    /// A connection with no request running and no byte moving is closed after this.
+    /// Default 60 s.
+    pub idle_timeout: Duration,
+    /// Time for a request body to arrive in full, counted from its headers; later the
+    /// request is answered 408 and the connection closed. Default 60 s.
+    pub body_timeout: Duration,
+    /// Connections open at once; beyond it new ones wait in the kernel's accept queue
+    /// until one closes. Default 1024.
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(60),
+            max_connections: 1024,
         }
     }
 }
@@ -145,6 +178,12 @@ pub struct ServerConfig {
     pub synchronous: Synchronous,
     /// Size limits.
     pub limits: IngestLimits,
+    /// Connection limits and timeouts.
+    pub http: HttpLimits,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer` this.
+    pub metrics_token: Option<String>,
+    /// When set, `/metrics` is served only on this address (not on `bind`).
+    pub metrics_bind: Option<SocketAddr>,
     /// Writer settings.
     pub writer: WriterConfig,
     /// Retention policy.
@@ -167,6 +206,9 @@ impl ServerConfig {
             public_url: None,
             synchronous: Synchronous::Full,
             limits: IngestLimits::default(),
+            http: HttpLimits::default(),
+            metrics_token: None,
+            metrics_bind: None,
             writer: WriterConfig::default(),
             retention: RetentionPolicy::default(),
             retention_interval: Duration::from_secs(600),

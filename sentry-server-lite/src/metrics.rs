@@ -99,6 +99,11 @@ pub struct Metrics {
     pub retention_deleted: AtomicU64,
     /// Parts of events that did not read and were removed at ingest (lenient reading).
     pub invalid_parts: AtomicU64,
+    /// HTTP connections open now.
+    pub http_connections_open: AtomicU64,
+    /// HTTP connections closed, or requests answered 408, by a timeout (header read,
+    /// idle, body).
+    pub http_timeouts: AtomicU64,
     /// Events per committed batch.
     pub batch_size: Histogram,
     /// Seconds per batch commit.
@@ -117,6 +122,8 @@ impl Default for Metrics {
             udp_dropped: AtomicU64::new(0),
             retention_deleted: AtomicU64::new(0),
             invalid_parts: AtomicU64::new(0),
+            http_connections_open: AtomicU64::new(0),
+            http_timeouts: AtomicU64::new(0),
             batch_size: Histogram::new(&[
                 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
             ]),
@@ -243,6 +250,7 @@ impl Metrics {
             "Parts of events that did not read and were removed (recorded on each event).",
             self.invalid_parts.load(Ordering::Relaxed),
         );
+        self.render_http(&mut out);
         let _ = writeln!(
             out,
             "# HELP sentry_lite_writer_queue_depth Events waiting for the writer.\n\
@@ -261,6 +269,22 @@ impl Metrics {
             "Time to write and commit one batch.",
         );
         out
+    }
+}
+
+impl Metrics {
+    fn render_http(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP sentry_lite_http_connections_open HTTP connections open.\n\
+             # TYPE sentry_lite_http_connections_open gauge\n\
+             sentry_lite_http_connections_open {}\n\
+             # HELP sentry_lite_http_timeouts_total Connections or requests ended by a timeout.\n\
+             # TYPE sentry_lite_http_timeouts_total counter\n\
+             sentry_lite_http_timeouts_total {}",
+            self.http_connections_open.load(Ordering::Relaxed),
+            self.http_timeouts.load(Ordering::Relaxed),
+        );
     }
 }
 

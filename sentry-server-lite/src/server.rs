@@ -25,6 +25,8 @@ use crate::store::{self, Store, StoreError};
 use crate::ui;
 use crate::writer::{Writer, WriterThread};
 
+mod conn;
+
 /// Errors starting or running the server.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -49,6 +51,7 @@ pub const SETTING_UDP_ADDR: &str = "server.udp_addr";
 pub struct Server {
     config: ServerConfig,
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     udp: Option<UdpSocket>,
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
@@ -80,6 +83,10 @@ impl Server {
             Writer::spawn(store.clone(), &config.writer, metrics.clone())?;
         let listener = TcpListener::bind(config.bind).await?;
         let http_addr = listener.local_addr()?;
+        let metrics_listener = match config.metrics_bind {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
         let udp = config.udp_bind.map(ingest::udp::bind).transpose()?;
         let udp_addr = udp.as_ref().map(|u| u.local_addr()).transpose()?;
         let base_url = config
@@ -106,6 +113,7 @@ impl Server {
         Ok(Server {
             config,
             listener,
+            metrics_listener,
             udp,
             store,
             metrics,
@@ -119,6 +127,13 @@ impl Server {
     /// The bound HTTP address.
     pub fn http_addr(&self) -> SocketAddr {
         self.listener.local_addr().unwrap_or(self.config.bind)
+    }
+
+    /// The address serving `/metrics` alone, when `metrics_bind` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The bound UDP address, if UDP is on.
@@ -170,6 +185,27 @@ impl Server {
             metrics: self.metrics.clone(),
             writer: self.ingestor.writer.clone(),
             store: self.store.clone(),
+            metrics_token: self.config.metrics_token.clone().map(Arc::from),
+        };
+        let metrics_route = Router::new()
+            .route("/metrics", get(metrics_text))
+            .with_state(ops.clone());
+        let mut ops_routes = Router::new()
+            .route("/healthz", get(healthz))
+            .with_state(ops);
+        let metrics_task = match self.metrics_listener {
+            // `/metrics` alone on its own address (and not on the main one).
+            Some(listener) => Some(tokio::spawn(conn::serve(
+                listener,
+                metrics_route,
+                self.config.http.clone(),
+                self.metrics.clone(),
+                stopped(stop_rx.clone()),
+            ))),
+            None => {
+                ops_routes = ops_routes.merge(metrics_route);
+                None
+            }
         };
         let app = Router::new()
             .merge(ingest::http::routes().with_state(self.ingestor.clone()))
@@ -178,17 +214,20 @@ impl Server {
                     .merge(ui::routes())
                     .with_state(AppState::new(self.store.clone(), self.base_url)),
             )
-            .merge(
-                Router::new()
-                    .route("/healthz", get(healthz))
-                    .route("/metrics", get(metrics_text))
-                    .with_state(ops),
-            );
+            .merge(ops_routes);
         drop(self.ingestor);
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = conn::serve(
+            self.listener,
+            app,
+            self.config.http.clone(),
+            self.metrics.clone(),
+            shutdown,
+        )
+        .await;
         let _ = stop_tx.send(true);
+        if let Some(t) = metrics_task {
+            let _ = t.await;
+        }
         if let Some(t) = udp_task {
             let _ = t.await;
         }
@@ -255,6 +294,8 @@ struct OpsState {
     metrics: Arc<Metrics>,
     writer: Writer,
     store: Arc<dyn Store>,
+    /// `/metrics` needs `Authorization: Bearer` this, when set.
+    metrics_token: Option<Arc<str>>,
 }
 
 /// 200 while ingestion can work; 503 once the writer thread or a background thread of
@@ -278,10 +319,29 @@ async fn healthz(State(ops): State<OpsState>) -> (http::StatusCode, Json<serde_j
     (status, Json(body))
 }
 
-async fn metrics_text(State(ops): State<OpsState>) -> Response {
-    let body = ops
+/// `/metrics`: the Prometheus text; with a metrics token, only for requests that bear
+/// it (401 otherwise, compared in constant time).
+async fn metrics_text(State(ops): State<OpsState>, headers: http::HeaderMap) -> Response {
+    if let Some(expected) = &ops.metrics_token {
+        let sent = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default()
+            .trim();
+        if !crate::secrets::constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+            return (
+                http::StatusCode::UNAUTHORIZED,
+                [(http::header::WWW_AUTHENTICATE, "Bearer")],
+                "metrics need Authorization: Bearer <metrics token>\n",
+            )
+                .into_response();
+        }
+    }
+    let mut body = ops
         .metrics
         .render(ops.writer.queue_len(), ops.writer.capacity());
+    render_hashing(&mut body);
     (
         [(
             http::header::CONTENT_TYPE,
@@ -290,6 +350,37 @@ async fn metrics_text(State(ops): State<OpsState>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// The counters of the application layer: bounded password hashing
+/// ([`app::throttle::hashing`]) and anonymous refusals ([`app::audit`]).
+fn render_hashing(out: &mut String) {
+    use std::fmt::Write;
+    let gate = app::throttle::hashing();
+    let stats = gate.stats();
+    let _ = writeln!(
+        out,
+        "# HELP sentry_lite_password_hashes_running Password hashes running now.\n\
+         # TYPE sentry_lite_password_hashes_running gauge\n\
+         sentry_lite_password_hashes_running {}\n\
+         # HELP sentry_lite_password_hashes_peak The most password hashes that ran at once.\n\
+         # TYPE sentry_lite_password_hashes_peak gauge\n\
+         sentry_lite_password_hashes_peak {}\n\
+         # HELP sentry_lite_password_hash_slots Password hashes allowed at once.\n\
+         # TYPE sentry_lite_password_hash_slots gauge\n\
+         sentry_lite_password_hash_slots {}\n\
+         # HELP sentry_lite_password_hash_refused_total Requests answered 503: hashing saturated.\n\
+         # TYPE sentry_lite_password_hash_refused_total counter\n\
+         sentry_lite_password_hash_refused_total {}\n\
+         # HELP sentry_lite_anonymous_refusals_total Requests without credentials refused by the policy.\n\
+         # TYPE sentry_lite_anonymous_refusals_total counter\n\
+         sentry_lite_anonymous_refusals_total {}",
+        stats.running,
+        stats.peak,
+        gate.slots(),
+        stats.refused,
+        app::audit::anonymous_refusals()
+    );
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -339,6 +430,7 @@ mod tests {
             metrics,
             writer,
             store,
+            metrics_token: None,
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()

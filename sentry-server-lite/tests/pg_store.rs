@@ -50,6 +50,7 @@ fn retention_runs_on_one_instance_at_a_time() {
         max_age_days: 30,
         max_events_per_issue: 3,
         max_deletions: 100,
+        ..RetentionPolicy::default()
     };
     // Another instance holds the retention lock: this one does nothing.
     let mut other = DbTarget::parse(&url)

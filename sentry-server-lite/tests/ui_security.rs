@@ -400,3 +400,51 @@ fn an_invitation_is_used_once_under_concurrent_posts() {
         .collect();
     assert_eq!(set.len(), 1, "exactly one password was set");
 }
+
+/// A password change revokes the user's API tokens (whoever had the old password may
+/// have made one), and guesses of the current password on the change form are
+/// throttled: after five wrong ones, even the right one is refused for a while.
+#[test]
+fn a_password_change_revokes_tokens_and_guesses_are_throttled() {
+    let s = TestServer::start();
+    let uid = user(&s, "changer@example.com");
+    let (token, digest) = secrets::new_api_token();
+    s.store.create_token(uid, &digest, "laptop").expect("token");
+    let bearer = format!("Bearer {token}");
+    let api = |s: &TestServer| {
+        request(
+            s.addr,
+            "GET",
+            "/api/0/projects/",
+            &[("Authorization", bearer.as_str())],
+            b"",
+        )
+        .status
+    };
+    assert_eq!(api(&s), 200, "the token works before");
+    let web = login(&s, "changer@example.com", "password1");
+    let change = |current: &str, new: &str| {
+        post(
+            &s,
+            Some(&web),
+            "/account/password",
+            &format!("csrf={}&current={current}&new={new}", web.csrf),
+        )
+    };
+    let r = change("password1", "second-password");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("API tokens revoked (1)"), "{}", r.text());
+    assert_eq!(api(&s), 401, "the token is revoked");
+    assert!(s.store.list_tokens(uid).expect("tokens").is_empty());
+
+    for i in 0..5 {
+        let r = change(&format!("guess{i}"), "third-password");
+        assert_eq!(r.status, 400, "guess {i}");
+    }
+    let r = change("second-password", "third-password");
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.text().contains("Too many wrong current passwords"));
+    // Nothing changed: the password is still the second one.
+    let r = try_login(&s, "changer@example.com", "second-password", &[]);
+    assert_eq!(r.status, 303, "{}", r.text());
+}

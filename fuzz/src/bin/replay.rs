@@ -33,7 +33,11 @@ fn main() {
             sentry_lite_fuzz::run(&data);
             best = best.min(start.elapsed());
         }
-        times.push((best, entry.file_name().to_string_lossy().into_owned(), data.len()));
+        times.push((
+            best,
+            entry.file_name().to_string_lossy().into_owned(),
+            data.len(),
+        ));
     }
     if times.is_empty() {
         eprintln!("replay: {dir} holds no inputs");

@@ -18,7 +18,7 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let unauthorized = |m: &str| ApiError(StatusCode::UNAUTHORIZED, m.to_owned());
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Ok(Caller::anonymous());
+            return Ok(Caller::anonymous_of(&state.anonymous_refusals));
         };
         let value = value
             .to_str()

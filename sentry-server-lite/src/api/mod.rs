@@ -22,7 +22,7 @@ use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::StatusCode;
 use serde_json::{json, Value};
 
@@ -62,8 +62,23 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({ "detail": self.1 }))).into_response()
+        let mut r = (self.0, Json(json!({ "detail": self.1 }))).into_response();
+        retry_after(&mut r);
+        r
     }
+}
+
+/// Adds `Retry-After` to a 503 (a saturated resource: 1 s) or a 429 (a throttle: 60 s)
+/// answer of the API or a page, unless it has one.
+pub(crate) fn retry_after(r: &mut Response) {
+    let secs = match r.status() {
+        StatusCode::SERVICE_UNAVAILABLE => crate::app::throttle::HASH_RETRY_AFTER,
+        StatusCode::TOO_MANY_REQUESTS => 60,
+        _ => return,
+    };
+    r.headers_mut()
+        .entry(http::header::RETRY_AFTER)
+        .or_insert_with(|| http::HeaderValue::from(secs));
 }
 
 impl From<AppError> for ApiError {
@@ -97,6 +112,10 @@ impl From<AppError> for ApiError {
             AppError::WrongPassword | AppError::WrongCredentials => {
                 ApiError(StatusCode::UNAUTHORIZED, "Wrong e-mail or password.".into())
             }
+            AppError::Busy(wait) => ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the server is busy checking passwords; retry in {wait} s"),
+            ),
             AppError::TooManyLogins(_) => ApiError(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too many failed logins".into(),
@@ -184,8 +203,11 @@ fn page_of(params: &HashMap<String, String>) -> Result<Page, ApiError> {
     let limit = match params.get("limit").or(params.get("per_page")) {
         Some(l) => l
             .parse::<u64>()
-            .map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}")))?
-            .clamp(1, MAX_PAGE),
+            .ok()
+            .filter(|l| (1..=MAX_PAGE).contains(l))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("invalid limit {l:?}: give 1 to {MAX_PAGE}"))
+            })?,
         None => MAX_PAGE,
     };
     let offset = match params.get("cursor") {
@@ -194,24 +216,22 @@ fn page_of(params: &HashMap<String, String>) -> Result<Page, ApiError> {
             .split(':')
             .nth(1)
             .and_then(|o| o.parse::<u64>().ok())
+            .filter(|o| *o <= app::issues::MAX_OFFSET)
             .ok_or_else(|| ApiError::bad_request(format!("invalid cursor {c:?}")))?,
         None => 0,
     };
     Ok(Page { offset, limit })
 }
 
-/// Builds the `Link` header for a page that returned `has_next` more rows.
+/// Builds the `Link` header for a page that returned `has_next` more rows. The URLs
+/// start with the server's public URL (`base`), never with the request's `Host`.
 fn link_header(
-    headers: &HeaderMap,
+    base: &str,
     path: &str,
     params: &HashMap<String, String>,
     page: Page,
     has_next: bool,
 ) -> Option<HeaderValue> {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
     let mut query: Vec<String> = params
         .iter()
         .filter(|(k, _)| k.as_str() != "cursor")
@@ -221,10 +241,10 @@ fn link_header(
     let url = |cursor: &str| {
         let mut q = query.clone();
         q.push(format!("cursor={cursor}"));
-        format!("http://{host}{path}?{}", q.join("&"))
+        format!("{base}{path}?{}", q.join("&"))
     };
     let prev = format!("0:{}:1", page.offset.saturating_sub(page.limit));
-    let next = format!("0:{}:0", page.offset + page.limit);
+    let next = format!("0:{}:0", page.offset.saturating_add(page.limit));
     let value = format!(
         "<{}>; rel=\"previous\"; results=\"{}\"; cursor=\"{prev}\", <{}>; rel=\"next\"; results=\"{}\"; cursor=\"{next}\"",
         url(&prev),
@@ -268,11 +288,11 @@ fn one_more(page: Page) -> Page {
 }
 
 /// The response for `rows` fetched with [`one_more`]: at most `page.limit` items and
-/// the `Link` header of the request (`headers`, `path`, `params`).
+/// the `Link` header of the request (the public URL, `path`, `params`).
 fn page_response<T>(
     mut rows: Vec<T>,
     item: impl FnMut(&T) -> Result<Value, ApiError>,
-    (headers, path, params): (&HeaderMap, &str, &HashMap<String, String>),
+    (base, path, params): (&str, &str, &HashMap<String, String>),
     page: Page,
 ) -> Result<Response, ApiError> {
     let has_next = rows.len() as u64 > page.limit;
@@ -280,7 +300,7 @@ fn page_response<T>(
     let items = rows.iter().map(item).collect::<Result<Vec<_>, _>>()?;
     Ok(paginated(
         items,
-        link_header(headers, path, params, page, has_next),
+        link_header(base, path, params, page, has_next),
     ))
 }
 
@@ -288,7 +308,6 @@ async fn project_issues(
     api: Api,
     Path((team, project)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let base = api.base_url();
     api.run(move |store, who| {
@@ -319,7 +338,7 @@ async fn project_issues(
         let rows = store.search_issues(p.id, &query, one_more(page))?.issues;
         let path = format!("/api/0/projects/{team}/{project}/issues/");
         let item = |i: &Issue| issues::issue_for(store, who, i, &p, &base);
-        page_response(rows, item, (&headers, &path, &params), page)
+        page_response(rows, item, (&base, &path, &params), page)
     })
     .await
 }
@@ -340,15 +359,15 @@ async fn issue_events(
     api: Api,
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let base = api.base_url();
     api.run(move |store, who| {
         let (issue, _, _) = app::issues::view(store, who, &id)?;
         let page = page_of(&params)?;
         let rows = store.list_events(issue.id, one_more(page))?;
         let path = format!("/api/0/issues/{id}/events/");
         let item = |e: &StoredEvent| Ok(json::event_summary(e));
-        page_response(rows, item, (&headers, &path, &params), page)
+        page_response(rows, item, (&base, &path, &params), page)
     })
     .await
 }
@@ -392,7 +411,7 @@ mod tests {
     fn cursors() {
         let mut params = HashMap::new();
         params.insert("cursor".to_string(), "0:200:0".to_string());
-        params.insert("limit".to_string(), "1000".to_string());
+        params.insert("limit".to_string(), "100".to_string());
         assert_eq!(
             page_of(&params).expect("page"),
             Page {
@@ -400,14 +419,21 @@ mod tests {
                 limit: 100
             }
         );
-        params.insert("cursor".to_string(), "bad".to_string());
-        assert!(page_of(&params).is_err());
-        let mut headers = HeaderMap::new();
-        headers.insert(header::HOST, HeaderValue::from_static("h:1"));
+        // Out of range: refused, never clamped or wrapped.
+        for (k, v) in [
+            ("limit", "1000"),
+            ("limit", "0"),
+            ("cursor", "0:18446744073709551615:0"),
+            ("cursor", "bad"),
+        ] {
+            let mut params = params.clone();
+            params.insert(k.to_string(), v.to_string());
+            assert!(page_of(&params).is_err(), "{k}={v}");
+        }
         let mut p = HashMap::new();
         p.insert("query".to_string(), "is:resolved".to_string());
         let link = link_header(
-            &headers,
+            "http://h:1",
             "/x/",
             &p,
             Page {

@@ -18,7 +18,7 @@ use crate::app::projects::{NewOwner, ProjectChanges, ProjectName};
 use crate::app::{keys, projects, AppState};
 use crate::policy::Action;
 use crate::store::accounts::ProjectUpdate;
-use crate::store::{ProjectKey, RateLimit};
+use crate::store::{Project, ProjectKey, RateLimit, ScrubSettings};
 
 /// The project and key routes.
 pub fn routes() -> Router<AppState> {
@@ -65,7 +65,7 @@ async fn create_project(
 async fn project_detail(api: Api, Path(project): Path<Slugs>) -> Result<Response, ApiError> {
     api.run(move |store, who| {
         let (p, _) = projects::checked(store, who, name(&project), Action::ViewIssues)?;
-        let mut v = shapes::project(&p);
+        let mut v = with_scrubbing(shapes::project(&p), &p);
         v["owner"] = json!(p.owner_id.map(|o| o.to_string()));
         Ok(Json(v))
     })
@@ -89,11 +89,15 @@ async fn update_project(
             ),
             Some(_) => return Err(ApiError::bad_request("allowedOrigins must be an array")),
         };
+        let scrubbing = scrubbing_changes(&body, || {
+            Ok(projects::find(store, name(&project))?.scrubbing)
+        })?;
         let changes = ProjectChanges {
             settings: ProjectUpdate {
                 name: str_field(&body, "name")?.map(str::to_owned),
                 is_public: bool_field(&body, "isPublic")?,
                 allowed_origins: origins,
+                scrubbing,
             },
             owner_email: str_field(&body, "owner")?,
             team: str_field(&body, "team")?,
@@ -101,10 +105,11 @@ async fn update_project(
         let p = projects::update(store, who, name(&project), changes).map_err(|e| {
             ApiError::or_expected(
                 e,
-                "expected name, isPublic, allowedOrigins, owner and/or team",
+                "expected name, isPublic, allowedOrigins, dataScrubber, sensitiveFields, \
+                 safeFields, scrubIPAddresses, owner and/or team",
             )
         })?;
-        Ok(Json(shapes::project(&p)))
+        Ok(Json(with_scrubbing(shapes::project(&p), &p)))
     })
     .await
 }
@@ -115,6 +120,69 @@ async fn delete_project(api: Api, Path(project): Path<Slugs>) -> Result<Response
         Ok(StatusCode::NO_CONTENT)
     })
     .await
+}
+
+/// The scrubbing fields of a project's JSON, named as in Sentry's project API.
+fn with_scrubbing(mut v: Value, p: &Project) -> Value {
+    let s = &p.scrubbing;
+    v["dataScrubber"] = json!(s.data_scrubber);
+    v["sensitiveFields"] = json!(s.sensitive_fields);
+    v["safeFields"] = json!(s.safe_fields);
+    v["scrubIPAddresses"] = json!(s.scrub_ip_addresses);
+    v
+}
+
+/// The scrubbing settings a PUT asks for: the `current` ones with the fields it gives
+/// changed; `None` when it gives none.
+fn scrubbing_changes(
+    body: &serde_json::Map<String, Value>,
+    current: impl FnOnce() -> Result<ScrubSettings, ApiError>,
+) -> Result<Option<ScrubSettings>, ApiError> {
+    const FIELDS: [&str; 4] = [
+        "dataScrubber",
+        "sensitiveFields",
+        "safeFields",
+        "scrubIPAddresses",
+    ];
+    if !FIELDS.iter().any(|f| body.contains_key(*f)) {
+        return Ok(None);
+    }
+    let list = |name: &str| -> Result<Option<Vec<String>>, ApiError> {
+        match body.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| i.as_str().map(|s| s.trim().to_owned()))
+                .collect::<Option<Vec<_>>>()
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("{name} must be an array of strings"))
+                }),
+            Some(_) => Err(ApiError::bad_request(format!(
+                "{name} must be an array of strings"
+            ))),
+        }
+    };
+    let (on, sensitive, safe, ips) = (
+        bool_field(body, "dataScrubber")?,
+        list("sensitiveFields")?,
+        list("safeFields")?,
+        bool_field(body, "scrubIPAddresses")?,
+    );
+    let mut s = current()?;
+    if let Some(on) = on {
+        s.data_scrubber = on;
+    }
+    if let Some(l) = sensitive {
+        s.sensitive_fields = l;
+    }
+    if let Some(l) = safe {
+        s.safe_fields = l;
+    }
+    if let Some(ips) = ips {
+        s.scrub_ip_addresses = ips;
+    }
+    Ok(Some(s))
 }
 
 /// A project's address: `{team}/{project}`.

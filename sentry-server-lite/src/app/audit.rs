@@ -5,8 +5,21 @@
 //!
 //! Entries of the command line's operator have no actor id and details starting with
 //! `cli`; entries of users carry their id; refusals of anonymous callers carry none.
+//!
+//! Refusals of anonymous callers are not written row by row (anyone could fill the log,
+//! through the writer's connection, as fast as they can send requests): each is counted
+//! ([`anonymous_refusals`], `sentry_lite_anonymous_refusals_total` at `/metrics`) and
+//! logged at debug level, and the server's [`AnonymousRefusals`] writes a sample: the
+//! first refusal of each action, target and outcome per minute, at most
+//! [`ANONYMOUS_ROWS_PER_MINUTE`] rows a minute. Refusals of logged-in users and of the
+//! operator are all written. Rows older than the retention's `audit_max_age_days`
+//! (default 90) are deleted by the retention pass.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
 
 use super::{AppError, Caller};
 use crate::policy::{self, Action, Denied, Resource};
@@ -56,6 +69,35 @@ impl fmt::Display for Target {
             Target::Project(id) => write!(f, "project:{id}"),
             Target::Issue(id) => write!(f, "issue:{id}"),
         }
+    }
+}
+
+/// Audit rows written for anonymous refusals per minute and server, at most.
+pub const ANONYMOUS_ROWS_PER_MINUTE: usize = 20;
+
+static ANONYMOUS_REFUSED: AtomicU64 = AtomicU64::new(0);
+
+/// Anonymous refusals so far (in this process), audited or not.
+pub fn anonymous_refusals() -> u64 {
+    ANONYMOUS_REFUSED.load(Ordering::Relaxed)
+}
+
+/// Which anonymous refusals of one server are written to its audit log (see the
+/// module doc): the keys written in the current minute.
+#[derive(Debug, Default)]
+pub struct AnonymousRefusals {
+    minute: Mutex<(i64, HashSet<String>)>,
+}
+
+impl AnonymousRefusals {
+    /// Whether a refusal with this `key` at `now_ms` gets a row.
+    fn admit(&self, key: String, now_ms: i64) -> bool {
+        let minute = now_ms.div_euclid(60_000);
+        let mut m = self.minute.lock();
+        if m.0 != minute {
+            *m = (minute, HashSet::new());
+        }
+        m.1.len() < ANONYMOUS_ROWS_PER_MINUTE && m.1.insert(key)
     }
 }
 
@@ -134,6 +176,20 @@ fn refuse(
     denied: Denied,
 ) -> Result<(), AppError> {
     let outcome = outcome(denied);
+    if caller.actor.user_id().is_none() && !caller.is_operator() {
+        ANONYMOUS_REFUSED.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(action, target = %target, outcome, "anonymous request refused");
+        let sampled = caller.refusals.as_ref().is_some_and(|r| {
+            r.admit(
+                format!("{action} {target} {outcome}"),
+                crate::clock::now_ms(),
+            )
+        });
+        if sampled {
+            write(store, caller, action, target, outcome, "sampled".to_owned())?;
+        }
+        return Err(AppError::Denied(denied));
+    }
     tracing::warn!(
         actor = ?caller.actor.user_id(),
         operator = caller.is_operator(),
@@ -177,7 +233,19 @@ pub fn record_named(
 
 #[cfg(test)]
 mod tests {
-    use super::Target;
+    use super::{AnonymousRefusals, Target, ANONYMOUS_ROWS_PER_MINUTE};
+
+    #[test]
+    fn anonymous_refusals_are_sampled_per_minute() {
+        let r = AnonymousRefusals::default();
+        assert!(r.admit("a".into(), 0));
+        assert!(!r.admit("a".into(), 59_999), "once per key and minute");
+        assert!(r.admit("a".into(), 60_000), "a new minute");
+        let admitted = (0..100)
+            .filter(|i| r.admit(format!("k{i}"), 60_001))
+            .count();
+        assert_eq!(admitted, ANONYMOUS_ROWS_PER_MINUTE - 1);
+    }
 
     #[test]
     fn targets_have_one_spelling() {

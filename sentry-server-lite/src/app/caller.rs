@@ -1,6 +1,9 @@
 //! [`Caller`]: who asks for an operation — the policy's [`Actor`] and, when logged in,
 //! the user row.
 
+use std::sync::Arc;
+
+use super::audit::AnonymousRefusals;
 use crate::policy::{self, Action, Actor, Resource};
 use crate::store::{Store, StoreError, User};
 
@@ -11,6 +14,9 @@ pub struct Caller {
     pub actor: Actor,
     /// The user (also when inactive).
     pub user: Option<User>,
+    /// Where an anonymous caller's refusals are sampled into the audit log (the
+    /// server's; without one they are only counted: see [`super::audit`]).
+    pub refusals: Option<Arc<AnonymousRefusals>>,
 }
 
 impl Caller {
@@ -19,6 +25,16 @@ impl Caller {
         Caller {
             actor: Actor::Anonymous,
             user: None,
+            refusals: None,
+        }
+    }
+
+    /// An anonymous caller of a server whose audit log samples anonymous refusals into
+    /// `refusals`.
+    pub fn anonymous_of(refusals: &Arc<AnonymousRefusals>) -> Caller {
+        Caller {
+            refusals: Some(refusals.clone()),
+            ..Caller::anonymous()
         }
     }
 
@@ -27,6 +43,7 @@ impl Caller {
         Caller {
             actor: Actor::Operator,
             user: None,
+            refusals: None,
         }
     }
 
@@ -36,6 +53,7 @@ impl Caller {
         Ok(Caller {
             actor: Actor::user(user.id, user.is_superuser, user.is_active, roles),
             user: Some(user),
+            refusals: None,
         })
     }
 

@@ -67,6 +67,10 @@ pub enum AppError {
     /// Too many failed logins for this e-mail: retry after this many seconds.
     #[error("too many failed logins; retry in {0} s")]
     TooManyLogins(u64),
+    /// Every password-hashing slot and queue place is taken: retry after this many
+    /// seconds (503 with `Retry-After`).
+    #[error("the server is busy checking passwords; retry in {0} s")]
+    Busy(u64),
     /// Password hashing failed.
     #[error("password hashing failed: {0}")]
     Hashing(String),

@@ -45,8 +45,17 @@ impl IssueChanges {
     }
 }
 
+/// The most `key:value` filters one search may have (each is a condition of the query;
+/// SQLite refuses past ~1,000 of them).
+pub const MAX_SEARCH_FILTERS: usize = 32;
+
+/// The largest row offset a page of a list may start at (pages past it are refused with
+/// 400, never wrapped).
+pub const MAX_OFFSET: u64 = 1_000_000_000;
+
 /// Parses Sentry-style search: `is:resolved`, `key:value` tag filters (values may be
-/// quoted) and free text matched against title and culprit.
+/// quoted; at most [`MAX_SEARCH_FILTERS`]) and free text matched against title and
+/// culprit.
 pub fn parse_query(query: &str) -> Result<IssueFilter, String> {
     let mut filter = IssueFilter::default();
     let mut text = Vec::new();
@@ -79,6 +88,12 @@ pub fn parse_query(query: &str) -> Result<IssueFilter, String> {
             }
             _ => text.push(token),
         }
+    }
+    if filter.tags.len() > MAX_SEARCH_FILTERS {
+        return Err(format!(
+            "too many filters: {} key:value filters, at most {MAX_SEARCH_FILTERS}",
+            filter.tags.len()
+        ));
     }
     if !text.is_empty() {
         filter.text = Some(text.join(" "));

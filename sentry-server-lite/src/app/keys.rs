@@ -8,6 +8,30 @@ use crate::policy::{Action, Denied, Resource};
 use crate::secrets;
 use crate::store::{Project, ProjectKey, RateLimit, Store};
 
+/// The largest event count of a key's rate limit.
+pub const MAX_RATE_LIMIT_COUNT: u64 = 1_000_000_000_000;
+
+/// Checks a key's rate limit: a window of 1 s to [`crate::ratelimit::MAX_WINDOW_SECS`]
+/// (100 years) and a count of at most [`MAX_RATE_LIMIT_COUNT`] (400 otherwise).
+pub fn check_rate_limit(limit: &RateLimit) -> Result<(), AppError> {
+    let max_window = crate::ratelimit::MAX_WINDOW_SECS;
+    if !(1..=max_window).contains(&limit.window_secs) {
+        return Err(invalid(format!(
+            "the rate limit's window must be 1 to {max_window} seconds"
+        )));
+    }
+    if limit.count > MAX_RATE_LIMIT_COUNT {
+        return Err(invalid(format!(
+            "the rate limit's count must be at most {MAX_RATE_LIMIT_COUNT}"
+        )));
+    }
+    Ok(())
+}
+
+fn invalid(what: String) -> AppError {
+    AppError::Store(crate::store::StoreError::Invalid(what))
+}
+
 /// The first key of a project just created by [`projects::create`].
 pub(super) fn create_first(store: &dyn Store, project: &Project) -> Result<ProjectKey, AppError> {
     Ok(store.create_key(project.id, "Default")?)
@@ -99,6 +123,9 @@ pub fn update(
     let k = find(store, &p, key)?;
     if changes.active.is_none() && changes.rate_limit.is_none() {
         return Err(AppError::NothingToChange);
+    }
+    if let Some(Some(limit)) = &changes.rate_limit {
+        check_rate_limit(limit)?;
     }
     let target = Target::project(p.id);
     if let Some(active) = changes.active {

@@ -52,6 +52,8 @@ pub struct AppState {
     pub base_url: String,
     /// Failed web logins per e-mail (see [`throttle`]).
     pub logins: Arc<LoginThrottle>,
+    /// The sample of anonymous refusals written to the audit log (see [`audit`]).
+    pub anonymous_refusals: Arc<audit::AnonymousRefusals>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             store,
             base_url: base_url.into(),
             logins: Arc::default(),
+            anonymous_refusals: Arc::default(),
         }
     }
 }

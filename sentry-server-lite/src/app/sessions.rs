@@ -2,8 +2,9 @@
 //! sha256 of a token is kept).
 //!
 //! Logging in checks the password (one argon2 verification whatever the outcome, so the
-//! timing does not tell which accounts exist) after the failed-login throttle
-//! ([`super::throttle`] in memory, or the database's shared count on PostgreSQL), ends
+//! timing does not tell which accounts exist, in a slot of the bounded hashing) after the
+//! login throttle by client address and by account and address ([`super::throttle`] in
+//! memory, or the database's shared count on PostgreSQL), ends
 //! the browser's previous session and starts a new one with a fresh token.
 //!
 //! An invitation is a session of the invited user keyed by the digest of
@@ -12,7 +13,11 @@
 
 use std::sync::OnceLock;
 
-use super::throttle::{LoginThrottle, MAX_FAILURES, WINDOW_MS};
+use std::net::IpAddr;
+
+use super::throttle::{
+    account_key, address_key, hashing, LoginThrottle, MAX_ADDRESS_ATTEMPTS, MAX_FAILURES, WINDOW_MS,
+};
 use super::users;
 use super::AppError;
 use crate::clock::now_ms;
@@ -98,39 +103,60 @@ fn check_password(user: Option<User>, password: &str) -> Option<User> {
     }
 }
 
-/// Logs in with e-mail and password: [`AppError::TooManyLogins`] while the e-mail's
-/// failed attempts are used up, [`AppError::WrongCredentials`] for a wrong e-mail or
+/// Logs in with e-mail and password from `client` (the peer address, when known):
+/// [`AppError::TooManyLogins`] while the address's attempts or the failures for this
+/// e-mail from this address are used up ([`super::throttle`]), [`AppError::Busy`] when
+/// password hashing is saturated, [`AppError::WrongCredentials`] for a wrong e-mail or
 /// password or an inactive user; else the user, whose session [`start`] begins.
 pub fn log_in(
     store: &dyn Store,
     logins: &LoginThrottle,
+    client: Option<IpAddr>,
     email: &str,
     password: &str,
 ) -> Result<User, AppError> {
-    // Counted in the database when it is shared by several instances, else in memory.
-    let key = email.to_lowercase();
     let now = now_ms();
-    let shared = store.take_login_attempt(&key, MAX_FAILURES, WINDOW_MS, now)?;
-    let verdict = match shared {
-        Some(verdict) => verdict,
-        None => logins.attempt(email, now),
-    };
-    if let Err(wait) = verdict {
-        tracing::warn!("web login refused: too many failed attempts for one e-mail");
-        return Err(AppError::TooManyLogins(wait));
-    }
-    match check_password(store.user_by_email(email)?, password) {
+    let (address, account) = (address_key(client), account_key(email, client));
+    take_attempt(store, logins, &address, MAX_ADDRESS_ATTEMPTS, now)?;
+    let shared = take_attempt(store, logins, &account, MAX_FAILURES, now)?;
+    let user = store.user_by_email(email)?;
+    match hashing().run(|| check_password(user, password))? {
         Some(user) => {
-            if shared.is_some() {
-                store.clear_login_attempts(&key)?;
-            } else {
-                logins.succeeded(email);
+            for key in [&address, &account] {
+                if shared {
+                    store.clear_login_attempts(key)?;
+                } else {
+                    logins.succeeded(key);
+                }
             }
             Ok(user)
         }
         None => {
             tracing::info!("failed web login");
             Err(AppError::WrongCredentials)
+        }
+    }
+}
+
+/// Takes one attempt under `key` (at most `max` per window): counted in the database
+/// when it is shared by several instances (answers `true` then), else in memory.
+pub(super) fn take_attempt(
+    store: &dyn Store,
+    logins: &LoginThrottle,
+    key: &str,
+    max: u32,
+    now: i64,
+) -> Result<bool, AppError> {
+    let shared = store.take_login_attempt(key, max, WINDOW_MS, now)?;
+    let verdict = match shared {
+        Some(verdict) => verdict,
+        None => logins.attempt(key, max, now),
+    };
+    match verdict {
+        Ok(()) => Ok(shared.is_some()),
+        Err(wait) => {
+            tracing::warn!("password check refused: too many attempts");
+            Err(AppError::TooManyLogins(wait))
         }
     }
 }

@@ -30,8 +30,11 @@ pub fn check_password_rule(password: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Hashes a password in a slot of the bounded hashing ([`super::throttle::hashing`]).
 fn hash(password: &str) -> Result<String, AppError> {
-    secrets::hash_password(password).map_err(|e| AppError::Hashing(e.to_string()))
+    super::throttle::hashing()
+        .run(|| secrets::hash_password(password))?
+        .map_err(|e| AppError::Hashing(e.to_string()))
 }
 
 fn check_email(store: &dyn Store, email: &str) -> Result<(), AppError> {
@@ -186,31 +189,64 @@ pub(super) fn set_password(store: &dyn Store, user: &User, password: &str) -> Re
     set_password_hash(store, user, &hash(password)?)
 }
 
-/// The logged-in user changes their own password (`current` must be right); every
-/// other session of theirs ends (`keep_session`: the digest of the one to keep).
-/// Answers how many sessions ended.
+/// What a password change ended besides the old password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswordChanged {
+    /// The user's other sessions, logged out.
+    pub sessions_ended: u64,
+    /// The user's API tokens, revoked (whoever had the old password may have made one).
+    pub tokens_revoked: usize,
+}
+
+/// The logged-in user changes their own password (`current` must be right): every
+/// other session of theirs ends (`keep_session`: the digest of the one to keep) and
+/// every API token of theirs is revoked. Wrong guesses of `current` are throttled per
+/// user like logins ([`super::throttle::MAX_FAILURES`] per window, then
+/// [`AppError::TooManyLogins`]), so a stolen session cannot try passwords on this form.
 pub fn change_password(
     store: &dyn Store,
     caller: &Caller,
+    logins: &super::throttle::LoginThrottle,
     current: &str,
     new: &str,
     keep_session: Option<&str>,
-) -> Result<u64, AppError> {
+) -> Result<PasswordChanged, AppError> {
     let user = caller
         .active_user()
         .ok_or(AppError::Denied(crate::policy::Denied::Unauthenticated))?;
-    if !secrets::verify_password(current, &user.password_hash) {
+    check_password_rule(new)?;
+    let key = format!("password-change:{}", user.id);
+    let now = crate::clock::now_ms();
+    let shared = sessions::take_attempt(store, logins, &key, super::throttle::MAX_FAILURES, now)?;
+    let hash = &user.password_hash;
+    if !super::throttle::hashing().run(|| secrets::verify_password(current, hash))? {
         return Err(AppError::WrongPassword);
     }
+    if shared {
+        store.clear_login_attempts(&key)?;
+    } else {
+        logins.succeeded(&key);
+    }
     set_password(store, user, new)?;
-    // Whoever else was logged in as this user (perhaps with the old password) is out.
-    let ended = sessions::end_others(store, user.id, keep_session)?;
+    // Whoever else was logged in as this user (perhaps with the old password) is out,
+    // and so is every token made with it.
+    let sessions_ended = sessions::end_others(store, user.id, keep_session)?;
+    let mut tokens_revoked = 0;
+    for token in store.list_tokens(user.id)? {
+        if store.delete_token(user.id, token.id)? {
+            tokens_revoked += 1;
+        }
+    }
     tracing::info!(
         user = user.id,
-        other_sessions_ended = ended,
+        other_sessions_ended = sessions_ended,
+        tokens_revoked,
         "password changed"
     );
-    Ok(ended)
+    Ok(PasswordChanged {
+        sessions_ended,
+        tokens_revoked,
+    })
 }
 
 /// Activates or deactivates a user (the operator only); an inactive user is anonymous

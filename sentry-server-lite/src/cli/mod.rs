@@ -13,6 +13,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use serve::LimitArgs;
+
 use crate::policy::Role;
 use crate::store::{RateLimit, Synchronous};
 
@@ -310,17 +312,20 @@ pub struct ServeArgs {
     )]
     pub synchronous: Synchronous,
     /// Delete events older than this many days (0 keeps them).
-    #[arg(long, env = "SENTRY_LITE_RETENTION_DAYS", default_value_t = 90)]
+    #[arg(long, env = "SENTRY_LITE_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u64).range(0..=36_500))]
     pub retention_days: u64,
     /// Keep at most this many events per issue (0 keeps all).
     #[arg(long, env = "SENTRY_LITE_MAX_EVENTS_PER_ISSUE", default_value_t = 1000)]
     pub max_events_per_issue: u64,
     /// Events that may wait for the writer before requests get 503.
-    #[arg(long, env = "SENTRY_LITE_QUEUE_CAPACITY", default_value_t = 4096)]
-    pub queue_capacity: usize,
+    #[arg(long, env = "SENTRY_LITE_QUEUE_CAPACITY", default_value_t = 4096,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub queue_capacity: u64,
     /// Most events committed per transaction.
-    #[arg(long, env = "SENTRY_LITE_MAX_BATCH", default_value_t = 512)]
-    pub max_batch: usize,
+    #[arg(long, env = "SENTRY_LITE_MAX_BATCH", default_value_t = 512,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_batch: u64,
     /// Let anonymous visitors create accounts (off by default).
     #[arg(long, env = "SENTRY_LITE_ALLOW_SIGNUP")]
     pub allow_signup: bool,
@@ -333,6 +338,9 @@ pub struct ServeArgs {
     /// 2, at most 8). SQLite commits through one writer.
     #[arg(long, env = "SENTRY_LITE_WRITER_THREADS", value_parser = clap::value_parser!(u8).range(1..=crate::store::postgres::MAX_WRITER_THREADS as i64))]
     pub writer_threads: Option<u8>,
+    /// Connection limits, timeouts and other hardening options.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// Options of `quickstart`.

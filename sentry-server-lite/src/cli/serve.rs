@@ -22,6 +22,50 @@ const QUICKSTART_SETTING: &str = "quickstart";
 /// it again; it is shown only while it still matches the account's password.
 const PASSWORD_FILE: &str = "quickstart-password";
 
+/// Connection limits, timeouts and other hardening options of `serve` (defaults in
+/// [`crate::config::HttpLimits`]; README "Limits" lists them all).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// Seconds a client has to send a request's line and headers.
+    #[arg(long, env = "SENTRY_LITE_HEADER_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// Seconds an open connection may sit with no request and no traffic.
+    #[arg(long, env = "SENTRY_LITE_IDLE_TIMEOUT", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub idle_timeout: u64,
+    /// Seconds a request body has to arrive in full (then 408).
+    #[arg(long, env = "SENTRY_LITE_BODY_TIMEOUT", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub body_timeout: u64,
+    /// HTTP connections open at once; more wait in the kernel's accept queue.
+    #[arg(long, env = "SENTRY_LITE_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+    /// Delete audit-log rows older than this many days (0 keeps them).
+    #[arg(long, env = "SENTRY_LITE_AUDIT_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u64).range(0..=36_500))]
+    pub audit_retention_days: u64,
+    /// Serve `/metrics` only with `Authorization: Bearer TOKEN` (default: to anyone).
+    #[arg(long, env = "SENTRY_LITE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Serve `/metrics` only on this address, e.g. 127.0.0.1:9090 (default: on --bind).
+    #[arg(long, env = "SENTRY_LITE_METRICS_BIND")]
+    pub metrics_bind: Option<std::net::SocketAddr>,
+}
+
+impl LimitArgs {
+    fn apply(&self, c: &mut ServerConfig) {
+        use std::time::Duration;
+        c.http.header_read_timeout = Duration::from_secs(self.header_timeout);
+        c.http.idle_timeout = Duration::from_secs(self.idle_timeout);
+        c.http.body_timeout = Duration::from_secs(self.body_timeout);
+        c.http.max_connections = usize::try_from(self.max_connections).unwrap_or(usize::MAX);
+        c.metrics_token = self.metrics_token.clone().filter(|t| !t.is_empty());
+        c.metrics_bind = self.metrics_bind;
+    }
+}
+
 fn config(db: &Db, args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     let mut c = ServerConfig::new(&db.data_dir);
     c.database_url = db.url.clone();
@@ -32,10 +76,12 @@ fn config(db: &Db, args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     c.retention = RetentionPolicy {
         max_age_days: args.retention_days,
         max_events_per_issue: args.max_events_per_issue,
+        audit_max_age_days: args.limits.audit_retention_days,
         ..RetentionPolicy::default()
     };
-    c.writer.queue_capacity = args.queue_capacity;
-    c.writer.max_batch = args.max_batch;
+    args.limits.apply(&mut c);
+    c.writer.queue_capacity = usize::try_from(args.queue_capacity)?;
+    c.writer.max_batch = usize::try_from(args.max_batch)?;
     if let Some(n) = args.writer_threads {
         if db.url.is_none() && n > 1 {
             anyhow::bail!(

@@ -129,6 +129,8 @@ pub struct KeyInfo {
     pub key: ProjectKey,
     /// The project's allowed origins.
     pub allowed_origins: Vec<String>,
+    /// The project's data-scrubbing settings.
+    pub scrubbing: crate::store::ScrubSettings,
 }
 
 /// Most known keys cached. Past it, stale entries go first, then single entries: the
@@ -194,8 +196,12 @@ impl KeyCache {
         let info = match self.store.key_by_public(public_key)? {
             Some(key) => {
                 let project = self.store.project_by_id(key.project_id)?;
+                let (allowed_origins, scrubbing) = project
+                    .map(|p| (p.allowed_origins, p.scrubbing))
+                    .unwrap_or_default();
                 Some(Arc::new(KeyInfo {
-                    allowed_origins: project.map(|p| p.allowed_origins).unwrap_or_default(),
+                    allowed_origins,
+                    scrubbing,
                     key,
                 }))
             }

@@ -11,6 +11,7 @@ use crate::config::NormalizeLimits;
 use crate::grouping;
 use crate::normalize;
 use crate::store::NewEvent;
+use crate::store::ScrubSettings;
 
 /// Reads an event item as ingest does ([`Event::read_lenient`]): never refused for the
 /// shape of one of its parts (what does not read is removed and reported, legacy
@@ -38,7 +39,8 @@ pub struct EventItem {
 /// Everything ingest does to one event item short of queueing it, in order: read
 /// leniently (a part that does not read is removed and recorded in the event's `errors`,
 /// never a reason to lose the event), cut to the caps of `limits` (so that every later
-/// step reads a bounded event), scrub credentials, then normalize, group and compress.
+/// step reads a bounded event), scrub credentials (with the project's `scrubbing`
+/// settings), then normalize, group and compress.
 /// A changed event is stored as changed; an unchanged one as it came.
 pub fn event_item(
     project_id: i64,
@@ -46,6 +48,7 @@ pub fn event_item(
     header_id: Option<Uuid>,
     received_ms: i64,
     limits: &NormalizeLimits,
+    scrubbing: &ScrubSettings,
 ) -> Result<EventItem, IngestError> {
     let read = read_event(payload)?;
     let reading_changed = read.changed();
@@ -55,7 +58,7 @@ pub fn event_item(
         event.errors.extend(read.report.to_errors());
     }
     let trimmed = trim::trim_event(&mut event, limits);
-    let scrubbed = scrub::scrub_event(&mut event);
+    let scrubbed = scrub::scrub_event_with(&mut event, scrubbing);
     let changed = reading_changed || !trimmed.is_empty() || scrubbed > 0;
     let rewritten = changed.then(|| event.to_json_vec());
     let body = rewritten.as_deref().unwrap_or(payload);

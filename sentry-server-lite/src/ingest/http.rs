@@ -274,13 +274,29 @@ async fn ingest(
             Err(e) => return Err(e),
         }
     }
-    let permit = ing.decode.acquire().await?;
+    // The decoded size is capped at the permit's share of the byte budget; a body that
+    // inflates past it is decoded again once the share has grown (see `ingest::gate`).
+    let mut permit = ing.decode.acquire_for(encoding, bytes.len()).await?;
     let work = {
         let ing = ing.clone();
         move || -> Result<Prepared, IngestError> {
-            let _permit = permit;
-            let cap = ing.limits.max_decompressed_bytes;
-            decode_and_accept(&ing, endpoint, encoding, &bytes, source, meta.as_ref(), cap)
+            let first = decode_and_accept(
+                &ing,
+                endpoint,
+                encoding,
+                &bytes,
+                source.clone(),
+                meta.as_ref(),
+                permit.cap(),
+            );
+            match first {
+                Err(IngestError::TooLarge(_)) if permit.can_grow() => {
+                    permit.grow()?;
+                    let cap = permit.cap();
+                    decode_and_accept(&ing, endpoint, encoding, &bytes, source, meta.as_ref(), cap)
+                }
+                other => other,
+            }
         }
     };
     let prepared = tokio::task::spawn_blocking(work)

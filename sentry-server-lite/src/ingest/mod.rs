@@ -445,6 +445,7 @@ impl Ingestor {
                     header_id,
                     received,
                     &self.limits.normalize,
+                    &info.scrubbing,
                 )?;
                 if item.invalid_parts > 0 {
                     self.metrics.invalid_parts_removed(item.invalid_parts);

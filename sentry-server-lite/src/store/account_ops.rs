@@ -217,18 +217,29 @@ pub fn update_project<D: Database + ?Sized>(
             return Err(StoreError::Invalid(format!("allowed origin {bad:?}")));
         }
     }
+    if let Some(scrubbing) = &update.scrubbing {
+        scrubbing.check().map_err(StoreError::Invalid)?;
+    }
     let origins = update.allowed_origins.as_ref().map(|o| o.join(" "));
+    let scrubbing = update
+        .scrubbing
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
     update_one(
         db,
         "UPDATE projects SET name = COALESCE($1, name), \
            is_public = COALESCE($2, is_public), \
-           allowed_origins = COALESCE($3, allowed_origins) \
+           allowed_origins = COALESCE($3, allowed_origins), \
+           scrubbing = COALESCE($5, scrubbing) \
          WHERE id = $4",
         args![
             update.name.as_deref().map(str::trim),
             update.is_public,
             origins.as_deref(),
-            project_id
+            project_id,
+            scrubbing.as_deref()
         ],
         "project",
         || format!("project {project_id}"),

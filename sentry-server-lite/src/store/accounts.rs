@@ -27,6 +27,8 @@ pub struct ProjectUpdate {
     pub is_public: Option<bool>,
     /// New allowed origins.
     pub allowed_origins: Option<Vec<String>>,
+    /// New data-scrubbing settings (all of them).
+    pub scrubbing: Option<super::types::ScrubSettings>,
 }
 
 /// A new audit record.

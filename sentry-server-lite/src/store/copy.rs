@@ -113,6 +113,7 @@ const TABLES: &[Spec] = &[
             ("is_public", Bool),
             ("allowed_origins", Text),
             ("created_at", Int),
+            ("scrubbing", Text),
         ],
         "id",
     ),

@@ -1,6 +1,7 @@
 //! Retention, written once for both backends: events past the policy's age and beyond
 //! its per-issue count go, at most `policy.max_deletions` per call, and issues whose
-//! every event has expired go with their tag counts.
+//! every event has expired go with their tag counts; so do audit-log rows past
+//! `policy.audit_max_age_days` (not counted in the answer, which counts events).
 
 use super::sql::{args, write, Conn, Database};
 use super::{RetentionPolicy, StoreResult};
@@ -69,6 +70,14 @@ pub fn delete_expired(
                 args![issue_id, keep, budget - deleted],
             )? as i64;
         }
+    }
+    if policy.audit_max_age_days > 0 {
+        let cutoff = now_ms - (policy.audit_max_age_days.min(1 << 20) as i64) * 86_400_000;
+        c.exec(
+            "DELETE FROM audit_log WHERE id IN \
+             (SELECT id FROM audit_log WHERE at < $1 LIMIT $2)",
+            args![cutoff, budget],
+        )?;
     }
     Ok(deleted.max(0) as u64)
 }

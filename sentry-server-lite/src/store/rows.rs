@@ -35,7 +35,8 @@ pub fn team(r: &dyn SqlRow) -> StoreResult<Team> {
 
 /// Columns of [`project`] (`projects p JOIN teams t`).
 pub const PROJECT_COLS: &str =
-    "p.id, p.team_id, t.slug, p.slug, p.name, p.owner_id, p.is_public, p.allowed_origins";
+    "p.id, p.team_id, t.slug, p.slug, p.name, p.owner_id, p.is_public, p.allowed_origins, \
+     p.scrubbing";
 /// A project row.
 pub fn project(r: &dyn SqlRow) -> StoreResult<Project> {
     let origins = r.text(7)?;
@@ -53,6 +54,7 @@ pub fn project(r: &dyn SqlRow) -> StoreResult<Project> {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect(),
+        scrubbing: super::types::ScrubSettings::from_stored(&r.text(8)?),
     })
 }
 

@@ -1,6 +1,6 @@
 //! The rows and values that cross the [`super::Store`] interface.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A user account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -50,6 +50,76 @@ pub struct Project {
     pub is_public: bool,
     /// Allowed browser origins; `*` allows all.
     pub allowed_origins: Vec<String>,
+    /// Data scrubbing at ingest (see `ingest::scrub`).
+    pub scrubbing: ScrubSettings,
+}
+
+/// A project's data-scrubbing settings, applied at ingest before an event is stored
+/// (`ingest::scrub`). Serialized with the names of Sentry's project API; stored as that
+/// JSON in `projects.scrubbing` (empty: the defaults).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ScrubSettings {
+    /// Scrub the default sensitive keys and card numbers. Default on.
+    pub data_scrubber: bool,
+    /// More key names (matched case-insensitively, as parts of a key) whose values are
+    /// scrubbed.
+    pub sensitive_fields: Vec<String>,
+    /// Key names (matched case-insensitively, whole) never scrubbed.
+    pub safe_fields: Vec<String>,
+    /// Scrub IP addresses: `user.ip_address`, `REMOTE_ADDR` in the request env and
+    /// forwarding headers. Default off, as in Sentry.
+    #[serde(rename = "scrubIPAddresses")]
+    pub scrub_ip_addresses: bool,
+}
+
+impl Default for ScrubSettings {
+    fn default() -> Self {
+        ScrubSettings {
+            data_scrubber: true,
+            sensitive_fields: Vec::new(),
+            safe_fields: Vec::new(),
+            scrub_ip_addresses: false,
+        }
+    }
+}
+
+impl ScrubSettings {
+    /// Most entries of `sensitiveFields` and of `safeFields`.
+    pub const MAX_FIELDS: usize = 100;
+    /// Most characters of one entry.
+    pub const MAX_FIELD_CHARS: usize = 200;
+
+    /// The settings of a stored `projects.scrubbing` value (the defaults when it is
+    /// empty or unreadable).
+    pub fn from_stored(text: &str) -> ScrubSettings {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
+    /// Checks the field lists: at most [`Self::MAX_FIELDS`] each, entries of 1 to
+    /// [`Self::MAX_FIELD_CHARS`] characters without control characters; what is
+    /// wrong otherwise.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, list) in [
+            ("sensitiveFields", &self.sensitive_fields),
+            ("safeFields", &self.safe_fields),
+        ] {
+            if list.len() > Self::MAX_FIELDS {
+                return Err(format!("{name}: at most {} entries", Self::MAX_FIELDS));
+            }
+            if let Some(bad) = list.iter().find(|f| {
+                f.trim().is_empty()
+                    || f.chars().count() > Self::MAX_FIELD_CHARS
+                    || f.chars().any(char::is_control)
+            }) {
+                return Err(format!(
+                    "{name}: {bad:?} is not a field name (1 to {} characters)",
+                    Self::MAX_FIELD_CHARS
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A per-key rate limit: at most `count` events per `window_secs`.
@@ -281,6 +351,9 @@ pub struct RetentionPolicy {
     pub max_events_per_issue: u64,
     /// Upper bound of rows deleted per call, so one pass never stalls ingestion long.
     pub max_deletions: u64,
+    /// Audit-log rows older than this many days are deleted (at most `max_deletions`
+    /// per pass); 0 keeps all.
+    pub audit_max_age_days: u64,
 }
 
 impl Default for RetentionPolicy {
@@ -289,6 +362,7 @@ impl Default for RetentionPolicy {
             max_age_days: 90,
             max_events_per_issue: 1000,
             max_deletions: 20_000,
+            audit_max_age_days: 90,
         }
     }
 }

@@ -105,10 +105,12 @@ pub async fn change_password(
     let new = form.get("new").unwrap_or_default().to_owned();
     let this_session = viewer.session_digest().map(str::to_owned);
     let who = viewer.who.clone();
+    let logins = state.logins.clone();
     let changed = with_store(&state, move |store| {
         Ok::<_, UiError>(users::change_password(
             store,
             &who,
+            &logins,
             &current,
             &new,
             this_session.as_deref(),
@@ -116,12 +118,30 @@ pub async fn change_password(
     })
     .await?;
     let error = match changed {
-        Ok(_) => {
+        Ok(changed) => {
             let notice = Notice {
-                text: "Your password was changed; your other sessions were logged out.".into(),
+                text: format!(
+                    "Your password was changed; your other sessions were logged out and \
+                     your API tokens revoked ({}).",
+                    changed.tokens_revoked
+                ),
                 secret: String::new(),
             };
             return render_account(&state, &viewer, notice, "", StatusCode::OK).await;
+        }
+        Err(AppError::TooManyLogins(wait)) => {
+            let error = format!(
+                "Too many wrong current passwords; try again in {} min.",
+                wait.div_ceil(60)
+            );
+            return render_account(
+                &state,
+                &viewer,
+                Notice::default(),
+                &error,
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await;
         }
         Err(AppError::WrongPassword) => "The current password is wrong.",
         Err(AppError::PasswordTooShort) => "The new password needs at least 8 characters.",

@@ -202,6 +202,10 @@ impl From<AppError> for UiError {
             AppError::WrongCredentials => {
                 UiError::new(StatusCode::UNAUTHORIZED, "Wrong e-mail or password.")
             }
+            AppError::Busy(wait) => UiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("The server is busy checking passwords; try again in {wait} s."),
+            ),
             AppError::TooManyLogins(wait) => UiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
@@ -272,10 +276,12 @@ impl IntoResponse for UiError {
             reason: self.status.canonical_reason().unwrap_or("Error"),
             message: &self.message,
         };
-        match page.render() {
+        let mut r = match page.render() {
             Ok(html) => (self.status, Html(html)).into_response(),
             Err(_) => (self.status, self.message).into_response(),
-        }
+        };
+        crate::api::retry_after(&mut r);
+        r
     }
 }
 

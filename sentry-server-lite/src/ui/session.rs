@@ -134,7 +134,7 @@ impl FromRequestParts<AppState> for Viewer {
         let secure = is_tls(&parts.headers, &state.base_url);
         let login_csrf = cookie(&parts.headers, LOGIN_CSRF_COOKIE).map(str::to_owned);
         let anonymous = |session| Viewer {
-            who: Caller::anonymous(),
+            who: Caller::anonymous_of(&state.anonymous_refusals),
             session,
             secure,
             login_csrf: login_csrf.clone(),
@@ -299,16 +299,20 @@ pub(crate) async fn start_session(
 /// `POST /login`: e-mail and password.
 pub async fn login(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     viewer: Viewer,
     form: FormData,
 ) -> Result<Response, UiError> {
+    let client = peer.map(|axum::Extension(info)| info.0.ip());
     let (email, password) = credentials(&viewer, &form)?;
     let next = local_path(form.get("next"), "/");
     let logins = state.logins.clone();
     let entered = email.clone();
     // argon2 is deliberately slow: verify off the async workers.
     let outcome = with_store(&state, move |store| {
-        Ok::<_, UiError>(sessions::log_in(store, &logins, &entered, &password))
+        Ok::<_, UiError>(sessions::log_in(
+            store, &logins, client, &entered, &password,
+        ))
     })
     .await?;
     match outcome {

@@ -22,7 +22,7 @@ use crate::app::teams::TeamChanges;
 use crate::app::{keys, members, projects, teams, with_store, AppState};
 use crate::policy::{Action, Resource, Role};
 use crate::store::accounts::{Member, ProjectUpdate};
-use crate::store::{Project, Store, Team};
+use crate::store::{Project, ScrubSettings, Store, Team};
 
 /// The settings routes.
 pub fn routes() -> Router<AppState> {
@@ -208,6 +208,8 @@ struct ProjectPage {
     chrome: Chrome,
     project: Project,
     origins: String,
+    sensitive_fields: String,
+    safe_fields: String,
     owner_email: String,
     members: Vec<String>,
     teams: Vec<(String, String)>,
@@ -281,6 +283,8 @@ pub async fn project_page(
         Ok::<_, UiError>(ProjectPage {
             chrome: Chrome::new(format!("{} · project settings", p.name), &viewer),
             origins: p.allowed_origins.join("\n"),
+            sensitive_fields: p.scrubbing.sensitive_fields.join("\n"),
+            safe_fields: p.scrubbing.safe_fields.join("\n"),
             owner_email,
             members,
             teams,
@@ -323,9 +327,34 @@ pub async fn project_action(
                             .map(str::to_owned)
                             .collect(),
                     ),
+                    scrubbing: None,
                 };
                 let changes = ProjectChanges {
                     settings,
+                    ..ProjectChanges::default()
+                };
+                settings_of(&projects::update(store, who, name, changes)?)
+            }
+            "scrubbing" => {
+                let lines = |field: &str| -> Vec<String> {
+                    form.get(field)
+                        .unwrap_or_default()
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                };
+                let changes = ProjectChanges {
+                    settings: ProjectUpdate {
+                        scrubbing: Some(ScrubSettings {
+                            data_scrubber: form.get("data_scrubber").is_some(),
+                            sensitive_fields: lines("sensitive_fields"),
+                            safe_fields: lines("safe_fields"),
+                            scrub_ip_addresses: form.get("scrub_ip").is_some(),
+                        }),
+                        ..ProjectUpdate::default()
+                    },
                     ..ProjectChanges::default()
                 };
                 settings_of(&projects::update(store, who, name, changes)?)

@@ -68,6 +68,7 @@ pub fn memberships_owners_and_moves(s: &dyn Store) {
                 name: Some("New".into()),
                 is_public: Some(true),
                 allowed_origins: Some(vec!["a.example".into(), "*.b.example".into()]),
+                ..Default::default()
             },
         )
         .expect("update");

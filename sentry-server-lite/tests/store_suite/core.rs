@@ -162,6 +162,7 @@ pub fn retention_by_age_and_count(s: &dyn Store) {
         max_age_days: 30,
         max_events_per_issue: 3,
         max_deletions: 100,
+        ..RetentionPolicy::default()
     };
     assert_eq!(s.apply_retention(&policy, now).expect("retention"), 3);
     assert!(s.event(pid, "old").expect("get").is_none());

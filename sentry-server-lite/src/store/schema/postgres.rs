@@ -17,7 +17,12 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "login_attempts", LOGIN_ATTEMPTS),
     (4, "key_changes", KEY_CHANGES),
     (5, "event_tags", EVENT_TAGS),
+    (6, "project_scrubbing", PROJECT_SCRUBBING),
 ];
+
+/// Each project's data-scrubbing settings (JSON, see `ScrubSettings`; empty: defaults).
+const PROJECT_SCRUBBING: &str =
+    "ALTER TABLE projects ADD COLUMN scrubbing TEXT NOT NULL DEFAULT '';";
 
 /// Each event's tags as stored at ingest (a JSON array of `[key, value]` pairs); NULL on
 /// events stored before this migration. The same column as SQLite's migration 3.

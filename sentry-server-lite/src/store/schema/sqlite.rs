@@ -10,7 +10,12 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "accounts", ACCOUNTS),
     (3, "event_tags", EVENT_TAGS),
     (4, "issue_tags_live", ISSUE_TAGS_LIVE),
+    (5, "project_scrubbing", PROJECT_SCRUBBING),
 ];
+
+/// Each project's data-scrubbing settings (JSON, see `ScrubSettings`; empty: defaults).
+const PROJECT_SCRUBBING: &str =
+    "ALTER TABLE projects ADD COLUMN scrubbing TEXT NOT NULL DEFAULT '';";
 
 const INITIAL: &str = r#"
 CREATE TABLE users (
