@@ -128,14 +128,14 @@ fn out_of_range_pages_limits_and_cursors_are_400() {
         assert!(!r.detail().is_empty(), "{query}");
     }
     let web = support::login(&s, "admin@example.com", "password1");
-    for page in ["18446744073709551615", "0", "9223372036854775807"] {
+    for page in ["18446744073709551615", "9223372036854775807", "100000001"] {
         let r = support::get(&s, Some(&web), &format!("/projects/team/proj/?page={page}"));
         assert_eq!(r.status, 400, "page={page}");
     }
-    assert_eq!(
-        support::get(&s, Some(&web), "/projects/team/proj/?page=2").status,
-        200
-    );
+    for page in ["0", "1", "2"] {
+        let r = support::get(&s, Some(&web), &format!("/projects/team/proj/?page={page}"));
+        assert_eq!(r.status, 200, "page={page} (0 is the first page)");
+    }
 }
 
 /// The `Link` header's URLs start with the public URL, whatever `Host` says.

@@ -64,7 +64,8 @@ pub enum AppError {
     /// Wrong e-mail or password at login (or an inactive user).
     #[error("wrong e-mail or password")]
     WrongCredentials,
-    /// Too many failed logins for this e-mail: retry after this many seconds.
+    /// Too many failed password checks (from this address, or for this e-mail from it,
+    /// or of this user's current password): retry after this many seconds.
     #[error("too many failed logins; retry in {0} s")]
     TooManyLogins(u64),
     /// Every password-hashing slot and queue place is taken: retry after this many

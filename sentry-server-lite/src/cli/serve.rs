@@ -316,6 +316,53 @@ mod tests {
     }
 
     #[test]
+    fn limit_flags_reach_the_config_and_out_of_range_values_are_refused() {
+        use std::time::Duration;
+        let args = serve_args(&[
+            "--header-timeout",
+            "3",
+            "--idle-timeout",
+            "30",
+            "--body-timeout",
+            "20",
+            "--max-connections",
+            "64",
+            "--audit-retention-days",
+            "7",
+            "--metrics-token",
+            "tok",
+            "--metrics-bind",
+            "127.0.0.1:9091",
+        ]);
+        let c = config(&db(None), &args).expect("config");
+        assert_eq!(c.http.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(c.http.idle_timeout, Duration::from_secs(30));
+        assert_eq!(c.http.body_timeout, Duration::from_secs(20));
+        assert_eq!(c.http.max_connections, 64);
+        assert_eq!(c.retention.audit_max_age_days, 7);
+        assert_eq!(c.metrics_token.as_deref(), Some("tok"));
+        assert_eq!(c.metrics_bind, "127.0.0.1:9091".parse().ok());
+        let defaults = config(&db(None), &serve_args(&[])).expect("defaults");
+        assert_eq!(defaults.http, crate::config::HttpLimits::default());
+        assert_eq!(
+            (defaults.metrics_token, defaults.metrics_bind),
+            (None, None)
+        );
+        for bad in [
+            &["--header-timeout", "0"][..],
+            &["--max-connections", "0"],
+            &["--retention-days", "1099511627776"],
+            &["--audit-retention-days", "40000"],
+            &["--queue-capacity", "0"],
+            &["--max-batch", "0"],
+        ] {
+            let mut argv = vec!["sentry-server-lite", "serve"];
+            argv.extend_from_slice(bad);
+            assert!(Cli::try_parse_from(argv).is_err(), "{bad:?} refused");
+        }
+    }
+
+    #[test]
     fn thread_counts_reach_the_config_and_sqlite_refuses_several_writers() {
         let args = serve_args(&["--worker-threads", "1", "--writer-threads", "3"]);
         assert_eq!(args.worker_threads, Some(1));

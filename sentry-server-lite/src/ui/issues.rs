@@ -178,10 +178,9 @@ fn build_list(
             None
         },
     };
-    let page_no = q.page.unwrap_or(1);
-    let offset = page_no
-        .checked_sub(1)
-        .and_then(|p| p.checked_mul(PER_PAGE))
+    let page_no = q.page.unwrap_or(1).max(1);
+    let offset = (page_no - 1)
+        .checked_mul(PER_PAGE)
         .filter(|o| *o <= issues::MAX_OFFSET)
         .ok_or_else(|| UiError::bad_request("There is no such page."))?;
     let result = if query_error.is_empty() {

@@ -209,7 +209,7 @@ impl From<AppError> for UiError {
             AppError::TooManyLogins(wait) => UiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
-                    "Too many failed logins for this e-mail; try again in {} min.",
+                    "Too many failed logins from here; try again in {} min.",
                     wait.div_ceil(60)
                 ),
             ),
