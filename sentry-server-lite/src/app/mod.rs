@@ -17,7 +17,9 @@
 //! - [`users`], [`tokens`], [`sessions`]: accounts, API tokens, logins and invitations
 //! - [`issues`]: resolving, bookmarking, sharing and deleting issues
 //! - [`settings`]: server settings (sign-up); [`throttle`]: the failed-login throttle
+//! - [`alerts`]: alert rules, their deliveries, test notifications
 
+pub mod alerts;
 pub mod audit;
 pub mod caller;
 pub mod error;
@@ -52,6 +54,8 @@ pub struct AppState {
     pub base_url: String,
     /// Failed web logins per e-mail (see [`throttle`]).
     pub logins: Arc<LoginThrottle>,
+    /// How alerts are sent (rules are checked against it: private networks).
+    pub alerts: Arc<crate::alerts::AlertConfig>,
 }
 
 impl AppState {
@@ -61,6 +65,7 @@ impl AppState {
             store,
             base_url: base_url.into(),
             logins: Arc::default(),
+            alerts: Arc::default(),
         }
     }
 }

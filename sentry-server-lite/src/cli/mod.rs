@@ -333,6 +333,9 @@ pub struct ServeArgs {
     /// 2, at most 8). SQLite commits through one writer.
     #[arg(long, env = "SENTRY_LITE_WRITER_THREADS", value_parser = clap::value_parser!(u8).range(1..=crate::store::postgres::MAX_WRITER_THREADS as i64))]
     pub writer_threads: Option<u8>,
+    /// Alerts: the SMTP relay, private networks.
+    #[command(flatten)]
+    pub alerts: crate::alerts::AlertArgs,
 }
 
 /// Options of `quickstart`.

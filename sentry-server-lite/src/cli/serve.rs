@@ -36,6 +36,7 @@ fn config(db: &Db, args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     };
     c.writer.queue_capacity = args.queue_capacity;
     c.writer.max_batch = args.max_batch;
+    c.alerts = args.alerts.config();
     if let Some(n) = args.writer_threads {
         if db.url.is_none() && n > 1 {
             anyhow::bail!(

@@ -17,6 +17,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "login_attempts", LOGIN_ATTEMPTS),
     (4, "key_changes", KEY_CHANGES),
     (5, "event_tags", EVENT_TAGS),
+    (
+        super::alerts::POSTGRES_VERSION,
+        "alerts",
+        super::alerts::POSTGRES,
+    ),
 ];
 
 /// Each event's tags as stored at ingest (a JSON array of `[key, value]` pairs); NULL on

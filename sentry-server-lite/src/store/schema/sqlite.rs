@@ -10,6 +10,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "accounts", ACCOUNTS),
     (3, "event_tags", EVENT_TAGS),
     (4, "issue_tags_live", ISSUE_TAGS_LIVE),
+    (
+        super::alerts::SQLITE_VERSION,
+        "alerts",
+        super::alerts::SQLITE,
+    ),
 ];
 
 const INITIAL: &str = r#"
