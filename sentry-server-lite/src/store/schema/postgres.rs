@@ -77,6 +77,9 @@ pub const TABLES: &[(&str, bool)] = &[
     ("bookmarks", false),
     ("sessions", true),
     ("audit_log", true),
+    ("alert_rules", true),
+    ("alert_deliveries", true),
+    ("alert_volume", false),
 ];
 
 /// Tag counts of committed batches not yet added to `issue_tags` (see
