@@ -271,6 +271,8 @@ pub fn queue(
     now: i64,
 ) -> StoreResult<()> {
     let events = plan.events();
+    // Each group's fresh events, in one pass, when a volume rule needs them.
+    let mut members: Vec<Vec<&NewEvent>> = Vec::new();
     for (g, group) in plan.groups.iter().enumerate() {
         let project_rules = rules.of(group.key.0);
         if project_rules.is_empty() {
@@ -288,12 +290,14 @@ pub fn queue(
             }) => (*new_issue, *regression),
             _ => (false, false),
         };
-        let members: Vec<&NewEvent> = plan
-            .fresh
-            .iter()
-            .filter(|&&i| plan.group_index(i) == Some(g))
-            .map(|&i| &events[i])
-            .collect();
+        if members.is_empty() && project_rules.iter().any(|r| r.has(Trigger::Volume)) {
+            members = vec![Vec::new(); plan.groups.len()];
+            for &i in &plan.fresh {
+                if let Some(m) = plan.group_index(i).and_then(|gi| members.get_mut(gi)) {
+                    m.push(&events[i]);
+                }
+            }
+        }
         for rule in project_rules {
             for (fired, trigger) in [
                 (new_issue, Trigger::NewIssue),
@@ -306,6 +310,8 @@ pub fn queue(
             }
             if rule.has(Trigger::Volume) {
                 let matching: Vec<&NewEvent> = members
+                    .get(g)
+                    .map_or(&[][..], Vec::as_slice)
                     .iter()
                     .copied()
                     .filter(|e| rule.matches(e))
