@@ -116,10 +116,10 @@ async fn create_rule(
     Path((team, project)): Path<(String, String)>,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    let allow_private = api.state.alerts.allow_private_networks;
+    let config = api.state.alerts.clone();
     api.run(move |store, who| {
         let name = ProjectName::in_team(&team, &project);
-        let rule = alerts::create(store, who, name, &body, allow_private)?;
+        let rule = alerts::create(store, who, name, &body, &config)?;
         Ok((StatusCode::CREATED, Json(rule_json(&rule, true))))
     })
     .await
@@ -139,10 +139,10 @@ async fn update_rule(
     Path(path): Path<RulePath>,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    let allow_private = api.state.alerts.allow_private_networks;
+    let config = api.state.alerts.clone();
     api.run(move |store, who| {
         let (name, id) = parts(&path)?;
-        let rule = alerts::update(store, who, name, id, &body, allow_private)?;
+        let rule = alerts::update(store, who, name, id, &body, &config)?;
         Ok(Json(rule_json(&rule, true)))
     })
     .await

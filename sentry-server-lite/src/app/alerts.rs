@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::audit::{self, Target};
 use super::projects::{self, ProjectName};
 use super::{AppError, Caller};
-use crate::alerts::outbound;
+use crate::alerts::{outbound, AlertConfig};
 use crate::policy::{Action, ProjectRef, Resource};
 use crate::store::alerts::{self, AlertAction, AlertRule, RuleSpec, Trigger, VolumeThreshold};
 use crate::store::outbox::{self, AlertFacts, Delivery};
@@ -190,16 +190,32 @@ pub fn get(
     Ok((rule, may_manage(caller, pref)))
 }
 
+/// [`parse_rule`] under the server's configuration: private networks as it allows, and
+/// e-mail actions only when it has an SMTP relay.
+fn checked_rule(body: &Map<String, Value>, config: &AlertConfig) -> Result<RuleSpec, AppError> {
+    let spec = parse_rule(body, config.allow_private_networks)?;
+    let email = spec
+        .actions
+        .iter()
+        .any(|a| matches!(a, AlertAction::Email { .. }));
+    if email && config.smtp_url.is_none() {
+        return Err(invalid(
+            "e-mail actions need an SMTP relay: start the server with --smtp-url and --smtp-from",
+        ));
+    }
+    Ok(spec)
+}
+
 /// Creates a rule from its JSON form (see [`parse_rule`]; checked once the caller may).
 pub fn create(
     store: &dyn Store,
     caller: &Caller,
     name: ProjectName<'_>,
     body: &Map<String, Value>,
-    allow_private: bool,
+    config: &AlertConfig,
 ) -> Result<AlertRule, AppError> {
     let (p, _) = projects::checked(store, caller, name, Action::ManageAlertRules)?;
-    let spec = parse_rule(body, allow_private)?;
+    let spec = checked_rule(body, config)?;
     let rule = alerts::create_rule(store, p.id, &spec)?;
     audit::record(
         store,
@@ -218,10 +234,10 @@ pub fn update(
     name: ProjectName<'_>,
     id: i64,
     body: &Map<String, Value>,
-    allow_private: bool,
+    config: &AlertConfig,
 ) -> Result<AlertRule, AppError> {
     let (p, _) = projects::checked(store, caller, name, Action::ManageAlertRules)?;
-    let spec = parse_rule(body, allow_private)?;
+    let spec = checked_rule(body, config)?;
     let rule = alerts::update_rule(store, p.id, id, &spec)?.ok_or(AppError::NotFound)?;
     audit::record(
         store,

@@ -161,7 +161,7 @@ pub async fn alerts_action(
     Path((team, slug)): Path<(String, String)>,
     Posted { viewer, form }: Posted,
 ) -> Result<Response, UiError> {
-    let allow_private = state.alerts.allow_private_networks;
+    let config = state.alerts.clone();
     let to = with_store(&state, move |store| {
         let who = &viewer.who;
         let name = ProjectName::in_team(&team, &slug);
@@ -182,7 +182,7 @@ pub async fn alerts_action(
                 let body = body
                     .as_object()
                     .ok_or_else(|| UiError::bad_request("The rule must be a JSON object."))?;
-                alerts::create(store, who, name, body, allow_private)?;
+                alerts::create(store, who, name, body, &config)?;
             }
             _ => return Err(UiError::bad_request("Unknown action.")),
         }
