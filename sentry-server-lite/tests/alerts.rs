@@ -404,3 +404,53 @@ fn admins_manage_rules_members_and_agents_read_them() {
     assert_eq!(status, 204);
     assert_eq!(s.api(RULES), json!([]));
 }
+
+/// A rule saved while its URL was allowed (here: written to the store directly, as if the
+/// server had run with `--alert-allow-private-networks` then) is checked again at every
+/// send: without the flag nothing reaches a private address, and the delivery says why.
+#[test]
+fn private_targets_are_refused_at_send_time_too() {
+    use sentry_server_lite::store::alerts::{create_rule, AlertAction, RuleSpec, Trigger};
+    let hook = Receiver::start(200);
+    let s = TestServer::start_with(|c| {
+        c.alerts.retry_base = Duration::from_millis(100);
+        c.alerts.poll = Duration::from_millis(20);
+    });
+    let spec = RuleSpec {
+        name: "sneaky".into(),
+        triggers: vec![Trigger::NewIssue],
+        environment: None,
+        level: None,
+        volume: None,
+        actions: vec![
+            AlertAction::Webhook {
+                url: hook.url("/literal"),
+                secret: None,
+            },
+            AlertAction::Slack {
+                url: format!("http://localhost:{}/name", hook.addr.port()),
+            },
+        ],
+        frequency_minutes: 30,
+    };
+    let rule = create_rule(s.store.as_ref(), s.project.id, &spec).expect("rule");
+    send(&s, "private target");
+    let start = std::time::Instant::now();
+    let rows = loop {
+        let rows = deliveries(&s, &rule.id.to_string());
+        if rows.len() == 2 && rows.iter().all(|d| d["status"] == "retrying") {
+            break rows;
+        }
+        assert!(start.elapsed() < LIMIT, "not tried: {rows:#?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    for d in &rows {
+        let error = d["lastError"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("--alert-allow-private-networks"),
+            "the reason: {d}"
+        );
+        assert!(d["nextAttempt"].is_string(), "{d}");
+    }
+    assert!(hook.requests().is_empty(), "nothing reached the receiver");
+}
