@@ -21,6 +21,10 @@
 //! counts of an issue to its `issue_tags` rows, so tag counts are exact whenever read, and
 //! a queued row is as durable as the events committed with it.
 //!
+//! When events of a project with alert rules are in the batch, the statement runs in an
+//! explicit transaction that also writes the alerts it fires
+//! ([`crate::store::outbox::queue`]); other batches stay one implicit statement.
+//!
 //! Events the server has stored already (an SDK retrying a send) are rare, so they are not
 //! looked up first: when the statement fails on the events' unique key, the batch is
 //! retried after one lookup of which of its events are stored (`Duplicate` outcomes).

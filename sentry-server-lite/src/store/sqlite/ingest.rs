@@ -6,6 +6,9 @@
 //! tag counts, summed per issue over the whole batch, in multi-row upserts: one statement
 //! per 64 tag rows instead of one per tag and event (an event has ~15 tags).
 //!
+//! The alerts a batch fires (events of projects with alert rules only) are written last,
+//! in the batch's transaction ([`crate::store::outbox::queue`]).
+//!
 //! Checkpoints (copying WAL pages into the database file and fsyncing it) do not run in
 //! the writer's commits: a background thread checkpoints passively (not blocking the
 //! writer) every [`CHECKPOINT_INTERVAL`]. Under continuous writes a passive checkpoint
