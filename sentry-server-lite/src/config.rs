@@ -193,6 +193,8 @@ pub struct ServerConfig {
     /// How long a looked-up project key is cached (revocations take effect after at
     /// most this long). Default 2 s.
     pub key_cache_ttl: Duration,
+    /// How alerts are sent (SMTP relay, private networks, retries).
+    pub alerts: crate::alerts::AlertConfig,
 }
 
 impl ServerConfig {
@@ -213,6 +215,7 @@ impl ServerConfig {
             retention: RetentionPolicy::default(),
             retention_interval: Duration::from_secs(600),
             key_cache_ttl: Duration::from_secs(2),
+            alerts: crate::alerts::AlertConfig::default(),
         }
     }
 

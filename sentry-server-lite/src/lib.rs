@@ -41,6 +41,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod alerts;
 pub mod api;
 pub mod app;
 pub mod cli;

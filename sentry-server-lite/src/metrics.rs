@@ -108,6 +108,8 @@ pub struct Metrics {
     pub batch_size: Histogram,
     /// Seconds per batch commit.
     pub commit_seconds: Histogram,
+    /// Alert delivery tries by action type and outcome.
+    pub alert_deliveries: crate::alerts::DeliveryCounters,
 }
 
 impl Default for Metrics {
@@ -130,6 +132,7 @@ impl Default for Metrics {
             commit_seconds: Histogram::new(&[
                 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0,
             ]),
+            alert_deliveries: Default::default(),
         }
     }
 }
@@ -268,6 +271,7 @@ impl Metrics {
             "sentry_lite_writer_commit_seconds",
             "Time to write and commit one batch.",
         );
+        self.alert_deliveries.render(&mut out);
         out
     }
 }

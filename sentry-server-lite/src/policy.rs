@@ -170,11 +170,15 @@ pub enum Action {
     MakeIssuePrivate,
     /// Remove (delete) an issue and its events.
     DeleteIssue,
+    /// See a project's alert rules and their deliveries.
+    ViewAlertRules,
+    /// Create, edit and delete alert rules, send a test notification.
+    ManageAlertRules,
 }
 
 impl Action {
     /// Every action, in table order.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 20] = [
         Action::CreateUser,
         Action::CreateTeam,
         Action::CreateProject,
@@ -193,6 +197,8 @@ impl Action {
         Action::MakeIssuePublic,
         Action::MakeIssuePrivate,
         Action::DeleteIssue,
+        Action::ViewAlertRules,
+        Action::ManageAlertRules,
     ];
 
     /// A stable name for logs and the audit trail.
@@ -216,6 +222,8 @@ impl Action {
             Action::MakeIssuePublic => "issue.make_public",
             Action::MakeIssuePrivate => "issue.make_private",
             Action::DeleteIssue => "issue.delete",
+            Action::ViewAlertRules => "alert.view",
+            Action::ManageAlertRules => "alert.manage",
         }
     }
 }
@@ -368,7 +376,10 @@ fn allowed(action: Action, standing: Standing, resource: &Resource) -> bool {
         Action::ChangeTeamOwner => {
             matches!(resource, Resource::Team(_)) && matches!(standing, Superuser | Owner)
         }
-        Action::EditProject | Action::ManageKeys => on_project && managers,
+        Action::EditProject | Action::ManageKeys | Action::ManageAlertRules => {
+            on_project && managers
+        }
+        Action::ViewAlertRules => on_project && everyone_inside,
         Action::ChangeProjectOwner | Action::DeleteProject => {
             on_project && matches!(standing, Superuser | Owner)
         }

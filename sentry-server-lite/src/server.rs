@@ -175,6 +175,15 @@ impl Server {
                 stopped(stop_rx.clone()),
             ))
         });
+        // The alert sender (issue #19): sends what the outbox holds, until stopped.
+        let alert_task = crate::alerts::sender::spawn(
+            self.store.clone(),
+            self.config.alerts.clone(),
+            self.base_url.clone(),
+            self.metrics.clone(),
+            stop_rx.clone(),
+        )
+        .map_err(std::io::Error::other)?;
         let retention_task = spawn_retention(
             self.store.clone(),
             self.metrics.clone(),
@@ -209,11 +218,10 @@ impl Server {
         };
         let app = Router::new()
             .merge(ingest::http::routes().with_state(self.ingestor.clone()))
-            .merge(
-                api::routes()
-                    .merge(ui::routes())
-                    .with_state(AppState::new(self.store.clone(), self.base_url)),
-            )
+            .merge(api::routes().merge(ui::routes()).with_state(AppState {
+                alerts: Arc::new(self.config.alerts.clone()),
+                ..AppState::new(self.store.clone(), self.base_url)
+            }))
             .merge(ops_routes);
         drop(self.ingestor);
         let served = conn::serve(
@@ -232,6 +240,7 @@ impl Server {
             let _ = t.await;
         }
         let _ = retention_task.await;
+        let _ = alert_task.await;
         // Everything acknowledged is committed already; this commits what UDP queued.
         let writer_thread = self.writer_thread;
         let _ = tokio::task::spawn_blocking(move || writer_thread.shutdown()).await;

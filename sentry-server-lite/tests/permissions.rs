@@ -34,6 +34,8 @@ const TABLE: &str = "
 | make an issue public | yes | yes | yes | yes | **no** | no |
 | make an issue private | yes | yes | yes | yes | yes | no |
 | remove (delete) an issue and its events | yes | yes | yes | yes | yes | no |
+| see a project's alert rules and their deliveries | yes | yes | yes | yes | yes | no |
+| manage alert rules (create, edit, delete, send a test) | yes | yes | yes | no | no | no |
 ";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -602,6 +604,35 @@ fn rows() -> Vec<Row> {
             },
             prepare: no_prep,
         },
+        Row {
+            action: "see a project's alert rules",
+            anon_status: 404,
+            run: |f, w| f.call(w, "GET", "/api/0/projects/t1/p1/alert-rules/", None),
+            done: |_, _| true,
+            prepare: no_prep,
+        },
+        Row {
+            action: "manage alert rules",
+            anon_status: 404,
+            run: |f, w| {
+                f.call(
+                    w,
+                    "POST",
+                    "/api/0/projects/t1/p1/alert-rules/",
+                    Some(json!({"name": "r", "triggers": ["new_issue"],
+                                "actions": [{"type": "webhook",
+                                             "url": "https://hooks.example.com/x"}]})),
+                )
+            },
+            done: |f, _| {
+                let p = f.store().project_by_slug("p1").expect("r").expect("p");
+                sentry_server_lite::store::alerts::list_rules(f.store(), p.id)
+                    .expect("rules")
+                    .len()
+                    == 1
+            },
+            prepare: no_prep,
+        },
     ]
 }
 
@@ -707,13 +738,13 @@ fn walk_row(row: &Row, text: &str, cols: &[String]) -> usize {
 fn every_row_and_column_through_the_api() {
     let table = table();
     let rows = rows();
-    assert_eq!(table.len(), 18);
+    assert_eq!(table.len(), 20);
     assert_eq!(rows.len(), table.len());
     let mut cells = 0;
     for (row, (text, cols)) in rows.iter().zip(&table) {
         cells += walk_row(row, text, cols);
     }
-    assert_eq!(cells, 18 * 6);
+    assert_eq!(cells, 20 * 6);
 }
 
 fn bulk_path(f: &Fixture) -> String {

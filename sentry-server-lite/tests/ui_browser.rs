@@ -238,7 +238,21 @@ fn web_ui_in_headless_chromium() {
     check_page(&b, "issue detail");
     save_screenshot(&b, "issue-detail.png", 1280);
 
-    // The settings pages pass the same checks.
+    // The settings pages pass the same checks (the alerts page with a rule on it).
+    let rule = sentry_server_lite::store::alerts::RuleSpec {
+        name: "Production errors".into(),
+        triggers: vec![sentry_server_lite::store::alerts::Trigger::NewIssue],
+        environment: Some("production".into()),
+        level: None,
+        volume: None,
+        actions: vec![sentry_server_lite::store::alerts::AlertAction::Webhook {
+            url: "https://hooks.example.com/x".into(),
+            secret: None,
+        }],
+        frequency_minutes: 30,
+    };
+    sentry_server_lite::store::alerts::create_rule(s.store.as_ref(), s.project.id, &rule)
+        .expect("alert rule");
     for (path, what, shot) in [
         ("/", "projects overview", "projects-overview.png"),
         (
@@ -252,6 +266,11 @@ fn web_ui_in_headless_chromium() {
             "team-settings.png",
         ),
         ("/account/", "account", "account.png"),
+        (
+            "/settings/projects/team/proj/alerts/",
+            "alert settings",
+            "alert-settings.png",
+        ),
     ] {
         b.goto(&format!("{base}{path}"));
         check_page(&b, what);
@@ -270,6 +289,10 @@ fn web_ui_in_headless_chromium() {
         ),
         ("/settings/teams/team/".to_owned(), "team settings at 375px"),
         ("/account/".to_owned(), "account at 375px"),
+        (
+            "/settings/projects/team/proj/alerts/".to_owned(),
+            "alert settings at 375px",
+        ),
     ] {
         b.goto(&format!("{base}{path}"));
         check_page(&b, what);

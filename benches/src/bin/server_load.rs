@@ -18,6 +18,10 @@
 //! # each instance with its share of a 2-core machine:
 //! cargo run --release -p sentry-benches --bin server_load -- \
 //!     --database-url postgres://USER@HOST:PORT/DB --instances 2 --worker-threads 1 --writer-threads 1
+//! # with an alert rule on the project (issue #19): `new-issue` (new issue + regression,
+//! # a webhook), or `volume` (also counts every batch's events in the volume windows and
+//! # never crosses its threshold: the most the outbox adds to a batch that fires nothing)
+//! cargo run --release -p sentry-benches --bin server_load -- --seconds 20 --alert-rule volume
 //! ```
 
 use std::io::{BufRead, BufReader};
@@ -49,6 +53,8 @@ struct Args {
     worker_threads: Option<String>,
     /// `serve --writer-threads` for each instance (PostgreSQL).
     writer_threads: Option<String>,
+    /// An alert rule on the project: `new-issue` or `volume` (see the module docs).
+    alert_rule: Option<String>,
 }
 
 fn parse_args() -> Args {
@@ -68,6 +74,7 @@ fn parse_args() -> Args {
         instances: 1,
         worker_threads: None,
         writer_threads: None,
+        alert_rule: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -84,6 +91,7 @@ fn parse_args() -> Args {
             "--instances" => a.instances = val(i).parse().unwrap_or(1).max(1),
             "--worker-threads" => a.worker_threads = Some(val(i)),
             "--writer-threads" => a.writer_threads = Some(val(i)),
+            "--alert-rule" => a.alert_rule = Some(val(i)),
             "--client-threads" => a.client_threads = val(i).parse().unwrap_or(a.client_threads),
             "--gzip" => {
                 a.gzip = true;
@@ -139,6 +147,10 @@ fn start_server(args: &Args, dir: &std::path::Path) -> (Child, String) {
     .arg(dir);
     if let Some(n) = &args.worker_threads {
         cmd.args(["--worker-threads", n]);
+    }
+    if args.alert_rule.is_some() {
+        // The rule's webhook (the discard port) refuses at once: tries stay cheap.
+        cmd.arg("--alert-allow-private-networks");
     }
     if let Some(n) = &args.writer_threads {
         cmd.args(["--writer-threads", n]);
@@ -375,6 +387,43 @@ fn main() {
     runtime.block_on(run(args));
 }
 
+/// Adds the `--alert-rule` rule to the project, through the store (before any server runs).
+fn add_alert_rule(args: &Args, dir: &std::path::Path, project_id: i64, kind: &str) {
+    use sentry_server_lite::store::alerts::{
+        self, AlertAction, RuleSpec, Trigger, VolumeThreshold,
+    };
+    let store = sentry_server_lite::store::open(
+        args.database_url.as_deref(),
+        &sentry_server_lite::config::database_path(dir),
+        Synchronous::Full,
+    )
+    .expect("open the store");
+    let (triggers, volume) = match kind {
+        "new-issue" => (vec![Trigger::NewIssue, Trigger::Regression], None),
+        "volume" => (
+            vec![Trigger::NewIssue, Trigger::Regression, Trigger::Volume],
+            Some(VolumeThreshold {
+                events: 1_000_000_000,
+                minutes: 60,
+            }),
+        ),
+        other => panic!("--alert-rule {other:?}: use new-issue or volume"),
+    };
+    let spec = RuleSpec {
+        name: format!("server_load {kind}"),
+        triggers,
+        environment: None,
+        level: None,
+        volume,
+        actions: vec![AlertAction::Webhook {
+            url: "http://127.0.0.1:9/".into(),
+            secret: Some("load".into()),
+        }],
+        frequency_minutes: 30,
+    };
+    alerts::create_rule(store.as_ref(), project_id, &spec).expect("create the alert rule");
+}
+
 async fn run(args: Args) {
     let dir = tempfile::tempdir().expect("tempdir");
     let setup = run_cli(
@@ -386,6 +435,9 @@ async fn run(args: Args) {
     let dsn = setup["dsn"].as_str().expect("dsn").to_owned();
     let key = dsn[7..].split('@').next().expect("key").to_owned();
     let project_id = setup["project_id"].as_i64().expect("project id");
+    if let Some(kind) = &args.alert_rule {
+        add_alert_rule(&args, dir.path(), project_id, kind);
+    }
     let servers: Vec<(Child, String)> = (0..args.instances)
         .map(|_| start_server(&args, dir.path()))
         .collect();

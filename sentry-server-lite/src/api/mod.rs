@@ -10,6 +10,7 @@
 //! paginated with Sentry-style `Link` headers (`cursor=0:{offset}:0`).
 
 pub mod access;
+pub mod alerts;
 pub mod issues;
 pub mod json;
 pub mod projects;
@@ -195,6 +196,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/0/issues/{id}/events/latest/", get(latest_event))
         .merge(teams::routes())
         .merge(projects::routes())
+        .merge(alerts::routes())
 }
 
 const MAX_PAGE: u64 = 100;

@@ -17,7 +17,9 @@
 //! - [`users`], [`tokens`], [`sessions`]: accounts, API tokens, logins and invitations
 //! - [`issues`]: resolving, bookmarking, sharing and deleting issues
 //! - [`settings`]: server settings (sign-up); [`throttle`]: the failed-login throttle
+//! - [`alerts`]: alert rules, their deliveries, test notifications
 
+pub mod alerts;
 pub mod audit;
 pub mod caller;
 pub mod error;
@@ -54,6 +56,8 @@ pub struct AppState {
     pub logins: Arc<LoginThrottle>,
     /// The sample of anonymous refusals written to the audit log (see [`audit`]).
     pub anonymous_refusals: Arc<audit::AnonymousRefusals>,
+    /// How alerts are sent (rules are checked against it: private networks).
+    pub alerts: Arc<crate::alerts::AlertConfig>,
 }
 
 impl AppState {
@@ -64,6 +68,7 @@ impl AppState {
             base_url: base_url.into(),
             logins: Arc::default(),
             anonymous_refusals: Arc::default(),
+            alerts: Arc::default(),
         }
     }
 }

@@ -341,6 +341,9 @@ pub struct ServeArgs {
     /// Connection limits, timeouts and other hardening options.
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Alerts: the SMTP relay, private networks.
+    #[command(flatten)]
+    pub alerts: crate::alerts::AlertArgs,
 }
 
 /// Options of `quickstart`.

@@ -82,6 +82,7 @@ fn config(db: &Db, args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     args.limits.apply(&mut c);
     c.writer.queue_capacity = usize::try_from(args.queue_capacity)?;
     c.writer.max_batch = usize::try_from(args.max_batch)?;
+    c.alerts = args.alerts.config();
     if let Some(n) = args.writer_threads {
         if db.url.is_none() && n > 1 {
             anyhow::bail!(

@@ -25,6 +25,8 @@ const TABLE: &str = "
 | make an issue public | yes | yes | yes | yes | **no** | no |
 | make an issue private | yes | yes | yes | yes | yes | no |
 | remove (delete) an issue and its events | yes | yes | yes | yes | yes | no |
+| see a project's alert rules and their deliveries | yes | yes | yes | yes | yes | no |
+| manage alert rules (create, edit, delete, send a test) | yes | yes | yes | no | no | no |
 ";
 
 const TEAM: TeamRef = TeamRef {
@@ -73,7 +75,7 @@ fn actor(id: i64) -> Actor {
 
 /// The action of each row, matched on the row's text.
 fn row_action(text: &str) -> Action {
-    let rows: [(&str, Action); 18] = [
+    let rows: [(&str, Action); 20] = [
         ("create a user", Action::CreateUser),
         ("create a team", Action::CreateTeam),
         ("create a project", Action::CreateProject),
@@ -92,6 +94,8 @@ fn row_action(text: &str) -> Action {
         ("make an issue public", Action::MakeIssuePublic),
         ("make an issue private", Action::MakeIssuePrivate),
         ("remove (delete) an issue", Action::DeleteIssue),
+        ("see a project's alert rules", Action::ViewAlertRules),
+        ("manage alert rules", Action::ManageAlertRules),
     ];
     rows.iter()
         .find(|(prefix, _)| text.starts_with(prefix))
@@ -114,7 +118,9 @@ fn row_resource(action: Action) -> Resource {
         | Action::ManageKeys
         | Action::ChangeProjectOwner
         | Action::MoveProject
-        | Action::DeleteProject => Resource::Project(project(false)),
+        | Action::DeleteProject
+        | Action::ViewAlertRules
+        | Action::ManageAlertRules => Resource::Project(project(false)),
         _ => issue(false, false, false),
     }
 }
@@ -173,7 +179,7 @@ fn check(who: &str, actor: &Actor, action: Action, resource: &Resource, expect_y
 #[test]
 fn every_cell_of_the_table() {
     let rows = rows();
-    assert_eq!(rows.len(), 18, "the table has 18 rows");
+    assert_eq!(rows.len(), 20, "the table has 20 rows");
     let mut seen = std::collections::HashSet::new();
     let mut cells = 0;
     for (text, cols) in &rows {
@@ -226,7 +232,7 @@ fn every_cell_of_the_table() {
             );
         }
     }
-    assert_eq!(cells, 18 * 6);
+    assert_eq!(cells, 20 * 6);
     assert_eq!(seen.len(), Action::ALL.len());
 }
 

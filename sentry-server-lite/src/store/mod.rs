@@ -24,9 +24,11 @@
 
 mod account_ops;
 pub mod accounts;
+pub mod alerts;
 mod browse;
 pub mod copy;
 mod core;
+pub mod outbox;
 pub mod plan;
 pub mod postgres;
 mod retention;

@@ -60,6 +60,8 @@ pub struct PgStore {
     key_listener: OnceLock<bool>,
     /// Bumped on every key change any instance makes (see [`Store::key_generation`]).
     key_generation: Arc<AtomicU64>,
+    /// Every project's alert rules, matched against each batch.
+    alert_rules: alerts::RuleCache,
 }
 
 impl Drop for PgStore {
@@ -119,6 +121,7 @@ impl PgStore {
             folder: OnceLock::new(),
             key_listener: OnceLock::new(),
             key_generation: Arc::default(),
+            alert_rules: alerts::RuleCache::default(),
         };
         store.with(|c| super::schema::postgres::migrate(&mut c.client).map(drop))?;
         Ok(store)
@@ -164,7 +167,8 @@ impl PgStore {
 impl Store for PgStore {
     fn write_batch(&self, events: &[NewEvent]) -> Vec<StoreResult<WriteOutcome>> {
         self.start_folder();
-        ingest::write_batch(self, events)
+        let rules = self.alert_rules.current(self, self.key_generation());
+        ingest::write_batch(self, events, &rules)
     }
 
     fn writer_threads(&self) -> usize {

@@ -55,6 +55,8 @@ pub struct SqliteStore {
     /// Held by `write_batch` for its transaction, and briefly by the checkpointer so
     /// that the WAL can start over (see [`ingest`]).
     commit_gate: std::sync::Arc<Mutex<()>>,
+    /// Every project's alert rules, matched against each batch.
+    alert_rules: alerts::RuleCache,
 }
 
 fn now_ms() -> i64 {
@@ -97,6 +99,7 @@ impl SqliteStore {
             synchronous,
             checkpointer: std::sync::OnceLock::new(),
             commit_gate: std::sync::Arc::new(Mutex::new(())),
+            alert_rules: alerts::RuleCache::default(),
         })
     }
 
@@ -192,6 +195,7 @@ fn migrate(conn: &Connection) -> StoreResult<()> {
 
 impl Store for SqliteStore {
     fn write_batch(&self, events: &[NewEvent]) -> Vec<StoreResult<WriteOutcome>> {
+        let rules = self.alert_rules.current(self, 0);
         // The checkpointer holds the writer off only for a bounded time: past it (a
         // checkpoint stuck on a failing disk) the writer commits without the gate, which
         // only costs the WAL its restart (SQLite's own locks keep the two apart).
@@ -201,7 +205,7 @@ impl Store for SqliteStore {
         }
         let conn = self.writer.lock();
         self.start_checkpointer(&conn);
-        ingest::write_batch(&conn, events)
+        ingest::write_batch(&conn, events, &rules)
     }
 
     fn background_failure(&self) -> Option<String> {

@@ -15,6 +15,7 @@
 //! - `/settings/...` — [`settings`]; `/account/` — [`account`]
 
 pub mod account;
+pub mod alerts;
 pub mod detail;
 pub mod event_view;
 pub mod form;
@@ -59,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .route("/issues/{id}/actions", post(issues::issue_action))
         .route("/share/{share_id}/", get(detail::shared_page))
         .merge(settings::routes())
+        .merge(alerts::routes())
         .merge(account::routes())
         .route("/static/style.css", get(style_css))
         .route("/static/app.js", get(app_js))

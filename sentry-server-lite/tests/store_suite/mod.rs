@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod accounts;
+pub mod alerts;
 pub mod browse;
 pub mod core;
 
@@ -76,6 +77,7 @@ macro_rules! store_suite_tests {
             browse::search_sorts_filters_counts_and_bookmarks,
             browse::histograms_and_neighbors,
             browse::tokens_are_listed_and_deleted_per_user,
+            alerts::batches_queue_alerts_and_claims_are_exclusive,
         );
     };
     (@cases $open:ident; $($module:ident :: $case:ident),* $(,)?) => {

@@ -52,6 +52,15 @@ struct Pg<'a, C: GenericClient> {
     cache: &'a mut HashMap<String, Statement>,
 }
 
+/// The shared layer's [`Conn`] over `client` (the ingest transaction's, when a batch
+/// writes alerts), with its connection's statement cache.
+pub(super) fn shared_conn<'a, C: GenericClient>(
+    client: &'a mut C,
+    cache: &'a mut HashMap<String, Statement>,
+) -> impl Conn + 'a {
+    Pg { client, cache }
+}
+
 fn params<'a>(args: &'a [Arg<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
     args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
 }

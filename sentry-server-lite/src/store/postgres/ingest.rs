@@ -21,6 +21,10 @@
 //! counts of an issue to its `issue_tags` rows, so tag counts are exact whenever read, and
 //! a queued row is as durable as the events committed with it.
 //!
+//! When events of a project with alert rules are in the batch, the statement runs in an
+//! explicit transaction that also writes the alerts it fires
+//! ([`crate::store::outbox::queue`]); other batches stay one implicit statement.
+//!
 //! Events the server has stored already (an SDK retrying a send) are rare, so they are not
 //! looked up first: when the statement fails on the events' unique key, the batch is
 //! retried after one lookup of which of its events are stored (`Duplicate` outcomes).
@@ -33,6 +37,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::pool::Conn;
 use super::PgStore;
+use crate::store::alerts::ProjectRules;
 use crate::store::plan::{
     issue_upsert, tag_upsert, BatchPlan, IssueGroup, TagTally, UpsertedIssue,
 };
@@ -91,11 +96,15 @@ const WRITE_BATCH: &str = concat!(
 /// Commits `events` (see the module documentation); when the batch fails for a reason
 /// other than the database being unavailable, retries event by event so that one bad
 /// event cannot fail the others.
-pub(super) fn write_batch(store: &PgStore, events: &[NewEvent]) -> Vec<StoreResult<WriteOutcome>> {
+pub(super) fn write_batch(
+    store: &PgStore,
+    events: &[NewEvent],
+    rules: &ProjectRules,
+) -> Vec<StoreResult<WriteOutcome>> {
     if events.is_empty() {
         return Vec::new();
     }
-    match store.with(|c| with_retries(c, events)) {
+    match store.with(|c| with_retries(c, events, rules)) {
         Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
         Err(StoreError::Unavailable(why)) => events
             .iter()
@@ -107,7 +116,7 @@ pub(super) fn write_batch(store: &PgStore, events: &[NewEvent]) -> Vec<StoreResu
                 .iter()
                 .map(|e| {
                     store
-                        .with(|c| with_retries(c, std::slice::from_ref(e)))?
+                        .with(|c| with_retries(c, std::slice::from_ref(e), rules))?
                         .pop()
                         .ok_or_else(|| StoreError::Corrupt("no outcome".into()))
                 })
@@ -116,12 +125,16 @@ pub(super) fn write_batch(store: &PgStore, events: &[NewEvent]) -> Vec<StoreResu
     }
 }
 
-fn with_retries(c: &mut Conn, events: &[NewEvent]) -> StoreResult<Vec<WriteOutcome>> {
+fn with_retries(
+    c: &mut Conn,
+    events: &[NewEvent],
+    rules: &ProjectRules,
+) -> StoreResult<Vec<WriteOutcome>> {
     let mut check_stored = false;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match try_batch(c, events, check_stored) {
+        match try_batch(c, events, check_stored, rules) {
             Ok(outcomes) => return Ok(outcomes),
             Err(StoreError::Postgres(e)) if attempt < MAX_ATTEMPTS => {
                 match e.code().map(|c| c.code()) {
@@ -150,6 +163,7 @@ fn try_batch(
     c: &mut Conn,
     events: &[NewEvent],
     check_stored: bool,
+    rules: &ProjectRules,
 ) -> StoreResult<Vec<WriteOutcome>> {
     let mut stored_ids: Vec<(i64, String)> = Vec::new();
     if check_stored {
@@ -172,6 +186,31 @@ fn try_batch(
         return plan.outcomes(&[]);
     }
 
+    let statement = c.stmt(WRITE_BATCH)?;
+    if !rules.any_for(events) {
+        let rows = batch_query(&mut c.client, &statement, &plan)?;
+        return plan.outcomes(&upserted(&rows, &plan)?);
+    }
+    // The batch fires alerts: the statement and the outbox rows commit together.
+    let mut tx = c.client.transaction()?;
+    let rows = batch_query(&mut tx, &statement, &plan)?;
+    let issues = upserted(&rows, &plan)?;
+    let outcomes = plan.outcomes(&issues)?;
+    let now = crate::clock::now_ms();
+    let mut conn = super::driver::shared_conn(&mut tx, &mut c.shared);
+    crate::store::outbox::queue(&mut conn, rules, &plan, &issues, &outcomes, now)?;
+    drop(conn);
+    tx.commit()?;
+    Ok(outcomes)
+}
+
+/// Runs the batch statement of `plan` on `client` (a connection or a transaction).
+fn batch_query<C: ::postgres::GenericClient>(
+    client: &mut C,
+    statement: &::postgres::Statement,
+    plan: &BatchPlan<'_>,
+) -> Result<Vec<::postgres::Row>, ::postgres::Error> {
+    let events = plan.events();
     // Issues: one row per group, in key order (the order their rows are locked in).
     let gs = &plan.groups;
     let first = |g: &IssueGroup<'_>| &events[g.first];
@@ -185,9 +224,8 @@ fn try_batch(
     // Tags: one row per (group, key, value), in key order.
     let tag_group = |t: &TagTally<'_>| gs[t.group].key;
 
-    let statement = c.stmt(WRITE_BATCH)?;
-    let rows = c.client.query(
-        &statement,
+    client.query(
+        statement,
         &[
             // Issues.
             &gs.iter().map(|g| g.key.0).collect::<Vec<i64>>(),
@@ -250,12 +288,18 @@ fn try_batch(
                 .map(|e| crate::store::rows::encode_tags(&e.tags))
                 .collect::<Vec<String>>(),
         ],
-    )?;
+    )
+}
 
-    // What each group's upsert returned, in the plan's group order.
+/// What each group's upsert returned, in the plan's group order, from the batch
+/// statement's rows.
+fn upserted(rows: &[::postgres::Row], plan: &BatchPlan<'_>) -> StoreResult<Vec<UpsertedIssue>> {
+    let gs = &plan.groups;
+    let fresh = plan.fresh.len();
+
     let mut by_key: HashMap<(i64, String, String), UpsertedIssue> = HashMap::new();
     let mut stored_events: i64 = 0;
-    for r in &rows {
+    for r in rows {
         stored_events = r.try_get(6)?;
         by_key.insert(
             (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?),
@@ -279,15 +323,15 @@ fn try_batch(
                 })
         })
         .collect::<StoreResult<Vec<_>>>()?;
-    if stored_events != fe.len() as i64 || !by_key.is_empty() {
+    if stored_events != fresh as i64 || !by_key.is_empty() {
         // Cannot happen: every group's upsert returns its row, and every event joins it.
         return Err(StoreError::Corrupt(format!(
             "batch of {} events over {} groups stored {stored_events} events",
-            fe.len(),
+            fresh,
             gs.len(),
         )));
     }
-    plan.outcomes(&issues)
+    Ok(issues)
 }
 
 /// Queued tag rows folded per transaction (each carries one issue's tags of one batch).

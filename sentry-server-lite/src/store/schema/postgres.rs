@@ -18,6 +18,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "key_changes", KEY_CHANGES),
     (5, "event_tags", EVENT_TAGS),
     (6, "project_scrubbing", PROJECT_SCRUBBING),
+    (
+        super::alerts::POSTGRES_VERSION,
+        "alerts",
+        super::alerts::POSTGRES,
+    ),
 ];
 
 /// Each project's data-scrubbing settings (JSON, see `ScrubSettings`; empty: defaults).
@@ -77,6 +82,9 @@ pub const TABLES: &[(&str, bool)] = &[
     ("bookmarks", false),
     ("sessions", true),
     ("audit_log", true),
+    ("alert_rules", true),
+    ("alert_deliveries", true),
+    ("alert_volume", false),
 ];
 
 /// Tag counts of committed batches not yet added to `issue_tags` (see

@@ -11,6 +11,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "event_tags", EVENT_TAGS),
     (4, "issue_tags_live", ISSUE_TAGS_LIVE),
     (5, "project_scrubbing", PROJECT_SCRUBBING),
+    (
+        super::alerts::SQLITE_VERSION,
+        "alerts",
+        super::alerts::SQLITE,
+    ),
 ];
 
 /// Each project's data-scrubbing settings (JSON, see `ScrubSettings`; empty: defaults).

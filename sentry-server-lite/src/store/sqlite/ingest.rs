@@ -6,6 +6,9 @@
 //! tag counts, summed per issue over the whole batch, in multi-row upserts: one statement
 //! per 64 tag rows instead of one per tag and event (an event has ~15 tags).
 //!
+//! The alerts a batch fires (events of projects with alert rules only) are written last,
+//! in the batch's transaction ([`crate::store::outbox::queue`]).
+//!
 //! Checkpoints (copying WAL pages into the database file and fsyncing it) do not run in
 //! the writer's commits: a background thread checkpoints passively (not blocking the
 //! writer) every [`CHECKPOINT_INTERVAL`]. Under continuous writes a passive checkpoint
@@ -31,6 +34,7 @@ use std::time::Duration;
 use rusqlite::{params, params_from_iter, Connection, ToSql};
 
 use super::{Synchronous, BUSY_TIMEOUT};
+use crate::store::alerts::ProjectRules;
 use crate::store::plan::{BatchPlan, UpsertedIssue, ISSUE_UPSERT, TAG_UPSERT};
 use crate::store::{NewEvent, StoreError, StoreResult, WriteOutcome};
 
@@ -96,7 +100,8 @@ fn write_tags(conn: &Connection, plan: &BatchPlan<'_>, issue_ids: &[i64]) -> Sto
 
 /// Inserts events, upserts their issues and tags as the batch's [`BatchPlan`] says; runs
 /// inside the caller's transaction and returns one outcome per event. Any error fails the
-/// whole call (the caller rolls back and may retry event by event).
+/// whole call (the caller rolls back and may retry event by event). The alerts the batch
+/// fires (`rules`) are written last, in the same transaction.
 ///
 /// The duplicate checks come first (an index lookup per event), then one upsert per
 /// issue, then the event rows with their issue ids, then the tag counts. Duplicates
@@ -105,6 +110,7 @@ fn write_tags(conn: &Connection, plan: &BatchPlan<'_>, issue_ids: &[i64]) -> Sto
 pub(super) fn insert_events(
     conn: &Connection,
     events: &[NewEvent],
+    rules: &ProjectRules,
 ) -> StoreResult<Vec<WriteOutcome>> {
     let mut duplicate_stmt =
         conn.prepare_cached("SELECT 1 FROM events WHERE project_id = ?1 AND event_id = ?2")?;
@@ -191,7 +197,12 @@ pub(super) fn insert_events(
     }
     let ids: Vec<i64> = issues.iter().map(|i| i.id).collect();
     write_tags(conn, &plan, &ids)?;
-    plan.outcomes(&issues)
+    let outcomes = plan.outcomes(&issues)?;
+    if rules.any_for(events) {
+        let now = crate::clock::now_ms();
+        crate::store::outbox::queue(&mut { conn }, rules, &plan, &issues, &outcomes, now)?;
+    }
+    Ok(outcomes)
 }
 
 /// Commits `events` in one transaction; when that fails, retries each event in its own
@@ -199,6 +210,7 @@ pub(super) fn insert_events(
 pub(super) fn write_batch(
     conn: &Connection,
     events: &[NewEvent],
+    rules: &ProjectRules,
 ) -> Vec<StoreResult<WriteOutcome>> {
     if let Err(e) = end_open_transaction(conn) {
         let message = e.to_string();
@@ -209,7 +221,7 @@ pub(super) fn write_batch(
     }
     let batch = (|| -> StoreResult<Vec<WriteOutcome>> {
         let tx = conn.unchecked_transaction()?;
-        let out = insert_events(&tx, events)?;
+        let out = insert_events(&tx, events, rules)?;
         tx.commit()?;
         Ok(out)
     })();
@@ -236,7 +248,7 @@ pub(super) fn write_batch(
                 .map(|e| {
                     end_open_transaction(conn)?;
                     let tx = conn.unchecked_transaction()?;
-                    let outcome = insert_events(&tx, std::slice::from_ref(e))?
+                    let outcome = insert_events(&tx, std::slice::from_ref(e), rules)?
                         .pop()
                         .ok_or_else(|| StoreError::Invalid("no outcome".into()))?;
                     tx.commit()?;
