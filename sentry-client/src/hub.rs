@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use std::error::Error;
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 use uuid::Uuid;
 
 use crate::client::Client;

@@ -7,7 +7,9 @@
 //! `extra`, `contexts` and `data` fields hold).
 //!
 //! This module imports nothing else of the crate and is all that remains with
-//! `default-features = false`, so a server can depend on it without the transports.
+//! `default-features = false`, so a server can depend on it without the transports
+//! (the server adds the features `server-decoders`, for `br`/`zstd`/raven bodies, and
+//! `url`, for `Url`).
 //!
 //! Reading is lenient in the ways real SDKs need (timestamps as strings or numbers, lists
 //! bare or wrapped in `values`, numbers as strings, `null` for absent) and keeps every
@@ -56,6 +58,7 @@ pub use wire::Wire;
 // Names under which the official `sentry::protocol` offers the same things.
 pub use event::{Sdk as ClientSdkInfo, SdkPackage as ClientSdkPackage};
 pub use serde_json::{Map, Value};
+#[cfg(feature = "url")]
 pub use url::Url;
 pub use uuid::Uuid;
 

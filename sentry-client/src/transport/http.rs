@@ -26,9 +26,10 @@ use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use parking_lot::Mutex;
 use reqwest::header::{HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use reqwest::StatusCode;
+
+use crate::sync::Mutex;
 
 use super::{sdk_ident, SendFuture, SendResult, Transport, TransportError};
 use crate::protocol::{Auth, Envelope, Scheme};
