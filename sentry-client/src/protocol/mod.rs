@@ -29,6 +29,7 @@ pub(crate) mod wire;
 
 pub mod auth;
 pub mod client_report;
+pub mod context;
 pub mod dsn;
 pub mod encoding;
 pub mod envelope;
@@ -36,11 +37,16 @@ pub mod event;
 pub mod legacy;
 pub mod lenient;
 pub mod rate_limits;
+pub mod span_id;
 pub mod template;
 pub mod values;
 
 pub use auth::{Auth, AuthError, PROTOCOL_VERSION};
 pub use client_report::{ClientReport, DataCategory, DiscardReason, DiscardedEvent};
+pub use context::{
+    AppContext, BrowserContext, Context, DeviceContext, GpuContext, Orientation, OsContext,
+    OtelContext, ResponseContext, RuntimeContext, TraceContext,
+};
 pub use dsn::{Dsn, DsnError, Scheme};
 pub use encoding::{ContentEncoding, DecodeError};
 pub use envelope::{
@@ -52,6 +58,7 @@ pub use event::{
 };
 pub use lenient::{LenientEvent, Removed, Report};
 pub use rate_limits::{RateLimit, RateLimitScope, RateLimits};
+pub use span_id::{ParseIdError, SpanId, SpanStatus, TraceId};
 pub use values::{Level, PairList, ParseLevelError, ThreadId, Timestamp, Values};
 pub use wire::Wire;
 
