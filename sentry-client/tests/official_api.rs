@@ -207,3 +207,21 @@ fn typed_contexts_through_set_context() {
     };
     assert_eq!(os.version.as_deref(), Some("6.1"));
 }
+
+/// `push_scope` on a hub that is not in an `Arc` (the official signature is `&self`): the
+/// guard pops the layer it pushed, also after the hub binding moved on.
+#[test]
+fn push_scope_on_a_bare_hub() {
+    let events = with_captured_events(|| {
+        let hub = Hub::new_from_top(Hub::current());
+        {
+            let _guard = hub.push_scope();
+            hub.configure_scope(|scope| scope.set_tag("pushed", "yes"));
+            hub.capture_message("inside", Level::Info);
+        }
+        hub.capture_message("after", Level::Info);
+    });
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].tags.get("pushed"), Some("yes"));
+    assert_eq!(events[1].tags.get("pushed"), None);
+}
