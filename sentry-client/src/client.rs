@@ -112,7 +112,7 @@ impl Client {
         for integration in &integrations {
             integration.setup(&mut options);
         }
-        let seed = rand::random::<u64>() | 1;
+        let seed = crate::random::next_u64() | 1;
         let options = Arc::new(options);
         let worker = match &options.dsn {
             None => None,
@@ -353,7 +353,7 @@ pub(crate) fn current_thread(crashed: bool) -> Thread {
 }
 
 /// A new event with a random id and the current time. The id comes from the
-/// thread-local generator of `rand` rather than a `getrandom` system call per event.
+/// thread-local generator of [`crate::random`] rather than a system call per event.
 pub(crate) fn new_event() -> Event {
     Event {
         event_id: new_event_id(),
@@ -364,7 +364,7 @@ pub(crate) fn new_event() -> Event {
 
 /// A random (v4) event id from the thread-local generator.
 pub(crate) fn new_event_id() -> Uuid {
-    uuid::Builder::from_random_bytes(rand::random()).into_uuid()
+    uuid::Builder::from_random_bytes(crate::random::bytes16()).into_uuid()
 }
 
 /// A mechanism for unhandled panics.

@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use std::error::Error;
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 use uuid::Uuid;
 
 use crate::client::Client;
@@ -48,7 +48,8 @@ struct Layer {
 /// future. The layer stack sits behind a short lock that is never held while user code
 /// runs.
 pub struct Hub {
-    layers: Mutex<Vec<Layer>>,
+    /// Shared with the [`ScopeGuard`]s of this hub, which pop from it.
+    layers: Arc<Mutex<Vec<Layer>>>,
     /// Read through while `layers` is empty (thread hubs inheriting the main hub, lazy
     /// forks).
     parent: Option<Arc<Hub>>,
@@ -89,11 +90,11 @@ impl Hub {
     /// A hub with one layer.
     pub fn new(client: Option<Arc<Client>>, scope: Arc<Scope>) -> Hub {
         Hub {
-            layers: Mutex::new(vec![Layer {
+            layers: Arc::new(Mutex::new(vec![Layer {
                 client,
                 scope,
                 inherited: false,
-            }]),
+            }])),
             parent: None,
             follows_top: false,
             seed: None,
@@ -137,7 +138,7 @@ impl Hub {
     /// ```
     pub fn fork_lazily(parent: Arc<Hub>, seed: Option<Arc<dyn ScopeSeed>>) -> Hub {
         Hub {
-            layers: Mutex::new(Vec::new()),
+            layers: Arc::new(Mutex::new(Vec::new())),
             parent: Some(parent),
             follows_top: true,
             seed,
@@ -147,7 +148,7 @@ impl Hub {
 
     fn inheriting(parent: Arc<Hub>) -> Hub {
         Hub {
-            layers: Mutex::new(Vec::new()),
+            layers: Arc::new(Mutex::new(Vec::new())),
             parent: Some(parent),
             follows_top: false,
             seed: None,
@@ -357,7 +358,7 @@ impl Hub {
     }
 
     /// Pushes a layer with a copy of the top scope; popped when the guard drops.
-    pub fn push_scope(self: &Arc<Self>) -> ScopeGuard {
+    pub fn push_scope(&self) -> ScopeGuard {
         let depth = {
             let mut layers = self.layers.lock();
             self.fork(&mut layers);
@@ -369,7 +370,8 @@ impl Hub {
             layers.len()
         };
         ScopeGuard {
-            hub: Arc::clone(self),
+            layers: Arc::clone(&self.layers),
+            has_parent: self.parent.is_some(),
             depth,
         }
     }
@@ -384,18 +386,6 @@ impl Hub {
         let _guard = self.push_scope();
         self.configure_scope(scope_config);
         callback()
-    }
-
-    fn pop_to(&self, depth: usize) {
-        let mut layers = self.layers.lock();
-        if layers.len() == depth && depth > 1 {
-            layers.pop();
-        }
-        // A layer forked from the parent and never written goes: the hub reads its
-        // parent live again (a lazy fork re-seeds when it forks next).
-        if layers.len() == 1 && layers[0].inherited && self.parent.is_some() {
-            layers.clear();
-        }
     }
 
     /// Captures an event; returns its id (nil when nothing was captured).
@@ -526,7 +516,8 @@ impl Hub {
 /// Pops the layer pushed by [`Hub::push_scope`] when dropped.
 #[must_use = "the scope is popped when the guard is dropped"]
 pub struct ScopeGuard {
-    hub: Arc<Hub>,
+    layers: Arc<Mutex<Vec<Layer>>>,
+    has_parent: bool,
     depth: usize,
 }
 
@@ -540,7 +531,15 @@ impl std::fmt::Debug for ScopeGuard {
 
 impl Drop for ScopeGuard {
     fn drop(&mut self) {
-        self.hub.pop_to(self.depth);
+        let mut layers = self.layers.lock();
+        if layers.len() == self.depth && self.depth > 1 {
+            layers.pop();
+        }
+        // A layer forked from the parent and never written goes: the hub reads its
+        // parent live again (a lazy fork re-seeds when it forks next).
+        if layers.len() == 1 && layers[0].inherited && self.has_parent {
+            layers.clear();
+        }
     }
 }
 

@@ -96,7 +96,11 @@ pub mod panic;
 #[cfg(feature = "client")]
 mod pipeline;
 #[cfg(feature = "client")]
+mod random;
+#[cfg(feature = "client")]
 mod scope;
+#[cfg(feature = "client")]
+mod sync;
 #[cfg(feature = "client")]
 pub mod test;
 #[cfg(feature = "client")]

@@ -98,6 +98,16 @@ pub struct ClientOptions {
     pub http_proxy: Option<Cow<'static, str>>,
     /// Proxy for `https://` DSNs. Default: `HTTPS_PROXY`, else `http_proxy`.
     pub https_proxy: Option<Cow<'static, str>>,
+    /// Accept any TLS certificate of the server (`https://` DSNs). Default: false.
+    pub accept_invalid_certs: bool,
+    /// The `User-Agent` of HTTP requests. Default: `sentry.rust.lite/<version>`.
+    pub user_agent: Cow<'static, str>,
+    /// Kept for code written for the official crate; does nothing yet (this SDK has no
+    /// performance tracing). Default: 0.0.
+    pub traces_sample_rate: f32,
+    /// Kept for code written for the official crate; does nothing yet (no release-health
+    /// sessions). Default: true.
+    pub auto_session_tracking: bool,
     /// Datagrams per second a UDP transport sends at most (there are no rate-limit
     /// answers over UDP). Default: 10,000.
     pub udp_max_per_second: u32,
@@ -141,6 +151,10 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(10),
             http_proxy: None,
             https_proxy: None,
+            accept_invalid_certs: false,
+            user_agent: Cow::Owned(crate::transport::sdk_ident()),
+            traces_sample_rate: 0.0,
+            auto_session_tracking: true,
             udp_max_per_second: 10_000,
             send_client_reports: true,
             client_report_interval: Duration::from_secs(30),
@@ -363,6 +377,31 @@ impl ClientOptions {
     /// does for its transport channel; 0 reads as 1.
     pub fn transport_channel_capacity(mut self, capacity: usize) -> Self {
         self.max_queue_size = capacity.max(1);
+        self
+    }
+
+    /// Sets [`accept_invalid_certs`](field@ClientOptions::accept_invalid_certs).
+    pub fn accept_invalid_certs(mut self, accept_invalid_certs: bool) -> Self {
+        self.accept_invalid_certs = accept_invalid_certs;
+        self
+    }
+
+    /// Sets the [`user_agent`](field@ClientOptions::user_agent).
+    pub fn user_agent(mut self, user_agent: impl Into<Cow<'static, str>>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Sets [`traces_sample_rate`](field@ClientOptions::traces_sample_rate) (no effect yet).
+    pub fn traces_sample_rate(mut self, rate: f32) -> Self {
+        self.traces_sample_rate = rate;
+        self
+    }
+
+    /// Sets [`auto_session_tracking`](field@ClientOptions::auto_session_tracking) (no
+    /// effect yet).
+    pub fn auto_session_tracking(mut self, enabled: bool) -> Self {
+        self.auto_session_tracking = enabled;
         self
     }
 

@@ -20,7 +20,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 
 use crate::protocol::{Envelope, Event};
 use crate::transport::{SendFuture, SendResult, Transport};

@@ -77,6 +77,37 @@ fn burst_of_10000_messages_all_arrive_with_zero_discards() {
     assert_eq!(r.content_encoding, None);
 }
 
+/// `user_agent` (the official option) is the `User-Agent` of both HTTP paths: the plain
+/// one and reqwest's (behind a proxy), which also takes `accept_invalid_certs`.
+#[test]
+fn the_user_agent_option_is_sent() {
+    let sink = Sink::start();
+    let plain = sink.dsn();
+    let behind_proxy = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/1".to_owned();
+    for (dsn, proxy) in [
+        (plain, None),
+        (behind_proxy, Some(format!("http://{}", sink.addr))),
+    ] {
+        let opts = ClientOptions::new()
+            .user_agent("my-app/1.0")
+            .accept_invalid_certs(true);
+        let opts = match proxy {
+            Some(p) => opts.http_proxy(p),
+            None => opts,
+        };
+        let (client, hub) = client(&dsn, opts);
+        Hub::run(hub, || {
+            sentry_client::capture_message("ua", Level::Info);
+        });
+        assert!(client.flush(Some(Duration::from_secs(10))));
+    }
+    let agents: Vec<_> = sink.received().into_iter().map(|r| r.user_agent).collect();
+    assert_eq!(
+        agents,
+        [Some("my-app/1.0".to_owned()), Some("my-app/1.0".to_owned())]
+    );
+}
+
 /// With a proxy, sends go through reqwest (the `https://` client) instead of the plain
 /// `http://` path: the DSN's own address (port 9, nothing listens) is never contacted.
 #[test]

@@ -161,3 +161,67 @@ fn captured_events_take_anything_init_takes() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].release.as_deref(), Some("r@1"));
 }
+
+/// Typed contexts as official code sets them; the event holds them as JSON objects with
+/// their `type`, the same JSON the official crate writes.
+#[test]
+fn typed_contexts_through_set_context() {
+    use sentry::protocol::{Context, OsContext, RuntimeContext};
+    let events = with_captured_events(|| {
+        sentry::configure_scope(|scope| {
+            scope.set_context(
+                "os",
+                Context::Os(Box::new(OsContext {
+                    name: Some("Linux".into()),
+                    version: Some("6.1".into()),
+                    ..Default::default()
+                })),
+            );
+            let mut character = Map::new();
+            character.insert("name".into(), Value::from("Mighty Fighter"));
+            character.insert("attack_type".into(), Value::from("melee"));
+            scope.set_context("character", Context::Other(character));
+            scope.set_context(
+                "runtime",
+                RuntimeContext {
+                    name: Some("rustc".into()),
+                    ..Default::default()
+                },
+            );
+        });
+        sentry::capture_message("with contexts", Level::Info);
+    });
+    let contexts = &events[0].contexts;
+    assert_eq!(
+        contexts["os"],
+        serde_json::json!({"type": "os", "name": "Linux", "version": "6.1"})
+    );
+    assert_eq!(
+        contexts["character"],
+        serde_json::json!({"type": "unknown", "name": "Mighty Fighter", "attack_type": "melee"})
+    );
+    assert_eq!(contexts["runtime"]["name"], "rustc");
+    assert_eq!(contexts["runtime"]["type"], "runtime");
+    let Some(Context::Os(os)) = Context::from_value("os", &contexts["os"]) else {
+        panic!("{:?}", contexts["os"]);
+    };
+    assert_eq!(os.version.as_deref(), Some("6.1"));
+}
+
+/// `push_scope` on a hub that is not in an `Arc` (the official signature is `&self`): the
+/// guard pops the layer it pushed, also after the hub binding moved on.
+#[test]
+fn push_scope_on_a_bare_hub() {
+    let events = with_captured_events(|| {
+        let hub = Hub::new_from_top(Hub::current());
+        {
+            let _guard = hub.push_scope();
+            hub.configure_scope(|scope| scope.set_tag("pushed", "yes"));
+            hub.capture_message("inside", Level::Info);
+        }
+        hub.capture_message("after", Level::Info);
+    });
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].tags.get("pushed"), Some("yes"));
+    assert_eq!(events[1].tags.get("pushed"), None);
+}

@@ -67,6 +67,19 @@ fn each_setter_sets_its_field() {
         Some(std::path::Path::new("/tmp/spool"))
     );
     assert_eq!(ClientOptions::new().max_queue_size(5).max_queue_size, 5);
+
+    let o = ClientOptions::new()
+        .accept_invalid_certs(true)
+        .user_agent("my-app/1.0")
+        .traces_sample_rate(0.5)
+        .auto_session_tracking(false);
+    assert!(o.accept_invalid_certs);
+    assert_eq!(o.user_agent, "my-app/1.0");
+    assert_eq!(o.traces_sample_rate, 0.5);
+    assert!(!o.auto_session_tracking);
+    let d = ClientOptions::default();
+    assert!(!d.accept_invalid_certs && d.auto_session_tracking);
+    assert!(d.user_agent.starts_with("sentry.rust.lite/"));
 }
 
 #[test]

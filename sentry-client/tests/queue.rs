@@ -14,7 +14,7 @@ use sentry_client::{Client, ClientOptions, Hub, Level};
 #[derive(Default)]
 struct Slow {
     events: AtomicUsize,
-    reports: parking_lot::Mutex<Vec<Envelope>>,
+    reports: std::sync::Mutex<Vec<Envelope>>,
 }
 
 impl Transport for Slow {
@@ -23,7 +23,7 @@ impl Transport for Slow {
             self.events.fetch_add(1, Ordering::SeqCst);
         }
         if envelope.item(&ItemType::ClientReport).is_some() {
-            self.reports.lock().push((*envelope).clone());
+            self.reports.lock().expect("lock").push((*envelope).clone());
         }
         Box::pin(async {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -61,7 +61,7 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
     assert!(client.flush(Some(Duration::from_secs(30))));
     assert_eq!(transport.events.load(Ordering::SeqCst), queued);
     client.close(Some(Duration::from_secs(5)));
-    let reports = transport.reports.lock();
+    let reports = transport.reports.lock().expect("lock");
     let report = reports[0]
         .item(&ItemType::ClientReport)
         .expect("report")

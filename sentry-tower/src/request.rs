@@ -331,7 +331,7 @@ pub(crate) fn matched_route<B>(req: &http::Request<B>) -> Option<axum::extract::
 /// A fresh random id as `len` (at most 32) hex digits: trace ids (32), span ids (16).
 /// From the thread-local generator, not the OS: no system call per id.
 pub(crate) fn random_hex(len: usize) -> String {
-    let mut s = format!("{:032x}", rand::random::<u128>());
+    let mut s = format!("{:032x}", sentry_client::integrations::random_u128());
     s.truncate(len);
     s
 }

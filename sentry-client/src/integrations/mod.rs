@@ -74,3 +74,9 @@ impl<T: Any> AsAny for T {
         self
     }
 }
+
+/// 128 random bits from the SDK's per-thread generator (seeded from the OS, no system
+/// call per use): for trace and span ids in integrations such as `sentry-tower`.
+pub fn random_u128() -> u128 {
+    (u128::from(crate::random::next_u64()) << 64) | u128::from(crate::random::next_u64())
+}

@@ -156,34 +156,56 @@ impl FromStr for Dsn {
 
     fn from_str(s: &str) -> Result<Self, DsnError> {
         let s = s.trim();
-        let url = url::Url::parse(s).map_err(|e| DsnError::NotAUrl {
+        let not_a_url = |reason: &str| DsnError::NotAUrl {
             dsn: s.to_owned(),
-            reason: e.to_string(),
-        })?;
-        let scheme = match url.scheme() {
+            reason: reason.to_owned(),
+        };
+        let (scheme, rest) = s
+            .split_once("://")
+            .ok_or_else(|| not_a_url("no `scheme://`"))?;
+        if scheme.is_empty()
+            || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            || !scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        {
+            return Err(not_a_url("invalid scheme"));
+        }
+        let scheme = match scheme.to_ascii_lowercase().as_str() {
             "http" => Scheme::Http,
             "https" => Scheme::Https,
             "udp" => Scheme::Udp,
             other => return Err(DsnError::Scheme(other.to_owned())),
         };
-        let public_key = percent_decode(url.username());
+        // The authority runs to the first `/`, `?` or `#`; query and fragment are ignored.
+        let (authority, rest) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+        let url_path = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+        if authority.contains(char::is_whitespace) || url_path.contains(char::is_whitespace) {
+            return Err(not_a_url("whitespace inside"));
+        }
+        let (userinfo, host_port) = match authority.rsplit_once('@') {
+            Some((userinfo, host_port)) => (userinfo, host_port),
+            None => ("", authority),
+        };
+        let (user, password) = match userinfo.split_once(':') {
+            Some((user, password)) => (user, Some(password)),
+            None => (userinfo, None),
+        };
+        let (host, port) = split_host_port(host_port).map_err(not_a_url)?;
+        let public_key = percent_decode(user);
         if public_key.is_empty() {
             return Err(DsnError::MissingPublicKey);
         }
-        let secret_key = url.password().map(percent_decode).filter(|s| !s.is_empty());
-        let host = match url.host() {
-            Some(url::Host::Ipv6(a)) => format!("[{a}]"),
-            Some(h) => h.to_string(),
-            None => return Err(DsnError::MissingHost),
-        };
+        let secret_key = password.map(percent_decode).filter(|s| !s.is_empty());
         if host.is_empty() {
             return Err(DsnError::MissingHost);
         }
-        let port = url.port();
+        // As URL parsers do for http(s): the default port is not kept.
+        let port = port.filter(|p| Some(*p) != scheme.default_port() || scheme == Scheme::Udp);
         if scheme == Scheme::Udp && port.is_none() {
             return Err(DsnError::MissingUdpPort);
         }
-        let trimmed = url.path().trim_matches('/');
+        let trimmed = url_path.trim_matches('/');
         let (prefix, id) = match trimmed.rsplit_once('/') {
             Some((prefix, id)) => (prefix, id),
             None => ("", trimmed),
@@ -211,6 +233,38 @@ impl FromStr for Dsn {
             project_id,
         })
     }
+}
+
+/// Splits `host[:port]` (IPv6 addresses in brackets, written back in their shortest form;
+/// names lowercased). Host names must be ASCII: an internationalized name is written in
+/// its `xn--` form, which is what DNS resolves anyway.
+fn split_host_port(s: &str) -> Result<(String, Option<u16>), &'static str> {
+    let (host, port) = if let Some(inner) = s.strip_prefix('[') {
+        let (addr, after) = inner.split_once(']').ok_or("unclosed `[` in the host")?;
+        let addr: std::net::Ipv6Addr = addr.parse().map_err(|_| "invalid IPv6 address")?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or("junk after the IPv6 address")?),
+        };
+        (format!("[{addr}]"), port)
+    } else {
+        let (host, port) = match s.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (s, None),
+        };
+        if !host.is_ascii() {
+            return Err("non-ASCII host name (write it in its xn-- form)");
+        }
+        if host.contains(|c: char| "<>[]^|\\%\"`{}".contains(c) || c.is_ascii_control()) {
+            return Err("invalid character in the host");
+        }
+        (host.to_ascii_lowercase(), port)
+    };
+    let port = match port {
+        None | Some("") => None,
+        Some(p) => Some(p.parse::<u16>().map_err(|_| "invalid port number")?),
+    };
+    Ok((host, port))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -287,6 +341,15 @@ mod tests {
         assert_eq!(d.store_url(), "http://localhost:9000/sentry/api/7/store/");
         let d: Dsn = "https://k@h:443/1".parse().expect("dsn");
         assert_eq!(d.envelope_url(), "https://h/api/1/envelope/");
+        let d: Dsn = "HTTPS://k@H.Example:443/1?x=1#f"
+            .parse()
+            .expect("normalized");
+        assert_eq!(d.to_string(), "https://k@h.example/1");
+        let d: Dsn = "http://k%40x@[0:0::1]:9000/p/q/5".parse().expect("ipv6");
+        assert_eq!((d.public_key(), d.host(), d.port()), ("k@x", "[::1]", 9000));
+        assert_eq!(d.path(), "/p/q/");
+        let d: Dsn = "udp://k@h:80/1".parse().expect("udp keeps its port");
+        assert_eq!(d.explicit_port(), Some(80));
         let d: Dsn = "http://k:@h/1".parse().expect("empty secret");
         assert_eq!(d.secret_key(), None);
     }
@@ -297,6 +360,20 @@ mod tests {
             "nope".parse::<Dsn>(),
             Err(DsnError::NotAUrl { .. })
         ));
+        for bad in [
+            "http://k@h:99999/1",
+            "http://k@[::1/1",
+            "http://k@[zz]/1",
+            "http://k@bücher.de/1",
+            "http://k@h o/1",
+            "1http://k@h/1",
+        ] {
+            assert!(
+                matches!(bad.parse::<Dsn>(), Err(DsnError::NotAUrl { .. })),
+                "{bad}"
+            );
+        }
+        assert_eq!("http://k@/1".parse::<Dsn>(), Err(DsnError::MissingHost));
         assert_eq!(
             "ftp://k@h/1".parse::<Dsn>(),
             Err(DsnError::Scheme("ftp".into()))

@@ -4,6 +4,10 @@
 //! window, which the format bounds: 32 KiB for deflate, 16 MiB for brotli (large-window
 //! streams are refused) and 8 MiB for zstd ([`ZSTD_MAX_WINDOW_LOG`]).
 //!
+//! `br`, `zstd` and raven's base64 `/store/` bodies ([`decode_legacy_store_body`]) need the
+//! feature `server-decoders` (only a server reads them; the SDK sends gzip). Without it
+//! [`ContentEncoding::from_header`] refuses `br` and `zstd` as unsupported.
+//!
 //! ```
 //! use sentry_client::protocol::encoding::{decompress, gzip, ContentEncoding};
 //!
@@ -14,7 +18,9 @@
 
 use std::io::{self, Read, Write};
 
+#[cfg(feature = "server-decoders")]
 use base64::Engine;
+#[cfg(feature = "server-decoders")]
 use brotli::{BrotliResult, HeapAlloc};
 
 /// A `Content-Encoding` we can decode.
@@ -62,7 +68,9 @@ impl ContentEncoding {
             "" | "identity" => Ok(ContentEncoding::Identity),
             "gzip" | "x-gzip" => Ok(ContentEncoding::Gzip),
             "deflate" => Ok(ContentEncoding::Deflate),
+            #[cfg(feature = "server-decoders")]
             "br" => Ok(ContentEncoding::Brotli),
+            #[cfg(feature = "server-decoders")]
             "zstd" => Ok(ContentEncoding::Zstd),
             _ => Err(DecodeError::Unsupported(value.to_owned())),
         }
@@ -83,7 +91,7 @@ impl ContentEncoding {
     pub fn sniff(body: &[u8]) -> Option<Self> {
         if body.starts_with(&[0x1f, 0x8b]) {
             Some(ContentEncoding::Gzip)
-        } else if body.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        } else if cfg!(feature = "server-decoders") && body.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             Some(ContentEncoding::Zstd)
         } else {
             None
@@ -106,7 +114,9 @@ pub fn decoder<'a>(encoding: ContentEncoding, body: &'a [u8]) -> Box<dyn Read + 
         ContentEncoding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(body)),
         ContentEncoding::Deflate if is_zlib(body) => Box::new(flate2::read::ZlibDecoder::new(body)),
         ContentEncoding::Deflate => Box::new(flate2::read::DeflateDecoder::new(body)),
+        #[cfg(feature = "server-decoders")]
         ContentEncoding::Brotli => Box::new(StrictBrotli::new(body)),
+        #[cfg(feature = "server-decoders")]
         ContentEncoding::Zstd => {
             let decoder = zstd::stream::read::Decoder::new(body).and_then(|mut d| {
                 d.window_log_max(ZSTD_MAX_WINDOW_LOG)?;
@@ -117,20 +127,29 @@ pub fn decoder<'a>(encoding: ContentEncoding, body: &'a [u8]) -> Box<dyn Read + 
                 Err(e) => Box::new(FailingReader(Some(e))),
             }
         }
+        #[cfg(not(feature = "server-decoders"))]
+        ContentEncoding::Brotli | ContentEncoding::Zstd => Box::new(FailingReader(Some(
+            io::Error::new(io::ErrorKind::Unsupported, UNSUPPORTED_HERE),
+        ))),
     }
 }
+
+#[cfg(not(feature = "server-decoders"))]
+const UNSUPPORTED_HERE: &str = "built without the `server-decoders` feature";
 
 /// The largest zstd window accepted, as a power of two: 8 MiB, the limit RFC 9659 sets
 /// for the `zstd` content coding. A frame that asks for more is refused instead of making
 /// the decoder allocate its window (up to 128 MiB by zstd's default, more with `--long`).
 pub const ZSTD_MAX_WINDOW_LOG: u32 = 23;
 
+#[cfg(feature = "server-decoders")]
 type BrotliState =
     brotli::BrotliState<HeapAlloc<u8>, HeapAlloc<u32>, HeapAlloc<brotli::HuffmanCode>>;
 
 /// A brotli decoder for standard (RFC 7932) streams only, whose window is at most 16 MiB.
 /// `brotli::Decompressor` also accepts "large window" streams, which can make it allocate
 /// a ring buffer of up to 1 GiB from a few bytes of input.
+#[cfg(feature = "server-decoders")]
 struct StrictBrotli<'a> {
     input: &'a [u8],
     offset: usize,
@@ -138,6 +157,7 @@ struct StrictBrotli<'a> {
     done: bool,
 }
 
+#[cfg(feature = "server-decoders")]
 impl<'a> StrictBrotli<'a> {
     fn new(input: &'a [u8]) -> Self {
         StrictBrotli {
@@ -153,6 +173,7 @@ impl<'a> StrictBrotli<'a> {
     }
 }
 
+#[cfg(feature = "server-decoders")]
 impl Read for StrictBrotli<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.done || buf.is_empty() {
@@ -257,6 +278,13 @@ pub fn decompress(
     body: &[u8],
     limit: usize,
 ) -> Result<Vec<u8>, DecodeError> {
+    #[cfg(not(feature = "server-decoders"))]
+    if matches!(encoding, ContentEncoding::Brotli | ContentEncoding::Zstd) {
+        return Err(DecodeError::Unsupported(format!(
+            "{} ({UNSUPPORTED_HERE})",
+            encoding.as_str()
+        )));
+    }
     if encoding == ContentEncoding::Identity {
         if body.len() > limit {
             return Err(DecodeError::TooLarge { limit });
@@ -268,6 +296,7 @@ pub fn decompress(
 
 /// Decodes a legacy `/store/` body that came without `Content-Encoding`: plain JSON,
 /// `base64(zlib(json))`, `zlib(json)` or `base64(json)`, as old raven clients sent.
+#[cfg(feature = "server-decoders")]
 pub fn decode_legacy_store_body(body: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
     let trimmed = body.trim_ascii_start();
     if trimmed.starts_with(b"{") {

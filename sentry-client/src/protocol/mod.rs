@@ -7,7 +7,9 @@
 //! `extra`, `contexts` and `data` fields hold).
 //!
 //! This module imports nothing else of the crate and is all that remains with
-//! `default-features = false`, so a server can depend on it without the transports.
+//! `default-features = false`, so a server can depend on it without the transports
+//! (the server adds the features `server-decoders`, for `br`/`zstd`/raven bodies, and
+//! `url`, for `Url`).
 //!
 //! Reading is lenient in the ways real SDKs need (timestamps as strings or numbers, lists
 //! bare or wrapped in `values`, numbers as strings, `null` for absent) and keeps every
@@ -27,6 +29,7 @@ pub(crate) mod wire;
 
 pub mod auth;
 pub mod client_report;
+pub mod context;
 pub mod dsn;
 pub mod encoding;
 pub mod envelope;
@@ -34,11 +37,16 @@ pub mod event;
 pub mod legacy;
 pub mod lenient;
 pub mod rate_limits;
+pub mod span_id;
 pub mod template;
 pub mod values;
 
 pub use auth::{Auth, AuthError, PROTOCOL_VERSION};
 pub use client_report::{ClientReport, DataCategory, DiscardReason, DiscardedEvent};
+pub use context::{
+    AppContext, BrowserContext, Context, DeviceContext, GpuContext, Orientation, OsContext,
+    OtelContext, ResponseContext, RuntimeContext, TraceContext,
+};
 pub use dsn::{Dsn, DsnError, Scheme};
 pub use encoding::{ContentEncoding, DecodeError};
 pub use envelope::{
@@ -50,12 +58,14 @@ pub use event::{
 };
 pub use lenient::{LenientEvent, Removed, Report};
 pub use rate_limits::{RateLimit, RateLimitScope, RateLimits};
+pub use span_id::{ParseIdError, SpanId, SpanStatus, TraceId};
 pub use values::{Level, PairList, ParseLevelError, ThreadId, Timestamp, Values};
 pub use wire::Wire;
 
 // Names under which the official `sentry::protocol` offers the same things.
 pub use event::{Sdk as ClientSdkInfo, SdkPackage as ClientSdkPackage};
 pub use serde_json::{Map, Value};
+#[cfg(feature = "url")]
 pub use url::Url;
 pub use uuid::Uuid;
 

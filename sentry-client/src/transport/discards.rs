@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 
 use crate::protocol::{
     ClientReport, DataCategory, DiscardReason, DiscardedEvent, Item, ItemType, Timestamp,

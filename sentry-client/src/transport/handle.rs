@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use std::sync::{Condvar, PoisonError};
+
+use crate::sync::Mutex;
 use tokio::sync::{mpsc, Notify};
 
 use super::discards::Discards;
@@ -161,14 +163,14 @@ impl Worker {
         let deadline = Instant::now() + timeout;
         let mut guard = self.shared.lock.lock();
         while self.shared.pending.load(Ordering::Acquire) > 0 {
-            if self
-                .shared
-                .settled
-                .wait_until(&mut guard, deadline)
-                .timed_out()
-            {
-                return self.shared.pending.load(Ordering::Acquire) == 0;
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
             }
+            guard = match self.shared.settled.wait_timeout(guard, deadline - now) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => PoisonError::into_inner(poisoned).0,
+            };
         }
         true
     }

@@ -26,9 +26,10 @@ use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use parking_lot::Mutex;
 use reqwest::header::{HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use reqwest::StatusCode;
+
+use crate::sync::Mutex;
 
 use super::{sdk_ident, SendFuture, SendResult, Transport, TransportError};
 use crate::protocol::{Auth, Envelope, Scheme};
@@ -91,7 +92,8 @@ impl HttpTransport {
             }
             _ => {
                 let mut builder = reqwest::Client::builder()
-                    .user_agent(sdk_ident())
+                    .user_agent(options.user_agent.as_ref())
+                    .danger_accept_invalid_certs(options.accept_invalid_certs)
                     .timeout(options.request_timeout)
                     .connect_timeout(connect_timeout)
                     .redirect(reqwest::redirect::Policy::none())
@@ -112,7 +114,7 @@ impl HttpTransport {
         };
         let auth = HeaderValue::from_str(&Auth::for_dsn(dsn, &sdk_ident()).to_header())
             .map_err(|e| TransportError::Http(format!("invalid auth header: {e}")))?;
-        let user_agent = HeaderValue::from_str(&sdk_ident())
+        let user_agent = HeaderValue::from_str(&options.user_agent)
             .map_err(|e| TransportError::Http(format!("invalid user agent: {e}")))?;
         Ok(HttpTransport {
             backend,

@@ -142,7 +142,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!(
             "sentry-client-spool-{name}-{}-{}",
             std::process::id(),
-            rand::random::<u32>()
+            crate::random::next_u64()
         ));
         let _ = fs::remove_dir_all(&dir);
         dir

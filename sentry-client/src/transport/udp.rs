@@ -17,7 +17,7 @@ use std::net::{ToSocketAddrs, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 
 use super::{SendFuture, SendResult, Transport, TransportError};
 use crate::protocol::{encoding, Envelope, Event, Item, ItemType, Timestamp};

@@ -624,7 +624,7 @@ impl WorkerState {
 fn backoff(failures: u32) -> Duration {
     let exp = BASE_BACKOFF.saturating_mul(1u32 << failures.saturating_sub(1).min(10));
     let capped = exp.min(MAX_BACKOFF);
-    let jitter = 0.75 + rand::random::<f64>() * 0.5;
+    let jitter = 0.75 + crate::random::next_f64() * 0.5;
     capped.mul_f64(jitter)
 }
 

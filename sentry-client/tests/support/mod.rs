@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use parking_lot::Mutex;
+use std::sync::Mutex;
 
 use sentry_client::protocol::{
     encoding, ClientReport, ContentEncoding, Envelope, Event, ItemType, Limits,
@@ -120,13 +120,14 @@ impl Sink {
     }
 
     pub fn received(&self) -> Vec<Received> {
-        self.received.lock().clone()
+        self.received.lock().expect("lock").clone()
     }
 
     /// Events in accepted (200) requests.
     pub fn events(&self) -> Vec<Event> {
         self.received
             .lock()
+            .expect("lock")
             .iter()
             .filter(|r| r.status == 200)
             .filter_map(|r| r.envelope.event())
@@ -138,6 +139,7 @@ impl Sink {
     pub fn client_reports(&self) -> Vec<ClientReport> {
         self.received
             .lock()
+            .expect("lock")
             .iter()
             .flat_map(|r| r.envelope.items.iter())
             .filter(|i| *i.ty() == ItemType::ClientReport)
@@ -188,14 +190,14 @@ async fn ingest(State(state): State<Arc<AppState>>, headers: HeaderMap, body: By
             return (StatusCode::BAD_REQUEST, format!("{{\"detail\":\"{e}\"}}")).into_response()
         }
     };
-    let index = state.received.lock().len();
-    let reply = (state.behaviour.lock())(index, &envelope);
+    let index = state.received.lock().expect("lock").len();
+    let reply = (state.behaviour.lock().expect("lock"))(index, &envelope);
     let status = match &reply {
         Reply::Ok => 200,
         Reply::Status(s) => *s,
         Reply::RateLimited { .. } => 429,
     };
-    state.received.lock().push(Received {
+    state.received.lock().expect("lock").push(Received {
         envelope,
         auth: header("x-sentry-auth"),
         content_type: header("content-type"),
