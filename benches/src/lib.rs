@@ -2,6 +2,52 @@
 
 pub mod server_events;
 
+/// Sends one HTTP/1.1 request on a keep-alive connection and reads its answer (headers
+/// and a `Content-Length` body) into `buf`; the status. No time limit: callers that need
+/// one wrap it in `tokio::time::timeout`.
+pub async fn http_round_trip(
+    stream: &mut tokio::net::TcpStream,
+    req: &[u8],
+    buf: &mut Vec<u8>,
+) -> std::io::Result<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(req).await?;
+    buf.clear();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = std::str::from_utf8(&buf[..end]).unwrap_or("");
+        let status: u16 = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().ok())?
+            })
+            .unwrap_or(0);
+        while buf.len() < end + 4 + length {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        return Ok(status);
+    }
+}
+
 /// CPU time a process has used so far (user + system), in clock ticks of 1/100 s, read
 /// from `/proc/PID/stat`; 0 when the process is gone.
 pub fn cpu_ticks(pid: u32) -> u64 {

@@ -140,43 +140,7 @@ fn post(path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
 /// Sends `req` and reads one answer; its status (0: no answer within 30 s, or the
 /// connection broke).
 async fn round_trip(stream: &mut TcpStream, req: &[u8], buf: &mut Vec<u8>) -> u16 {
-    let exchange = async {
-        stream.write_all(req).await?;
-        buf.clear();
-        let mut chunk = [0u8; 8192];
-        loop {
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                continue;
-            };
-            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-            let status = head
-                .split(' ')
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            let length: usize = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse().ok())?
-                })
-                .unwrap_or(0);
-            while buf.len() < end + 4 + length {
-                let n = stream.read(&mut chunk).await?;
-                if n == 0 {
-                    return Err(std::io::ErrorKind::UnexpectedEof.into());
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return Ok(status);
-        }
-    };
+    let exchange = sentry_benches::http_round_trip(stream, req, buf);
     match tokio::time::timeout(Duration::from_secs(30), exchange).await {
         Ok(Ok(status)) => status,
         _ => 0,

@@ -229,52 +229,12 @@ async fn round_trip(
     req: &[u8],
     buf: &mut Vec<u8>,
 ) -> std::io::Result<u16> {
-    tokio::time::timeout(ROUND_TRIP_TIMEOUT, round_trip_unbounded(stream, req, buf))
-        .await
-        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
-}
-
-async fn round_trip_unbounded(
-    stream: &mut tokio::net::TcpStream,
-    req: &[u8],
-    buf: &mut Vec<u8>,
-) -> std::io::Result<u16> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream.write_all(req).await?;
-    buf.clear();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-            continue;
-        };
-        let head = std::str::from_utf8(&buf[..end]).unwrap_or("");
-        let status: u16 = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let length: usize = head
-            .lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("content-length")
-                    .then(|| v.trim().parse().ok())?
-            })
-            .unwrap_or(0);
-        while buf.len() < end + 4 + length {
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        return Ok(status);
-    }
+    tokio::time::timeout(
+        ROUND_TRIP_TIMEOUT,
+        sentry_benches::http_round_trip(stream, req, buf),
+    )
+    .await
+    .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
 }
 
 /// A plain GET on a fresh connection; the body as text.
