@@ -157,6 +157,20 @@ fn check(dir: &Path, database_url: Option<&str>, facts: &Value) {
     );
     assert_eq!(bad.status, 401, "an unknown token is refused");
 
+    // What later migrations added reads as its defaults on the old projects: scrubbing
+    // settings (on, IPs kept) and no alert rules.
+    for project in ["api", "web"] {
+        let details = api(addr, token, &format!("/api/0/projects/backend/{project}/"));
+        assert_eq!(details["dataScrubber"], true, "{project}: {details}");
+        assert_eq!(details["scrubIPAddresses"], false, "{project}: {details}");
+        let rules = api(
+            addr,
+            token,
+            &format!("/api/0/projects/backend/{project}/alert-rules/"),
+        );
+        assert_eq!(rules, serde_json::json!([]), "{project}");
+    }
+
     // The DSNs: the live key and the rate-limited one ingest, the revoked one is refused.
     let api_id = facts["projects"]["api"]["id"].as_i64().expect("id");
     let web_id = facts["projects"]["web"]["id"].as_i64().expect("id");
