@@ -12,9 +12,10 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
+use crate::attachments::ScopeAttachments;
 use crate::backtrace::{InAppRules, Symbolizer};
 use crate::client::{PendingEvent, StackTarget};
-use crate::protocol::{DiscardReason, Envelope, Event, Sdk, SdkPackage};
+use crate::protocol::{Attachment, DiscardReason, Envelope, Event, Sdk, SdkPackage};
 use crate::ClientOptions;
 
 /// Names of the built-in integrations, listed in `sdk.integrations`.
@@ -60,13 +61,18 @@ impl Pipeline {
         }
     }
 
-    /// Finishes an event, or says why it was dropped.
-    pub(crate) fn process(&mut self, pending: PendingEvent) -> Result<Event, DiscardReason> {
+    /// Finishes an event, or says why it was dropped; with it come the attachments of
+    /// the scope it was captured with.
+    pub(crate) fn process(
+        &mut self,
+        pending: PendingEvent,
+    ) -> Result<(Event, ScopeAttachments), DiscardReason> {
         let PendingEvent {
             draft,
             scope,
             stacks,
         } = pending;
+        let mut attachments = Arc::default();
         let mut event = draft.into_event();
         for (target, raw) in &stacks {
             let trace = self.symbolizer.resolve(raw);
@@ -85,6 +91,7 @@ impl Pipeline {
         }
         if let Some(snapshot) = scope {
             let scope = snapshot.into_scope();
+            attachments = Arc::clone(&scope.attachments);
             scope.apply_data(&mut event, self.options.max_breadcrumbs);
             event = scope
                 .run_processors(event)
@@ -106,7 +113,7 @@ impl Pipeline {
                 .flatten()
                 .ok_or(DiscardReason::BeforeSend)?;
         }
-        Ok(event)
+        Ok((event, attachments))
     }
 
     fn apply_defaults(&mut self, event: &mut Event) {
@@ -147,14 +154,25 @@ impl Pipeline {
         }
     }
 
-    /// The envelope for a finished event.
-    pub(crate) fn envelope(&self, event: &Event) -> Envelope {
+    /// The envelope for a finished event with the attachments that fit the limits, and
+    /// the sizes of those that did not.
+    pub(crate) fn envelope(
+        &self,
+        event: &Event,
+        attachments: &[Arc<Attachment>],
+    ) -> (Envelope, Vec<u64>) {
         let mut env = Envelope::from_event(event);
         env.headers.sdk = Some(Sdk {
             name: self.sdk.name.clone(),
             version: self.sdk.version.clone(),
             ..Default::default()
         });
-        env
+        let dropped = crate::attachments::attach(
+            &mut env,
+            attachments,
+            self.options.max_attachment_size,
+            self.options.max_attachments_size,
+        );
+        (env, dropped)
     }
 }

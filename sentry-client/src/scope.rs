@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::breadcrumbs::BreadcrumbRing;
-use crate::protocol::{Breadcrumb, Event, Level, Request, User};
+use crate::protocol::{Attachment, Breadcrumb, Event, Level, Request, User};
 
 /// An event processor: edits an event or drops it by returning `None`.
 pub type EventProcessor = dyn Fn(Event) -> Option<Event> + Send + Sync;
@@ -93,6 +93,7 @@ pub struct Scope {
     pub(crate) contexts: Arc<Map<String, Value>>,
     pub(crate) breadcrumbs: BreadcrumbRing,
     pub(crate) processors: Arc<Vec<Arc<EventProcessor>>>,
+    pub(crate) attachments: crate::attachments::ScopeAttachments,
 }
 
 impl fmt::Debug for Scope {
@@ -108,6 +109,7 @@ impl fmt::Debug for Scope {
             .field("contexts", &self.contexts)
             .field("breadcrumbs", &self.breadcrumbs)
             .field("processors", &self.processors.len())
+            .field("attachments", &self.attachments.len())
             .finish()
     }
 }
@@ -200,6 +202,39 @@ impl Scope {
         F: Fn(Event) -> Option<Event> + Send + Sync + 'static,
     {
         Arc::make_mut(&mut self.processors).push(Arc::new(f));
+    }
+
+    /// Adds an attachment: it is sent in the envelope of every event captured with this
+    /// scope (files over [`max_attachment_size`](crate::ClientOptions::max_attachment_size),
+    /// or past [`max_attachments_size`](crate::ClientOptions::max_attachments_size) in
+    /// one envelope, are dropped and counted in client reports).
+    ///
+    /// ```
+    /// use sentry_client::protocol::Attachment;
+    ///
+    /// sentry_client::configure_scope(|scope| {
+    ///     scope.add_attachment(Attachment {
+    ///         buffer: b"retries=3".to_vec(),
+    ///         filename: "config.ini".into(),
+    ///         content_type: Some("text/plain".into()),
+    ///         ty: None,
+    ///     });
+    /// });
+    /// ```
+    pub fn add_attachment(&mut self, attachment: Attachment) {
+        Arc::make_mut(&mut self.attachments).push(Arc::new(attachment));
+    }
+
+    /// Removes the scope's attachments.
+    pub fn clear_attachments(&mut self) {
+        if !self.attachments.is_empty() {
+            self.attachments = Arc::default();
+        }
+    }
+
+    /// The scope's attachments, in the order they were added.
+    pub fn attachments(&self) -> impl Iterator<Item = &Attachment> {
+        self.attachments.iter().map(|a| &**a)
     }
 
     /// Removes all breadcrumbs.

@@ -27,6 +27,7 @@
 
 pub(crate) mod wire;
 
+pub mod attachment;
 pub mod auth;
 pub mod client_report;
 pub mod context;
@@ -34,6 +35,7 @@ pub mod dsn;
 pub mod encoding;
 pub mod envelope;
 pub mod event;
+pub mod feedback;
 pub mod legacy;
 pub mod lenient;
 pub mod rate_limits;
@@ -41,6 +43,7 @@ pub mod span_id;
 pub mod template;
 pub mod values;
 
+pub use attachment::{Attachment, AttachmentType};
 pub use auth::{Auth, AuthError, PROTOCOL_VERSION};
 pub use client_report::{ClientReport, DataCategory, DiscardReason, DiscardedEvent};
 pub use context::{
@@ -56,6 +59,7 @@ pub use event::{
     Breadcrumb, DebugImage, DebugMeta, Event, EventError, Exception, Frame, LogEntry, Mechanism,
     Message, Request, Sdk, SdkPackage, Stacktrace, Template, Thread, User,
 };
+pub use feedback::{Feedback, UserReport};
 pub use lenient::{LenientEvent, Removed, Report};
 pub use rate_limits::{RateLimit, RateLimitScope, RateLimits};
 pub use span_id::{ParseIdError, SpanId, SpanStatus, TraceId};

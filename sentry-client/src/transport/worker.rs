@@ -169,14 +169,9 @@ impl WorkerState {
 
     fn on_job(&mut self, job: Job) {
         let envelope = match job {
-            Job::Event(pending) => match self.pipeline.process(pending) {
-                Ok(event) => self.pipeline.envelope(&event),
-                Err(reason) => {
-                    self.shared.log(format_args!("event dropped ({reason})"));
-                    self.shared.discards.record(reason, DataCategory::Error, 1);
-                    self.shared.settle(1);
-                    return;
-                }
+            Job::Event(pending) => match self.finish_event(pending) {
+                Some(envelope) => envelope,
+                None => return,
             },
             Job::Envelope(env) => *env,
         };
@@ -186,6 +181,33 @@ impl WorkerState {
             spooled: None,
             attempts: 0,
         });
+    }
+
+    /// Finishes a queued event into its envelope (with the scope's attachments that fit
+    /// the limits; the others are counted), or counts and settles a dropped one.
+    fn finish_event(&mut self, pending: crate::client::PendingEvent) -> Option<Envelope> {
+        match self.pipeline.process(pending) {
+            Ok((event, attachments)) => {
+                let (envelope, dropped) = self.pipeline.envelope(&event, &attachments);
+                for bytes in dropped {
+                    self.shared.log(format_args!(
+                        "attachment of {bytes} bytes over the size limits dropped (buffer_overflow)"
+                    ));
+                    self.shared.discards.record(
+                        DiscardReason::BufferOverflow,
+                        DataCategory::Attachment,
+                        bytes,
+                    );
+                }
+                Some(envelope)
+            }
+            Err(reason) => {
+                self.shared.log(format_args!("event dropped ({reason})"));
+                self.shared.discards.record(reason, DataCategory::Error, 1);
+                self.shared.settle(1);
+                None
+            }
+        }
     }
 
     /// Sends an envelope now, or parks it when the server is failing.
@@ -515,13 +537,9 @@ impl WorkerState {
         // Jobs never started: finish them; with a spool they are kept, else counted.
         while let Ok(job) = rx.try_recv() {
             let envelope = match job {
-                Job::Event(pending) => match self.pipeline.process(pending) {
-                    Ok(event) => self.pipeline.envelope(&event),
-                    Err(reason) => {
-                        self.shared.discards.record(reason, DataCategory::Error, 1);
-                        self.shared.settle(1);
-                        continue;
-                    }
+                Job::Event(pending) => match self.finish_event(pending) {
+                    Some(envelope) => envelope,
+                    None => continue,
                 },
                 Job::Envelope(env) => *env,
             };
