@@ -22,10 +22,7 @@ use crate::store::feedback::StoredFeedback;
 
 /// The feedback routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/0/projects/{team}/{project}/user-feedback/",
-        get(list),
-    )
+    Router::new().route("/api/0/projects/{team}/{project}/user-feedback/", get(list))
 }
 
 /// A feedback's JSON form.

@@ -70,7 +70,13 @@ pub fn feedback_item(
     let id = header_id
         .or_else(|| (!event.event_id.is_nil()).then_some(event.event_id))
         .unwrap_or_else(Uuid::new_v4);
-    match record(project_id, id, feedback, FeedbackSource::Feedback, received_ms) {
+    match record(
+        project_id,
+        id,
+        feedback,
+        FeedbackSource::Feedback,
+        received_ms,
+    ) {
         Some(r) => {
             if prepared.response_id.is_none() {
                 prepared.response_id = Some(id.simple().to_string());

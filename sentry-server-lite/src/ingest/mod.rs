@@ -344,7 +344,10 @@ impl Ingestor {
         };
         attachments::check_sizes(&self.limits, payload, info.store_attachments)?;
         let items = payload.items();
-        let events = items.iter().filter(|(ty, _, _)| is_rate_limited(ty)).count();
+        let events = items
+            .iter()
+            .filter(|(ty, _, _)| is_rate_limited(ty))
+            .count();
         // An envelope without events (sessions, reports, unknown items, none) takes one
         // unit of the key's budget, so that a key over its limit cannot send them
         // unchecked. Each attachment takes one unit too.

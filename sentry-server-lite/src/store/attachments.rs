@@ -103,7 +103,7 @@ pub fn list_for_event<D: Database + ?Sized>(
         c.all(
             &format!(
                 "SELECT {COLS} FROM attachments WHERE project_id = $1 AND event_id = $2 \
-                 ORDER BY id LIMIT $3"
+                 ORDER BY ordinal, id LIMIT $3"
             ),
             args![project_id, event_id, MAX_LISTED],
             row,
