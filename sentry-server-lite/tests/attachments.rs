@@ -460,3 +460,32 @@ fn the_project_setting_turns_storage_off() {
         false
     );
 }
+
+#[test]
+fn each_attachment_counts_in_the_key_rate_limit() {
+    let s = TestServer::start();
+    s.store
+        .set_key_rate_limit(
+            s.key.id,
+            Some(sentry_server_lite::store::RateLimit {
+                count: 3,
+                window_secs: 3600,
+            }),
+        )
+        .expect("rate limit");
+    let header = r#"{"type":"attachment","length":LEN,"filename":"a.txt"}"#;
+    // An event with two files: three units of the three allowed.
+    let first = new_id();
+    let r = s.post_envelope(&envelope_with(
+        &first,
+        "three units",
+        &[(header, b"1"), (header, b"2")],
+    ));
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The next event with one file is over the limit: refused whole.
+    let second = new_id();
+    let r = s.post_envelope(&envelope_with(&second, "over", &[(header, b"3")]));
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(list(&s, &first).len(), 2);
+    assert_eq!(s.event_count(), 1);
+}
