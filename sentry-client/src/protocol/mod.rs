@@ -37,6 +37,7 @@ pub mod event;
 pub mod legacy;
 pub mod lenient;
 pub mod rate_limits;
+pub mod span;
 pub mod span_id;
 pub mod template;
 pub mod values;
@@ -58,6 +59,7 @@ pub use event::{
 };
 pub use lenient::{LenientEvent, Removed, Report};
 pub use rate_limits::{RateLimit, RateLimitScope, RateLimits};
+pub use span::Span;
 pub use span_id::{ParseIdError, SpanId, SpanStatus, TraceId};
 pub use values::{Level, PairList, ParseLevelError, ThreadId, Timestamp, Values};
 pub use wire::Wire;
