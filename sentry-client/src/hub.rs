@@ -357,6 +357,12 @@ impl Hub {
         r
     }
 
+    /// The span the top scope holds ([`Scope::set_span`]), read without forking a lazily
+    /// forked hub's scope (integrations ask for it on every span they start).
+    pub fn current_span(&self) -> Option<crate::TransactionOrSpan> {
+        self.top_snapshot().1.scope.get_span()
+    }
+
     /// Pushes a layer with a copy of the top scope; popped when the guard drops.
     pub fn push_scope(&self) -> ScopeGuard {
         let depth = {
