@@ -253,7 +253,7 @@ impl Client {
         // one here, so that the caller learns it, and the current time when it has none (the
         // official crate's default event carries both already).
         if event.event_id.is_nil() {
-            event.event_id = Uuid::new_v4();
+            event.event_id = new_event_id();
         }
         if event.timestamp.is_none() {
             event.timestamp = Some(Timestamp::now());

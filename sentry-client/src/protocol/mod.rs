@@ -37,6 +37,7 @@ pub mod event;
 pub mod legacy;
 pub mod lenient;
 pub mod rate_limits;
+mod rfc3339;
 pub mod span;
 pub mod span_id;
 pub mod template;
