@@ -124,7 +124,7 @@ pub use crate::hub::{Hub, IntoBreadcrumbs, ScopeGuard};
 #[cfg(feature = "client")]
 pub use crate::integrations::Integration;
 #[cfg(feature = "client")]
-pub use crate::options::{BeforeCallback, ClientOptions, IntoDsn};
+pub use crate::options::{BeforeCallback, ClientOptions, IntoDsn, MaxRequestBodySize};
 #[cfg(feature = "client")]
 pub use crate::performance::{
     start_transaction, Data, Span, TraceHeader, TraceHeadersIter, TracesSampler, Transaction,

@@ -13,6 +13,35 @@ use crate::transport::TransportFactory;
 /// A `before_send` / `before_breadcrumb` callback: edit the value or drop it with `None`.
 pub type BeforeCallback<T> = Arc<dyn Fn(T) -> Option<T> + Send + Sync>;
 
+/// How much of an HTTP request body an integration may attach to an event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MaxRequestBodySize {
+    /// None.
+    None,
+    /// Up to 1,000 bytes.
+    Small,
+    /// Up to 10,000 bytes.
+    #[default]
+    Medium,
+    /// All of it.
+    Always,
+    /// Up to this many bytes.
+    Explicit(usize),
+}
+
+impl MaxRequestBodySize {
+    /// Whether a body of `content_length` bytes may be attached.
+    pub fn is_within_size_limit(&self, content_length: usize) -> bool {
+        match *self {
+            MaxRequestBodySize::None => false,
+            MaxRequestBodySize::Small => content_length <= 1_000,
+            MaxRequestBodySize::Medium => content_length <= 10_000,
+            MaxRequestBodySize::Always => true,
+            MaxRequestBodySize::Explicit(max) => content_length <= max,
+        }
+    }
+}
+
 /// Options of a [`Client`](crate::Client).
 ///
 /// Fields are public so that both struct-update syntax and field assignment work:
@@ -108,6 +137,20 @@ pub struct ClientOptions {
     /// Decides each transaction's sample rate from its context (wins over
     /// `traces_sample_rate` and the parent's decision, which it sees). Default: none.
     pub traces_sampler: Option<Arc<crate::performance::TracesSampler>>,
+    /// The organization this SDK sends to, for deciding whether to continue an incoming
+    /// trace (see `strict_trace_continuation`). Default: none, read from a sentry.io
+    /// DSN's host (`o123.ingest.sentry.io`) when there is one.
+    pub org_id: Option<crate::protocol::OrganizationId>,
+    /// Continue an incoming trace only when its organization (`sentry-org_id` in its
+    /// `baggage`) is known and is ours. Without it, a trace is continued unless both
+    /// ids are known and differ. Default: false.
+    pub strict_trace_continuation: bool,
+    /// How much of an HTTP request body integrations may attach to events. The
+    /// integrations of this SDK never read request bodies, so nothing is attached
+    /// whatever it says; it is kept for code written for the official crate and for
+    /// integrations of your own ([`MaxRequestBodySize::is_within_size_limit`]).
+    /// Default: [`MaxRequestBodySize::Medium`].
+    pub max_request_body_size: MaxRequestBodySize,
     /// Called on the background worker with each finished transaction; return `None`
     /// to drop it (counted as `before_send`). Default: none.
     pub before_send_transaction: Option<BeforeCallback<Event>>,
@@ -162,6 +205,9 @@ impl Default for ClientOptions {
             traces_sample_rate: 0.0,
             traces_sampler: None,
             before_send_transaction: None,
+            org_id: None,
+            strict_trace_continuation: false,
+            max_request_body_size: MaxRequestBodySize::Medium,
             auto_session_tracking: true,
             udp_max_per_second: 10_000,
             send_client_reports: true,
@@ -185,6 +231,9 @@ impl fmt::Debug for ClientOptions {
             .field("send_default_pii", &self.send_default_pii)
             .field("before_send", &self.before_send.is_some())
             .field("traces_sampler", &self.traces_sampler.is_some())
+            .field("org_id", &self.org_id)
+            .field("strict_trace_continuation", &self.strict_trace_continuation)
+            .field("max_request_body_size", &self.max_request_body_size)
             .field(
                 "before_send_transaction",
                 &self.before_send_transaction.is_some(),
@@ -417,6 +466,24 @@ impl ClientOptions {
         F: Fn(&crate::performance::TransactionContext) -> f32 + Send + Sync + 'static,
     {
         self.traces_sampler = Some(Arc::new(sampler));
+        self
+    }
+
+    /// Sets the [`org_id`](field@ClientOptions::org_id).
+    pub fn org_id(mut self, org_id: impl Into<crate::protocol::OrganizationId>) -> Self {
+        self.org_id = Some(org_id.into());
+        self
+    }
+
+    /// Sets [`strict_trace_continuation`](field@ClientOptions::strict_trace_continuation).
+    pub fn strict_trace_continuation(mut self, strict: bool) -> Self {
+        self.strict_trace_continuation = strict;
+        self
+    }
+
+    /// Sets [`max_request_body_size`](field@ClientOptions::max_request_body_size).
+    pub fn max_request_body_size(mut self, size: MaxRequestBodySize) -> Self {
+        self.max_request_body_size = size;
         self
     }
 

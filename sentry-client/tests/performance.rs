@@ -223,3 +223,47 @@ fn before_send_transaction_drops_and_the_drop_is_reported() {
         .iter()
         .any(|d| d.category == DataCategory::Transaction.as_str() && d.quantity == 1));
 }
+
+#[test]
+fn another_organizations_trace_is_not_continued() {
+    let header = "09e04486820349518ac7b5d2adbf6ba5-9cf635fa5b870b3a-1";
+    let start = |baggage: Option<&str>| {
+        let mut headers = vec![("sentry-trace", header)];
+        if let Some(b) = baggage {
+            headers.push(("baggage", b));
+        }
+        TransactionContext::continue_from_headers("GET /", "http.server", headers)
+    };
+    let trace_ids = |options: ClientOptions, baggage: Vec<Option<&'static str>>| {
+        let envelopes = run(options, || {
+            for b in &baggage {
+                sentry_client::start_transaction(start(*b)).finish();
+            }
+        });
+        transactions(&envelopes)
+            .iter()
+            .map(|t| t.contexts["trace"]["trace_id"].as_str().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let ours = Some("09e04486820349518ac7b5d2adbf6ba5".to_owned());
+    let lenient = ClientOptions::new().traces_sample_rate(1.0).org_id(7);
+    let got = trace_ids(
+        lenient,
+        vec![Some("sentry-org_id=7"), Some("sentry-org_id=8"), None],
+    );
+    assert_eq!(got[0], ours, "same organization");
+    assert_ne!(got[1], ours, "another organization starts a new trace");
+    assert_eq!(got[2], ours, "unknown organization, not strict");
+    let strict = ClientOptions::new()
+        .traces_sample_rate(1.0)
+        .org_id(7)
+        .strict_trace_continuation(true);
+    let got = trace_ids(strict, vec![Some("sentry-org_id=7"), None]);
+    assert_eq!(got[0], ours);
+    assert_ne!(
+        got[1], ours,
+        "strict: an unknown organization is not continued"
+    );
+    assert!(sentry_client::MaxRequestBodySize::Small.is_within_size_limit(1_000));
+    assert!(!sentry_client::MaxRequestBodySize::None.is_within_size_limit(0));
+}

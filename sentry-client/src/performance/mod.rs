@@ -38,7 +38,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::protocol::{SpanId, TraceId};
+use crate::protocol::{OrganizationId, SpanId, TraceId};
 use crate::Hub;
 
 pub use headers::{
@@ -67,6 +67,9 @@ pub struct TransactionContext {
     span_id: SpanId,
     sampled: Option<bool>,
     custom: Option<CustomTransactionContext>,
+    /// Set when the context continues a trace from request headers: the organization
+    /// it came from (`sentry-org_id` in its baggage), if it said.
+    incoming: Option<Option<OrganizationId>>,
 }
 
 impl TransactionContext {
@@ -87,6 +90,7 @@ impl TransactionContext {
             span_id: SpanId::default(),
             sampled: None,
             custom: None,
+            incoming: None,
         }
     }
 
@@ -98,8 +102,20 @@ impl TransactionContext {
         op: &str,
         headers: I,
     ) -> Self {
-        match parse_sentry_trace_header(headers) {
-            Some(trace) => Self::continue_from_sentry_trace(name, op, &trace),
+        let mut trace = None;
+        let mut org_id = None;
+        for (key, value) in headers {
+            if key.eq_ignore_ascii_case("sentry-trace") {
+                trace = value.parse::<SentryTrace>().ok();
+            } else if key.eq_ignore_ascii_case("baggage") {
+                org_id = org_id.or_else(|| baggage_org_id(value));
+            }
+        }
+        match trace {
+            Some(trace) => TransactionContext {
+                incoming: Some(org_id),
+                ..Self::continue_from_sentry_trace(name, op, &trace)
+            },
             None => Self::new(name, op),
         }
     }
@@ -178,6 +194,26 @@ impl TransactionContext {
     }
 }
 
+/// The `sentry-org_id` entry of a `baggage` header.
+fn baggage_org_id(baggage: &str) -> Option<OrganizationId> {
+    baggage.split(',').find_map(|entry| {
+        let (key, value) = entry.split_once('=')?;
+        (key.trim() == "sentry-org_id")
+            .then(|| value.trim().parse().ok())
+            .flatten()
+    })
+}
+
+/// Whether a trace from organization `incoming` is continued by an SDK of organization
+/// `ours`: two known ids must match; with one of them unknown, only when not strict.
+fn continues(ours: Option<OrganizationId>, incoming: Option<OrganizationId>, strict: bool) -> bool {
+    match (ours, incoming) {
+        (Some(a), Some(b)) => a == b,
+        (None, None) => true,
+        _ => !strict,
+    }
+}
+
 /// Starts a transaction on the current hub; see [`Hub::start_transaction`].
 #[must_use = "a transaction must be finished with `finish()` to be sent"]
 pub fn start_transaction(ctx: TransactionContext) -> Transaction {
@@ -193,6 +229,22 @@ impl Hub {
         match self.client().filter(|c| c.is_enabled()) {
             Some(client) => {
                 let options = client.options();
+                let ours = options
+                    .org_id
+                    .or_else(|| options.dsn.as_ref().and_then(|d| d.org_id()));
+                let foreign = ctx.incoming.is_some_and(|incoming| {
+                    !continues(ours, incoming, options.strict_trace_continuation)
+                });
+                let ctx = if foreign {
+                    // Another organization's trace (or an unknown one, when strict):
+                    // this transaction starts a trace of its own.
+                    TransactionContext {
+                        custom: ctx.custom,
+                        ..TransactionContext::new(&ctx.name, &ctx.op)
+                    }
+                } else {
+                    ctx
+                };
                 let rate = sample_rate(&options.traces_sampler, options.traces_sample_rate, &ctx);
                 // A sampler decides (it sees the parent's decision in the context); else
                 // the parent's decision holds; else the rate.

@@ -49,7 +49,7 @@ pub use context::{
     AppContext, BrowserContext, Context, DeviceContext, GpuContext, Orientation, OsContext,
     OtelContext, ResponseContext, RuntimeContext, TraceContext,
 };
-pub use dsn::{Dsn, DsnError, Scheme};
+pub use dsn::{Dsn, DsnError, OrganizationId, Scheme};
 pub use encoding::{ContentEncoding, DecodeError};
 pub use envelope::{
     Envelope, EnvelopeError, EnvelopeHeaders, EnvelopeReader, Item, ItemHeaders, ItemType, Limits,
