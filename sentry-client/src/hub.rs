@@ -206,7 +206,7 @@ impl Hub {
 
     /// The client and scope that captures use, with the seeds of lazy forks that have
     /// not forked yet (to apply on the worker).
-    fn top_snapshot(&self) -> (Option<Arc<Client>>, Snapshot) {
+    pub(crate) fn top_snapshot(&self) -> (Option<Arc<Client>>, Snapshot) {
         let (client, scope) = {
             let layers = self.layers.lock();
             match layers.last() {
@@ -355,6 +355,12 @@ impl Hub {
             }
         }
         r
+    }
+
+    /// The span the top scope holds ([`Scope::set_span`]), read without forking a lazily
+    /// forked hub's scope (integrations ask for it on every span they start).
+    pub fn current_span(&self) -> Option<crate::TransactionOrSpan> {
+        self.top_snapshot().1.scope.get_span()
     }
 
     /// Pushes a layer with a copy of the top scope; popped when the guard drops.

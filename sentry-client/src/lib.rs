@@ -98,6 +98,8 @@ mod options;
 #[cfg(feature = "client")]
 pub mod panic;
 #[cfg(feature = "client")]
+pub mod performance;
+#[cfg(feature = "client")]
 mod pipeline;
 #[cfg(feature = "client")]
 mod random;
@@ -128,7 +130,12 @@ pub use crate::hub::{Hub, IntoBreadcrumbs, ScopeGuard};
 #[cfg(feature = "client")]
 pub use crate::integrations::Integration;
 #[cfg(feature = "client")]
-pub use crate::options::{BeforeCallback, ClientOptions, IntoDsn};
+pub use crate::options::{BeforeCallback, ClientOptions, IntoDsn, MaxRequestBodySize};
+#[cfg(feature = "client")]
+pub use crate::performance::{
+    start_transaction, Data, Span, TraceHeader, TraceHeadersIter, TracesSampler, Transaction,
+    TransactionContext, TransactionData, TransactionOrSpan,
+};
 #[cfg(feature = "client")]
 pub use crate::scope::{EventProcessor, Scope, ScopeSeed};
 #[cfg(feature = "client")]

@@ -74,6 +74,12 @@ impl Pipeline {
         } = pending;
         let mut attachments = Arc::default();
         let mut event = draft.into_event();
+        if event.ty.as_deref() == Some("transaction") {
+            // Transactions carry no attachments (the scope's go with error events).
+            return self
+                .process_transaction(event, scope)
+                .map(|t| (t, Arc::default()));
+        }
         for (target, raw) in &stacks {
             let trace = self.symbolizer.resolve(raw);
             match *target {
@@ -114,6 +120,27 @@ impl Pipeline {
                 .ok_or(DiscardReason::BeforeSend)?;
         }
         Ok((event, attachments))
+    }
+
+    /// Finishes a transaction: the scope's data without its breadcrumbs and event
+    /// processors (as the official SDK applies a scope to transactions), the client's
+    /// defaults, then `before_send_transaction`.
+    fn process_transaction(
+        &mut self,
+        mut event: Event,
+        scope: Option<crate::scope::Snapshot>,
+    ) -> Result<Event, DiscardReason> {
+        if let Some(snapshot) = scope {
+            snapshot.into_scope().apply_data(&mut event, 0);
+        }
+        self.apply_defaults(&mut event);
+        if let Some(before_send) = &self.options.before_send_transaction {
+            event = catch_unwind(AssertUnwindSafe(|| before_send(event)))
+                .ok()
+                .flatten()
+                .ok_or(DiscardReason::BeforeSend)?;
+        }
+        Ok(event)
     }
 
     fn apply_defaults(&mut self, event: &mut Event) {

@@ -39,6 +39,8 @@ pub mod feedback;
 pub mod legacy;
 pub mod lenient;
 pub mod rate_limits;
+mod rfc3339;
+pub mod span;
 pub mod span_id;
 pub mod template;
 pub mod values;
@@ -50,7 +52,7 @@ pub use context::{
     AppContext, BrowserContext, Context, DeviceContext, GpuContext, Orientation, OsContext,
     OtelContext, ResponseContext, RuntimeContext, TraceContext,
 };
-pub use dsn::{Dsn, DsnError, Scheme};
+pub use dsn::{Dsn, DsnError, OrganizationId, Scheme};
 pub use encoding::{ContentEncoding, DecodeError};
 pub use envelope::{
     Envelope, EnvelopeError, EnvelopeHeaders, EnvelopeReader, Item, ItemHeaders, ItemType, Limits,
@@ -62,6 +64,7 @@ pub use event::{
 pub use feedback::{Feedback, UserReport};
 pub use lenient::{LenientEvent, Removed, Report};
 pub use rate_limits::{RateLimit, RateLimitScope, RateLimits};
+pub use span::Span;
 pub use span_id::{ParseIdError, SpanId, SpanStatus, TraceId};
 pub use values::{Level, PairList, ParseLevelError, ThreadId, Timestamp, Values};
 pub use wire::Wire;

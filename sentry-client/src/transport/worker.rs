@@ -186,6 +186,7 @@ impl WorkerState {
     /// Finishes a queued event into its envelope (with the scope's attachments that fit
     /// the limits; the others are counted), or counts and settles a dropped one.
     fn finish_event(&mut self, pending: crate::client::PendingEvent) -> Option<Envelope> {
+        let category = pending.category();
         match self.pipeline.process(pending) {
             Ok((event, attachments)) => {
                 let (envelope, dropped) = self.pipeline.envelope(&event, &attachments);
@@ -203,7 +204,7 @@ impl WorkerState {
             }
             Err(reason) => {
                 self.shared.log(format_args!("event dropped ({reason})"));
-                self.shared.discards.record(reason, DataCategory::Error, 1);
+                self.shared.discards.record(reason, category, 1);
                 self.shared.settle(1);
                 None
             }
