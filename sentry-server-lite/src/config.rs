@@ -97,9 +97,10 @@ impl Default for NormalizeLimits {
 impl Default for IngestLimits {
     fn default() -> Self {
         let mut envelope = EnvelopeLimits::default();
-        // Attachments, profiles, replays and unknown items are not stored, only counted:
-        // one of them must not fail the envelope (and its event) short of the envelope
-        // limit itself.
+        // Profiles, replays and unknown items are not stored, only counted: one of them
+        // must not fail the envelope (and its event) short of the envelope limit itself.
+        // Attachments are read as far too, then held to their own caps below
+        // (`ingest::attachments::check_sizes`: a 413 that names the cap).
         envelope.max_attachment_bytes = envelope.max_envelope_bytes;
         IngestLimits {
             max_body_bytes: 20 * 1024 * 1024,
