@@ -220,6 +220,12 @@ fn the_legacy_endpoint_takes_user_reports() {
     })
     .expect("linked once the event is stored");
     assert_eq!(linked[0]["issue"]["title"], "blank login page");
+    let html = issue_page(&s, linked[0]["issue"]["id"].as_str().expect("id"));
+    assert!(
+        html.contains("Login page is blank"),
+        "shown on its issue: {html}"
+    );
+    assert!(html.contains("Di &#60;di@example.com&#62;"), "{html}");
     // A second report on the same event is not stored twice (one per event, as Sentry).
     assert_eq!(post(&body).status, 200);
     assert_eq!(feedback(&s).len(), 1);
