@@ -99,6 +99,8 @@ impl PendingEvent {
 pub struct Client {
     options: Arc<ClientOptions>,
     worker: Option<Worker>,
+    /// The transport the worker sends through, for its `flush` and `shutdown`.
+    transport: Option<Arc<dyn Transport>>,
     /// The sampling decision needs randomness without a lock: a per-client xorshift state.
     rng: AtomicU64,
 }
@@ -124,20 +126,23 @@ impl Client {
         }
         let seed = crate::random::next_u64() | 1;
         let options = Arc::new(options);
-        let worker = match &options.dsn {
-            None => None,
+        let (worker, transport) = match &options.dsn {
+            None => (None, None),
             Some(_) => {
                 let factory = options
                     .transport
                     .clone()
                     .unwrap_or_else(default_transport_factory);
-                match factory.create_transport(&options) {
-                    Ok(transport) => start_worker(&options, transport),
+                match factory.try_create_transport(&options) {
+                    Ok(transport) => (
+                        start_worker(&options, Arc::clone(&transport)),
+                        Some(transport),
+                    ),
                     Err(e) => {
                         if options.debug {
                             eprintln!("[sentry-client] cannot create transport: {e}; disabled");
                         }
-                        None
+                        (None, None)
                     }
                 }
             }
@@ -145,6 +150,7 @@ impl Client {
         Client {
             options,
             worker,
+            transport,
             rng: AtomicU64::new(seed),
         }
     }
@@ -179,20 +185,32 @@ impl Client {
     /// Waits until every queued event is sent (or settled: dropped, spooled) or the
     /// timeout passes (default: `shutdown_timeout`). Returns whether everything settled.
     pub fn flush(&self, timeout: Option<Duration>) -> bool {
-        match &self.worker {
-            Some(w) => w.flush(timeout.unwrap_or(self.options.shutdown_timeout)),
+        let timeout = timeout.unwrap_or(self.options.shutdown_timeout);
+        let started = std::time::Instant::now();
+        let settled = match &self.worker {
+            Some(w) => w.flush(timeout),
             None => true,
-        }
+        };
+        // Then what the transport holds itself (a transport of the official shape
+        // may queue).
+        let left = timeout.saturating_sub(started.elapsed());
+        let sent = self.transport.as_ref().is_none_or(|t| t.flush(left));
+        settled && sent
     }
 
     /// Flushes, then stops the worker; envelopes still unsent at the timeout go to the
     /// spool when there is one. Capturing afterwards does nothing. Returns whether
     /// everything was settled in time.
     pub fn close(&self, timeout: Option<Duration>) -> bool {
-        match &self.worker {
-            Some(w) => w.close(timeout.unwrap_or(self.options.shutdown_timeout)),
+        let timeout = timeout.unwrap_or(self.options.shutdown_timeout);
+        let started = std::time::Instant::now();
+        let settled = match &self.worker {
+            Some(w) => w.close(timeout),
             None => true,
-        }
+        };
+        let left = timeout.saturating_sub(started.elapsed());
+        let sent = self.transport.as_ref().is_none_or(|t| t.shutdown(left));
+        settled && sent
     }
 
     /// The discards counted so far and not yet reported, by reason and category.

@@ -248,7 +248,7 @@ impl WorkerState {
     fn launch(&mut self, out: Outgoing) {
         let key = self.next_key;
         self.next_key += 1;
-        let fut = self.transport.send_envelope(Arc::clone(&out.envelope));
+        let fut = super::send(&self.transport, Arc::clone(&out.envelope));
         self.flying.insert(key, out);
         self.in_flight.spawn(async move {
             let result = CatchUnwind(fut)
@@ -578,7 +578,7 @@ impl WorkerState {
             if let Some(item) = self.shared.discards.take_item() {
                 let mut env = Envelope::new();
                 env.push(item);
-                let fut = self.transport.send_envelope(Arc::new(env));
+                let fut = super::send(&self.transport, Arc::new(env));
                 match tokio::time::timeout(left, CatchUnwind(fut)).await {
                     Ok(Some(SendResult::Sent { .. })) => {
                         self.shared
