@@ -1,12 +1,8 @@
-//! Delivery: the background worker and the transports it drives.
-//!
-//! Every client owns one named worker thread (`sentry-client-worker`) running its own
-//! current-thread tokio runtime, so the SDK behaves the same in sync programs and inside
-//! any async runtime. The worker takes jobs from the bounded queue, finishes events
-//! (scope, symbols, processors, `before_send`), writes envelopes, and hands them to a
-//! [`Transport`]. Rate limits, retries with backoff, the disk spool and client reports
-//! are handled by the worker, the same way for every transport; a transport only
-//! performs one send and says how it went ([`SendResult`]).
+//! Transports: what sends an envelope. They see only envelopes; the background worker
+//! that finishes events and drives them (rate limits, retries with backoff, the disk
+//! spool, client reports, the same way for every transport) is the `delivery` layer
+//! above. An asynchronous transport only performs one send and says how it went
+//! ([`SendResult`]).
 //!
 //! Transports: [`HttpTransport`] for `http://` and `https://` DSNs, [`UdpTransport`] for
 //! `udp://` DSNs, and [`TestTransport`](crate::test::TestTransport) for tests. A custom
@@ -22,13 +18,8 @@ use std::time::Duration;
 use crate::protocol::{Envelope, Scheme};
 use crate::ClientOptions;
 
-pub(crate) mod discards;
-pub(crate) mod handle;
 mod http;
-pub(crate) mod ratelimit;
-pub(crate) mod spool;
 mod udp;
-pub(crate) mod worker;
 
 pub use http::HttpTransport;
 pub use udp::UdpTransport;

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use serde_json::{Map, Value};
 
 use crate::backtrace::{InAppRules, Symbolizer};
-use crate::client::{PendingEvent, StackTarget};
+use crate::draft::{PendingEvent, StackTarget};
 use crate::protocol::{DiscardReason, Envelope, Event, Sdk, SdkPackage};
 use crate::ClientOptions;
 
