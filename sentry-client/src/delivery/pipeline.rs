@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::backtrace::{InAppRules, Symbolizer};
 use crate::draft::{PendingEvent, StackTarget};
-use crate::protocol::{DiscardReason, Envelope, Event, Sdk, SdkPackage};
+use crate::protocol::{DiscardReason, DynamicSamplingContext, Envelope, Event, Sdk, SdkPackage};
 use crate::ClientOptions;
 
 /// Names of the built-in integrations, listed in `sdk.integrations`.
@@ -179,6 +179,28 @@ impl Pipeline {
             version: self.sdk.version.clone(),
             ..Default::default()
         });
+        if event.ty.as_deref() == Some("transaction") {
+            env.headers.trace = serde_json::to_value(self.sampling_context(event)).ok();
+        }
         env
+    }
+
+    /// The dynamic sampling context of a (sampled) transaction, for its envelope's
+    /// `trace` header.
+    fn sampling_context(&self, event: &Event) -> DynamicSamplingContext {
+        let mut dsc = DynamicSamplingContext::new().with_sampled(true);
+        dsc.trace_id = event
+            .contexts
+            .get("trace")
+            .and_then(|t| t.get("trace_id"))
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse().ok());
+        if let Some(dsn) = &self.options.dsn {
+            dsc = dsc.with_public_key(dsn.public_key().to_owned());
+        }
+        dsc.release.clone_from(&event.release);
+        dsc.environment.clone_from(&event.environment);
+        dsc.transaction.clone_from(&event.transaction);
+        dsc
     }
 }

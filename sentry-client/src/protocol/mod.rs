@@ -30,6 +30,7 @@ pub(crate) mod wire;
 pub mod auth;
 pub mod client_report;
 pub mod context;
+pub mod dsc;
 pub mod dsn;
 pub mod encoding;
 pub mod envelope;
@@ -49,6 +50,7 @@ pub use context::{
     AppContext, BrowserContext, Context, DeviceContext, GpuContext, Orientation, OsContext,
     OtelContext, ResponseContext, RuntimeContext, TraceContext,
 };
+pub use dsc::DynamicSamplingContext;
 pub use dsn::{Dsn, DsnError, OrganizationId, Scheme};
 pub use encoding::{ContentEncoding, DecodeError};
 pub use envelope::{
