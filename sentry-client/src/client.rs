@@ -14,83 +14,13 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::backtrace::RawBacktrace;
+use crate::delivery::{Job, Worker};
+use crate::draft::{current_thread, new_event_id, Draft, PendingEvent, StackTarget};
 use crate::integrations::Integration;
-use crate::protocol::{
-    DataCategory, DiscardReason, Envelope, Event, Level, Mechanism, Thread, ThreadId, Timestamp,
-};
+use crate::protocol::{DataCategory, DiscardReason, Envelope, Event, Level, Timestamp};
 use crate::scope::{Scope, Snapshot};
-use crate::transport::handle::{Job, Worker};
 use crate::transport::{default_transport_factory, Transport};
 use crate::ClientOptions;
-
-/// Where a raw backtrace goes once resolved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum StackTarget {
-    /// The exception at this index of `event.exception.values`.
-    Exception(usize),
-    /// The thread at this index of `event.threads.values`.
-    Thread(usize),
-}
-
-/// What the caller hands over: a full event, or just the parts of a message event (the
-/// worker builds the event, so the hot `capture_message` path moves a few words instead
-/// of a whole `Event`).
-pub(crate) enum Draft {
-    Event(Box<Event>),
-    Message {
-        id: Uuid,
-        timestamp: Timestamp,
-        level: Level,
-        message: String,
-        thread: Option<Box<Thread>>,
-    },
-}
-
-impl Draft {
-    pub(crate) fn id(&self) -> Uuid {
-        match self {
-            Draft::Event(e) => e.event_id,
-            Draft::Message { id, .. } => *id,
-        }
-    }
-
-    pub(crate) fn into_event(self) -> Event {
-        match self {
-            Draft::Event(e) => *e,
-            Draft::Message {
-                id,
-                timestamp,
-                level,
-                message,
-                thread,
-            } => Event {
-                event_id: id,
-                timestamp: Some(timestamp),
-                level: Some(level),
-                message: Some(message.into()),
-                threads: thread.map(|t| vec![*t]).unwrap_or_default().into(),
-                ..Default::default()
-            },
-        }
-    }
-}
-
-/// An event on its way to the worker: finished there.
-pub(crate) struct PendingEvent {
-    pub(crate) draft: Draft,
-    pub(crate) scope: Option<Snapshot>,
-    pub(crate) stacks: Vec<(StackTarget, RawBacktrace)>,
-}
-
-impl PendingEvent {
-    /// What a discard of it is counted as: a transaction or an error.
-    pub(crate) fn category(&self) -> DataCategory {
-        match &self.draft {
-            Draft::Event(e) if e.ty.as_deref() == Some("transaction") => DataCategory::Transaction,
-            _ => DataCategory::Error,
-        }
-    }
-}
 
 /// The SDK client: options plus a handle to the background worker.
 ///
@@ -99,6 +29,8 @@ impl PendingEvent {
 pub struct Client {
     options: Arc<ClientOptions>,
     worker: Option<Worker>,
+    /// The transport the worker sends through, for its `flush` and `shutdown`.
+    transport: Option<Arc<dyn Transport>>,
     /// The sampling decision needs randomness without a lock: a per-client xorshift state.
     rng: AtomicU64,
 }
@@ -124,20 +56,23 @@ impl Client {
         }
         let seed = crate::random::next_u64() | 1;
         let options = Arc::new(options);
-        let worker = match &options.dsn {
-            None => None,
+        let (worker, transport) = match &options.dsn {
+            None => (None, None),
             Some(_) => {
                 let factory = options
                     .transport
                     .clone()
                     .unwrap_or_else(default_transport_factory);
-                match factory.create_transport(&options) {
-                    Ok(transport) => start_worker(&options, transport),
+                match factory.try_create_transport(&options) {
+                    Ok(transport) => (
+                        start_worker(&options, Arc::clone(&transport)),
+                        Some(transport),
+                    ),
                     Err(e) => {
                         if options.debug {
                             eprintln!("[sentry-client] cannot create transport: {e}; disabled");
                         }
-                        None
+                        (None, None)
                     }
                 }
             }
@@ -145,6 +80,7 @@ impl Client {
         Client {
             options,
             worker,
+            transport,
             rng: AtomicU64::new(seed),
         }
     }
@@ -186,20 +122,32 @@ impl Client {
     /// Waits until every queued event is sent (or settled: dropped, spooled) or the
     /// timeout passes (default: `shutdown_timeout`). Returns whether everything settled.
     pub fn flush(&self, timeout: Option<Duration>) -> bool {
-        match &self.worker {
-            Some(w) => w.flush(timeout.unwrap_or(self.options.shutdown_timeout)),
+        let timeout = timeout.unwrap_or(self.options.shutdown_timeout);
+        let started = std::time::Instant::now();
+        let settled = match &self.worker {
+            Some(w) => w.flush(timeout),
             None => true,
-        }
+        };
+        // Then what the transport holds itself (a transport of the official shape
+        // may queue).
+        let left = timeout.saturating_sub(started.elapsed());
+        let sent = self.transport.as_ref().is_none_or(|t| t.flush(left));
+        settled && sent
     }
 
     /// Flushes, then stops the worker; envelopes still unsent at the timeout go to the
     /// spool when there is one. Capturing afterwards does nothing. Returns whether
     /// everything was settled in time.
     pub fn close(&self, timeout: Option<Duration>) -> bool {
-        match &self.worker {
-            Some(w) => w.close(timeout.unwrap_or(self.options.shutdown_timeout)),
+        let timeout = timeout.unwrap_or(self.options.shutdown_timeout);
+        let started = std::time::Instant::now();
+        let settled = match &self.worker {
+            Some(w) => w.close(timeout),
             None => true,
-        }
+        };
+        let left = timeout.saturating_sub(started.elapsed());
+        let sent = self.transport.as_ref().is_none_or(|t| t.shutdown(left));
+        settled && sent
     }
 
     /// The discards counted so far and not yet reported, by reason and category.
@@ -367,47 +315,5 @@ fn start_worker(options: &Arc<ClientOptions>, transport: Arc<dyn Transport>) -> 
             }
             None
         }
-    }
-}
-
-/// The current thread as a protocol thread (id, name).
-pub(crate) fn current_thread(crashed: bool) -> Thread {
-    let t = std::thread::current();
-    Thread {
-        id: format!("{:?}", t.id())
-            .trim_start_matches("ThreadId(")
-            .trim_end_matches(')')
-            .parse()
-            .ok()
-            .map(ThreadId::Int),
-        name: t.name().map(str::to_owned),
-        current: Some(true),
-        crashed: crashed.then_some(true),
-        main: (t.name() == Some("main")).then_some(true),
-        ..Default::default()
-    }
-}
-
-/// A new event with a random id and the current time. The id comes from the
-/// thread-local generator of [`crate::random`] rather than a system call per event.
-pub(crate) fn new_event() -> Event {
-    Event {
-        event_id: new_event_id(),
-        timestamp: Some(Timestamp::now()),
-        ..Default::default()
-    }
-}
-
-/// A random (v4) event id from the thread-local generator.
-pub(crate) fn new_event_id() -> Uuid {
-    uuid::Builder::from_random_bytes(crate::random::bytes16()).into_uuid()
-}
-
-/// A mechanism for unhandled panics.
-pub(crate) fn panic_mechanism() -> Mechanism {
-    Mechanism {
-        ty: Some("panic".into()),
-        handled: Some(false),
-        ..Default::default()
     }
 }

@@ -47,7 +47,7 @@ impl Client {
     fn feedback_event(&self, feedback: &Feedback) -> Event {
         let o = self.options();
         let mut event = feedback.to_event();
-        event.event_id = crate::client::new_event_id();
+        event.event_id = crate::draft::new_event_id();
         event.platform = Some("native".into());
         event.release = o.release.as_deref().map(str::to_owned);
         event.environment = o.environment.as_deref().map(str::to_owned);

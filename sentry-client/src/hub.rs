@@ -437,7 +437,7 @@ impl Hub {
     pub(crate) fn capture_with_stacks(
         &self,
         event: Event,
-        stacks: Vec<(crate::client::StackTarget, crate::backtrace::RawBacktrace)>,
+        stacks: Vec<(crate::draft::StackTarget, crate::backtrace::RawBacktrace)>,
     ) -> Option<(Uuid, Arc<Client>)> {
         let (client, scope) = self.top_snapshot();
         let client = client.filter(|c| c.is_enabled())?;

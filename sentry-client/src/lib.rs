@@ -84,6 +84,10 @@ mod client;
 #[cfg(feature = "client")]
 pub mod contexts;
 #[cfg(feature = "client")]
+mod delivery;
+#[cfg(feature = "client")]
+mod draft;
+#[cfg(feature = "client")]
 mod exceptions;
 #[cfg(feature = "client")]
 mod feedback;
@@ -99,8 +103,6 @@ mod options;
 pub mod panic;
 #[cfg(feature = "client")]
 pub mod performance;
-#[cfg(feature = "client")]
-mod pipeline;
 #[cfg(feature = "client")]
 mod random;
 #[cfg(feature = "client")]

@@ -267,3 +267,24 @@ fn another_organizations_trace_is_not_continued() {
     assert!(sentry_client::MaxRequestBodySize::Small.is_within_size_limit(1_000));
     assert!(!sentry_client::MaxRequestBodySize::None.is_within_size_limit(0));
 }
+
+#[test]
+fn a_transaction_envelope_carries_its_sampling_context() {
+    let envelopes = run(
+        ClientOptions::new()
+            .traces_sample_rate(1.0)
+            .release("app@2.0"),
+        || sentry_client::start_transaction(TransactionContext::new("GET /b", "http")).finish(),
+    );
+    let envelope = envelopes
+        .iter()
+        .find(|e| e.items().any(|i| *i.ty() == ItemType::Transaction))
+        .expect("a transaction envelope");
+    let trace = envelope.headers.trace.as_ref().expect("a trace header");
+    let t = &transactions(&envelopes)[0];
+    assert_eq!(trace["trace_id"], t.contexts["trace"]["trace_id"]);
+    assert_eq!(trace["public_key"], "public");
+    assert_eq!(trace["release"], "app@2.0");
+    assert_eq!(trace["transaction"], "GET /b");
+    assert_eq!(trace["sampled"], true);
+}

@@ -1,6 +1,8 @@
 //! The distributed-tracing headers: `sentry-trace` (`{trace_id}-{span_id}[-{0|1}]`), read
 //! from incoming requests and written on outgoing ones, and `baggage`, whose `sentry-*`
-//! entries carry the trace's dynamic sampling context to the next service.
+//! entries carry the trace's dynamic sampling context
+//! ([`DynamicSamplingContext`](crate::protocol::DynamicSamplingContext)) to the next
+//! service.
 
 use std::fmt;
 use std::str::FromStr;
@@ -118,29 +120,6 @@ impl Iterator for TraceHeadersIter {
     }
 }
 
-/// The `baggage` value for a trace's sampling context: `sentry-` entries with their
-/// values percent-encoded as the W3C baggage format asks.
-pub(crate) fn baggage(entries: &[(&str, Option<&str>)]) -> String {
-    let mut out = String::new();
-    for (key, value) in entries {
-        let Some(value) = value else { continue };
-        if !out.is_empty() {
-            out.push(',');
-        }
-        out.push_str("sentry-");
-        out.push_str(key);
-        out.push('=');
-        for b in value.bytes() {
-            if b.is_ascii_alphanumeric() || b"-._~@:/".contains(&b) {
-                out.push(char::from(b));
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,15 +143,5 @@ mod tests {
         }
         let found = parse_sentry_trace_header([("Accept", "*/*"), ("SenTrY-TRAce", value)]);
         assert_eq!(found, Some(trace));
-    }
-
-    #[test]
-    fn baggage_encodes_values_and_skips_missing_ones() {
-        let b = baggage(&[
-            ("trace_id", Some("abc")),
-            ("release", None),
-            ("transaction", Some("GET /a b,c")),
-        ]);
-        assert_eq!(b, "sentry-trace_id=abc,sentry-transaction=GET%20/a%20b%2Cc");
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, MutexGuard};
 
 use serde_json::{Map, Value};
 
-use super::headers::{baggage, SentryTrace, TraceHeadersIter};
+use super::headers::{SentryTrace, TraceHeadersIter};
 use super::{TransactionContext, MAX_SPANS};
 use crate::protocol::{self, Event, Request, SpanId, SpanStatus, Timestamp, TraceContext};
 use crate::sync::Mutex;
@@ -211,25 +211,30 @@ fn sentry_trace_of(inner: &TransactionInner, span: &TraceContext) -> SentryTrace
     SentryTrace::new(span.trace_id, span.span_id, Some(inner.sampled))
 }
 
-/// The `baggage` header of a transaction: its dynamic sampling context.
-fn dsc_baggage(inner: &TransactionInner) -> Option<String> {
+/// The dynamic sampling context of a transaction (for its `baggage` header).
+fn dsc(inner: &TransactionInner) -> Option<protocol::DynamicSamplingContext> {
     let client = inner.client.as_ref().or(inner.baggage_client.as_ref())?;
     let options = client.options();
-    let trace_id = inner.context.trace_id.to_string();
-    let rate = inner.sample_rate.to_string();
-    let public_key = options.dsn.as_ref().map(|d| d.public_key().to_owned());
-    Some(baggage(&[
-        ("trace_id", Some(&trace_id)),
-        ("public_key", public_key.as_deref()),
-        ("sample_rate", Some(&rate)),
-        (
-            "sampled",
-            Some(if inner.sampled { "true" } else { "false" }),
-        ),
-        ("release", options.release.as_deref()),
-        ("environment", options.environment.as_deref()),
-        ("transaction", Some(&inner.name)),
-    ]))
+    let mut dsc = protocol::DynamicSamplingContext::new()
+        .with_trace_id(inner.context.trace_id)
+        .with_sample_rate(inner.sample_rate)
+        .with_sampled(inner.sampled);
+    if let Some(dsn) = &options.dsn {
+        dsc = dsc.with_public_key(dsn.public_key().to_owned());
+    }
+    dsc.release = options.release.as_deref().map(str::to_owned);
+    dsc.environment = options.environment.as_deref().map(str::to_owned);
+    dsc.transaction = Some(inner.name.clone());
+    dsc.org_id = options
+        .org_id
+        .or_else(|| options.dsn.as_ref().and_then(|d| d.org_id()))
+        .map(|o| o.to_string());
+    Some(dsc)
+}
+
+/// The `baggage` header of a transaction: its dynamic sampling context.
+fn dsc_baggage(inner: &TransactionInner) -> Option<String> {
+    dsc(inner).map(|d| d.to_baggage())
 }
 
 /// A transaction's data and tags under its lock ([`Transaction::data`]).

@@ -31,6 +31,7 @@ pub mod attachment;
 pub mod auth;
 pub mod client_report;
 pub mod context;
+pub mod dsc;
 pub mod dsn;
 pub mod encoding;
 pub mod envelope;
@@ -52,6 +53,7 @@ pub use context::{
     AppContext, BrowserContext, Context, DeviceContext, GpuContext, Orientation, OsContext,
     OtelContext, ResponseContext, RuntimeContext, TraceContext,
 };
+pub use dsc::DynamicSamplingContext;
 pub use dsn::{Dsn, DsnError, OrganizationId, Scheme};
 pub use encoding::{ContentEncoding, DecodeError};
 pub use envelope::{

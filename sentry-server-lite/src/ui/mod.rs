@@ -201,10 +201,9 @@ impl From<AppError> for UiError {
             AppError::NothingToChange => bad("Nothing to change.".into()),
             AppError::EmptyName => bad("The name cannot be empty.".into()),
             AppError::InvalidEmail(_) => bad("Enter an e-mail address.".into()),
-            AppError::PasswordTooShort | AppError::PasswordRequired => bad(format!(
-                "The password needs at least {} characters.",
-                crate::app::users::MIN_PASSWORD_CHARS
-            )),
+            AppError::PasswordTooShort | AppError::PasswordRequired => {
+                bad(crate::app::users::password_too_short())
+            }
             AppError::UserExists(_) => bad("There is already an account with this e-mail.".into()),
             AppError::WrongPassword => bad("The current password is wrong.".into()),
             AppError::WrongCredentials => {

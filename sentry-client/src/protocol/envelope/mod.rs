@@ -164,6 +164,11 @@ impl Envelope {
         env
     }
 
+    /// Its items, in order (the official crate's accessor; `items` is also public).
+    pub fn items(&self) -> std::slice::Iter<'_, Item> {
+        self.items.iter()
+    }
+
     /// Adds an item.
     pub fn push(&mut self, item: Item) {
         self.items.push(item);

@@ -14,8 +14,10 @@ use serde_json::{Map, Value};
 
 use crate::attachments::ScopeAttachments;
 use crate::backtrace::{InAppRules, Symbolizer};
-use crate::client::{PendingEvent, StackTarget};
-use crate::protocol::{Attachment, DiscardReason, Envelope, Event, Sdk, SdkPackage};
+use crate::draft::{PendingEvent, StackTarget};
+use crate::protocol::{
+    Attachment, DiscardReason, DynamicSamplingContext, Envelope, Event, Sdk, SdkPackage,
+};
 use crate::ClientOptions;
 
 /// Names of the built-in integrations, listed in `sdk.integrations`.
@@ -194,6 +196,9 @@ impl Pipeline {
             version: self.sdk.version.clone(),
             ..Default::default()
         });
+        if event.ty.as_deref() == Some("transaction") {
+            env.headers.trace = serde_json::to_value(self.sampling_context(event)).ok();
+        }
         let dropped = crate::attachments::attach(
             &mut env,
             attachments,
@@ -201,5 +206,24 @@ impl Pipeline {
             self.options.max_attachments_size,
         );
         (env, dropped)
+    }
+
+    /// The dynamic sampling context of a (sampled) transaction, for its envelope's
+    /// `trace` header.
+    fn sampling_context(&self, event: &Event) -> DynamicSamplingContext {
+        let mut dsc = DynamicSamplingContext::new().with_sampled(true);
+        dsc.trace_id = event
+            .contexts
+            .get("trace")
+            .and_then(|t| t.get("trace_id"))
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse().ok());
+        if let Some(dsn) = &self.options.dsn {
+            dsc = dsc.with_public_key(dsn.public_key().to_owned());
+        }
+        dsc.release.clone_from(&event.release);
+        dsc.environment.clone_from(&event.environment);
+        dsc.transaction.clone_from(&event.transaction);
+        dsc
     }
 }

@@ -1,5 +1,5 @@
 //! The background worker: one named thread per client with its own current-thread tokio
-//! runtime (started by [`Worker::spawn`](super::handle::Worker::spawn)).
+//! runtime (started by [`Worker::spawn`](super::Worker::spawn)).
 //!
 //! The worker takes jobs from the bounded queue, finishes events ([`Pipeline`]), drops items whose category is rate limited
 //! (`ratelimit_backoff`), attaches due client reports, and sends up to
@@ -23,12 +23,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::handle::{Job, Shared};
+use super::jobs::{Job, Shared};
+use super::pipeline::Pipeline;
 use super::ratelimit::RateLimits;
 use super::spool::{Spool, SpoolEntry};
-use super::{SendResult, Transport};
-use crate::pipeline::Pipeline;
 use crate::protocol::{DataCategory, DiscardReason, Envelope, ItemType, Limits};
+use crate::transport::{self, SendResult, Transport};
 use crate::ClientOptions;
 
 /// An envelope on its way out.
@@ -185,7 +185,7 @@ impl WorkerState {
 
     /// Finishes a queued event into its envelope (with the scope's attachments that fit
     /// the limits; the others are counted), or counts and settles a dropped one.
-    fn finish_event(&mut self, pending: crate::client::PendingEvent) -> Option<Envelope> {
+    fn finish_event(&mut self, pending: crate::draft::PendingEvent) -> Option<Envelope> {
         let category = pending.category();
         match self.pipeline.process(pending) {
             Ok((event, attachments)) => {
@@ -268,7 +268,7 @@ impl WorkerState {
     fn launch(&mut self, out: Outgoing) {
         let key = self.next_key;
         self.next_key += 1;
-        let fut = self.transport.send_envelope(Arc::clone(&out.envelope));
+        let fut = transport::send(&self.transport, Arc::clone(&out.envelope));
         self.flying.insert(key, out);
         self.in_flight.spawn(async move {
             let result = CatchUnwind(fut)
@@ -591,7 +591,7 @@ impl WorkerState {
             if let Some(item) = self.shared.discards.take_item() {
                 let mut env = Envelope::new();
                 env.push(item);
-                let fut = self.transport.send_envelope(Arc::new(env));
+                let fut = transport::send(&self.transport, Arc::new(env));
                 match tokio::time::timeout(left, CatchUnwind(fut)).await {
                     Ok(Some(SendResult::Sent { .. })) => {
                         self.shared
