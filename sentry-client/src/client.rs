@@ -107,8 +107,15 @@ impl Client {
 
     /// Queues a ready-made envelope (e.g. with custom items) for sending as is.
     pub fn send_envelope(&self, envelope: Envelope) {
-        if let Some(w) = &self.worker {
-            w.submit(Job::Envelope(Box::new(envelope)), DataCategory::Default);
+        self.submit_envelope(envelope, DataCategory::Default);
+    }
+
+    /// Queues an envelope; a full queue counts it as a discard of `category`. Returns
+    /// whether it was queued.
+    pub(crate) fn submit_envelope(&self, envelope: Envelope, category: DataCategory) -> bool {
+        match &self.worker {
+            Some(w) => w.submit(Job::Envelope(Box::new(envelope)), category),
+            None => false,
         }
     }
 

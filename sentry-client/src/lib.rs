@@ -74,6 +74,8 @@ pub mod types {
 #[cfg(feature = "client")]
 mod api;
 #[cfg(feature = "client")]
+mod attachments;
+#[cfg(feature = "client")]
 mod backtrace;
 #[cfg(feature = "client")]
 mod breadcrumbs;
@@ -87,6 +89,8 @@ mod delivery;
 mod draft;
 #[cfg(feature = "client")]
 mod exceptions;
+#[cfg(feature = "client")]
+mod feedback;
 #[cfg(feature = "client")]
 mod future;
 #[cfg(feature = "client")]
@@ -119,6 +123,8 @@ pub use crate::api::{
 pub use crate::client::Client;
 #[cfg(feature = "client")]
 pub use crate::exceptions::event_from_error;
+#[cfg(feature = "client")]
+pub use crate::feedback::capture_feedback;
 #[cfg(feature = "client")]
 pub use crate::future::{SentryFuture, SentryFutureExt};
 #[cfg(feature = "client")]

@@ -115,6 +115,13 @@ pub struct ClientOptions {
     pub max_retry_buffer: usize,
     /// Concurrent HTTP requests. Default: 8.
     pub max_in_flight: usize,
+    /// The largest attachment sent; a larger one is dropped (counted as
+    /// `buffer_overflow`, category `attachment`) and its event sent without it.
+    /// Default: 20 MiB (see [`Scope::add_attachment`](crate::Scope::add_attachment)).
+    pub max_attachment_size: usize,
+    /// The most attachment bytes in one envelope; attachments past it are dropped like
+    /// oversized ones. Default: 20 MiB.
+    pub max_attachments_size: usize,
     /// Gzip HTTP bodies larger than this many bytes. Default: 8 KiB: smaller bodies (a
     /// message or error event without a long stack, typically 1–3 KiB) fit in a few TCP
     /// segments and shrink by a few hundred bytes, which does not pay for deflating them
@@ -196,6 +203,8 @@ impl Default for ClientOptions {
             max_spool_bytes: 64 * 1024 * 1024,
             max_retry_buffer: 1_000,
             max_in_flight: 8,
+            max_attachment_size: crate::attachments::DEFAULT_MAX_ATTACHMENT_SIZE,
+            max_attachments_size: crate::attachments::DEFAULT_MAX_ATTACHMENT_SIZE,
             gzip_threshold: 8 * 1024,
             request_timeout: Duration::from_secs(10),
             http_proxy: None,
@@ -507,6 +516,20 @@ impl ClientOptions {
     /// builder; see also [`transport_channel_capacity`](Self::transport_channel_capacity)).
     pub fn max_queue_size(mut self, max_queue_size: usize) -> Self {
         self.max_queue_size = max_queue_size;
+        self
+    }
+
+    /// Sets [`max_attachment_size`](field@ClientOptions::max_attachment_size) (not in the
+    /// official builder).
+    pub fn max_attachment_size(mut self, bytes: usize) -> Self {
+        self.max_attachment_size = bytes;
+        self
+    }
+
+    /// Sets [`max_attachments_size`](field@ClientOptions::max_attachments_size) (not in
+    /// the official builder).
+    pub fn max_attachments_size(mut self, bytes: usize) -> Self {
+        self.max_attachments_size = bytes;
         self
     }
 

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::breadcrumbs::BreadcrumbRing;
 use crate::performance::{TraceHeadersIter, TransactionOrSpan};
-use crate::protocol::{Breadcrumb, Event, Level, Request, User};
+use crate::protocol::{Attachment, Breadcrumb, Event, Level, Request, User};
 
 /// An event processor: edits an event or drops it by returning `None`.
 pub type EventProcessor = dyn Fn(Event) -> Option<Event> + Send + Sync;
@@ -95,6 +95,7 @@ pub struct Scope {
     pub(crate) breadcrumbs: BreadcrumbRing,
     pub(crate) processors: Arc<Vec<Arc<EventProcessor>>>,
     pub(crate) span: Option<Arc<TransactionOrSpan>>,
+    pub(crate) attachments: crate::attachments::ScopeAttachments,
 }
 
 impl fmt::Debug for Scope {
@@ -111,6 +112,7 @@ impl fmt::Debug for Scope {
             .field("breadcrumbs", &self.breadcrumbs)
             .field("processors", &self.processors.len())
             .field("span", &self.span.is_some())
+            .field("attachments", &self.attachments.len())
             .finish()
     }
 }
@@ -223,6 +225,39 @@ impl Scope {
         F: Fn(Event) -> Option<Event> + Send + Sync + 'static,
     {
         Arc::make_mut(&mut self.processors).push(Arc::new(f));
+    }
+
+    /// Adds an attachment: it is sent in the envelope of every event captured with this
+    /// scope (files over [`max_attachment_size`](crate::ClientOptions::max_attachment_size),
+    /// or past [`max_attachments_size`](crate::ClientOptions::max_attachments_size) in
+    /// one envelope, are dropped and counted in client reports).
+    ///
+    /// ```
+    /// use sentry_client::protocol::Attachment;
+    ///
+    /// sentry_client::configure_scope(|scope| {
+    ///     scope.add_attachment(Attachment {
+    ///         buffer: b"retries=3".to_vec(),
+    ///         filename: "config.ini".into(),
+    ///         content_type: Some("text/plain".into()),
+    ///         ty: None,
+    ///     });
+    /// });
+    /// ```
+    pub fn add_attachment(&mut self, attachment: Attachment) {
+        Arc::make_mut(&mut self.attachments).push(Arc::new(attachment));
+    }
+
+    /// Removes the scope's attachments.
+    pub fn clear_attachments(&mut self) {
+        if !self.attachments.is_empty() {
+            self.attachments = Arc::default();
+        }
+    }
+
+    /// The scope's attachments, in the order they were added.
+    pub fn attachments(&self) -> impl Iterator<Item = &Attachment> {
+        self.attachments.iter().map(|a| &**a)
     }
 
     /// Removes all breadcrumbs.

@@ -12,9 +12,12 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
+use crate::attachments::ScopeAttachments;
 use crate::backtrace::{InAppRules, Symbolizer};
 use crate::draft::{PendingEvent, StackTarget};
-use crate::protocol::{DiscardReason, DynamicSamplingContext, Envelope, Event, Sdk, SdkPackage};
+use crate::protocol::{
+    Attachment, DiscardReason, DynamicSamplingContext, Envelope, Event, Sdk, SdkPackage,
+};
 use crate::ClientOptions;
 
 /// Names of the built-in integrations, listed in `sdk.integrations`.
@@ -60,16 +63,24 @@ impl Pipeline {
         }
     }
 
-    /// Finishes an event, or says why it was dropped.
-    pub(crate) fn process(&mut self, pending: PendingEvent) -> Result<Event, DiscardReason> {
+    /// Finishes an event, or says why it was dropped; with it come the attachments of
+    /// the scope it was captured with.
+    pub(crate) fn process(
+        &mut self,
+        pending: PendingEvent,
+    ) -> Result<(Event, ScopeAttachments), DiscardReason> {
         let PendingEvent {
             draft,
             scope,
             stacks,
         } = pending;
+        let mut attachments = Arc::default();
         let mut event = draft.into_event();
         if event.ty.as_deref() == Some("transaction") {
-            return self.process_transaction(event, scope);
+            // Transactions carry no attachments (the scope's go with error events).
+            return self
+                .process_transaction(event, scope)
+                .map(|t| (t, Arc::default()));
         }
         for (target, raw) in &stacks {
             let trace = self.symbolizer.resolve(raw);
@@ -88,6 +99,7 @@ impl Pipeline {
         }
         if let Some(snapshot) = scope {
             let scope = snapshot.into_scope();
+            attachments = Arc::clone(&scope.attachments);
             scope.apply_data(&mut event, self.options.max_breadcrumbs);
             event = scope
                 .run_processors(event)
@@ -109,7 +121,7 @@ impl Pipeline {
                 .flatten()
                 .ok_or(DiscardReason::BeforeSend)?;
         }
-        Ok(event)
+        Ok((event, attachments))
     }
 
     /// Finishes a transaction: the scope's data without its breadcrumbs and event
@@ -171,8 +183,13 @@ impl Pipeline {
         }
     }
 
-    /// The envelope for a finished event.
-    pub(crate) fn envelope(&self, event: &Event) -> Envelope {
+    /// The envelope for a finished event with the attachments that fit the limits, and
+    /// the sizes of those that did not.
+    pub(crate) fn envelope(
+        &self,
+        event: &Event,
+        attachments: &[Arc<Attachment>],
+    ) -> (Envelope, Vec<u64>) {
         let mut env = Envelope::from_event(event);
         env.headers.sdk = Some(Sdk {
             name: self.sdk.name.clone(),
@@ -182,7 +199,13 @@ impl Pipeline {
         if event.ty.as_deref() == Some("transaction") {
             env.headers.trace = serde_json::to_value(self.sampling_context(event)).ok();
         }
-        env
+        let dropped = crate::attachments::attach(
+            &mut env,
+            attachments,
+            self.options.max_attachment_size,
+            self.options.max_attachments_size,
+        );
+        (env, dropped)
     }
 
     /// The dynamic sampling context of a (sampled) transaction, for its envelope's

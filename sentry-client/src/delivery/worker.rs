@@ -169,18 +169,10 @@ impl WorkerState {
 
     fn on_job(&mut self, job: Job) {
         let envelope = match job {
-            Job::Event(pending) => {
-                let category = pending.category();
-                match self.pipeline.process(pending) {
-                    Ok(event) => self.pipeline.envelope(&event),
-                    Err(reason) => {
-                        self.shared.log(format_args!("event dropped ({reason})"));
-                        self.shared.discards.record(reason, category, 1);
-                        self.shared.settle(1);
-                        return;
-                    }
-                }
-            }
+            Job::Event(pending) => match self.finish_event(pending) {
+                Some(envelope) => envelope,
+                None => return,
+            },
             Job::Envelope(env) => *env,
         };
         self.dispatch(Outgoing {
@@ -189,6 +181,34 @@ impl WorkerState {
             spooled: None,
             attempts: 0,
         });
+    }
+
+    /// Finishes a queued event into its envelope (with the scope's attachments that fit
+    /// the limits; the others are counted), or counts and settles a dropped one.
+    fn finish_event(&mut self, pending: crate::draft::PendingEvent) -> Option<Envelope> {
+        let category = pending.category();
+        match self.pipeline.process(pending) {
+            Ok((event, attachments)) => {
+                let (envelope, dropped) = self.pipeline.envelope(&event, &attachments);
+                for bytes in dropped {
+                    self.shared.log(format_args!(
+                        "attachment of {bytes} bytes over the size limits dropped (buffer_overflow)"
+                    ));
+                    self.shared.discards.record(
+                        DiscardReason::BufferOverflow,
+                        DataCategory::Attachment,
+                        bytes,
+                    );
+                }
+                Some(envelope)
+            }
+            Err(reason) => {
+                self.shared.log(format_args!("event dropped ({reason})"));
+                self.shared.discards.record(reason, category, 1);
+                self.shared.settle(1);
+                None
+            }
+        }
     }
 
     /// Sends an envelope now, or parks it when the server is failing.
@@ -518,17 +538,10 @@ impl WorkerState {
         // Jobs never started: finish them; with a spool they are kept, else counted.
         while let Ok(job) = rx.try_recv() {
             let envelope = match job {
-                Job::Event(pending) => {
-                    let category = pending.category();
-                    match self.pipeline.process(pending) {
-                        Ok(event) => self.pipeline.envelope(&event),
-                        Err(reason) => {
-                            self.shared.discards.record(reason, category, 1);
-                            self.shared.settle(1);
-                            continue;
-                        }
-                    }
-                }
+                Job::Event(pending) => match self.finish_event(pending) {
+                    Some(envelope) => envelope,
+                    None => continue,
+                },
                 Job::Envelope(env) => *env,
             };
             self.leave_behind(Outgoing {

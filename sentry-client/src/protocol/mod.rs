@@ -27,6 +27,7 @@
 
 pub(crate) mod wire;
 
+pub mod attachment;
 pub mod auth;
 pub mod client_report;
 pub mod context;
@@ -35,6 +36,7 @@ pub mod dsn;
 pub mod encoding;
 pub mod envelope;
 pub mod event;
+pub mod feedback;
 pub mod legacy;
 pub mod lenient;
 pub mod rate_limits;
@@ -44,6 +46,7 @@ pub mod span_id;
 pub mod template;
 pub mod values;
 
+pub use attachment::{Attachment, AttachmentType};
 pub use auth::{Auth, AuthError, PROTOCOL_VERSION};
 pub use client_report::{ClientReport, DataCategory, DiscardReason, DiscardedEvent};
 pub use context::{
@@ -60,6 +63,7 @@ pub use event::{
     Breadcrumb, DebugImage, DebugMeta, Event, EventError, Exception, Frame, LogEntry, Mechanism,
     Message, Request, Sdk, SdkPackage, Stacktrace, Template, Thread, User,
 };
+pub use feedback::{Feedback, UserReport};
 pub use lenient::{LenientEvent, Removed, Report};
 pub use rate_limits::{RateLimit, RateLimitScope, RateLimits};
 pub use span::Span;

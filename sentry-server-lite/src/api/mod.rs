@@ -11,6 +11,8 @@
 
 pub mod access;
 pub mod alerts;
+pub mod attachments;
+pub mod feedback;
 pub mod issues;
 pub mod json;
 pub mod projects;
@@ -197,6 +199,8 @@ pub fn routes() -> Router<AppState> {
         .merge(teams::routes())
         .merge(projects::routes())
         .merge(alerts::routes())
+        .merge(attachments::routes())
+        .merge(feedback::routes())
 }
 
 const MAX_PAGE: u64 = 100;

@@ -15,25 +15,33 @@ use super::{StoreResult, WriteOutcome};
 /// a variant, and its arm in [`write`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub enum SideRecord {}
+pub enum SideRecord {
+    /// A file sent beside an event (`attachment` items).
+    Attachment(super::attachments::NewAttachment),
+    /// What a user said (`feedback`, `user_report`, the legacy endpoint).
+    Feedback(super::feedback::NewFeedback),
+}
 
 impl SideRecord {
     /// The project the record belongs to.
     pub fn project_id(&self) -> i64 {
-        match *self {}
+        match self {
+            SideRecord::Attachment(a) => a.project_id,
+            SideRecord::Feedback(f) => f.project_id,
+        }
     }
 }
 
 /// Writes `records` on `c`, inside the caller's transaction; any error fails the call
 /// (the caller rolls back and retries record by record).
 pub fn write(c: &mut dyn Conn, records: &[SideRecord]) -> StoreResult<()> {
-    let _ = c;
-    // No kind yet: each capability adds its variant and an arm
-    // `SideRecord::Kind(r) => kind::insert(c, r)?` in a loop over `records`.
-    match records.first() {
-        Some(record) => match *record {},
-        None => Ok(()),
+    for record in records {
+        match record {
+            SideRecord::Attachment(a) => super::attachments::insert(c, a)?,
+            SideRecord::Feedback(f) => super::feedback::insert(c, f)?,
+        }
     }
+    Ok(())
 }
 
 /// What a batch commit answers: one outcome per event and one per side record, in the

@@ -23,6 +23,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alerts",
         super::alerts::POSTGRES,
     ),
+    (
+        super::feedback::POSTGRES_VERSION,
+        "feedback_attachments",
+        super::feedback::POSTGRES,
+    ),
 ];
 
 /// Each project's data-scrubbing settings (JSON, see `ScrubSettings`; empty: defaults).

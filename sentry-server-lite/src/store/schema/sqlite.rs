@@ -16,6 +16,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alerts",
         super::alerts::SQLITE,
     ),
+    (
+        super::feedback::SQLITE_VERSION,
+        "feedback_attachments",
+        super::feedback::SQLITE,
+    ),
 ];
 
 /// Each project's data-scrubbing settings (JSON, see `ScrubSettings`; empty: defaults).
