@@ -115,6 +115,11 @@ impl Client {
         let seed = crate::random::next_u64() | 1;
         let options = Arc::new(options);
         let worker = match &options.dsn {
+            // Spotlight without a DSN: the worker runs, and only the copies go anywhere.
+            None if options.spotlight.is_some() => start_worker(
+                &options,
+                Arc::new(crate::transport::spotlight::SpotlightOnly),
+            ),
             None => None,
             Some(_) => {
                 let factory = options
@@ -190,6 +195,13 @@ impl Client {
         match &self.worker {
             Some(w) => w.shared().discards.snapshot(),
             None => Vec::new(),
+        }
+    }
+
+    /// Queues a log for the worker (a full queue drops it, counted for `log_item`).
+    pub(crate) fn submit_log(&self, pending: crate::logs::PendingLog) {
+        if let Some(w) = &self.worker {
+            w.submit(Job::Log(pending), DataCategory::LogItem);
         }
     }
 

@@ -90,6 +90,8 @@ mod hub;
 #[cfg(feature = "client")]
 pub mod integrations;
 #[cfg(feature = "client")]
+pub mod logs;
+#[cfg(feature = "client")]
 mod options;
 #[cfg(feature = "client")]
 pub mod panic;
@@ -122,7 +124,9 @@ pub use crate::hub::{Hub, IntoBreadcrumbs, ScopeGuard};
 #[cfg(feature = "client")]
 pub use crate::integrations::Integration;
 #[cfg(feature = "client")]
-pub use crate::options::{BeforeCallback, ClientOptions, IntoDsn};
+pub use crate::options::{
+    BeforeCallback, ClientOptions, IntoDsn, SpotlightSetting, SPOTLIGHT_DEFAULT_URL,
+};
 #[cfg(feature = "client")]
 pub use crate::scope::{EventProcessor, Scope, ScopeSeed};
 #[cfg(feature = "client")]

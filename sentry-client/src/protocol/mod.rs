@@ -1,5 +1,5 @@
 //! The Sentry wire protocol: DSNs, authentication, the event model, envelopes, client
-//! reports, the rate-limit header and body encodings — the one definition that our SDK
+//! reports, structured logs, the rate-limit header and body encodings — the one definition that our SDK
 //! and our server share.
 //!
 //! [`Map`] and [`Value`] are `serde_json`'s (the official crate's `protocol::Map` is a
@@ -36,6 +36,7 @@ pub mod envelope;
 pub mod event;
 pub mod legacy;
 pub mod lenient;
+pub mod log;
 pub mod rate_limits;
 pub mod span_id;
 pub mod template;
@@ -57,6 +58,10 @@ pub use event::{
     Message, Request, Sdk, SdkPackage, Stacktrace, Template, Thread, User,
 };
 pub use lenient::{LenientEvent, Removed, Report};
+pub use log::{
+    read_log_item, Log, LogAttribute, LogBatch, LogItemError, LogLevel, LogLimits,
+    LogSeverityNumber, ReadLog, LOG_CONTENT_TYPE,
+};
 pub use rate_limits::{RateLimit, RateLimitScope, RateLimits};
 pub use span_id::{ParseIdError, SpanId, SpanStatus, TraceId};
 pub use values::{Level, PairList, ParseLevelError, ThreadId, Timestamp, Values};

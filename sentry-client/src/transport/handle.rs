@@ -29,6 +29,8 @@ pub(crate) enum Job {
     Event(PendingEvent),
     /// A ready envelope to send as is.
     Envelope(Box<Envelope>),
+    /// A structured log to finish and batch.
+    Log(crate::logs::PendingLog),
 }
 
 /// State shared between the caller side and the worker thread.
@@ -42,6 +44,11 @@ pub(crate) struct Shared {
     /// When the worker must be gone (set by `close`).
     pub(crate) deadline: Mutex<Option<Instant>>,
     debug: bool,
+    /// `flush` calls waiting: while there are any, the worker sends its log batch as
+    /// soon as the queue is empty.
+    flushing: AtomicUsize,
+    /// Wakes the worker when a flush starts.
+    pub(crate) wake: Notify,
 }
 
 impl Shared {
@@ -53,6 +60,11 @@ impl Shared {
             let _guard = self.lock.lock();
             self.settled.notify_all();
         }
+    }
+
+    /// Whether a `flush` is waiting.
+    pub(crate) fn flushing(&self) -> bool {
+        self.flushing.load(Ordering::Acquire) > 0
     }
 
     pub(crate) fn log(&self, msg: std::fmt::Arguments<'_>) {
@@ -95,6 +107,8 @@ impl Worker {
             shutdown: Notify::new(),
             deadline: Mutex::new(None),
             debug: options.debug,
+            flushing: AtomicUsize::new(0),
+            wake: Notify::new(),
         });
         let (exit_tx, exit_rx) = std::sync::mpsc::channel();
         let thread_shared = Arc::clone(&shared);
@@ -161,6 +175,16 @@ impl Worker {
             return self.shared.pending.load(Ordering::Acquire) == 0;
         }
         let deadline = Instant::now() + timeout;
+        // Batched logs go out now rather than at their deadline.
+        struct Flushing<'a>(&'a AtomicUsize);
+        impl Drop for Flushing<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        self.shared.flushing.fetch_add(1, Ordering::AcqRel);
+        let _flushing = Flushing(&self.shared.flushing);
+        self.shared.wake.notify_one();
         let mut guard = self.shared.lock.lock();
         while self.shared.pending.load(Ordering::Acquire) > 0 {
             let now = Instant::now();

@@ -23,8 +23,10 @@ use crate::ClientOptions;
 pub(crate) mod discards;
 pub(crate) mod handle;
 mod http;
+pub(crate) mod log_batch;
 pub(crate) mod ratelimit;
 pub(crate) mod spool;
+pub(crate) mod spotlight;
 mod udp;
 pub(crate) mod worker;
 
