@@ -82,6 +82,16 @@ pub(crate) struct PendingEvent {
     pub(crate) stacks: Vec<(StackTarget, RawBacktrace)>,
 }
 
+impl PendingEvent {
+    /// What a discard of it is counted as: a transaction or an error.
+    pub(crate) fn category(&self) -> DataCategory {
+        match &self.draft {
+            Draft::Event(e) if e.ty.as_deref() == Some("transaction") => DataCategory::Transaction,
+            _ => DataCategory::Error,
+        }
+    }
+}
+
 /// The SDK client: options plus a handle to the background worker.
 ///
 /// Usually created by [`init`](crate::init) and reached through the [`Hub`](crate::Hub);
@@ -218,7 +228,7 @@ impl Client {
         keep
     }
 
-    fn random_unit(&self) -> f64 {
+    pub(crate) fn random_unit(&self) -> f64 {
         // xorshift64*: lock-free and good enough for sampling decisions.
         let mut x = self.rng.load(Ordering::Relaxed);
         x ^= x >> 12;
@@ -279,6 +289,25 @@ impl Client {
             stacks,
         };
         if worker.submit(Job::Event(pending), DataCategory::Error) {
+            id
+        } else {
+            Uuid::nil()
+        }
+    }
+
+    /// Queues a finished transaction (an event of type `transaction`); the worker
+    /// applies `scope` and the client's defaults and sends it as a `transaction` item.
+    pub(crate) fn capture_transaction(&self, event: Event, scope: Snapshot) -> Uuid {
+        let Some(worker) = &self.worker else {
+            return Uuid::nil();
+        };
+        let id = event.event_id;
+        let pending = PendingEvent {
+            draft: Draft::Event(Box::new(event)),
+            scope: Some(scope),
+            stacks: Vec::new(),
+        };
+        if worker.submit(Job::Event(pending), DataCategory::Transaction) {
             id
         } else {
             Uuid::nil()

@@ -206,7 +206,7 @@ impl Hub {
 
     /// The client and scope that captures use, with the seeds of lazy forks that have
     /// not forked yet (to apply on the worker).
-    fn top_snapshot(&self) -> (Option<Arc<Client>>, Snapshot) {
+    pub(crate) fn top_snapshot(&self) -> (Option<Arc<Client>>, Snapshot) {
         let (client, scope) = {
             let layers = self.layers.lock();
             match layers.last() {

@@ -96,6 +96,8 @@ mod options;
 #[cfg(feature = "client")]
 pub mod panic;
 #[cfg(feature = "client")]
+pub mod performance;
+#[cfg(feature = "client")]
 mod pipeline;
 #[cfg(feature = "client")]
 mod random;
@@ -126,6 +128,11 @@ pub use crate::integrations::Integration;
 #[cfg(feature = "client")]
 pub use crate::options::{
     BeforeCallback, ClientOptions, IntoDsn, SpotlightSetting, SPOTLIGHT_DEFAULT_URL,
+};
+#[cfg(feature = "client")]
+pub use crate::performance::{
+    start_transaction, Data, Span, TraceHeader, TraceHeadersIter, TracesSampler, Transaction,
+    TransactionContext, TransactionData, TransactionOrSpan,
 };
 #[cfg(feature = "client")]
 pub use crate::scope::{EventProcessor, Scope, ScopeSeed};

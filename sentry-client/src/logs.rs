@@ -6,8 +6,8 @@
 //! format the body, collect the attributes, take the scope snapshot (an `Arc` clone) and
 //! `try_send` the log into the worker's bounded queue (a full queue drops it and counts
 //! `queue_overflow` for the `log_item` category). On the worker the log gets its trace
-//! id and span from the scope's `trace` context (else the client's own trace id, the one
-//! its events carry too), the user's id, name and e-mail, and the default attributes
+//! id and span (`sentry.trace.parent_span_id`) from the scope's span, else its `trace`
+//! context, else the client's own trace id (the one its events carry then too), the user's id, name and e-mail, and the default attributes
 //! (`sentry.environment`, `sentry.release`, `sentry.sdk.name`, `sentry.sdk.version`,
 //! `server.address`, `os.name`, `os.version`); then `before_send_log` runs. Finished logs
 //! are batched: one `log` item of at most 100 logs per envelope, sent when it is full, 5 s
@@ -33,7 +33,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::client::Client;
-use crate::protocol::{DiscardReason, Log, LogAttribute, TraceId, User};
+use crate::protocol::log::SPAN_ID_ATTRIBUTE;
+use crate::protocol::{DiscardReason, Log, LogAttribute, SpanId, TraceId, User};
 use crate::scope::Snapshot;
 use crate::ClientOptions;
 
@@ -126,25 +127,32 @@ impl LogFinisher {
     pub(crate) fn finish(&self, pending: PendingLog) -> Result<Log, DiscardReason> {
         let PendingLog { mut log, scope } = pending;
         let scope = scope.map(Snapshot::into_scope);
-        let trace = scope.as_ref().and_then(|s| s.contexts.get("trace"));
-        let id_of = |key: &str| trace.and_then(|t| t.get(key)).and_then(Value::as_str);
+        // The scope's span, else its `trace` context (set by hand or a web integration),
+        // else the client's own trace.
+        let (trace_id, span_id) = match scope.as_ref() {
+            Some(s) => match &s.span {
+                Some(span) => {
+                    let t = span.get_trace_context();
+                    (Some(t.trace_id), Some(t.span_id))
+                }
+                None => {
+                    let trace = s.contexts.get("trace");
+                    let id_of = |k: &str| trace.and_then(|t| t.get(k)).and_then(Value::as_str);
+                    (
+                        id_of("trace_id").and_then(|t| t.parse().ok()),
+                        id_of("span_id").and_then(|t| t.parse::<SpanId>().ok()),
+                    )
+                }
+            },
+            None => (None, None),
+        };
         if log.trace_id.is_none() {
-            log.trace_id = Some(
-                id_of("trace_id")
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(self.trace_id),
-            );
+            log.trace_id = Some(trace_id.unwrap_or(self.trace_id));
         }
-        if !log
-            .attributes
-            .contains_key(crate::protocol::log::SPAN_ID_ATTRIBUTE)
-        {
-            if let Some(span) = id_of("span_id") {
-                log.attributes.insert(
-                    crate::protocol::log::SPAN_ID_ATTRIBUTE.to_owned(),
-                    span.into(),
-                );
-            }
+        if let Some(span) = span_id {
+            log.attributes
+                .entry(SPAN_ID_ATTRIBUTE.to_owned())
+                .or_insert_with(|| span.to_string().into());
         }
         if let Some(user) = scope.as_ref().and_then(|s| s.user.as_deref()) {
             user_attributes(&mut log, user);

@@ -108,9 +108,15 @@ pub struct ClientOptions {
     pub accept_invalid_certs: bool,
     /// The `User-Agent` of HTTP requests. Default: `sentry.rust.lite/<version>`.
     pub user_agent: Cow<'static, str>,
-    /// Kept for code written for the official crate; does nothing yet (this SDK has no
-    /// performance tracing). Default: 0.0.
+    /// The share of transactions recorded and sent (0.0 to 1.0), when no
+    /// `traces_sampler` decides and no parent service did. Default: 0.0 (tracing off).
     pub traces_sample_rate: f32,
+    /// Decides each transaction's sample rate from its context (wins over
+    /// `traces_sample_rate` and the parent's decision, which it sees). Default: none.
+    pub traces_sampler: Option<Arc<crate::performance::TracesSampler>>,
+    /// Called on the background worker with each finished transaction; return `None`
+    /// to drop it (counted as `before_send`). Default: none.
+    pub before_send_transaction: Option<BeforeCallback<Event>>,
     /// Kept for code written for the official crate; does nothing yet (no release-health
     /// sessions). Default: true.
     pub auto_session_tracking: bool,
@@ -177,6 +183,8 @@ impl Default for ClientOptions {
             accept_invalid_certs: false,
             user_agent: Cow::Owned(crate::transport::sdk_ident()),
             traces_sample_rate: 0.0,
+            traces_sampler: None,
+            before_send_transaction: None,
             auto_session_tracking: true,
             udp_max_per_second: 10_000,
             send_client_reports: true,
@@ -202,6 +210,11 @@ impl fmt::Debug for ClientOptions {
             .field("attach_stacktrace", &self.attach_stacktrace)
             .field("send_default_pii", &self.send_default_pii)
             .field("before_send", &self.before_send.is_some())
+            .field("traces_sampler", &self.traces_sampler.is_some())
+            .field(
+                "before_send_transaction",
+                &self.before_send_transaction.is_some(),
+            )
             .field("before_breadcrumb", &self.before_breadcrumb.is_some())
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("debug", &self.debug)
@@ -443,9 +456,27 @@ impl ClientOptions {
         self
     }
 
-    /// Sets [`traces_sample_rate`](field@ClientOptions::traces_sample_rate) (no effect yet).
+    /// Sets [`traces_sample_rate`](field@ClientOptions::traces_sample_rate).
     pub fn traces_sample_rate(mut self, rate: f32) -> Self {
         self.traces_sample_rate = rate;
+        self
+    }
+
+    /// Sets the [`traces_sampler`](field@ClientOptions::traces_sampler).
+    pub fn traces_sampler<F>(mut self, sampler: F) -> Self
+    where
+        F: Fn(&crate::performance::TransactionContext) -> f32 + Send + Sync + 'static,
+    {
+        self.traces_sampler = Some(Arc::new(sampler));
+        self
+    }
+
+    /// Sets [`before_send_transaction`](field@ClientOptions::before_send_transaction).
+    pub fn before_send_transaction<F>(mut self, f: F) -> Self
+    where
+        F: Fn(Event) -> Option<Event> + Send + Sync + 'static,
+    {
+        self.before_send_transaction = Some(Arc::new(f));
         self
     }
 

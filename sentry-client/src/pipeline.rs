@@ -74,6 +74,9 @@ impl Pipeline {
             stacks,
         } = pending;
         let mut event = draft.into_event();
+        if event.ty.as_deref() == Some("transaction") {
+            return self.process_transaction(event, scope);
+        }
         for (target, raw) in &stacks {
             let trace = self.symbolizer.resolve(raw);
             match *target {
@@ -137,6 +140,27 @@ impl Pipeline {
         let started = self.started;
         self.contexts
             .get_or_insert_with(|| crate::contexts::default_contexts(started))
+    }
+
+    /// Finishes a transaction: the scope's data without its breadcrumbs and event
+    /// processors (as the official SDK applies a scope to transactions), the client's
+    /// defaults, then `before_send_transaction`.
+    fn process_transaction(
+        &mut self,
+        mut event: Event,
+        scope: Option<crate::scope::Snapshot>,
+    ) -> Result<Event, DiscardReason> {
+        if let Some(snapshot) = scope {
+            snapshot.into_scope().apply_data(&mut event, 0);
+        }
+        self.apply_defaults(&mut event);
+        if let Some(before_send) = &self.options.before_send_transaction {
+            event = catch_unwind(AssertUnwindSafe(|| before_send(event)))
+                .ok()
+                .flatten()
+                .ok_or(DiscardReason::BeforeSend)?;
+        }
+        Ok(event)
     }
 
     fn apply_defaults(&mut self, event: &mut Event) {

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::breadcrumbs::BreadcrumbRing;
+use crate::performance::{TraceHeadersIter, TransactionOrSpan};
 use crate::protocol::{Breadcrumb, Event, Level, Request, User};
 
 /// An event processor: edits an event or drops it by returning `None`.
@@ -93,6 +94,7 @@ pub struct Scope {
     pub(crate) contexts: Arc<Map<String, Value>>,
     pub(crate) breadcrumbs: BreadcrumbRing,
     pub(crate) processors: Arc<Vec<Arc<EventProcessor>>>,
+    pub(crate) span: Option<Arc<TransactionOrSpan>>,
 }
 
 impl fmt::Debug for Scope {
@@ -108,11 +110,32 @@ impl fmt::Debug for Scope {
             .field("contexts", &self.contexts)
             .field("breadcrumbs", &self.breadcrumbs)
             .field("processors", &self.processors.len())
+            .field("span", &self.span.is_some())
             .finish()
     }
 }
 
 impl Scope {
+    /// Sets the span events captured under this scope belong to (their `trace`
+    /// context), and that integrations start their spans under; `None` clears it.
+    pub fn set_span(&mut self, span: Option<TransactionOrSpan>) {
+        self.span = span.map(Arc::new);
+    }
+
+    /// The span set by [`Scope::set_span`].
+    pub fn get_span(&self) -> Option<TransactionOrSpan> {
+        self.span.as_deref().cloned()
+    }
+
+    /// The headers that continue the scope's trace in a service called from here
+    /// (empty without a span).
+    pub fn iter_trace_propagation_headers(&self) -> TraceHeadersIter {
+        self.span
+            .as_deref()
+            .map(TransactionOrSpan::iter_headers)
+            .unwrap_or_default()
+    }
+
     /// Removes everything from the scope.
     pub fn clear(&mut self) {
         *self = Scope::default();
@@ -285,6 +308,13 @@ impl Scope {
         }
         for (k, v) in self.contexts.iter() {
             event.contexts.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        if let Some(span) = &self.span {
+            if !event.contexts.contains_key("trace") {
+                if let Ok(trace) = serde_json::to_value(span.get_trace_context()) {
+                    event.contexts.insert("trace".into(), trace);
+                }
+            }
         }
         let scope_crumbs = self.breadcrumbs.len(max_breadcrumbs);
         if scope_crumbs > 0 {

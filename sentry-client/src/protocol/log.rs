@@ -481,7 +481,8 @@ fn read_time(v: &Value) -> Option<SystemTime> {
             .or_else(|| Timestamp::parse_rfc3339(s).map(|t| t.as_unix()))?,
         _ => return None,
     };
-    (0.0..1e11).contains(&secs)
+    (0.0..1e11)
+        .contains(&secs)
         .then(|| UNIX_EPOCH + Duration::from_secs_f64(secs))
 }
 

@@ -38,6 +38,7 @@ pub mod legacy;
 pub mod lenient;
 pub mod log;
 pub mod rate_limits;
+pub mod span;
 pub mod span_id;
 pub mod template;
 pub mod values;
@@ -63,6 +64,7 @@ pub use log::{
     LogSeverityNumber, ReadLog, LOG_CONTENT_TYPE,
 };
 pub use rate_limits::{RateLimit, RateLimitScope, RateLimits};
+pub use span::Span;
 pub use span_id::{ParseIdError, SpanId, SpanStatus, TraceId};
 pub use values::{Level, PairList, ParseLevelError, ThreadId, Timestamp, Values};
 pub use wire::Wire;

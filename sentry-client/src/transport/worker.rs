@@ -187,15 +187,18 @@ impl WorkerState {
     fn on_job(&mut self, job: Job) {
         let envelope = match job {
             Job::Log(pending) => return self.on_log(pending),
-            Job::Event(pending) => match self.pipeline.process(pending) {
-                Ok(event) => self.pipeline.envelope(&event),
-                Err(reason) => {
-                    self.shared.log(format_args!("event dropped ({reason})"));
-                    self.shared.discards.record(reason, DataCategory::Error, 1);
-                    self.shared.settle(1);
-                    return;
+            Job::Event(pending) => {
+                let category = pending.category();
+                match self.pipeline.process(pending) {
+                    Ok(event) => self.pipeline.envelope(&event),
+                    Err(reason) => {
+                        self.shared.log(format_args!("event dropped ({reason})"));
+                        self.shared.discards.record(reason, category, 1);
+                        self.shared.settle(1);
+                        return;
+                    }
                 }
-            },
+            }
             Job::Envelope(env) => *env,
         };
         self.dispatch(Outgoing {
@@ -539,14 +542,17 @@ impl WorkerState {
                     self.on_log_at_shutdown(pending);
                     continue;
                 }
-                Job::Event(pending) => match self.pipeline.process(pending) {
-                    Ok(event) => self.pipeline.envelope(&event),
-                    Err(reason) => {
-                        self.shared.discards.record(reason, DataCategory::Error, 1);
-                        self.shared.settle(1);
-                        continue;
+                Job::Event(pending) => {
+                    let category = pending.category();
+                    match self.pipeline.process(pending) {
+                        Ok(event) => self.pipeline.envelope(&event),
+                        Err(reason) => {
+                            self.shared.discards.record(reason, category, 1);
+                            self.shared.settle(1);
+                            continue;
+                        }
                     }
-                },
+                }
                 Job::Envelope(env) => *env,
             };
             self.leave_behind(Outgoing {
