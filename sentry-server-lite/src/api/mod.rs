@@ -13,6 +13,7 @@ pub mod access;
 pub mod alerts;
 pub mod issues;
 pub mod json;
+pub mod logs;
 pub mod projects;
 pub mod request;
 pub mod teams;
@@ -197,6 +198,7 @@ pub fn routes() -> Router<AppState> {
         .merge(teams::routes())
         .merge(projects::routes())
         .merge(alerts::routes())
+        .merge(logs::routes())
 }
 
 const MAX_PAGE: u64 = 100;

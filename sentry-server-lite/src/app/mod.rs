@@ -18,6 +18,7 @@
 //! - [`issues`]: resolving, bookmarking, sharing and deleting issues
 //! - [`settings`]: server settings (sign-up); [`throttle`]: the failed-login throttle
 //! - [`alerts`]: alert rules, their deliveries, test notifications
+//! - [`logs`]: a project's structured logs, a trace's logs
 
 pub mod alerts;
 pub mod audit;
@@ -25,6 +26,7 @@ pub mod caller;
 pub mod error;
 pub mod issues;
 pub mod keys;
+pub mod logs;
 pub mod members;
 pub mod projects;
 pub mod refs;

@@ -31,6 +31,7 @@ mod event;
 pub mod facts;
 pub mod gate;
 pub mod http;
+pub mod logs;
 pub mod scrub;
 pub mod security;
 pub mod trim;
@@ -468,6 +469,18 @@ impl Ingestor {
                 }
                 self.metrics.item_not_stored(ty);
             }
+            ItemType::Log => {
+                let item = logs::log_item(
+                    info.key.project_id,
+                    payload,
+                    received,
+                    &sentry_client::protocol::LogLimits::default(),
+                );
+                if item.dropped > 0 {
+                    self.metrics.invalid_parts_removed(item.dropped);
+                }
+                prepared.side.extend(item.record);
+            }
             other => self.metrics.item_not_stored(other),
         }
         Ok(())
@@ -566,5 +579,5 @@ fn envelope_error(e: EnvelopeError) -> IngestError {
 /// Which items the key's rate limit counts (events; an envelope of other items counts
 /// as one).
 fn is_rate_limited(ty: &ItemType) -> bool {
-    *ty == ItemType::Event
+    matches!(ty, ItemType::Event | ItemType::Log)
 }

@@ -28,6 +28,7 @@ pub mod alerts;
 mod browse;
 pub mod copy;
 mod core;
+pub mod logs;
 pub mod outbox;
 pub mod plan;
 pub mod postgres;

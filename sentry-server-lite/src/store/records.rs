@@ -8,6 +8,7 @@
 //! a failed batch is retried record by record like its events
 //! ([`BatchOutcome`] answers each one).
 
+use super::logs::NewLog;
 use super::sql::Conn;
 use super::{StoreResult, WriteOutcome};
 
@@ -15,25 +16,29 @@ use super::{StoreResult, WriteOutcome};
 /// a variant, and its arm in [`write`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub enum SideRecord {}
+pub enum SideRecord {
+    /// The logs of one `log` item (all of one project), see `store::logs`.
+    Logs(Vec<NewLog>),
+}
 
 impl SideRecord {
     /// The project the record belongs to.
     pub fn project_id(&self) -> i64 {
-        match *self {}
+        match self {
+            SideRecord::Logs(logs) => logs.first().map_or(0, |l| l.project_id),
+        }
     }
 }
 
 /// Writes `records` on `c`, inside the caller's transaction; any error fails the call
 /// (the caller rolls back and retries record by record).
 pub fn write(c: &mut dyn Conn, records: &[SideRecord]) -> StoreResult<()> {
-    let _ = c;
-    // No kind yet: each capability adds its variant and an arm
-    // `SideRecord::Kind(r) => kind::insert(c, r)?` in a loop over `records`.
-    match records.first() {
-        Some(record) => match *record {},
-        None => Ok(()),
+    for record in records {
+        match record {
+            SideRecord::Logs(logs) => super::logs::insert(c, logs)?,
+        }
     }
+    Ok(())
 }
 
 /// What a batch commit answers: one outcome per event and one per side record, in the

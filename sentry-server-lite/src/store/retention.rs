@@ -1,7 +1,8 @@
 //! Retention, written once for both backends: events past the policy's age and beyond
 //! its per-issue count go, at most `policy.max_deletions` per call, and issues whose
 //! every event has expired go with their tag counts; so do audit-log rows past
-//! `policy.audit_max_age_days` (not counted in the answer, which counts events).
+//! `policy.audit_max_age_days`, and structured logs past their age and per-project cap
+//! (`store::logs`; neither counted in the answer, which counts events).
 
 use super::sql::{args, write, Conn, Database};
 use super::{RetentionPolicy, StoreResult};
@@ -70,6 +71,9 @@ pub fn delete_expired(
                 args![issue_id, keep, budget - deleted],
             )? as i64;
         }
+    }
+    if deleted < budget {
+        super::logs::delete_expired(c, policy, now_ms, budget - deleted)?;
     }
     if policy.audit_max_age_days > 0 {
         let cutoff = now_ms - (policy.audit_max_age_days.min(1 << 20) as i64) * 86_400_000;

@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alerts",
         super::alerts::POSTGRES,
     ),
+    (super::logs::POSTGRES_VERSION, "logs", super::logs::POSTGRES),
 ];
 
 /// Each project's data-scrubbing settings (JSON, see `ScrubSettings`; empty: defaults).
@@ -85,6 +86,7 @@ pub const TABLES: &[(&str, bool)] = &[
     ("alert_rules", true),
     ("alert_deliveries", true),
     ("alert_volume", false),
+    ("logs", true),
 ];
 
 /// Tag counts of committed batches not yet added to `issue_tags` (see

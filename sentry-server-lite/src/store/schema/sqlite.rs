@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alerts",
         super::alerts::SQLITE,
     ),
+    (super::logs::SQLITE_VERSION, "logs", super::logs::SQLITE),
 ];
 
 /// Each project's data-scrubbing settings (JSON, see `ScrubSettings`; empty: defaults).
