@@ -21,6 +21,7 @@ pub mod event_view;
 pub mod form;
 pub mod invite;
 pub mod issues;
+pub mod logs;
 pub mod projects;
 pub mod session;
 pub mod settings;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .route("/share/{share_id}/", get(detail::shared_page))
         .merge(settings::routes())
         .merge(alerts::routes())
+        .merge(logs::routes())
         .merge(account::routes())
         .route("/static/style.css", get(style_css))
         .route("/static/app.js", get(app_js))
