@@ -228,6 +228,9 @@ pub struct Ingestor {
     pub limits: IngestLimits,
     /// Bounded decode slots ([`gate`]).
     pub decode: gate::DecodeGate,
+    /// The live tail: committed events and logs are announced here while anybody
+    /// watches (`crate::live`).
+    pub live: Arc<crate::live::LiveHub>,
 }
 
 impl Ingestor {
@@ -492,6 +495,14 @@ impl Ingestor {
         if prepared.events.is_empty() && prepared.side.is_empty() {
             return Ok(prepared.response_id);
         }
+        let live = self.live.is_watched().then(|| {
+            let events: Vec<_> = prepared
+                .events
+                .iter()
+                .map(crate::live::event_summary)
+                .collect();
+            (events, crate::live::log_summaries(&prepared.side))
+        });
         let receivers = self.writer.write_all(prepared.events, prepared.side)?;
         let wait = async {
             for rx in receivers {
@@ -504,6 +515,9 @@ impl Ingestor {
         tokio::time::timeout(COMMIT_WAIT, wait)
             .await
             .unwrap_or(Err(WriteError::TimedOut))?;
+        if let Some((events, logs)) = live {
+            self.live.committed(&events, &logs);
+        }
         Ok(prepared.response_id)
     }
 
