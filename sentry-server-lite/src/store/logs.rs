@@ -297,6 +297,18 @@ pub fn of_trace<D: Database + ?Sized>(
     })
 }
 
+/// How many logs a project has.
+pub fn count<D: Database + ?Sized>(db: &D, project_id: i64) -> StoreResult<u64> {
+    read(db, move |c| {
+        c.one(
+            "SELECT COUNT(*) FROM logs WHERE project_id = $1",
+            &[Arg::Int(project_id)],
+            "log count",
+            |r| r.count(0),
+        )
+    })
+}
+
 /// Retention of one pass, inside the caller's transaction: logs received before the
 /// policy's age, then each project's logs beyond its cap, at most `budget` rows in all;
 /// how many went.
