@@ -10,8 +10,8 @@
 //!
 //! The API follows the official `sentry` crate: with `use sentry_client as sentry;` code
 //! for its error-reporting API (options builder, hub and scope, captures, protocol types)
-//! compiles as it is; performance tracing, sessions and logs are not there yet (the
-//! README's "Coming from the official crate" lists what is):
+//! compiles as it is, structured logs (`logger_info!` and friends) included; sessions are
+//! not there yet (the README's "Coming from the official crate" lists what is):
 //!
 //! ```
 //! use sentry_client as sentry;
