@@ -156,6 +156,59 @@ fn our_sdk_logs_are_stored_with_attributes_and_trace() {
 }
 
 #[test]
+fn sentry_log_records_and_tracing_events_are_stored() {
+    use log::Log as _;
+    use sentry_log::LogFilter;
+    use tracing_subscriber::prelude::*;
+    let s = TestServer::start();
+    let client = Arc::new(Client::from_config(ClientOptions::new().dsn(&s.dsn())));
+    let hub = Arc::new(Hub::new(Some(Arc::clone(&client)), Default::default()));
+    let logger = sentry_log::SentryLogger::new().filter(|_| LogFilter::Log);
+    let layer = sentry_log::tracing::layer().filter(|_| LogFilter::Log);
+    let subscriber = tracing_subscriber::registry().with(layer);
+    Hub::run(hub, || {
+        let kvs: [(&str, log::kv::Value<'_>); 2] = [
+            ("order", log::kv::Value::from(17u64)),
+            ("paid", log::kv::Value::from(true)),
+        ];
+        logger.log(
+            &log::Record::builder()
+                .args(format_args!("order {} shipped", 17))
+                .level(log::Level::Info)
+                .target("shop::orders")
+                .key_values(&kvs)
+                .build(),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("request", route = "/cart", user = "ann");
+            let _entered = span.enter();
+            tracing::warn!(retries = 3, "payment provider slow");
+        });
+    });
+    assert!(client.flush(Some(Duration::from_secs(10))));
+    let l = wait_logs(&s, "", 2);
+    let order = l
+        .iter()
+        .find(|l| l["body"] == "order 17 shipped")
+        .expect("log record");
+    assert_eq!(order["level"], "info");
+    assert_eq!(order["attributes"]["order"], 17);
+    assert_eq!(order["attributes"]["paid"], true);
+    assert_eq!(order["attributes"]["logger.name"], "shop::orders");
+    let slow = l
+        .iter()
+        .find(|l| l["body"] == "payment provider slow")
+        .expect("tracing");
+    assert_eq!(slow["level"], "warn");
+    assert_eq!(slow["attributes"]["retries"], 3);
+    assert_eq!(slow["attributes"]["route"], "/cart");
+    assert_eq!(slow["attributes"]["user"], "ann");
+    assert_eq!(slow["attributes"]["sentry.origin"], "auto.tracing");
+    // Both carry the client's trace (no trace in the scope): one trace for the run.
+    assert_eq!(order["traceId"], slow["traceId"]);
+}
+
+#[test]
 fn bad_parameters_are_400_and_other_projects_404() {
     let s = TestServer::start();
     for q in [
