@@ -252,6 +252,24 @@ fn malformed_log_items_are_dropped_not_the_envelope() {
 }
 
 #[test]
+fn log_envelopes_count_in_the_keys_rate_limit() {
+    let s = TestServer::start();
+    s.store
+        .set_key_rate_limit(
+            s.key.id,
+            Some(sentry_server_lite::store::RateLimit {
+                count: 2,
+                window_secs: 3600,
+            }),
+        )
+        .expect("limit");
+    let body = b"{}\n{\"type\":\"log\"}\n{\"items\":[{\"body\":\"counted\",\"level\":\"info\"}]}\n";
+    let statuses: Vec<u16> = (0..3).map(|_| s.post_envelope(body).status).collect();
+    assert_eq!(statuses, [200, 200, 429]);
+    assert_eq!(logs(&s, "").len(), 2);
+}
+
+#[test]
 fn retention_drops_old_logs_and_caps_a_project() {
     let s = TestServer::start();
     let client = Arc::new(Client::from_config(ClientOptions::new().dsn(&s.dsn())));
