@@ -57,6 +57,15 @@ impl Client {
         let seed = crate::random::next_u64() | 1;
         let options = Arc::new(options);
         let (worker, transport) = match &options.dsn {
+            // Spotlight without a DSN: the worker runs, and only the copies go anywhere.
+            None if options.spotlight.is_some() => {
+                let transport: Arc<dyn Transport> =
+                    Arc::new(crate::transport::spotlight::SpotlightOnly);
+                (
+                    start_worker(&options, Arc::clone(&transport)),
+                    Some(transport),
+                )
+            }
             None => (None, None),
             Some(_) => {
                 let factory = options
@@ -155,6 +164,13 @@ impl Client {
         match &self.worker {
             Some(w) => w.shared().discards.snapshot(),
             None => Vec::new(),
+        }
+    }
+
+    /// Queues a log for the worker (a full queue drops it, counted for `log_item`).
+    pub(crate) fn submit_log(&self, pending: crate::logs::PendingLog) {
+        if let Some(w) = &self.worker {
+            w.submit(Job::Log(pending), DataCategory::LogItem);
         }
     }
 

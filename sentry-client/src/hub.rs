@@ -433,6 +433,20 @@ impl Hub {
         self.remember(id)
     }
 
+    /// Captures a structured log (what the `logger_*!` macros do); nothing happens when
+    /// the client is disabled or [`enable_logs`](crate::ClientOptions::enable_logs) is off.
+    pub fn capture_log(&self, log: crate::protocol::Log) {
+        if let Some(target) = self.log_target() {
+            target.send(log);
+        }
+    }
+
+    /// Where a log captured on this hub goes, if anywhere.
+    pub(crate) fn log_target(&self) -> Option<crate::logs::LogTarget> {
+        let (client, scope) = self.top_snapshot();
+        crate::logs::LogTarget::new(client?, scope)
+    }
+
     /// Captures a pre-built event with raw stacks (used by the panic handler).
     pub(crate) fn capture_with_stacks(
         &self,

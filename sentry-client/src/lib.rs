@@ -10,8 +10,8 @@
 //!
 //! The API follows the official `sentry` crate: with `use sentry_client as sentry;` code
 //! for its error-reporting API (options builder, hub and scope, captures, protocol types)
-//! compiles as it is; performance tracing, sessions and logs are not there yet (the
-//! README's "Coming from the official crate" lists what is):
+//! compiles as it is, structured logs (`logger_info!` and friends) included; sessions are
+//! not there yet (the README's "Coming from the official crate" lists what is):
 //!
 //! ```
 //! use sentry_client as sentry;
@@ -98,6 +98,8 @@ mod hub;
 #[cfg(feature = "client")]
 pub mod integrations;
 #[cfg(feature = "client")]
+pub mod logs;
+#[cfg(feature = "client")]
 mod options;
 #[cfg(feature = "client")]
 pub mod panic;
@@ -132,7 +134,10 @@ pub use crate::hub::{Hub, IntoBreadcrumbs, ScopeGuard};
 #[cfg(feature = "client")]
 pub use crate::integrations::Integration;
 #[cfg(feature = "client")]
-pub use crate::options::{BeforeCallback, ClientOptions, IntoDsn, MaxRequestBodySize};
+pub use crate::options::{
+    BeforeCallback, ClientOptions, IntoDsn, MaxRequestBodySize, SpotlightSetting,
+    SPOTLIGHT_DEFAULT_URL,
+};
 #[cfg(feature = "client")]
 pub use crate::performance::{
     start_transaction, Data, Span, TraceHeader, TraceHeadersIter, TracesSampler, Transaction,

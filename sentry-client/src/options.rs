@@ -6,8 +6,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod into_dsn;
+mod spotlight;
+
+pub use into_dsn::IntoDsn;
+pub use spotlight::{SpotlightSetting, SPOTLIGHT_DEFAULT_URL};
+
 use crate::integrations::Integration;
-use crate::protocol::{Breadcrumb, Dsn, DsnError, Event};
+use crate::protocol::{Breadcrumb, Dsn, Event, Log};
 use crate::transport::TransportFactory;
 
 /// A `before_send` / `before_breadcrumb` callback: edit the value or drop it with `None`.
@@ -176,6 +182,23 @@ pub struct ClientOptions {
     pub integrations: Vec<Arc<dyn Integration>>,
     /// Install the default integrations (panic hook, contexts). Default: true.
     pub default_integrations: bool,
+    /// Send structured logs: the `logger_*!` macros, [`Hub::capture_log`](crate::Hub::capture_log),
+    /// and the `log` / `tracing` integrations where they map records to logs. `false`
+    /// turns all of them off (the official crate 0.49 keeps its macros on then). Default:
+    /// true, as in the official crate since 0.49.
+    pub enable_logs: bool,
+    /// Called on the background worker with each finished log (trace, scope and default
+    /// attributes applied); return `None` to drop it (counted as `before_send` for
+    /// `log_item`). A panic in it drops the log.
+    pub before_send_log: Option<BeforeCallback<Log>>,
+    /// Where a copy of every envelope goes for [Spotlight](https://spotlightjs.com), the
+    /// local development sidecar (`POST <url>`), or `None`. The copies go through a
+    /// bounded queue of their own to a thread of their own, so normal delivery is never
+    /// delayed; copies are dropped when that queue is full or the sidecar is down. With
+    /// no DSN but a Spotlight URL the client runs and sends only to the sidecar. Default:
+    /// from `SENTRY_SPOTLIGHT` (`true`/`1`/`on`: [`SPOTLIGHT_DEFAULT_URL`], `false`/`0`/
+    /// `off`: none, else the URL), else none. Set it with [`ClientOptions::spotlight`].
+    pub spotlight: Option<Cow<'static, str>>,
 }
 
 impl Default for ClientOptions {
@@ -223,6 +246,9 @@ impl Default for ClientOptions {
             client_report_interval: Duration::from_secs(30),
             integrations: Vec::new(),
             default_integrations: true,
+            enable_logs: true,
+            before_send_log: None,
+            spotlight: None,
         }
     }
 }
@@ -252,6 +278,9 @@ impl fmt::Debug for ClientOptions {
             .field("debug", &self.debug)
             .field("max_queue_size", &self.max_queue_size)
             .field("spool_dir", &self.spool_dir)
+            .field("enable_logs", &self.enable_logs)
+            .field("before_send_log", &self.before_send_log.is_some())
+            .field("spotlight", &self.spotlight)
             .field(
                 "integrations",
                 &self
@@ -416,6 +445,28 @@ impl ClientOptions {
         F: Fn(Breadcrumb) -> Option<Breadcrumb> + Send + Sync + 'static,
     {
         self.before_breadcrumb = Some(Arc::new(before_breadcrumb));
+        self
+    }
+
+    /// Sets [`enable_logs`](field@ClientOptions::enable_logs).
+    pub fn enable_logs(mut self, enable_logs: bool) -> Self {
+        self.enable_logs = enable_logs;
+        self
+    }
+
+    /// Sets [`before_send_log`](field@ClientOptions::before_send_log).
+    pub fn before_send_log<F>(mut self, before_send_log: F) -> Self
+    where
+        F: Fn(Log) -> Option<Log> + Send + Sync + 'static,
+    {
+        self.before_send_log = Some(Arc::new(before_send_log));
+        self
+    }
+
+    /// Sets [`spotlight`](field@ClientOptions::spotlight): `true` for the default
+    /// sidecar, `false` for none, or a URL (`"http://127.0.0.1:8969/stream"`).
+    pub fn spotlight(mut self, spotlight: impl Into<SpotlightSetting>) -> Self {
+        self.spotlight = spotlight.into().0;
         self
     }
 
@@ -604,7 +655,8 @@ impl ClientOptions {
     }
 
     /// Fills unset fields from the environment (`SENTRY_DSN`, `SENTRY_RELEASE`,
-    /// `SENTRY_ENVIRONMENT`, `HTTP_PROXY`, `HTTPS_PROXY`) and the host name.
+    /// `SENTRY_ENVIRONMENT`, `SENTRY_SPOTLIGHT`, `HTTP_PROXY`, `HTTPS_PROXY`) and the host
+    /// name.
     pub(crate) fn apply_env_defaults(&mut self) {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         if self.dsn.is_none() {
@@ -617,6 +669,11 @@ impl ClientOptions {
         }
         if self.environment.is_none() {
             self.environment = var("SENTRY_ENVIRONMENT").map(Cow::Owned);
+        }
+        if self.spotlight.is_none() {
+            if let Some(v) = var("SENTRY_SPOTLIGHT") {
+                self.spotlight = SpotlightSetting::from_env_value(&v).0;
+            }
         }
         if self.http_proxy.is_none() {
             self.http_proxy = var("HTTP_PROXY")
@@ -709,84 +766,6 @@ impl From<(Dsn, ClientOptions)> for ClientOptions {
 impl From<(Option<Dsn>, ClientOptions)> for ClientOptions {
     fn from((dsn, opts): (Option<Dsn>, ClientOptions)) -> Self {
         ClientOptions { dsn, ..opts }
-    }
-}
-
-/// Something that names a DSN or none, as the official crate's `IntoDsn`: a string (empty
-/// for none), a [`Dsn`], `()` (none), or an `Option` of one of them.
-///
-/// ```
-/// use sentry_client::{ClientOptions, IntoDsn};
-///
-/// let o = ClientOptions {
-///     dsn: "https://public@sentry.invalid/1".into_dsn().unwrap(),
-///     ..Default::default()
-/// };
-/// assert!(o.dsn.is_some());
-/// assert_eq!("".into_dsn().unwrap(), None);
-/// assert!("nonsense".into_dsn().is_err());
-/// ```
-pub trait IntoDsn {
-    /// The DSN, `None` for none, or why the text is not a DSN.
-    fn into_dsn(self) -> Result<Option<Dsn>, DsnError>;
-}
-
-impl<I: IntoDsn> IntoDsn for Option<I> {
-    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
-        self.map_or(Ok(None), IntoDsn::into_dsn)
-    }
-}
-
-impl IntoDsn for () {
-    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
-        Ok(None)
-    }
-}
-
-impl IntoDsn for &str {
-    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
-        let text = self.trim();
-        if text.is_empty() {
-            Ok(None)
-        } else {
-            text.parse().map(Some)
-        }
-    }
-}
-
-impl IntoDsn for String {
-    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
-        self.as_str().into_dsn()
-    }
-}
-
-impl IntoDsn for Cow<'_, str> {
-    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
-        (*self).into_dsn()
-    }
-}
-
-impl IntoDsn for &std::ffi::OsStr {
-    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
-        self.to_string_lossy().into_dsn()
-    }
-}
-
-impl IntoDsn for std::ffi::OsString {
-    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
-        self.as_os_str().into_dsn()
-    }
-}
-
-impl IntoDsn for Dsn {
-    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
-        Ok(Some(self))
-    }
-}
-
-impl IntoDsn for &Dsn {
-    fn into_dsn(self) -> Result<Option<Dsn>, DsnError> {
-        Ok(Some(self.clone()))
     }
 }
 

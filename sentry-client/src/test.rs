@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use crate::sync::Mutex;
 
-use crate::protocol::{Envelope, Event};
+use crate::protocol::{read_log_item, Envelope, Event, ItemType, Log, LogLimits};
 use crate::transport::{AsyncTransport, SendFuture, SendResult};
 use crate::{Client, ClientOptions, Hub};
 
@@ -68,6 +68,31 @@ fn events_of(envelopes: Vec<Envelope>) -> Vec<Event> {
         .filter_map(|e| e.event())
         .filter_map(Result::ok)
         .collect()
+}
+
+/// The logs of the `log` items of these envelopes, in order.
+pub fn logs_of(envelopes: &[Envelope]) -> Vec<Log> {
+    envelopes
+        .iter()
+        .flat_map(|e| e.items.iter())
+        .filter(|i| *i.ty() == ItemType::Log)
+        .filter_map(|i| read_log_item(&i.payload, &LogLimits::default()).ok())
+        .flat_map(|batch| batch.logs.into_iter().map(|r| r.log))
+        .collect()
+}
+
+/// Runs `f` against a fresh client and returns the structured logs it captured
+/// (finished: trace, scope and default attributes applied, `before_send_log` run).
+pub fn with_captured_logs<F: FnOnce()>(f: F) -> Vec<Log> {
+    with_captured_logs_options(f, ClientOptions::default())
+}
+
+/// Like [`with_captured_logs`], with options.
+pub fn with_captured_logs_options<F: FnOnce(), O: Into<ClientOptions>>(
+    f: F,
+    options: O,
+) -> Vec<Log> {
+    logs_of(&with_captured_envelopes_options(f, options))
 }
 
 /// Runs `f` against a fresh client with default options and returns the events it

@@ -32,6 +32,10 @@ impl LogFilter {
     /// Captured as an exception event: the `error` field's chain, or else one exception
     /// with the target as its type and the message as its value.
     pub const Exception: LogFilter = LogFilter(0b100);
+    /// Sent as a structured log (`logger_info!`-style), the key-values / fields as its
+    /// attributes; only while the client's `enable_logs` is on. No level maps to it by
+    /// default: a filter returns it (`LogFilter::Breadcrumb | LogFilter::Log`).
+    pub const Log: LogFilter = LogFilter(0b1000);
 
     /// No flag (the same as [`Ignore`](Self::Ignore)).
     pub const fn empty() -> LogFilter {
@@ -40,7 +44,7 @@ impl LogFilter {
 
     /// Every flag.
     pub const fn all() -> LogFilter {
-        LogFilter(0b111)
+        LogFilter(0b1111)
     }
 
     /// The flags as bits.
@@ -108,6 +112,7 @@ impl std::fmt::Debug for LogFilter {
             (LogFilter::Breadcrumb, "Breadcrumb"),
             (LogFilter::Event, "Event"),
             (LogFilter::Exception, "Exception"),
+            (LogFilter::Log, "Log"),
         ];
         let mut first = true;
         for (flag, name) in names {
@@ -151,6 +156,31 @@ impl LogFilter {
             tracing::Level::WARN | tracing::Level::INFO => LogFilter::Breadcrumb,
             _ => LogFilter::Ignore,
         }
+    }
+}
+
+/// The structured-log level of a `log` level.
+pub(crate) fn log_level_from_log(level: log::Level) -> sentry_client::protocol::LogLevel {
+    use sentry_client::protocol::LogLevel;
+    match level {
+        log::Level::Error => LogLevel::Error,
+        log::Level::Warn => LogLevel::Warn,
+        log::Level::Info => LogLevel::Info,
+        log::Level::Debug => LogLevel::Debug,
+        log::Level::Trace => LogLevel::Trace,
+    }
+}
+
+/// The structured-log level of a `tracing` level.
+#[cfg(feature = "tracing")]
+pub(crate) fn log_level_from_tracing(level: &tracing::Level) -> sentry_client::protocol::LogLevel {
+    use sentry_client::protocol::LogLevel;
+    match *level {
+        tracing::Level::ERROR => LogLevel::Error,
+        tracing::Level::WARN => LogLevel::Warn,
+        tracing::Level::INFO => LogLevel::Info,
+        tracing::Level::DEBUG => LogLevel::Debug,
+        _ => LogLevel::Trace,
     }
 }
 

@@ -66,7 +66,10 @@
 //! `error = &e as &dyn Error`) it becomes an exception event with the error's whole
 //! `source()` chain. A `tracing` event also carries each enclosing span as a context
 //! named after the span, holding the span's fields. Breadcrumbs carry the level,
-//! `category` = target, the message and the fields as `data`.
+//! `category` = target, the message and the fields as `data`. With the
+//! [`LogFilter::Log`] flag a record is also sent as a structured log (see
+//! [`log_from_record`] and [`tracing::log_from_event`]), its key-values or fields (and,
+//! for `tracing`, the enclosing spans' fields) as attributes.
 //!
 //! **No loops.** Records from the SDK itself (targets `sentry_client…`, `sentry_log…`),
 //! records logged on the SDK's worker thread, and records logged while an adapter is
@@ -90,4 +93,6 @@ pub mod tracing;
 pub use filter::{default_filter, LogFilter};
 pub use logger::{NoDest, SentryLogger};
 pub use mapping::{CombinedRecordMapping, RecordMapping};
-pub use record::{breadcrumb_from_record, event_from_record, exception_from_record};
+pub use record::{
+    breadcrumb_from_record, event_from_record, exception_from_record, log_from_record,
+};

@@ -7,7 +7,9 @@ use sentry_client::Hub;
 
 use crate::filter::LogFilter;
 use crate::mapping::{CombinedRecordMapping, RecordMapping};
-use crate::record::{breadcrumb_from_record, event_from_record, exception_from_record};
+use crate::record::{
+    breadcrumb_from_record, event_from_record, exception_from_record, log_from_record,
+};
 use crate::reentrancy::{enter, is_sdk_target};
 
 /// A filter closure of [`SentryLogger::filter`].
@@ -208,6 +210,9 @@ impl<L: Log> SentryLogger<L> {
         if mapping.contains(LogFilter::Breadcrumb) {
             hub.add_breadcrumb(|| breadcrumb_from_record(record));
         }
+        if mapping.contains(LogFilter::Log) && hub.is_active() {
+            hub.capture_log(log_from_record(record));
+        }
         if mapping.intersects(LogFilter::Event | LogFilter::Exception) && hub.is_active() {
             // Both flags give one event: the exception form includes the other.
             let event = if mapping.contains(LogFilter::Exception) {
@@ -228,6 +233,7 @@ fn apply(hub: &Hub, mapping: RecordMapping) {
         RecordMapping::Event(e) => {
             hub.capture_event(e);
         }
+        RecordMapping::Log(l) => hub.capture_log(l),
         RecordMapping::Combined(list) => {
             for m in CombinedRecordMapping::into_vec(list) {
                 apply(hub, m);

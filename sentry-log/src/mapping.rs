@@ -1,7 +1,7 @@
 //! [`RecordMapping`]: what a custom mapper makes of a `log` record, built by the caller
 //! (see [`SentryLogger::mapper`](crate::SentryLogger::mapper)).
 
-use sentry_client::protocol::{Breadcrumb, Event};
+use sentry_client::protocol::{Breadcrumb, Event, Log};
 
 /// What a [`mapper`](crate::SentryLogger::mapper) turns a record into, the official
 /// `sentry-log`'s `RecordMapping`.
@@ -34,6 +34,8 @@ pub enum RecordMapping {
     Breadcrumb(Breadcrumb),
     /// Captured on the current hub.
     Event(Event),
+    /// Sent as a structured log (see [`log_from_record`](crate::log_from_record)).
+    Log(Log),
     /// Several of the above, in order (a `Combined` inside is flattened).
     Combined(CombinedRecordMapping),
 }

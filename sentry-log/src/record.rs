@@ -16,14 +16,18 @@
 //!   exception chain of that error (deepest source first), mechanism `log`.
 //!
 //! A breadcrumb carries the level, `category` = target, the formatted message, and the
-//! key-value pairs as `data`.
+//! key-value pairs as `data`. A structured log ([`log_from_record`]) carries the level,
+//! the formatted message as its body, and as attributes the key-value pairs (typed),
+//! `logger.name` = target, `code.module.name`, `code.file.path`, `code.line.number`,
+//! `sentry.message.template` when the record has no arguments, and `sentry.origin` =
+//! `auto.log.log`.
 
 use log::kv::{self, Key, Value as KvValue, VisitSource};
 use log::Record;
-use sentry_client::protocol::{Breadcrumb, Event, Exception, LogEntry, Mechanism};
+use sentry_client::protocol::{Breadcrumb, Event, Exception, Log, LogEntry, Mechanism};
 use serde_json::{Map, Value};
 
-use crate::filter::level_from_log;
+use crate::filter::{level_from_log, log_level_from_log};
 
 /// The key whose error value turns an event into an exception event.
 const ERROR_KEY: &str = "error";
@@ -140,6 +144,29 @@ pub fn exception_from_record(record: &Record<'_>) -> Event {
         });
     }
     event
+}
+
+/// The structured log for a record mapped to [`LogFilter::Log`](crate::LogFilter::Log).
+pub fn log_from_record(record: &Record<'_>) -> Log {
+    let mut log = Log::new(log_level_from_log(record.level()), message_of(record));
+    for (k, v) in key_values(record) {
+        log.attributes.insert(k, v.into());
+    }
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            log.attributes.insert(k.to_owned(), v.into());
+        }
+    };
+    put("logger.name", Some(record.target().into()));
+    put("code.module.name", record.module_path().map(Value::from));
+    put("code.file.path", record.file().map(Value::from));
+    put("code.line.number", record.line().map(Value::from));
+    put(
+        "sentry.message.template",
+        record.args().as_str().map(Value::from),
+    );
+    put("sentry.origin", Some("auto.log.log".into()));
+    log
 }
 
 /// The breadcrumb for a record mapped to

@@ -204,6 +204,9 @@ pub struct ServerConfig {
     pub key_cache_ttl: Duration,
     /// How alerts are sent (SMTP relay, private networks, retries).
     pub alerts: crate::alerts::AlertConfig,
+    /// The Spotlight listener (`POST`/`GET /stream`, the live page `/live/`), off when
+    /// `None`; a loopback address (see `crate::live`).
+    pub spotlight_bind: Option<SocketAddr>,
 }
 
 impl ServerConfig {
@@ -225,6 +228,7 @@ impl ServerConfig {
             retention_interval: Duration::from_secs(600),
             key_cache_ttl: Duration::from_secs(2),
             alerts: crate::alerts::AlertConfig::default(),
+            spotlight_bind: None,
         }
     }
 

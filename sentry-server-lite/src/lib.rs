@@ -49,6 +49,7 @@ pub mod clock;
 pub mod config;
 pub mod grouping;
 pub mod ingest;
+pub mod live;
 pub mod metrics;
 pub mod normalize;
 pub mod policy;

@@ -52,6 +52,7 @@ pub struct Server {
     config: ServerConfig,
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
+    spotlight_listener: Option<TcpListener>,
     udp: Option<UdpSocket>,
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
@@ -109,11 +110,23 @@ impl Server {
             metrics: metrics.clone(),
             limits: config.limits.clone(),
             decode: ingest::gate::DecodeGate::new(&config.limits),
+            live: Arc::default(),
         });
+        let spotlight_listener = match config.spotlight_bind {
+            Some(addr) if !addr.ip().is_loopback() => {
+                return Err(ServerError::Io(std::io::Error::other(format!(
+                    "the Spotlight listener {addr} must be a loopback address (it serves \
+                     the live page without a login)"
+                ))))
+            }
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
         Ok(Server {
             config,
             listener,
             metrics_listener,
+            spotlight_listener,
             udp,
             store,
             metrics,
@@ -132,6 +145,13 @@ impl Server {
     /// The address serving `/metrics` alone, when `metrics_bind` is set.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
+    /// The bound Spotlight address, when `spotlight_bind` is set.
+    pub fn spotlight_addr(&self) -> Option<SocketAddr> {
+        self.spotlight_listener
             .as_ref()
             .and_then(|l| l.local_addr().ok())
     }
@@ -216,6 +236,16 @@ impl Server {
                 None
             }
         };
+        // The Spotlight listener (issue #20): loopback only, its own routes.
+        let spotlight_task = self.spotlight_listener.map(|listener| {
+            tokio::spawn(conn::serve(
+                listener,
+                crate::live::routes(self.ingestor.live.clone()),
+                self.config.http.clone(),
+                self.metrics.clone(),
+                stopped(stop_rx.clone()),
+            ))
+        });
         let app = Router::new()
             .merge(ingest::http::routes().with_state(self.ingestor.clone()))
             .merge(api::routes().merge(ui::routes()).with_state(AppState {
@@ -223,6 +253,7 @@ impl Server {
                 ..AppState::new(self.store.clone(), self.base_url)
             }))
             .merge(ops_routes);
+        let live = self.ingestor.live.clone();
         drop(self.ingestor);
         let served = conn::serve(
             self.listener,
@@ -233,7 +264,11 @@ impl Server {
         )
         .await;
         let _ = stop_tx.send(true);
+        live.close();
         if let Some(t) = metrics_task {
+            let _ = t.await;
+        }
+        if let Some(t) = spotlight_task {
             let _ = t.await;
         }
         if let Some(t) = udp_task {

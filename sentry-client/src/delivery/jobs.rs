@@ -19,6 +19,8 @@ pub(crate) enum Job {
     Event(PendingEvent),
     /// A ready envelope to send as is.
     Envelope(Box<Envelope>),
+    /// A structured log to finish and batch.
+    Log(crate::logs::PendingLog),
 }
 
 /// State shared between the caller side and the worker thread.
@@ -32,6 +34,11 @@ pub(crate) struct Shared {
     /// When the worker must be gone (set by `close`).
     pub(crate) deadline: Mutex<Option<Instant>>,
     pub(super) debug: bool,
+    /// `flush` calls waiting: while there are any, the worker sends its log batch as
+    /// soon as the queue is empty.
+    pub(super) flushing: AtomicUsize,
+    /// Wakes the worker when a flush starts.
+    pub(crate) wake: Notify,
 }
 
 impl Shared {
@@ -43,6 +50,11 @@ impl Shared {
             let _guard = self.lock.lock();
             self.settled.notify_all();
         }
+    }
+
+    /// Whether a `flush` is waiting.
+    pub(crate) fn flushing(&self) -> bool {
+        self.flushing.load(Ordering::Acquire) > 0
     }
 
     pub(crate) fn log(&self, msg: std::fmt::Arguments<'_>) {

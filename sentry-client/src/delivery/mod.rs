@@ -17,6 +17,7 @@
 pub(crate) mod discards;
 mod handle;
 mod jobs;
+mod log_batch;
 mod pipeline;
 mod ratelimit;
 mod spool;

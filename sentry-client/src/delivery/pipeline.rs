@@ -15,8 +15,10 @@ use serde_json::{Map, Value};
 use crate::attachments::ScopeAttachments;
 use crate::backtrace::{InAppRules, Symbolizer};
 use crate::draft::{PendingEvent, StackTarget};
+use crate::logs::{LogFinisher, PendingLog};
 use crate::protocol::{
-    Attachment, DiscardReason, DynamicSamplingContext, Envelope, Event, Sdk, SdkPackage,
+    Attachment, DiscardReason, DynamicSamplingContext, Envelope, Event, Log, Sdk, SdkPackage,
+    SpanId, TraceId,
 };
 use crate::ClientOptions;
 
@@ -30,6 +32,9 @@ pub(crate) struct Pipeline {
     contexts: Option<Map<String, Value>>,
     started: SystemTime,
     sdk: Sdk,
+    /// The client's own trace: events and logs captured outside any trace carry it.
+    trace_id: TraceId,
+    logs: Option<LogFinisher>,
 }
 
 impl Pipeline {
@@ -60,6 +65,8 @@ impl Pipeline {
             contexts: None,
             started: SystemTime::now(),
             sdk,
+            trace_id: TraceId::default(),
+            logs: None,
         }
     }
 
@@ -124,6 +131,30 @@ impl Pipeline {
         Ok((event, attachments))
     }
 
+    /// Finishes a log (scope, defaults, `before_send_log`), or says why it was dropped.
+    pub(crate) fn process_log(&mut self, pending: PendingLog) -> Result<Log, DiscardReason> {
+        if self.logs.is_none() {
+            let os = self.default_contexts().get("os").cloned();
+            let finisher = LogFinisher::new(Arc::clone(&self.options), os.as_ref(), self.trace_id);
+            self.logs = Some(finisher);
+        }
+        match &self.logs {
+            Some(finisher) => finisher.finish(pending),
+            None => Err(DiscardReason::EventProcessor),
+        }
+    }
+
+    /// The SDK as events and envelopes name it.
+    pub(crate) fn sdk(&self) -> &Sdk {
+        &self.sdk
+    }
+
+    fn default_contexts(&mut self) -> &Map<String, Value> {
+        let started = self.started;
+        self.contexts
+            .get_or_insert_with(|| crate::contexts::default_contexts(started))
+    }
+
     /// Finishes a transaction: the scope's data without its breadcrumbs and event
     /// processors (as the official SDK applies a scope to transactions), the client's
     /// defaults, then `before_send_transaction`.
@@ -146,6 +177,16 @@ impl Pipeline {
     }
 
     fn apply_defaults(&mut self, event: &mut Event) {
+        if self.options.default_integrations && !event.contexts.contains_key("trace") {
+            // Outside any trace an event carries the client's own, as its logs do (with
+            // the other default contexts).
+            let trace = serde_json::json!({
+                "type": "trace",
+                "trace_id": self.trace_id.to_string(),
+                "span_id": SpanId::default().to_string(),
+            });
+            event.contexts.insert("trace".into(), trace);
+        }
         let o = &self.options;
         if event.platform.is_none() {
             event.platform = Some("native".into());

@@ -24,30 +24,35 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::jobs::{Job, Shared};
+use super::log_batch::LogBatch;
 use super::pipeline::Pipeline;
 use super::ratelimit::RateLimits;
 use super::spool::{Spool, SpoolEntry};
 use crate::protocol::{DataCategory, DiscardReason, Envelope, ItemType, Limits};
+use crate::transport::spotlight::SpotlightSender;
 use crate::transport::{self, SendResult, Transport};
 use crate::ClientOptions;
+
+mod logs;
 
 /// An envelope on its way out.
 struct Outgoing {
     envelope: Arc<Envelope>,
-    /// Whether it holds a pending unit of a queued job.
-    counted: bool,
+    /// How many pending units of queued jobs it holds (a log batch: one per log).
+    counted: usize,
     /// The spool file it came from.
     spooled: Option<SpoolEntry>,
     attempts: u32,
 }
 
 impl Outgoing {
-    fn event_items(&self) -> Vec<DataCategory> {
+    /// The categories of its items with their quantities (a `log` item counts its logs).
+    fn event_items(&self) -> Vec<(DataCategory, u64)> {
         self.envelope
             .items
             .iter()
-            .filter_map(|i| i.ty().data_category())
-            .filter(|c| *c != DataCategory::Internal)
+            .filter_map(|i| Some((i.ty().data_category()?, i.headers.item_count.unwrap_or(1))))
+            .filter(|(c, _)| *c != DataCategory::Internal)
             .collect()
     }
 }
@@ -78,6 +83,8 @@ pub(crate) struct WorkerState {
     probing: bool,
     next_retry: Option<Instant>,
     last_report: Instant,
+    logs: LogBatch,
+    spotlight: Option<SpotlightSender>,
 }
 
 impl WorkerState {
@@ -100,6 +107,8 @@ impl WorkerState {
             Instant::now()
         });
         let max_in_flight = transport.max_in_flight().clamp(1, 64);
+        let spotlight = (options.spotlight.as_deref())
+            .and_then(|url| SpotlightSender::start(url, options.debug));
         WorkerState {
             pipeline: Pipeline::new(Arc::clone(&options)),
             options,
@@ -116,6 +125,8 @@ impl WorkerState {
             probing: false,
             next_retry,
             last_report: Instant::now(),
+            logs: LogBatch::default(),
+            spotlight,
         }
     }
 
@@ -129,9 +140,15 @@ impl WorkerState {
             let can_send = self.in_flight.len() < self.max_in_flight;
             let retry_at = self.next_retry.filter(|_| can_send && !self.probing);
             let take_jobs = can_send && linger.is_none();
+            if shared.flushing() && !self.logs.is_empty() && rx.is_empty() {
+                self.send_logs();
+            }
+            let logs_due = self.logs.deadline();
             tokio::select! {
                 biased;
                 _ = shared.shutdown.notified() => break,
+                _ = shared.wake.notified() => {}
+                _ = sleep_until(logs_due), if logs_due.is_some() => self.send_logs(),
                 Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
                     if let Ok((key, result)) = done {
                         self.on_result(key, result);
@@ -169,6 +186,7 @@ impl WorkerState {
 
     fn on_job(&mut self, job: Job) {
         let envelope = match job {
+            Job::Log(pending) => return self.on_log(pending),
             Job::Event(pending) => match self.finish_event(pending) {
                 Some(envelope) => envelope,
                 None => return,
@@ -177,7 +195,7 @@ impl WorkerState {
         };
         self.dispatch(Outgoing {
             envelope: Arc::new(envelope),
-            counted: true,
+            counted: 1,
             spooled: None,
             attempts: 0,
         });
@@ -213,6 +231,9 @@ impl WorkerState {
 
     /// Sends an envelope now, or parks it when the server is failing.
     fn dispatch(&mut self, mut out: Outgoing) {
+        if let Some(spotlight) = &self.spotlight {
+            spotlight.offer(&out.envelope);
+        }
         let now = Instant::now();
         let limits = &self.limits;
         if out
@@ -226,14 +247,15 @@ impl WorkerState {
             env.items.retain(|i| {
                 let limited = limits.is_item_limited(i.ty(), now);
                 if limited {
-                    dropped.extend(i.ty().data_category());
+                    let n = i.headers.item_count.unwrap_or(1);
+                    dropped.extend(i.ty().data_category().map(|c| (c, n)));
                 }
                 !limited
             });
-            for cat in dropped {
+            for (cat, n) in dropped {
                 self.shared
                     .discards
-                    .record(DiscardReason::RatelimitBackoff, cat, 1);
+                    .record(DiscardReason::RatelimitBackoff, cat, n);
             }
             self.shared.log(format_args!(
                 "rate limited: item(s) dropped (ratelimit_backoff)"
@@ -315,10 +337,10 @@ impl WorkerState {
             SendResult::Rejected { reason } => {
                 self.shared
                     .log(format_args!("envelope rejected: {reason} (send_error)"));
-                for cat in out.event_items() {
+                for (cat, n) in out.event_items() {
                     self.shared
                         .discards
-                        .record(DiscardReason::SendError, cat, 1);
+                        .record(DiscardReason::SendError, cat, n);
                 }
                 self.server_answered(now);
                 self.finish(out);
@@ -349,10 +371,10 @@ impl WorkerState {
                         "giving up after {} attempts (network_error)",
                         out.attempts
                     ));
-                    for cat in out.event_items() {
+                    for (cat, n) in out.event_items() {
                         self.shared
                             .discards
-                            .record(DiscardReason::NetworkError, cat, 1);
+                            .record(DiscardReason::NetworkError, cat, n);
                     }
                     self.finish(out);
                 } else {
@@ -416,10 +438,10 @@ impl WorkerState {
                 Err(e) => {
                     self.shared
                         .log(format_args!("cannot spool: {e} (network_error)"));
-                    for cat in out.event_items() {
+                    for (cat, n) in out.event_items() {
                         self.shared
                             .discards
-                            .record(DiscardReason::NetworkError, cat, 1);
+                            .record(DiscardReason::NetworkError, cat, n);
                     }
                 }
             }
@@ -431,10 +453,10 @@ impl WorkerState {
                 self.shared.log(format_args!(
                     "retry buffer full: dropped one (queue_overflow)"
                 ));
-                for cat in old.event_items() {
+                for (cat, n) in old.event_items() {
                     self.shared
                         .discards
-                        .record(DiscardReason::QueueOverflow, cat, 1);
+                        .record(DiscardReason::QueueOverflow, cat, n);
                 }
                 self.finish_counted(&old);
             }
@@ -459,7 +481,7 @@ impl WorkerState {
                 Some((entry, bytes)) => match Envelope::from_slice(&bytes, &Limits::default()) {
                     Ok(envelope) => Some(Outgoing {
                         envelope: Arc::new(envelope),
-                        counted: false,
+                        counted: 0,
                         spooled: Some(entry),
                         attempts: 1,
                     }),
@@ -498,10 +520,10 @@ impl WorkerState {
             .iter()
             .all(|i| self.limits.is_item_limited(i.ty(), now))
         {
-            for cat in out.event_items() {
+            for (cat, n) in out.event_items() {
                 self.shared
                     .discards
-                    .record(DiscardReason::RatelimitBackoff, cat, 1);
+                    .record(DiscardReason::RatelimitBackoff, cat, n);
             }
             self.probing = false;
             if self.has_waiting() {
@@ -522,9 +544,7 @@ impl WorkerState {
     }
 
     fn finish_counted(&self, out: &Outgoing) {
-        if out.counted {
-            self.shared.settle(1);
-        }
+        self.shared.settle(out.counted);
     }
 
     /// Shutdown: spool (or count) what is left, send a last client report, exit.
@@ -538,6 +558,10 @@ impl WorkerState {
         // Jobs never started: finish them; with a spool they are kept, else counted.
         while let Ok(job) = rx.try_recv() {
             let envelope = match job {
+                Job::Log(pending) => {
+                    self.on_log_at_shutdown(pending);
+                    continue;
+                }
                 Job::Event(pending) => match self.finish_event(pending) {
                     Some(envelope) => envelope,
                     None => continue,
@@ -546,10 +570,14 @@ impl WorkerState {
             };
             self.leave_behind(Outgoing {
                 envelope: Arc::new(envelope),
-                counted: true,
+                counted: 1,
                 spooled: None,
                 attempts: 0,
             });
+        }
+        if let Some(logs) = self.logs.take() {
+            let out = self.log_envelope(&logs);
+            self.leave_behind(out);
         }
         // Give in-flight sends the time that is left, minus a margin for the report.
         let margin = Duration::from_millis(50);
@@ -626,10 +654,10 @@ impl WorkerState {
                 }
             }
         } else if out.spooled.is_none() {
-            for cat in out.event_items() {
+            for (cat, n) in out.event_items() {
                 self.shared
                     .discards
-                    .record(DiscardReason::NetworkError, cat, 1);
+                    .record(DiscardReason::NetworkError, cat, n);
             }
             self.shared.log(format_args!(
                 "unsent envelope dropped at shutdown (network_error)"

@@ -1,5 +1,5 @@
 //! The Sentry wire protocol: DSNs, authentication, the event model, envelopes, client
-//! reports, the rate-limit header and body encodings — the one definition that our SDK
+//! reports, structured logs, the rate-limit header and body encodings — the one definition that our SDK
 //! and our server share.
 //!
 //! [`Map`] and [`Value`] are `serde_json`'s (the official crate's `protocol::Map` is a
@@ -39,6 +39,7 @@ pub mod event;
 pub mod feedback;
 pub mod legacy;
 pub mod lenient;
+pub mod log;
 pub mod rate_limits;
 mod rfc3339;
 pub mod span;
@@ -65,6 +66,10 @@ pub use event::{
 };
 pub use feedback::{Feedback, UserReport};
 pub use lenient::{LenientEvent, Removed, Report};
+pub use log::{
+    read_log_item, Log, LogAttribute, LogBatch, LogItemError, LogLevel, LogLimits,
+    LogSeverityNumber, ReadLog, LOG_CONTENT_TYPE,
+};
 pub use rate_limits::{RateLimit, RateLimitScope, RateLimits};
 pub use span::Span;
 pub use span_id::{ParseIdError, SpanId, SpanStatus, TraceId};

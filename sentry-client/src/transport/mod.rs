@@ -19,6 +19,7 @@ use crate::protocol::{Envelope, Scheme};
 use crate::ClientOptions;
 
 mod http;
+pub(crate) mod spotlight;
 mod udp;
 
 pub use http::HttpTransport;

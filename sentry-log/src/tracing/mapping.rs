@@ -1,7 +1,7 @@
 //! [`EventMapping`]: what a custom mapper of the `tracing` layer makes of an event (see
 //! [`SentryLayer::event_mapper`](super::SentryLayer::event_mapper)).
 
-use sentry_client::protocol::{Breadcrumb, Event};
+use sentry_client::protocol::{Breadcrumb, Event, Log};
 use sentry_client::Hub;
 
 /// What an [`event_mapper`](super::SentryLayer::event_mapper) turns a `tracing` event
@@ -18,6 +18,8 @@ pub enum EventMapping {
     Breadcrumb(Breadcrumb),
     /// Captured on the current hub.
     Event(Box<Event>),
+    /// Sent as a structured log (see [`log_from_event`](super::log_from_event)).
+    Log(Log),
     /// Several of the above, in order (a `Combined` inside is flattened).
     Combined(CombinedEventMapping),
 }
@@ -56,6 +58,7 @@ pub(crate) fn apply(hub: &Hub, mapping: EventMapping) {
         EventMapping::Event(e) => {
             hub.capture_event(*e);
         }
+        EventMapping::Log(l) => hub.capture_log(l),
         EventMapping::Combined(list) => {
             for m in list.into_vec() {
                 apply(hub, m);

@@ -32,7 +32,9 @@
 //! fields as last recorded. An `error` field recorded as a `dyn Error`
 //! (`error = &e as &dyn std::error::Error`) makes an exception event with the whole
 //! chain; failing that, the first field recorded as an error does. **Breadcrumbs**
-//! carry the fields as `data`.
+//! carry the fields as `data`. **Logs** ([`LogFilter::Log`]) carry the fields and the
+//! enclosing spans' fields as attributes (an event's field wins over a span's, an inner
+//! span's over an outer one's).
 //!
 //! **Spans** become performance spans when the client traces (`traces_sample_rate`, a
 //! `traces_sampler`) or run inside a span already (a sentry-tower request): a root span
@@ -50,9 +52,11 @@
 //! level check here.
 
 mod fields;
+mod logs;
 mod mapping;
 mod spans;
 
+pub use self::logs::log_from_event;
 pub use self::mapping::{CombinedEventMapping, EventMapping};
 
 use std::fmt;
@@ -229,6 +233,11 @@ impl<S> SentryLayer<S> {
                 std::mem::replace(&mut fields, EventFields::new(false))
             };
             hub.add_breadcrumb(crumb_from_fields(event, crumb_fields));
+        }
+        if mapping.contains(LogFilter::Log) {
+            let mut log_fields = EventFields::new(false);
+            event.record(&mut log_fields);
+            hub.capture_log(logs::log_from_fields(event, log_fields, Some(&ctx)));
         }
         if wants_event {
             hub.capture_event(event_from_fields(event, fields, Some(&ctx)));

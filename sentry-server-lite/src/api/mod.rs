@@ -15,6 +15,7 @@ pub mod attachments;
 pub mod feedback;
 pub mod issues;
 pub mod json;
+pub mod logs;
 pub mod projects;
 pub mod request;
 pub mod teams;
@@ -201,6 +202,7 @@ pub fn routes() -> Router<AppState> {
         .merge(alerts::routes())
         .merge(attachments::routes())
         .merge(feedback::routes())
+        .merge(logs::routes())
 }
 
 const MAX_PAGE: u64 = 100;

@@ -19,6 +19,7 @@
 //! - [`settings`]: server settings (sign-up); [`throttle`]: the failed-login throttle
 //! - [`alerts`]: alert rules, their deliveries, test notifications
 //! - [`attachments`], [`feedback`]: files sent with events, what users said
+//! - [`logs`]: a project's structured logs, a trace's logs
 
 pub mod alerts;
 pub mod attachments;
@@ -28,6 +29,7 @@ pub mod error;
 pub mod feedback;
 pub mod issues;
 pub mod keys;
+pub mod logs;
 pub mod members;
 pub mod projects;
 pub mod refs;

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod admin;
+pub mod log_args;
 mod output;
 mod serve;
 
@@ -344,6 +345,9 @@ pub struct ServeArgs {
     /// Alerts: the SMTP relay, private networks.
     #[command(flatten)]
     pub alerts: crate::alerts::AlertArgs,
+    /// Structured logs and the Spotlight listener.
+    #[command(flatten)]
+    pub logs: log_args::LogArgs,
 }
 
 /// Options of `quickstart`.

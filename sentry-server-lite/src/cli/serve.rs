@@ -92,6 +92,7 @@ fn config(db: &Db, args: &ServeArgs) -> anyhow::Result<ServerConfig> {
         ..RetentionPolicy::default()
     };
     args.limits.apply(&mut c);
+    args.logs.apply(&mut c);
     c.writer.queue_capacity = usize::try_from(args.queue_capacity)?;
     c.writer.max_batch = usize::try_from(args.max_batch)?;
     c.alerts = args.alerts.config();
@@ -123,6 +124,9 @@ fn runtime(worker_threads: Option<u16>) -> anyhow::Result<tokio::runtime::Runtim
 fn announce(server: &Server, out: &Output) {
     let url = server.base_url().to_owned();
     tracing::info!(%url, udp = ?server.udp_addr(), "sentry-server-lite listening");
+    if let Some(addr) = server.spotlight_addr() {
+        tracing::info!(%addr, "Spotlight sidecar and live page on http://{addr}/live/");
+    }
     if !out.json {
         out.print(
             &format!("sentry-server-lite listening on {url}"),
@@ -232,7 +236,12 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
 }
 
 pub(super) fn quickstart(db: &Db, args: QuickstartArgs, out: &Output) -> anyhow::Result<()> {
-    let config = config(db, &args.serve)?;
+    let mut config = config(db, &args.serve)?;
+    if args.no_serve {
+        args.serve.logs.apply(&mut config);
+    } else {
+        args.serve.logs.apply_quickstart(&mut config);
+    }
     let store: Arc<dyn Store> = open_store(db)?;
     let (state, password, first_run) = ensure_setup(&*store, &db.data_dir, &args)?;
     runtime(args.serve.worker_threads)?.block_on(async move {

@@ -33,6 +33,7 @@ pub mod facts;
 pub mod feedback;
 pub mod gate;
 pub mod http;
+pub mod logs;
 pub mod scrub;
 pub mod security;
 pub mod trim;
@@ -229,6 +230,9 @@ pub struct Ingestor {
     pub limits: IngestLimits,
     /// Bounded decode slots ([`gate`]).
     pub decode: gate::DecodeGate,
+    /// The live tail: committed events and logs are announced here while anybody
+    /// watches (`crate::live`).
+    pub live: Arc<crate::live::LiveHub>,
 }
 
 impl Ingestor {
@@ -508,6 +512,18 @@ impl Ingestor {
                     self.metrics.item_not_stored(ty);
                 }
             }
+            ItemType::Log => {
+                let item = logs::log_item(
+                    info.key.project_id,
+                    payload,
+                    received,
+                    &sentry_client::protocol::LogLimits::default(),
+                );
+                if item.dropped > 0 {
+                    self.metrics.invalid_parts_removed(item.dropped);
+                }
+                prepared.side.extend(item.record);
+            }
             other => self.metrics.item_not_stored(other),
         }
         Ok(())
@@ -519,6 +535,14 @@ impl Ingestor {
         if prepared.events.is_empty() && prepared.side.is_empty() {
             return Ok(prepared.response_id);
         }
+        let live = self.live.is_watched().then(|| {
+            let events: Vec<_> = prepared
+                .events
+                .iter()
+                .map(crate::live::event_summary)
+                .collect();
+            (events, crate::live::log_summaries(&prepared.side))
+        });
         let receivers = self.writer.write_all(prepared.events, prepared.side)?;
         let wait = async {
             for rx in receivers {
@@ -531,6 +555,9 @@ impl Ingestor {
         tokio::time::timeout(COMMIT_WAIT, wait)
             .await
             .unwrap_or(Err(WriteError::TimedOut))?;
+        if let Some((events, logs)) = live {
+            self.live.committed(&events, &logs);
+        }
         Ok(prepared.response_id)
     }
 
@@ -610,5 +637,5 @@ fn envelope_error(e: EnvelopeError) -> IngestError {
 /// Which items the key's rate limit counts (events; an envelope of other items counts
 /// as one).
 fn is_rate_limited(ty: &ItemType) -> bool {
-    *ty == ItemType::Event
+    matches!(ty, ItemType::Event | ItemType::Log)
 }

@@ -299,6 +299,7 @@ pub fn delete_project<D: Database + ?Sized>(db: &D, project_id: i64) -> StoreRes
             "DELETE FROM events WHERE project_id = $1",
             args![project_id],
         )?;
+        super::logs::delete_project(c, project_id)?;
         c.exec(
             "DELETE FROM bookmarks WHERE issue_id IN \
              (SELECT id FROM issues WHERE project_id = $1)",

@@ -324,6 +324,24 @@ const TABLES: &[Spec] = &[
         ],
         "id",
     ),
+    (
+        "logs",
+        &[
+            ("id", Int),
+            ("project_id", Int),
+            ("timestamp", Int),
+            ("received", Int),
+            ("level", Text),
+            ("severity", Int),
+            ("body", Text),
+            ("trace_id", Text),
+            ("span_id", Text),
+            ("release", Text),
+            ("environment", Text),
+            ("attributes", Text),
+        ],
+        "id",
+    ),
 ];
 
 #[derive(Clone, Debug, PartialEq)]

@@ -30,6 +30,7 @@ mod browse;
 pub mod copy;
 mod core;
 pub mod feedback;
+pub mod logs;
 pub mod outbox;
 pub mod plan;
 pub mod postgres;

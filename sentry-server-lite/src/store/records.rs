@@ -8,6 +8,7 @@
 //! a failed batch is retried record by record like its events
 //! ([`BatchOutcome`] answers each one).
 
+use super::logs::NewLog;
 use super::sql::Conn;
 use super::{StoreResult, WriteOutcome};
 
@@ -20,6 +21,8 @@ pub enum SideRecord {
     Attachment(super::attachments::NewAttachment),
     /// What a user said (`feedback`, `user_report`, the legacy endpoint).
     Feedback(super::feedback::NewFeedback),
+    /// The logs of one `log` item (all of one project), see `store::logs`.
+    Logs(Vec<NewLog>),
 }
 
 impl SideRecord {
@@ -28,6 +31,7 @@ impl SideRecord {
         match self {
             SideRecord::Attachment(a) => a.project_id,
             SideRecord::Feedback(f) => f.project_id,
+            SideRecord::Logs(logs) => logs.first().map_or(0, |l| l.project_id),
         }
     }
 }
@@ -39,6 +43,7 @@ pub fn write(c: &mut dyn Conn, records: &[SideRecord]) -> StoreResult<()> {
         match record {
             SideRecord::Attachment(a) => super::attachments::insert(c, a)?,
             SideRecord::Feedback(f) => super::feedback::insert(c, f)?,
+            SideRecord::Logs(logs) => super::logs::insert(c, logs)?,
         }
     }
     Ok(())

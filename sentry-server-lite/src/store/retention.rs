@@ -3,7 +3,8 @@
 //! every event has expired go with their tag counts; attachments and user feedback go
 //! at the events' age, attachments also an hour after their event went (see
 //! `store::attachments::delete_expired`); so do audit-log rows past
-//! `policy.audit_max_age_days` (not counted in the answer, which counts events).
+//! `policy.audit_max_age_days`, and structured logs past their age and per-project cap
+//! (`store::logs`; none of these counted in the answer, which counts events).
 
 use super::sql::{args, write, Conn, Database};
 use super::{RetentionPolicy, StoreResult};
@@ -80,6 +81,9 @@ pub fn delete_expired(
     super::attachments::delete_expired(c, event_cutoff, now_ms, budget)?;
     if let Some(cutoff) = event_cutoff {
         super::feedback::delete_expired(c, cutoff, budget)?;
+    }
+    if deleted < budget {
+        super::logs::delete_expired(c, policy, now_ms, budget - deleted)?;
     }
     if policy.audit_max_age_days > 0 {
         let cutoff = now_ms - (policy.audit_max_age_days.min(1 << 20) as i64) * 86_400_000;

@@ -357,6 +357,11 @@ pub struct RetentionPolicy {
     /// Audit-log rows older than this many days are deleted (at most `max_deletions`
     /// per pass); 0 keeps all.
     pub audit_max_age_days: u64,
+    /// Structured logs older than this many days (by receive time) are deleted; 0
+    /// keeps all.
+    pub log_max_age_days: u64,
+    /// Only the newest this-many logs of each project are kept; 0 keeps all.
+    pub max_logs_per_project: u64,
 }
 
 impl Default for RetentionPolicy {
@@ -366,6 +371,8 @@ impl Default for RetentionPolicy {
             max_events_per_issue: 1000,
             max_deletions: 20_000,
             audit_max_age_days: 90,
+            log_max_age_days: 14,
+            max_logs_per_project: 2_000_000,
         }
     }
 }

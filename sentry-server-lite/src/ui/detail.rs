@@ -77,6 +77,8 @@ pub struct EventInfo {
     event_id: String,
     received: When,
     view: EventView,
+    /// The logs of the event's trace (issue #20), for who may read the project.
+    trace_logs: Option<super::logs::TraceLogs>,
     attachments: Vec<AttachmentRow>,
 }
 
@@ -248,6 +250,28 @@ fn build(
         (Some(e), false) => attachment_rows(store, issue.id, project.id, &e.event_id)?,
         _ => Vec::new(),
     };
+    let event = match event {
+        Some(e) => {
+            let parsed = sentry_client::protocol::Event::from_slice_lenient(&e.body);
+            let trace = parsed
+                .contexts
+                .get("trace")
+                .and_then(|t| t.get("trace_id"))
+                .and_then(|t| t.as_str());
+            let trace_logs = match project_visible && !shared {
+                true => super::logs::trace_logs(store, &viewer.who, &project, trace)?,
+                false => None,
+            };
+            Some(EventInfo {
+                received: When::new(e.received_ms, now),
+                view: EventView::from_event(&parsed),
+                event_id: e.event_id,
+                trace_logs,
+                attachments,
+            })
+        }
+        None => None,
+    };
     Ok(IssuePage {
         chrome: Chrome::new(issue.title.clone(), viewer),
         short_id: format!("{}-{}", project.slug.to_uppercase(), issue.id),
@@ -258,12 +282,7 @@ fn build(
         spark_weeks: sparkline::svg(&weeks, Window::TwoWeeks.label()),
         buttons,
         share_url,
-        event: event.map(|e| EventInfo {
-            received: When::new(e.received_ms, now),
-            view: EventView::parse(&e.body),
-            event_id: e.event_id,
-            attachments,
-        }),
+        event,
         nav,
         tags: if project_visible || !shared {
             tags

@@ -23,6 +23,7 @@ pub mod feedback;
 pub mod form;
 pub mod invite;
 pub mod issues;
+pub mod logs;
 pub mod projects;
 pub mod session;
 pub mod settings;
@@ -64,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(alerts::routes())
         .merge(feedback::routes())
+        .merge(logs::routes())
         .merge(account::routes())
         .route("/static/style.css", get(style_css))
         .route("/static/app.js", get(app_js))

@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod browse;
 pub mod core;
 pub mod feedback;
+pub mod logs;
 
 use sentry_server_lite::store::{NewEvent, Store, StoreResult, WriteOutcome};
 
@@ -80,6 +81,7 @@ macro_rules! store_suite_tests {
             browse::tokens_are_listed_and_deleted_per_user,
             alerts::batches_queue_alerts_and_claims_are_exclusive,
             feedback::attachments_and_feedback_follow_their_events,
+            logs::logs_are_written_filtered_paged_and_retained,
         );
     };
     (@cases $open:ident; $($module:ident :: $case:ident),* $(,)?) => {

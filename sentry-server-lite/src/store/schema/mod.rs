@@ -3,5 +3,6 @@
 
 pub mod alerts;
 pub mod feedback;
+pub mod logs;
 pub mod postgres;
 pub mod sqlite;

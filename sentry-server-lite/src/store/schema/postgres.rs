@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alerts",
         super::alerts::POSTGRES,
     ),
+    (super::logs::POSTGRES_VERSION, "logs", super::logs::POSTGRES),
     (
         super::feedback::POSTGRES_VERSION,
         "feedback_attachments",
@@ -90,6 +91,7 @@ pub const TABLES: &[(&str, bool)] = &[
     ("alert_rules", true),
     ("alert_deliveries", true),
     ("alert_volume", false),
+    ("logs", true),
 ];
 
 /// Tag counts of committed batches not yet added to `issue_tags` (see

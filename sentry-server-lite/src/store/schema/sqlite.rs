@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alerts",
         super::alerts::SQLITE,
     ),
+    (super::logs::SQLITE_VERSION, "logs", super::logs::SQLITE),
     (
         super::feedback::SQLITE_VERSION,
         "feedback_attachments",
