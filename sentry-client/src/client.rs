@@ -168,10 +168,35 @@ impl Client {
 
     /// Waits until every queued event is sent (or settled: dropped, spooled) or the
     /// timeout passes (default: `shutdown_timeout`). Returns whether everything settled.
+    /// Request-mode session aggregates are sent first.
     pub fn flush(&self, timeout: Option<Duration>) -> bool {
         match &self.worker {
-            Some(w) => w.flush(timeout.unwrap_or(self.options.shutdown_timeout)),
+            Some(w) => {
+                self.flush_sessions();
+                w.flush(timeout.unwrap_or(self.options.shutdown_timeout))
+            }
             None => true,
+        }
+    }
+
+    /// Queues a session job (internal category `session`).
+    pub(crate) fn submit_session(&self, job: crate::session::SessionJob) {
+        if let Some(w) = &self.worker {
+            w.submit(Job::Session(job), DataCategory::Session);
+        }
+    }
+
+    /// Queues a check-in (category `monitor`); `false` if it was not queued.
+    pub(crate) fn submit_check_in(&self, check_in: crate::protocol::MonitorCheckIn) -> bool {
+        match &self.worker {
+            Some(w) => w.submit(Job::CheckIn(Box::new(check_in)), DataCategory::Monitor),
+            None => false,
+        }
+    }
+
+    fn flush_sessions(&self) {
+        if self.options.session_mode == crate::session::SessionMode::Request {
+            self.submit_session(crate::session::SessionJob::Flush);
         }
     }
 
@@ -180,7 +205,10 @@ impl Client {
     /// everything was settled in time.
     pub fn close(&self, timeout: Option<Duration>) -> bool {
         match &self.worker {
-            Some(w) => w.close(timeout.unwrap_or(self.options.shutdown_timeout)),
+            Some(w) => {
+                self.flush_sessions();
+                w.close(timeout.unwrap_or(self.options.shutdown_timeout))
+            }
             None => true,
         }
     }

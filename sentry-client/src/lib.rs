@@ -90,6 +90,8 @@ mod hub;
 #[cfg(feature = "client")]
 pub mod integrations;
 #[cfg(feature = "client")]
+mod monitor;
+#[cfg(feature = "client")]
 mod options;
 #[cfg(feature = "client")]
 pub mod panic;
@@ -99,6 +101,8 @@ mod pipeline;
 mod random;
 #[cfg(feature = "client")]
 mod scope;
+#[cfg(feature = "client")]
+mod session;
 #[cfg(feature = "client")]
 mod sync;
 #[cfg(feature = "client")]
@@ -122,9 +126,13 @@ pub use crate::hub::{Hub, IntoBreadcrumbs, ScopeGuard};
 #[cfg(feature = "client")]
 pub use crate::integrations::Integration;
 #[cfg(feature = "client")]
+pub use crate::monitor::{capture_check_in, monitor, MonitorOutcome};
+#[cfg(feature = "client")]
 pub use crate::options::{BeforeCallback, ClientOptions, IntoDsn};
 #[cfg(feature = "client")]
 pub use crate::scope::{EventProcessor, Scope, ScopeSeed};
+#[cfg(feature = "client")]
+pub use crate::session::{end_session, end_session_with_status, start_session, SessionMode};
 #[cfg(feature = "client")]
 pub use crate::transport::{Transport, TransportFactory};
 #[cfg(feature = "client")]

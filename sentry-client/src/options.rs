@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::integrations::Integration;
 use crate::protocol::{Breadcrumb, Dsn, DsnError, Event};
+use crate::session::SessionMode;
 use crate::transport::TransportFactory;
 
 /// A `before_send` / `before_breadcrumb` callback: edit the value or drop it with `None`.
@@ -105,9 +106,13 @@ pub struct ClientOptions {
     /// Kept for code written for the official crate; does nothing yet (this SDK has no
     /// performance tracing). Default: 0.0.
     pub traces_sample_rate: f32,
-    /// Kept for code written for the official crate; does nothing yet (no release-health
-    /// sessions). Default: true.
+    /// Start a release-health session automatically: in [`SessionMode::Application`]
+    /// one for the process run (started by `init`, ended when its guard drops), in
+    /// [`SessionMode::Request`] one per request in `sentry-tower`. Needs a `release`.
+    /// Default: false (as in the official crate).
     pub auto_session_tracking: bool,
+    /// How sessions are tracked and sent (see [`SessionMode`]). Default: application.
+    pub session_mode: SessionMode,
     /// Datagrams per second a UDP transport sends at most (there are no rate-limit
     /// answers over UDP). Default: 10,000.
     pub udp_max_per_second: u32,
@@ -154,7 +159,8 @@ impl Default for ClientOptions {
             accept_invalid_certs: false,
             user_agent: Cow::Owned(crate::transport::sdk_ident()),
             traces_sample_rate: 0.0,
-            auto_session_tracking: true,
+            auto_session_tracking: false,
+            session_mode: SessionMode::Application,
             udp_max_per_second: 10_000,
             send_client_reports: true,
             client_report_interval: Duration::from_secs(30),
@@ -398,10 +404,15 @@ impl ClientOptions {
         self
     }
 
-    /// Sets [`auto_session_tracking`](field@ClientOptions::auto_session_tracking) (no
-    /// effect yet).
+    /// Sets [`auto_session_tracking`](field@ClientOptions::auto_session_tracking).
     pub fn auto_session_tracking(mut self, enabled: bool) -> Self {
         self.auto_session_tracking = enabled;
+        self
+    }
+
+    /// Sets [`session_mode`](field@ClientOptions::session_mode).
+    pub fn session_mode(mut self, session_mode: SessionMode) -> Self {
+        self.session_mode = session_mode;
         self
     }
 

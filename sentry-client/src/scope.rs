@@ -93,6 +93,8 @@ pub struct Scope {
     pub(crate) contexts: Arc<Map<String, Value>>,
     pub(crate) breadcrumbs: BreadcrumbRing,
     pub(crate) processors: Arc<Vec<Arc<EventProcessor>>>,
+    /// The release-health session events captured in this scope count on.
+    pub(crate) session: Option<Arc<crate::session::SessionHandle>>,
 }
 
 impl fmt::Debug for Scope {
@@ -108,6 +110,7 @@ impl fmt::Debug for Scope {
             .field("contexts", &self.contexts)
             .field("breadcrumbs", &self.breadcrumbs)
             .field("processors", &self.processors.len())
+            .field("session", &self.session)
             .finish()
     }
 }

@@ -139,7 +139,24 @@ fn request_hub<B>(config: &Config, req: &Request<B>) -> Option<Arc<Hub>> {
         }),
         extra_sensitive: Arc::clone(&config.extra_sensitive),
     };
-    Some(Arc::new(Hub::fork_lazily(parent, Some(Arc::new(info)))))
+    let hub = Arc::new(Hub::fork_lazily(parent, Some(Arc::new(info))));
+    if request_sessions(options) {
+        hub.start_session();
+    }
+    Some(hub)
+}
+
+/// Whether each request is a release-health session (`auto_session_tracking` in
+/// request mode); it ends when the response is ready, `crashed` after a panic.
+fn request_sessions(options: &sentry_client::ClientOptions) -> bool {
+    options.auto_session_tracking && options.session_mode == sentry_client::SessionMode::Request
+}
+
+/// Ends the request's session, if the request has one.
+fn end_request_session(hub: &Hub) {
+    if hub.client().is_some_and(|c| request_sessions(c.options())) {
+        hub.end_session();
+    }
 }
 
 pin_project_lite::pin_project! {
@@ -185,6 +202,9 @@ where
             },
             KindProj::Failed => {
                 this.kind.set(Kind::Done);
+                if let Some(hub) = this.hub.as_ref() {
+                    end_request_session(hub);
+                }
                 return Poll::Ready(Ok(internal_server_error()));
             }
             KindProj::Done => panic!("ResponseFuture polled after completion"),
@@ -204,6 +224,9 @@ where
                         hub.capture_event(status_event(status, name.as_deref()));
                     }
                 }
+                if let Some(hub) = this.hub.as_ref() {
+                    end_request_session(hub);
+                }
                 Poll::Ready(result)
             }
             Err(payload) => {
@@ -213,6 +236,7 @@ where
                 }
                 if let Some(hub) = this.hub {
                     report_panic(hub, payload.as_ref());
+                    end_request_session(hub);
                 }
                 Poll::Ready(Ok(internal_server_error()))
             }

@@ -36,7 +36,9 @@ pub mod envelope;
 pub mod event;
 pub mod legacy;
 pub mod lenient;
+pub mod monitor;
 pub mod rate_limits;
+pub mod session;
 pub mod span_id;
 pub mod template;
 pub mod values;
@@ -57,7 +59,15 @@ pub use event::{
     Message, Request, Sdk, SdkPackage, Stacktrace, Template, Thread, User,
 };
 pub use lenient::{LenientEvent, Removed, Report};
+pub use monitor::{
+    CheckIn, CrontabParseError, MonitorCheckIn, MonitorCheckInStatus, MonitorConfig,
+    MonitorIntervalUnit, MonitorSchedule,
+};
 pub use rate_limits::{RateLimit, RateLimitScope, RateLimits};
+pub use session::{
+    ParseSessionStatusError, SessionAggregateItem, SessionAggregates, SessionAttributes,
+    SessionStatus, SessionUpdate,
+};
 pub use span_id::{ParseIdError, SpanId, SpanStatus, TraceId};
 pub use values::{Level, PairList, ParseLevelError, ThreadId, Timestamp, Values};
 pub use wire::Wire;

@@ -29,6 +29,10 @@ pub(crate) enum Job {
     Event(PendingEvent),
     /// A ready envelope to send as is.
     Envelope(Box<Envelope>),
+    /// A release-health session update, end or flush.
+    Session(crate::session::SessionJob),
+    /// A cron monitor check-in, serialized on the worker.
+    CheckIn(Box<crate::protocol::MonitorCheckIn>),
 }
 
 /// State shared between the caller side and the worker thread.

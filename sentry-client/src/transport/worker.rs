@@ -29,6 +29,7 @@ use super::spool::{Spool, SpoolEntry};
 use super::{SendResult, Transport};
 use crate::pipeline::Pipeline;
 use crate::protocol::{DataCategory, DiscardReason, Envelope, ItemType, Limits};
+use crate::session::{SessionMode, SessionWorker};
 use crate::ClientOptions;
 
 /// An envelope on its way out.
@@ -78,6 +79,7 @@ pub(crate) struct WorkerState {
     probing: bool,
     next_retry: Option<Instant>,
     last_report: Instant,
+    sessions: SessionWorker,
 }
 
 impl WorkerState {
@@ -116,6 +118,7 @@ impl WorkerState {
             probing: false,
             next_retry,
             last_report: Instant::now(),
+            sessions: SessionWorker::default(),
         }
     }
 
@@ -167,18 +170,48 @@ impl WorkerState {
         self.shutdown(rx).await;
     }
 
-    fn on_job(&mut self, job: Job) {
+    /// The envelope a job makes, or `None` when it makes none (the job is settled).
+    fn job_envelope(&mut self, job: Job) -> Option<Envelope> {
         let envelope = match job {
-            Job::Event(pending) => match self.pipeline.process(pending) {
-                Ok(event) => self.pipeline.envelope(&event),
-                Err(reason) => {
-                    self.shared.log(format_args!("event dropped ({reason})"));
-                    self.shared.discards.record(reason, DataCategory::Error, 1);
+            Job::Event(pending) => {
+                let session = pending.scope.as_ref().and_then(|s| s.scope.session.clone());
+                match self.pipeline.process(pending) {
+                    Ok(event) => {
+                        let mut envelope = self.pipeline.envelope(&event);
+                        if let Some(session) = session {
+                            session.record_event(&event);
+                            if self.options.session_mode == SessionMode::Application {
+                                envelope
+                                    .items
+                                    .extend(session.take_update().map(|u| u.to_item()));
+                            }
+                        }
+                        envelope
+                    }
+                    Err(reason) => {
+                        self.shared.log(format_args!("event dropped ({reason})"));
+                        self.shared.discards.record(reason, DataCategory::Error, 1);
+                        self.shared.settle(1);
+                        return None;
+                    }
+                }
+            }
+            Job::Envelope(env) => *env,
+            Job::Session(job) => match self.sessions.on_job(job, &self.options) {
+                Some(env) => env,
+                None => {
                     self.shared.settle(1);
-                    return;
+                    return None;
                 }
             },
-            Job::Envelope(env) => *env,
+            Job::CheckIn(check_in) => crate::monitor::envelope(*check_in, &self.options),
+        };
+        Some(envelope)
+    }
+
+    fn on_job(&mut self, job: Job) {
+        let Some(envelope) = self.job_envelope(job) else {
+            return;
         };
         self.dispatch(Outgoing {
             envelope: Arc::new(envelope),
@@ -514,16 +547,8 @@ impl WorkerState {
         rx.close();
         // Jobs never started: finish them; with a spool they are kept, else counted.
         while let Ok(job) = rx.try_recv() {
-            let envelope = match job {
-                Job::Event(pending) => match self.pipeline.process(pending) {
-                    Ok(event) => self.pipeline.envelope(&event),
-                    Err(reason) => {
-                        self.shared.discards.record(reason, DataCategory::Error, 1);
-                        self.shared.settle(1);
-                        continue;
-                    }
-                },
-                Job::Envelope(env) => *env,
+            let Some(envelope) = self.job_envelope(job) else {
+                continue;
             };
             self.leave_behind(Outgoing {
                 envelope: Arc::new(envelope),
