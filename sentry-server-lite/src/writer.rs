@@ -1,8 +1,9 @@
 //! The single writer: durable group commit.
 //!
-//! Handlers hand prepared events through a bounded queue to one thread, which takes
-//! everything waiting (up to `max_batch`), commits it in one transaction and only then
-//! answers each handler. Many concurrent requests thus share one commit (and one fsync),
+//! Handlers hand prepared events, and the records written beside them
+//! ([`SideRecord`]: logs, sessions, ...), through a bounded queue to one thread, which
+//! takes everything waiting (up to `max_batch`), commits it in one transaction and only
+//! then answers each handler. Many concurrent requests thus share one commit (and one fsync),
 //! and an event is acknowledged only once it is on disk. A full queue is refused at once
 //! (the handler answers 503 with `Retry-After`): memory stays bounded under overload.
 //!
@@ -22,7 +23,7 @@ use tokio::sync::oneshot;
 
 use crate::config::WriterConfig;
 use crate::metrics::Metrics;
-use crate::store::{NewEvent, Store, StoreError, WriteOutcome};
+use crate::store::{NewEvent, SideRecord, Store, StoreError, WriteOutcome};
 
 /// Why an event could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -46,10 +47,28 @@ pub enum WriteError {
     TimedOut,
 }
 
-type Reply = oneshot::Sender<Result<WriteOutcome, WriteError>>;
+/// What the writer answers for one queued item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// An event, and what became of it.
+    Event(WriteOutcome),
+    /// A side record, committed.
+    Record,
+}
+
+type Reply = oneshot::Sender<Result<Written, WriteError>>;
+
+/// A receiver of the writer's answer for one queued item.
+pub type Answer = oneshot::Receiver<Result<Written, WriteError>>;
+
+enum Work {
+    // Boxed: a queued side record is far smaller than an event.
+    Event(Box<NewEvent>),
+    Record(SideRecord),
+}
 
 struct Job {
-    event: NewEvent,
+    work: Work,
     reply: Option<Reply>,
 }
 
@@ -108,19 +127,26 @@ impl Writer {
         ))
     }
 
-    /// Queues events and returns receivers for their outcomes; nothing is queued unless
-    /// there is room for all of them (an envelope is accepted whole or not at all).
+    /// Queues events and side records and returns receivers for their outcomes (the
+    /// events' first); nothing is queued unless there is room for all of them (an
+    /// envelope is accepted whole or not at all).
     pub fn write_all(
         &self,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<oneshot::Receiver<Result<WriteOutcome, WriteError>>>, WriteError> {
-        if self.tx.len() + events.len() > self.capacity {
+        side: Vec<SideRecord>,
+    ) -> Result<Vec<Answer>, WriteError> {
+        let n = events.len() + side.len();
+        if self.tx.len() + n > self.capacity {
             return Err(WriteError::QueueFull);
         }
-        let mut receivers = Vec::with_capacity(events.len());
-        for event in events {
+        let mut receivers = Vec::with_capacity(n);
+        let work = events
+            .into_iter()
+            .map(|e| Work::Event(Box::new(e)))
+            .chain(side.into_iter().map(Work::Record));
+        for work in work {
             let (reply, rx) = oneshot::channel();
-            self.enqueue(event, Some(reply))?;
+            self.enqueue(work, Some(reply))?;
             receivers.push(rx);
         }
         Ok(receivers)
@@ -128,11 +154,16 @@ impl Writer {
 
     /// Queues an event without waiting for the outcome (UDP has nobody to answer).
     pub fn write_detached(&self, event: NewEvent) -> Result<(), WriteError> {
-        self.enqueue(event, None)
+        self.enqueue(Work::Event(Box::new(event)), None)
     }
 
-    fn enqueue(&self, event: NewEvent, reply: Option<Reply>) -> Result<(), WriteError> {
-        self.tx.try_send(Job { event, reply }).map_err(|e| match e {
+    /// Queues a side record without waiting for the outcome.
+    pub fn write_record_detached(&self, record: SideRecord) -> Result<(), WriteError> {
+        self.enqueue(Work::Record(record), None)
+    }
+
+    fn enqueue(&self, work: Work, reply: Option<Reply>) -> Result<(), WriteError> {
+        self.tx.try_send(Job { work, reply }).map_err(|e| match e {
             TrySendError::Full(_) => WriteError::QueueFull,
             TrySendError::Disconnected(_) => WriteError::Closed,
         })
@@ -216,11 +247,26 @@ impl Drop for ClearOnExit {
 
 fn commit(store: &dyn Store, batch: &mut Vec<Job>, metrics: &Metrics) {
     let started = Instant::now();
-    let (events, replies): (Vec<NewEvent>, Vec<Option<Reply>>) =
-        batch.drain(..).map(|j| (j.event, j.reply)).unzip();
+    let mut events = Vec::new();
+    let mut side = Vec::new();
+    let mut event_replies = Vec::new();
+    let mut side_replies = Vec::new();
+    for job in batch.drain(..) {
+        match job.work {
+            Work::Event(e) => {
+                events.push(*e);
+                event_replies.push(job.reply);
+            }
+            Work::Record(r) => {
+                side.push(r);
+                side_replies.push(job.reply);
+            }
+        }
+    }
     // A panic in the store fails this batch (answered below), not the writer thread.
-    let written =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.write_batch(&events)));
+    let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.write_records(&events, &side)
+    }));
     let failure = match &written {
         Err(panic) => Some(
             panic
@@ -229,41 +275,68 @@ fn commit(store: &dyn Store, batch: &mut Vec<Job>, metrics: &Metrics) {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "panic in the store".into()),
         ),
-        Ok(o) if o.len() != events.len() => {
-            Some(format!("{} outcomes for {} events", o.len(), events.len()))
-        }
+        Ok(o) if o.events.len() != events.len() || o.side.len() != side.len() => Some(format!(
+            "{} outcomes for {} events and {} for {} records",
+            o.events.len(),
+            events.len(),
+            o.side.len(),
+            side.len()
+        )),
         Ok(_) => None,
     };
     metrics
         .commit_seconds
         .observe(started.elapsed().as_secs_f64());
-    metrics.batch_size.observe(events.len() as f64);
-    let outcomes: Vec<Result<WriteOutcome, WriteError>> = match (written, failure) {
-        (Ok(outcomes), None) => outcomes
-            .into_iter()
-            .map(|o| o.map_err(WriteError::from))
-            .collect(),
+    metrics
+        .batch_size
+        .observe((events.len() + side.len()) as f64);
+    let (event_outcomes, side_outcomes): (Vec<Result<Written, WriteError>>, Vec<_>) = match (
+        written, failure,
+    ) {
+        (Ok(outcome), None) => (
+            outcome
+                .events
+                .into_iter()
+                .map(|o| o.map(Written::Event).map_err(WriteError::from))
+                .collect(),
+            outcome
+                .side
+                .into_iter()
+                .map(|o| o.map(|()| Written::Record).map_err(WriteError::from))
+                .collect(),
+        ),
         (_, failure) => {
             let why = failure.unwrap_or_default();
-            tracing::error!(error = %why, events = events.len(), "batch failed");
-            events
-                .iter()
-                .map(|_| Err(WriteError::Failed(why.clone())))
-                .collect()
+            tracing::error!(error = %why, events = events.len(), records = side.len(), "batch failed");
+            let failed = |n: usize| -> Vec<Result<Written, WriteError>> {
+                (0..n)
+                    .map(|_| Err(WriteError::Failed(why.clone())))
+                    .collect()
+            };
+            (failed(events.len()), failed(side.len()))
         }
     };
-    for (outcome, reply) in outcomes.into_iter().zip(replies) {
+    for (outcome, reply) in event_outcomes.into_iter().zip(event_replies) {
         match &outcome {
-            Ok(WriteOutcome::Stored { .. }) => {
-                metrics.events_accepted.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(WriteOutcome::Duplicate) => {
+            Ok(Written::Event(WriteOutcome::Duplicate)) => {
                 metrics.events_duplicate.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(_) => {
+                metrics.events_accepted.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
                 metrics.reject("storage_error");
                 tracing::error!(error = %e, "failed to store an event");
             }
+        }
+        if let Some(reply) = reply {
+            let _ = reply.send(outcome);
+        }
+    }
+    for (outcome, reply) in side_outcomes.into_iter().zip(side_replies) {
+        if let Err(e) = &outcome {
+            metrics.reject("storage_error");
+            tracing::error!(error = %e, "failed to store a record");
         }
         if let Some(reply) = reply {
             let _ = reply.send(outcome);
@@ -323,22 +396,27 @@ mod tests {
         let (writer, thread) =
             Writer::spawn(store.clone(), &config, metrics.clone()).expect("spawn");
         // An envelope that does not fit the queue is refused whole, nothing queued.
-        let refused = writer.write_all(vec![event(pid, "a"), event(pid, "b"), event(pid, "c")]);
+        let refused = writer.write_all(
+            vec![event(pid, "a"), event(pid, "b"), event(pid, "c")],
+            Vec::new(),
+        );
         assert!(matches!(refused, Err(WriteError::QueueFull)));
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("rt");
-        let mut receivers = writer.write_all(vec![event(pid, "d")]).expect("queue");
+        let mut receivers = writer
+            .write_all(vec![event(pid, "d")], Vec::new())
+            .expect("queue");
         let outcome = rt
             .block_on(receivers.remove(0))
             .expect("answer")
             .expect("write");
         assert!(matches!(
             outcome,
-            WriteOutcome::Stored {
+            Written::Event(WriteOutcome::Stored {
                 new_issue: true,
                 ..
-            }
+            })
         ));
         // Acknowledged means committed: visible to another connection at once.
         assert!(store.event(pid, "d").expect("read").is_some());

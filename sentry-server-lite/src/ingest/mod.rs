@@ -51,8 +51,8 @@ use crate::clock::now_ms;
 use crate::config::IngestLimits;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
-use crate::store::{NewEvent, Store, StoreError, WriteOutcome};
-use crate::writer::{WriteError, Writer};
+use crate::store::{NewEvent, SideRecord, Store, StoreError};
+use crate::writer::{WriteError, Writer, Written};
 use auth::{check_key, Credentials, KeyCache, KeyInfo};
 pub use event::{event_item, parse_event, prepare_event, read_event, EventItem};
 
@@ -204,6 +204,9 @@ pub const COMMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 pub struct Prepared {
     /// The events (usually one).
     pub events: Vec<NewEvent>,
+    /// What the envelope's other items become (logs, sessions, ...), written in the
+    /// same batch as events.
+    pub side: Vec<SideRecord>,
     /// The id for the `{"id": ...}` answer.
     pub response_id: Option<String>,
 }
@@ -354,6 +357,7 @@ impl Ingestor {
         let header_id = payload.header_id();
         let mut prepared = Prepared {
             events: Vec::new(),
+            side: Vec::new(),
             response_id: header_id.map(|u| u.simple().to_string()),
         };
         for (index, (ty, body)) in items.into_iter().enumerate() {
@@ -469,16 +473,16 @@ impl Ingestor {
         Ok(())
     }
 
-    /// Hands prepared events to the writer and waits for their commit (nothing is
-    /// queued unless all of them fit).
+    /// Hands prepared events and side records to the writer and waits for their commit
+    /// (nothing is queued unless all of them fit).
     pub async fn commit(&self, prepared: Prepared) -> Result<Option<String>, IngestError> {
-        if prepared.events.is_empty() {
+        if prepared.events.is_empty() && prepared.side.is_empty() {
             return Ok(prepared.response_id);
         }
-        let receivers = self.writer.write_all(prepared.events)?;
+        let receivers = self.writer.write_all(prepared.events, prepared.side)?;
         let wait = async {
             for rx in receivers {
-                let outcome: Result<WriteOutcome, WriteError> =
+                let outcome: Result<Written, WriteError> =
                     rx.await.unwrap_or(Err(WriteError::Closed));
                 outcome?;
             }
@@ -490,11 +494,14 @@ impl Ingestor {
         Ok(prepared.response_id)
     }
 
-    /// Hands prepared events to the writer without waiting (for transports that have
-    /// nobody to answer, like UDP).
+    /// Hands prepared events and side records to the writer without waiting (for
+    /// transports that have nobody to answer, like UDP).
     pub fn commit_detached(&self, prepared: Prepared) -> Result<(), IngestError> {
         for event in prepared.events {
             self.writer.write_detached(event)?;
+        }
+        for record in prepared.side {
+            self.writer.write_record_detached(record)?;
         }
         Ok(())
     }

@@ -31,6 +31,7 @@ mod core;
 pub mod outbox;
 pub mod plan;
 pub mod postgres;
+pub mod records;
 mod retention;
 pub mod rows;
 pub mod schema;
@@ -40,6 +41,7 @@ mod types;
 
 pub use accounts::AccountStore;
 pub use postgres::{DbTarget, PgStore};
+pub use records::{BatchOutcome, SideRecord};
 pub use sqlite::{SqliteStore, Synchronous};
 pub use types::*;
 
@@ -170,10 +172,16 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     }
 
     // ---- ingestion ------------------------------------------------------------------
-    /// Commits a batch of events in one transaction and returns one outcome per event,
-    /// in order. When the batch transaction fails, backends retry event by event so that
-    /// one bad event cannot fail the others.
-    fn write_batch(&self, events: &[NewEvent]) -> Vec<StoreResult<WriteOutcome>>;
+    /// Commits a batch of events and the records written beside them ([`SideRecord`]:
+    /// logs, sessions, ...) in one transaction and answers each, in order. When the
+    /// batch transaction fails, backends retry event by event and record by record so
+    /// that one bad item cannot fail the others.
+    fn write_records(&self, events: &[NewEvent], side: &[SideRecord]) -> BatchOutcome;
+
+    /// [`Store::write_records`] of events alone: one outcome per event, in order.
+    fn write_batch(&self, events: &[NewEvent]) -> Vec<StoreResult<WriteOutcome>> {
+        self.write_records(events, &[]).events
+    }
 
     /// Why a background thread of the backend (SQLite's WAL checkpointer) has stopped,
     /// if one has: `/healthz` then answers 503 with it. `None` while all is well.

@@ -165,10 +165,10 @@ impl PgStore {
 }
 
 impl Store for PgStore {
-    fn write_batch(&self, events: &[NewEvent]) -> Vec<StoreResult<WriteOutcome>> {
+    fn write_records(&self, events: &[NewEvent], side: &[SideRecord]) -> BatchOutcome {
         self.start_folder();
         let rules = self.alert_rules.current(self, self.key_generation());
-        ingest::write_batch(self, events, &rules)
+        ingest::write_batch(self, events, side, &rules)
     }
 
     fn writer_threads(&self) -> usize {

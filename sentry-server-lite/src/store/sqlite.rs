@@ -194,7 +194,7 @@ fn migrate(conn: &Connection) -> StoreResult<()> {
 }
 
 impl Store for SqliteStore {
-    fn write_batch(&self, events: &[NewEvent]) -> Vec<StoreResult<WriteOutcome>> {
+    fn write_records(&self, events: &[NewEvent], side: &[SideRecord]) -> BatchOutcome {
         let rules = self.alert_rules.current(self, 0);
         // The checkpointer holds the writer off only for a bounded time: past it (a
         // checkpoint stuck on a failing disk) the writer commits without the gate, which
@@ -205,7 +205,7 @@ impl Store for SqliteStore {
         }
         let conn = self.writer.lock();
         self.start_checkpointer(&conn);
-        ingest::write_batch(&conn, events, &rules)
+        ingest::write_batch(&conn, events, side, &rules)
     }
 
     fn background_failure(&self) -> Option<String> {

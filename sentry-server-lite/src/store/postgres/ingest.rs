@@ -23,7 +23,9 @@
 //!
 //! When events of a project with alert rules are in the batch, the statement runs in an
 //! explicit transaction that also writes the alerts it fires
-//! ([`crate::store::outbox::queue`]); other batches stay one implicit statement.
+//! ([`crate::store::outbox::queue`]), and so does a batch with records beside its
+//! events ([`crate::store::records::write`]: logs, sessions, ...); other batches stay one
+//! implicit statement.
 //!
 //! Events the server has stored already (an SDK retrying a send) are rare, so they are not
 //! looked up first: when the statement fails on the events' unique key, the batch is
@@ -41,6 +43,7 @@ use crate::store::alerts::ProjectRules;
 use crate::store::plan::{
     issue_upsert, tag_upsert, BatchPlan, IssueGroup, TagTally, UpsertedIssue,
 };
+use crate::store::records::{BatchOutcome, SideRecord};
 use crate::store::retention;
 use crate::store::schema::postgres::LOCK_RETENTION;
 use crate::store::sql::{self, args};
@@ -93,34 +96,45 @@ const WRITE_BATCH: &str = concat!(
     (SELECT count(*) FROM ev) FROM iss"
 );
 
-/// Commits `events` (see the module documentation); when the batch fails for a reason
-/// other than the database being unavailable, retries event by event so that one bad
-/// event cannot fail the others.
+/// Commits `events` and the `side` records (see the module documentation); when the
+/// batch fails for a reason other than the database being unavailable, retries event by
+/// event and record by record so that one bad item cannot fail the others.
 pub(super) fn write_batch(
     store: &PgStore,
     events: &[NewEvent],
+    side: &[SideRecord],
     rules: &ProjectRules,
-) -> Vec<StoreResult<WriteOutcome>> {
-    if events.is_empty() {
-        return Vec::new();
+) -> BatchOutcome {
+    if events.is_empty() && side.is_empty() {
+        return BatchOutcome::default();
     }
-    match store.with(|c| with_retries(c, events, rules)) {
-        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
-        Err(StoreError::Unavailable(why)) => events
-            .iter()
-            .map(|_| Err(StoreError::Unavailable(why.clone())))
-            .collect(),
+    match store.with(|c| with_retries(c, events, side, rules)) {
+        Ok(outcomes) => BatchOutcome::committed(outcomes, side.len()),
+        Err(StoreError::Unavailable(why)) => {
+            BatchOutcome::all_failed(events.len(), side.len(), || {
+                StoreError::Unavailable(why.clone())
+            })
+        }
         Err(batch_err) => {
-            tracing::warn!(error = %batch_err, "batch commit failed; retrying event by event");
-            events
+            tracing::warn!(error = %batch_err, "batch commit failed; retrying item by item");
+            let events = events
                 .iter()
                 .map(|e| {
                     store
-                        .with(|c| with_retries(c, std::slice::from_ref(e), rules))?
+                        .with(|c| with_retries(c, std::slice::from_ref(e), &[], rules))?
                         .pop()
                         .ok_or_else(|| StoreError::Corrupt("no outcome".into()))
                 })
-                .collect()
+                .collect();
+            let side = side
+                .iter()
+                .map(|r| {
+                    store
+                        .with(|c| with_retries(c, &[], std::slice::from_ref(r), rules))
+                        .map(|_| ())
+                })
+                .collect();
+            BatchOutcome { events, side }
         }
     }
 }
@@ -128,13 +142,14 @@ pub(super) fn write_batch(
 fn with_retries(
     c: &mut Conn,
     events: &[NewEvent],
+    side: &[SideRecord],
     rules: &ProjectRules,
 ) -> StoreResult<Vec<WriteOutcome>> {
     let mut check_stored = false;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match try_batch(c, events, check_stored, rules) {
+        match try_batch(c, events, side, check_stored, rules) {
             Ok(outcomes) => return Ok(outcomes),
             Err(StoreError::Postgres(e)) if attempt < MAX_ATTEMPTS => {
                 match e.code().map(|c| c.code()) {
@@ -162,6 +177,7 @@ fn with_retries(
 fn try_batch(
     c: &mut Conn,
     events: &[NewEvent],
+    side: &[SideRecord],
     check_stored: bool,
     rules: &ProjectRules,
 ) -> StoreResult<Vec<WriteOutcome>> {
@@ -182,23 +198,31 @@ fn try_batch(
     }
     let stored: HashSet<(i64, &str)> = stored_ids.iter().map(|(p, e)| (*p, e.as_str())).collect();
     let plan = BatchPlan::new(events, &stored);
-    if plan.fresh.is_empty() {
+    if plan.fresh.is_empty() && side.is_empty() {
         return plan.outcomes(&[]);
     }
 
     let statement = c.stmt(WRITE_BATCH)?;
-    if !rules.any_for(events) {
+    let alerts = rules.any_for(events);
+    if !alerts && side.is_empty() {
         let rows = batch_query(&mut c.client, &statement, &plan)?;
         return plan.outcomes(&upserted(&rows, &plan)?);
     }
-    // The batch fires alerts: the statement and the outbox rows commit together.
+    // The batch fires alerts or has side records: they commit with the statement.
     let mut tx = c.client.transaction()?;
-    let rows = batch_query(&mut tx, &statement, &plan)?;
-    let issues = upserted(&rows, &plan)?;
+    let issues = if plan.fresh.is_empty() {
+        Vec::new()
+    } else {
+        let rows = batch_query(&mut tx, &statement, &plan)?;
+        upserted(&rows, &plan)?
+    };
     let outcomes = plan.outcomes(&issues)?;
-    let now = crate::clock::now_ms();
     let mut conn = super::driver::shared_conn(&mut tx, &mut c.shared);
-    crate::store::outbox::queue(&mut conn, rules, &plan, &issues, &outcomes, now)?;
+    if alerts && !plan.fresh.is_empty() {
+        let now = crate::clock::now_ms();
+        crate::store::outbox::queue(&mut conn, rules, &plan, &issues, &outcomes, now)?;
+    }
+    crate::store::records::write(&mut conn, side)?;
     drop(conn);
     tx.commit()?;
     Ok(outcomes)

@@ -9,7 +9,7 @@ use super::*;
 use crate::config::WriterConfig;
 use crate::ingest::{http::error_response, IngestError, STORAGE_RETRY_AFTER};
 use crate::metrics::Metrics;
-use crate::writer::{WriteError, Writer};
+use crate::writer::{WriteError, Writer, Written};
 
 /// Long enough for any commit on a loaded machine; a hang fails the test instead of
 /// hanging it.
@@ -59,13 +59,18 @@ fn send(
     writer: &Writer,
     events: Vec<NewEvent>,
 ) -> Vec<Result<WriteOutcome, WriteError>> {
-    let receivers = writer.write_all(events).expect("queued");
+    let receivers = writer.write_all(events, Vec::new()).expect("queued");
     receivers
         .into_iter()
         .map(|rx| {
-            rt.block_on(async { tokio::time::timeout(BOUND, rx).await })
+            let written = rt
+                .block_on(async { tokio::time::timeout(BOUND, rx).await })
                 .expect("the writer answers (no hang)")
-                .expect("the writer keeps the reply")
+                .expect("the writer keeps the reply");
+            written.map(|w| match w {
+                Written::Event(outcome) => outcome,
+                Written::Record => panic!("an event answered as a record"),
+            })
         })
         .collect()
 }

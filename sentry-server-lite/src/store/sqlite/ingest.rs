@@ -36,6 +36,7 @@ use rusqlite::{params, params_from_iter, Connection, ToSql};
 use super::{Synchronous, BUSY_TIMEOUT};
 use crate::store::alerts::ProjectRules;
 use crate::store::plan::{BatchPlan, UpsertedIssue, ISSUE_UPSERT, TAG_UPSERT};
+use crate::store::records::{BatchOutcome, SideRecord};
 use crate::store::{NewEvent, StoreError, StoreResult, WriteOutcome};
 
 /// How often the background thread checkpoints the WAL.
@@ -205,45 +206,46 @@ pub(super) fn insert_events(
     Ok(outcomes)
 }
 
-/// Commits `events` in one transaction; when that fails, retries each event in its own
-/// transaction so that one bad event cannot fail the others.
+/// Commits `events` and the `side` records in one transaction; when that fails, retries
+/// each event and each record in its own transaction so that one bad item cannot fail
+/// the others.
 pub(super) fn write_batch(
     conn: &Connection,
     events: &[NewEvent],
+    side: &[SideRecord],
     rules: &ProjectRules,
-) -> Vec<StoreResult<WriteOutcome>> {
+) -> BatchOutcome {
     if let Err(e) = end_open_transaction(conn) {
         let message = e.to_string();
-        return events
-            .iter()
-            .map(|_| Err(StoreError::Io(std::io::Error::other(message.clone()))))
-            .collect();
+        return BatchOutcome::all_failed(events.len(), side.len(), || {
+            StoreError::Io(std::io::Error::other(message.clone()))
+        });
     }
     let batch = (|| -> StoreResult<Vec<WriteOutcome>> {
         let tx = conn.unchecked_transaction()?;
         let out = insert_events(&tx, events, rules)?;
+        crate::store::records::write(&mut { &*tx }, side)?;
         tx.commit()?;
         Ok(out)
     })();
     match batch {
-        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+        Ok(outcomes) => BatchOutcome::committed(outcomes, side.len()),
         Err(batch_err) if storage_failure(&batch_err) => {
-            // Disk full, I/O error, locked or read-only database: no single event is to
-            // blame, and retrying each would repeat the failure once per event (on a
+            // Disk full, I/O error, locked or read-only database: no single item is to
+            // blame, and retrying each would repeat the failure once per item (on a
             // failing disk, a batch's worth of slow failures). The whole batch fails.
             tracing::error!(error = %batch_err, "batch commit failed: storage unavailable");
             let message = batch_err.to_string();
             if let Err(e) = end_open_transaction(conn) {
                 tracing::error!(error = %e, "rollback after the failed batch failed");
             }
-            events
-                .iter()
-                .map(|_| Err(StoreError::Unavailable(message.clone())))
-                .collect()
+            BatchOutcome::all_failed(events.len(), side.len(), || {
+                StoreError::Unavailable(message.clone())
+            })
         }
         Err(batch_err) => {
-            tracing::warn!(error = %batch_err, "batch commit failed; retrying event by event");
-            events
+            tracing::warn!(error = %batch_err, "batch commit failed; retrying item by item");
+            let events = events
                 .iter()
                 .map(|e| {
                     end_open_transaction(conn)?;
@@ -254,7 +256,18 @@ pub(super) fn write_batch(
                     tx.commit()?;
                     Ok(outcome)
                 })
-                .collect()
+                .collect();
+            let side = side
+                .iter()
+                .map(|r| {
+                    end_open_transaction(conn)?;
+                    let tx = conn.unchecked_transaction()?;
+                    crate::store::records::write(&mut { &*tx }, std::slice::from_ref(r))?;
+                    tx.commit()?;
+                    Ok(())
+                })
+                .collect();
+            BatchOutcome { events, side }
         }
     }
 }
