@@ -195,6 +195,11 @@ pub struct ServerConfig {
     pub key_cache_ttl: Duration,
     /// How alerts are sent (SMTP relay, private networks, retries).
     pub alerts: crate::alerts::AlertConfig,
+    /// The clock of ingest and of the cron-monitor scheduler (tests move a test clock).
+    pub clock: crate::clock::Clock,
+    /// How often the cron-monitor scheduler looks for missed and timed-out runs.
+    /// Default 10 s.
+    pub monitor_interval: Duration,
 }
 
 impl ServerConfig {
@@ -216,6 +221,8 @@ impl ServerConfig {
             retention_interval: Duration::from_secs(600),
             key_cache_ttl: Duration::from_secs(2),
             alerts: crate::alerts::AlertConfig::default(),
+            clock: crate::clock::Clock::system(),
+            monitor_interval: Duration::from_secs(10),
         }
     }
 

@@ -109,6 +109,7 @@ impl Server {
             metrics: metrics.clone(),
             limits: config.limits.clone(),
             decode: ingest::gate::DecodeGate::new(&config.limits),
+            clock: config.clock.clone(),
         });
         Ok(Server {
             config,
@@ -184,6 +185,14 @@ impl Server {
             stop_rx.clone(),
         )
         .map_err(std::io::Error::other)?;
+        // The cron-monitor scheduler (issue #21): missed and timed-out runs, their issues.
+        let monitor_task = crate::monitors::Scheduler {
+            store: self.store.clone(),
+            writer: self.ingestor.writer.clone(),
+            clock: self.config.clock.clone(),
+            limits: self.config.limits.normalize.clone(),
+        }
+        .spawn(self.config.monitor_interval, stopped(stop_rx.clone()));
         let retention_task = spawn_retention(
             self.store.clone(),
             self.metrics.clone(),
@@ -241,6 +250,7 @@ impl Server {
         }
         let _ = retention_task.await;
         let _ = alert_task.await;
+        let _ = monitor_task.await;
         // Everything acknowledged is committed already; this commits what UDP queued.
         let writer_thread = self.writer_thread;
         let _ = tokio::task::spawn_blocking(move || writer_thread.shutdown()).await;

@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod health;
 pub mod issues;
 pub mod json;
 pub mod projects;
@@ -197,6 +198,7 @@ pub fn routes() -> Router<AppState> {
         .merge(teams::routes())
         .merge(projects::routes())
         .merge(alerts::routes())
+        .merge(health::routes())
 }
 
 const MAX_PAGE: u64 = 100;

@@ -23,6 +23,7 @@ pub mod alerts;
 pub mod audit;
 pub mod caller;
 pub mod error;
+pub mod health;
 pub mod issues;
 pub mod keys;
 pub mod members;

@@ -30,6 +30,7 @@ pub mod auth;
 mod event;
 pub mod facts;
 pub mod gate;
+pub mod health;
 pub mod http;
 pub mod scrub;
 pub mod security;
@@ -227,6 +228,9 @@ pub struct Ingestor {
     pub limits: IngestLimits,
     /// Bounded decode slots ([`gate`]).
     pub decode: gate::DecodeGate,
+    /// The server's clock: the receive time of every item (a test clock in tests of
+    /// what runs on schedules).
+    pub clock: crate::clock::Clock,
 }
 
 impl Ingestor {
@@ -353,7 +357,7 @@ impl Ingestor {
             },
             other => other,
         })?;
-        let received = now_ms();
+        let received = self.clock.now_ms();
         let header_id = payload.header_id();
         let mut prepared = Prepared {
             events: Vec::new(),
@@ -467,6 +471,18 @@ impl Ingestor {
                     }
                 }
                 self.metrics.item_not_stored(ty);
+            }
+            ItemType::Session | ItemType::Sessions | ItemType::CheckIn => {
+                let project_id = info.key.project_id;
+                let record = match ty {
+                    ItemType::Session => health::session_item(project_id, payload, received),
+                    ItemType::Sessions => health::sessions_item(project_id, payload, received),
+                    _ => health::check_in_item(project_id, payload, received),
+                };
+                match record {
+                    Some(record) => prepared.side.push(record),
+                    None => self.metrics.item_not_stored(ty),
+                }
             }
             other => self.metrics.item_not_stored(other),
         }

@@ -28,6 +28,8 @@ pub mod alerts;
 mod browse;
 pub mod copy;
 mod core;
+pub mod health;
+pub mod monitors;
 pub mod outbox;
 pub mod plan;
 pub mod postgres;

@@ -15,25 +15,33 @@ use super::{StoreResult, WriteOutcome};
 /// a variant, and its arm in [`write`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub enum SideRecord {}
+pub enum SideRecord {
+    /// A `session` or `sessions` item (release health).
+    Session(Box<super::health::SessionRecord>),
+    /// A `check_in` item (cron monitors).
+    CheckIn(Box<super::monitors::CheckInRecord>),
+}
 
 impl SideRecord {
     /// The project the record belongs to.
     pub fn project_id(&self) -> i64 {
-        match *self {}
+        match self {
+            SideRecord::Session(r) => r.project_id(),
+            SideRecord::CheckIn(r) => r.project_id,
+        }
     }
 }
 
 /// Writes `records` on `c`, inside the caller's transaction; any error fails the call
 /// (the caller rolls back and retries record by record).
 pub fn write(c: &mut dyn Conn, records: &[SideRecord]) -> StoreResult<()> {
-    let _ = c;
-    // No kind yet: each capability adds its variant and an arm
-    // `SideRecord::Kind(r) => kind::insert(c, r)?` in a loop over `records`.
-    match records.first() {
-        Some(record) => match *record {},
-        None => Ok(()),
+    for record in records {
+        match record {
+            SideRecord::Session(r) => super::health::insert(c, r)?,
+            SideRecord::CheckIn(r) => super::monitors::insert(c, r)?,
+        }
     }
+    Ok(())
 }
 
 /// What a batch commit answers: one outcome per event and one per side record, in the

@@ -2,5 +2,6 @@
 //! dialect's types, each with its list of migrations.
 
 pub mod alerts;
+pub mod health;
 pub mod postgres;
 pub mod sqlite;

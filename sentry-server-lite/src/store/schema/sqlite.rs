@@ -16,6 +16,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alerts",
         super::alerts::SQLITE,
     ),
+    (
+        super::health::SQLITE_VERSION,
+        "health",
+        super::health::SQLITE,
+    ),
 ];
 
 /// Each project's data-scrubbing settings (JSON, see `ScrubSettings`; empty: defaults).
