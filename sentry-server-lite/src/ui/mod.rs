@@ -19,6 +19,7 @@ pub mod alerts;
 pub mod detail;
 pub mod event_view;
 pub mod form;
+pub mod health;
 pub mod invite;
 pub mod issues;
 pub mod projects;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .route("/share/{share_id}/", get(detail::shared_page))
         .merge(settings::routes())
         .merge(alerts::routes())
+        .merge(health::routes())
         .merge(account::routes())
         .route("/static/style.css", get(style_css))
         .route("/static/app.js", get(app_js))
