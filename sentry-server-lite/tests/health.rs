@@ -484,3 +484,40 @@ fn check_ins_from_sentry_python() {
     assert_eq!(decorated["schedule"]["unit"], "hour");
     assert_eq!(decorated["recent"].as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn retention_keeps_a_monitors_newest_runs_and_the_release_counts() {
+    let s = TestServer::start();
+    for batch in 0..3 {
+        let mut body = String::from("{}\n");
+        for i in 0..40 {
+            body.push_str(&format!(
+                "{{\"type\":\"check_in\"}}\n{{\"check_in_id\":\"{:032x}\",\"monitor_slug\":\"busy\",\"status\":\"ok\"}}\n",
+                batch * 100 + i + 1
+            ));
+        }
+        assert_eq!(s.post_envelope(body.as_bytes()).status, 200);
+    }
+    let now = sentry_client::protocol::Timestamp::now().to_rfc3339();
+    let session = format!(
+        "{{}}\n{{\"type\":\"session\"}}\n{{\"sid\":\"{:032x}\",\"init\":true,\"started\":\"{now}\",\"status\":\"exited\",\"attrs\":{{\"release\":\"kept@1\"}}}}\n",
+        7
+    );
+    assert_eq!(s.post_envelope(session.as_bytes()).status, 200);
+    let runs = |s: &TestServer| {
+        sentry_server_lite::store::monitors::list(s.store.as_ref(), s.project.id, 1000)
+            .expect("list")[0]
+            .recent
+            .len()
+    };
+    assert_eq!(runs(&s), 120);
+    let policy = sentry_server_lite::store::RetentionPolicy::default();
+    let later = sentry_server_lite::clock::now_ms() + 8 * 86_400_000;
+    s.store.apply_retention(&policy, later).expect("retention");
+    assert_eq!(
+        runs(&s),
+        sentry_server_lite::store::health::RUNS_KEPT as usize
+    );
+    // Counts stay (within the event age); only the per-session state went.
+    release(&s, "kept@1", 1);
+}

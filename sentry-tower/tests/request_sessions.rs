@@ -61,7 +61,10 @@ async fn each_request_is_one_aggregated_session() {
     assert!(flushed);
     let envelopes = sentry.transport.fetch_and_clear_envelopes();
     let items: Vec<_> = envelopes.iter().flat_map(|e| e.items.iter()).collect();
-    assert!(items.iter().all(|i| *i.ty() != ItemType::Session), "no single sessions");
+    assert!(
+        items.iter().all(|i| *i.ty() != ItemType::Session),
+        "no single sessions"
+    );
     let mut totals = (0, 0, 0);
     for item in items.iter().filter(|i| *i.ty() == ItemType::Sessions) {
         let agg = SessionAggregates::from_slice(&item.payload).expect("aggregates");
@@ -91,6 +94,8 @@ async fn without_session_tracking_no_sessions() {
         .status();
     assert!(status.is_success());
     let c = sentry.client.clone();
-    assert!(tokio::task::spawn_blocking(move || c.flush(None)).await.expect("flush"));
+    assert!(tokio::task::spawn_blocking(move || c.flush(None))
+        .await
+        .expect("flush"));
     assert!(sentry.transport.fetch_and_clear_envelopes().is_empty());
 }

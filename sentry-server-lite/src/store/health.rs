@@ -281,14 +281,42 @@ pub fn insert(c: &mut dyn Conn, record: &SessionRecord) -> StoreResult<()> {
     Ok(())
 }
 
-/// Removes the per-session states not updated since `before` (their counts stay): an
-/// update of such an old session would count it again, which Relay avoids by dropping
-/// sessions older than five days.
-pub fn prune_states(c: &mut dyn Conn, before: i64) -> StoreResult<u64> {
+/// How long a session's state row is kept after its last update: longer than ingest
+/// accepts a session (`ingest::health::MAX_SESSION_AGE_MS`, five days), so that no
+/// update of a session can come after its row went (and count it again).
+pub const STATE_DAYS: i64 = 7;
+/// Runs kept per monitor.
+pub const RUNS_KEPT: i64 = 100;
+
+/// Retention of release health and monitors, inside the retention pass's transaction
+/// (at most `budget` rows of each kind): session states past [`STATE_DAYS`], hourly
+/// counts and users past the policy's event age (when it has one), and each monitor's
+/// runs beyond its [`RUNS_KEPT`] newest.
+pub fn prune(
+    c: &mut dyn Conn,
+    policy: &super::RetentionPolicy,
+    now_ms: i64,
+    budget: i64,
+) -> StoreResult<()> {
+    let states = now_ms - STATE_DAYS * 86_400_000;
     c.exec(
-        "DELETE FROM health_session_states WHERE updated_at < $1",
-        args![before],
-    )
+        "DELETE FROM health_session_states WHERE sid IN (SELECT sid FROM health_session_states          WHERE updated_at < $1 LIMIT $2) AND updated_at < $1",
+        args![states, budget],
+    )?;
+    if policy.max_age_days > 0 {
+        let cutoff = hour_of(now_ms - (policy.max_age_days.min(1 << 40) as i64) * 86_400_000);
+        for table in ["health_sessions", "health_users"] {
+            c.exec(
+                &format!("DELETE FROM {table} WHERE bucket < $1"),
+                args![cutoff],
+            )?;
+        }
+    }
+    c.exec(
+        "DELETE FROM monitor_checkins WHERE id IN (SELECT c.id FROM monitor_checkins c          WHERE c.id < (SELECT n.id FROM monitor_checkins n WHERE n.monitor_id = c.monitor_id                        ORDER BY n.id DESC LIMIT 1 OFFSET $1)          LIMIT $2)",
+        args![RUNS_KEPT - 1, budget],
+    )?;
+    Ok(())
 }
 
 /// One release's figures.

@@ -463,14 +463,3 @@ pub fn list<D: Database + ?Sized>(
         Ok(monitors)
     })
 }
-
-/// Removes the runs of every monitor beyond its `keep` newest (retention).
-pub fn prune_checkins(c: &mut dyn Conn, keep: i64) -> StoreResult<u64> {
-    c.exec(
-        "DELETE FROM monitor_checkins WHERE id IN ( \
-           SELECT c.id FROM monitor_checkins c WHERE ( \
-             SELECT COUNT(*) FROM monitor_checkins n \
-             WHERE n.monitor_id = c.monitor_id AND n.id > c.id) >= $1)",
-        args![keep],
-    )
-}

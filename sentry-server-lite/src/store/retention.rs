@@ -1,7 +1,8 @@
 //! Retention, written once for both backends: events past the policy's age and beyond
 //! its per-issue count go, at most `policy.max_deletions` per call, and issues whose
 //! every event has expired go with their tag counts; so do audit-log rows past
-//! `policy.audit_max_age_days` (not counted in the answer, which counts events).
+//! `policy.audit_max_age_days` (not counted in the answer, which counts events), and the
+//! release-health and monitor rows `store::health::prune` names.
 
 use super::sql::{args, write, Conn, Database};
 use super::{RetentionPolicy, StoreResult};
@@ -79,5 +80,6 @@ pub fn delete_expired(
             args![cutoff, budget],
         )?;
     }
+    super::health::prune(c, policy, now_ms, budget)?;
     Ok(deleted.max(0) as u64)
 }
