@@ -10,8 +10,10 @@
 //!
 //! The API follows the official `sentry` crate: with `use sentry_client as sentry;` code
 //! for its error-reporting API (options builder, hub and scope, captures, protocol types)
-//! compiles as it is; performance tracing, sessions and logs are not there yet (the
-//! README's "Coming from the official crate" lists what is):
+//! and release health (`start_session`, `end_session`, `auto_session_tracking`,
+//! `session_mode`) compiles as it is, and cron check-ins have `capture_check_in` and
+//! [`monitor`]; performance tracing and logs are not there yet (the README's "Coming
+//! from the official crate" lists what is):
 //!
 //! ```
 //! use sentry_client as sentry;
