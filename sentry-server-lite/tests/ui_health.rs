@@ -42,11 +42,10 @@ fn seed(s: &TestServer) {
     body.push_str(&format!("{{\"type\":\"check_in\"}}\n{check_in}\n"));
     let r = s.post_envelope(body.as_bytes());
     assert_eq!(r.status, 200, "{}", r.text());
-    let event =
-        format!(r#"{{"message":"release page failure","level":"error","release":"web@1.0"}}"#);
+    let event = r#"{"message":"release page failure","level":"error","release":"web@1.0"}"#;
     let r = s.post_envelope(&envelope(
         &format!("{{\"event_id\":\"{}\"}}", new_id()),
-        &event,
+        event,
     ));
     assert_eq!(r.status, 200, "{}", r.text());
     let ready = wait_for(Duration::from_secs(20), || {
