@@ -196,3 +196,22 @@ fn check_ins_and_the_monitor_helper() {
         .iter()
         .all(|c| c.environment.as_deref() == Some("production")));
 }
+
+#[test]
+fn reads_the_node_sdk_session_fixture() {
+    let raw = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/node/session.envelope"
+    ))
+    .expect("fixture");
+    let envelope =
+        sentry::protocol::Envelope::from_slice(&raw, &Default::default()).expect("envelope");
+    let item = envelope.item(&ItemType::Session).expect("a session item");
+    let update = SessionUpdate::from_slice(&item.payload).expect("reads");
+    assert!(update.init);
+    assert_eq!(update.status, SessionStatus::Ok);
+    assert_eq!(update.errors, 1);
+    assert_eq!(update.distinct_id.as_deref(), Some("42"));
+    assert_eq!(update.attributes.release, "fixtures@1.0.0");
+    assert_eq!(update.attributes.environment.as_deref(), Some("fixtures"));
+}

@@ -521,3 +521,25 @@ fn retention_keeps_a_monitors_newest_runs_and_the_release_counts() {
     // Counts stay (within the event age); only the per-session state went.
     release(&s, "kept@1", 1);
 }
+
+#[test]
+fn the_node_sdk_session_counts() {
+    let s = TestServer::start();
+    let raw = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sentry-client/tests/fixtures/node/session.envelope"
+    ))
+    .expect("fixture");
+    // Recorded days ago: moved to now (older sessions are dropped, as Relay does).
+    let now = sentry_client::protocol::Timestamp::now().to_rfc3339();
+    let body = raw
+        .replace("2026-11-25T15:24:39.375Z", &now)
+        .replace("2026-11-25T15:24:39.440Z", &now);
+    let r = s.post_envelope(body.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = release(&s, "fixtures@1.0.0", 1);
+    assert_eq!(r["sessionsErrored"], 1, "{r}");
+    assert_eq!(r["sessionsCrashed"], 0, "{r}");
+    assert_eq!(r["users"], 1, "{r}");
+    assert_eq!(rate(&r["crashFreeSessions"]), 100.0);
+}
