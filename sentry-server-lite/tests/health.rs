@@ -543,3 +543,34 @@ fn the_node_sdk_session_counts() {
     assert_eq!(r["users"], 1, "{r}");
     assert_eq!(rate(&r["crashFreeSessions"]), 100.0);
 }
+
+#[test]
+fn deleting_the_project_removes_its_health_and_monitors() {
+    let s = TestServer::start();
+    let now = sentry_client::protocol::Timestamp::now().to_rfc3339();
+    let body = format!(
+        "{{}}\n{{\"type\":\"session\"}}\n{{\"sid\":\"{:032x}\",\"did\":\"u\",\"started\":\"{now}\",\"status\":\"crashed\",\"attrs\":{{\"release\":\"gone@1\"}}}}\n\
+         {{\"type\":\"check_in\"}}\n{{\"check_in_id\":\"{:032x}\",\"monitor_slug\":\"gone\",\"status\":\"in_progress\"}}\n",
+        9, 10
+    );
+    assert_eq!(s.post_envelope(body.as_bytes()).status, 200);
+    release(&s, "gone@1", 1);
+    monitor_where(&s, "gone", |_| true);
+    let r = s.api_raw(
+        "DELETE",
+        &format!("/api/0/projects/team/{}/", s.project.slug),
+        b"",
+    );
+    assert!(r.status < 300, "{} {}", r.status, r.text());
+    let store = s.store.as_ref();
+    assert!(
+        sentry_server_lite::store::health::releases(store, s.project.id)
+            .expect("releases")
+            .is_empty()
+    );
+    assert!(
+        sentry_server_lite::store::monitors::list(store, s.project.id, 10)
+            .expect("monitors")
+            .is_empty()
+    );
+}

@@ -319,6 +319,29 @@ pub fn prune(
     Ok(())
 }
 
+/// Removes a project's release-health and monitor rows, inside the transaction that
+/// deletes the project (the tables without a foreign key to it, and the others first, so
+/// that the order does not depend on cascades).
+pub fn delete_project(c: &mut dyn Conn, project_id: i64) -> StoreResult<()> {
+    c.exec(
+        "DELETE FROM monitor_checkins WHERE monitor_id IN \
+         (SELECT id FROM monitors WHERE project_id = $1)",
+        args![project_id],
+    )?;
+    for table in [
+        "monitors",
+        "health_sessions",
+        "health_session_states",
+        "health_users",
+    ] {
+        c.exec(
+            &format!("DELETE FROM {table} WHERE project_id = $1"),
+            args![project_id],
+        )?;
+    }
+    Ok(())
+}
+
 /// One release's figures.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReleaseHealth {
