@@ -21,11 +21,11 @@ const CHUNK: u64 = 5_000;
 
 mod ours {
     use super::*;
-    use sentry_client::transport::{SendFuture, SendResult, Transport};
+    use sentry_client::transport::{AsyncTransport, SendFuture, SendResult};
 
     struct Noop;
-    impl Transport for Noop {
-        fn send_envelope(&self, _: Arc<sentry_client::Envelope>) -> SendFuture {
+    impl AsyncTransport for Noop {
+        fn send(&self, _: Arc<sentry_client::Envelope>) -> SendFuture {
             Box::pin(std::future::ready(SendResult::Sent { rate_limits: None }))
         }
     }

@@ -25,11 +25,11 @@ const RELEASE: &str = "bench@1.0.0";
 
 mod ours {
     use super::*;
-    use sentry_client::transport::{SendFuture, SendResult, Transport};
+    use sentry_client::transport::{AsyncTransport, SendFuture, SendResult};
 
     struct Noop;
-    impl Transport for Noop {
-        fn send_envelope(&self, _: Arc<sentry_client::Envelope>) -> SendFuture {
+    impl AsyncTransport for Noop {
+        fn send(&self, _: Arc<sentry_client::Envelope>) -> SendFuture {
             Box::pin(std::future::ready(SendResult::Sent { rate_limits: None }))
         }
     }

@@ -34,15 +34,15 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use log::{LevelFilter, Log, Metadata, Record};
-use sentry_client::transport::{SendFuture, SendResult, Transport};
+use sentry_client::transport::{AsyncTransport, SendFuture, SendResult};
 use sentry_client::{Client, ClientOptions, Hub};
 use sentry_log::SentryLogger;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 
 struct Noop;
-impl Transport for Noop {
-    fn send_envelope(&self, _: Arc<sentry_client::Envelope>) -> SendFuture {
+impl AsyncTransport for Noop {
+    fn send(&self, _: Arc<sentry_client::Envelope>) -> SendFuture {
         Box::pin(std::future::ready(SendResult::Sent { rate_limits: None }))
     }
 }

@@ -77,11 +77,8 @@ fn main() {
 
 /// In process only (nothing is captured there): a transport that drops envelopes.
 struct OursNull;
-impl sentry_client::Transport for OursNull {
-    fn send_envelope(
-        &self,
-        envelope: Arc<sentry_client::Envelope>,
-    ) -> sentry_client::transport::SendFuture {
+impl sentry_client::transport::AsyncTransport for OursNull {
+    fn send(&self, envelope: Arc<sentry_client::Envelope>) -> sentry_client::transport::SendFuture {
         std::hint::black_box(envelope.to_vec());
         Box::pin(std::future::ready(
             sentry_client::transport::SendResult::Sent { rate_limits: None },

@@ -14,73 +14,13 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::backtrace::RawBacktrace;
+use crate::delivery::{Job, Worker};
+use crate::draft::{current_thread, new_event_id, Draft, PendingEvent, StackTarget};
 use crate::integrations::Integration;
-use crate::protocol::{
-    DataCategory, DiscardReason, Envelope, Event, Level, Mechanism, Thread, ThreadId, Timestamp,
-};
+use crate::protocol::{DataCategory, DiscardReason, Envelope, Event, Level, Timestamp};
 use crate::scope::{Scope, Snapshot};
-use crate::transport::handle::{Job, Worker};
 use crate::transport::{default_transport_factory, Transport};
 use crate::ClientOptions;
-
-/// Where a raw backtrace goes once resolved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum StackTarget {
-    /// The exception at this index of `event.exception.values`.
-    Exception(usize),
-    /// The thread at this index of `event.threads.values`.
-    Thread(usize),
-}
-
-/// What the caller hands over: a full event, or just the parts of a message event (the
-/// worker builds the event, so the hot `capture_message` path moves a few words instead
-/// of a whole `Event`).
-pub(crate) enum Draft {
-    Event(Box<Event>),
-    Message {
-        id: Uuid,
-        timestamp: Timestamp,
-        level: Level,
-        message: String,
-        thread: Option<Box<Thread>>,
-    },
-}
-
-impl Draft {
-    pub(crate) fn id(&self) -> Uuid {
-        match self {
-            Draft::Event(e) => e.event_id,
-            Draft::Message { id, .. } => *id,
-        }
-    }
-
-    pub(crate) fn into_event(self) -> Event {
-        match self {
-            Draft::Event(e) => *e,
-            Draft::Message {
-                id,
-                timestamp,
-                level,
-                message,
-                thread,
-            } => Event {
-                event_id: id,
-                timestamp: Some(timestamp),
-                level: Some(level),
-                message: Some(message.into()),
-                threads: thread.map(|t| vec![*t]).unwrap_or_default().into(),
-                ..Default::default()
-            },
-        }
-    }
-}
-
-/// An event on its way to the worker: finished there.
-pub(crate) struct PendingEvent {
-    pub(crate) draft: Draft,
-    pub(crate) scope: Option<Snapshot>,
-    pub(crate) stacks: Vec<(StackTarget, RawBacktrace)>,
-}
 
 /// The SDK client: options plus a handle to the background worker.
 ///
@@ -89,6 +29,8 @@ pub(crate) struct PendingEvent {
 pub struct Client {
     options: Arc<ClientOptions>,
     worker: Option<Worker>,
+    /// The transport the worker sends through, for its `flush` and `shutdown`.
+    transport: Option<Arc<dyn Transport>>,
     /// The sampling decision needs randomness without a lock: a per-client xorshift state.
     rng: AtomicU64,
 }
@@ -114,20 +56,23 @@ impl Client {
         }
         let seed = crate::random::next_u64() | 1;
         let options = Arc::new(options);
-        let worker = match &options.dsn {
-            None => None,
+        let (worker, transport) = match &options.dsn {
+            None => (None, None),
             Some(_) => {
                 let factory = options
                     .transport
                     .clone()
                     .unwrap_or_else(default_transport_factory);
-                match factory.create_transport(&options) {
-                    Ok(transport) => start_worker(&options, transport),
+                match factory.try_create_transport(&options) {
+                    Ok(transport) => (
+                        start_worker(&options, Arc::clone(&transport)),
+                        Some(transport),
+                    ),
                     Err(e) => {
                         if options.debug {
                             eprintln!("[sentry-client] cannot create transport: {e}; disabled");
                         }
-                        None
+                        (None, None)
                     }
                 }
             }
@@ -135,6 +80,7 @@ impl Client {
         Client {
             options,
             worker,
+            transport,
             rng: AtomicU64::new(seed),
         }
     }
@@ -161,8 +107,15 @@ impl Client {
 
     /// Queues a ready-made envelope (e.g. with custom items) for sending as is.
     pub fn send_envelope(&self, envelope: Envelope) {
-        if let Some(w) = &self.worker {
-            w.submit(Job::Envelope(Box::new(envelope)), DataCategory::Default);
+        self.submit_envelope(envelope, DataCategory::Default);
+    }
+
+    /// Queues an envelope; a full queue counts it as a discard of `category`. Returns
+    /// whether it was queued.
+    pub(crate) fn submit_envelope(&self, envelope: Envelope, category: DataCategory) -> bool {
+        match &self.worker {
+            Some(w) => w.submit(Job::Envelope(Box::new(envelope)), category),
+            None => false,
         }
     }
 
@@ -170,13 +123,20 @@ impl Client {
     /// timeout passes (default: `shutdown_timeout`). Returns whether everything settled.
     /// Request-mode session aggregates are sent first.
     pub fn flush(&self, timeout: Option<Duration>) -> bool {
-        match &self.worker {
+        let timeout = timeout.unwrap_or(self.options.shutdown_timeout);
+        let started = std::time::Instant::now();
+        let settled = match &self.worker {
             Some(w) => {
                 self.flush_sessions();
-                w.flush(timeout.unwrap_or(self.options.shutdown_timeout))
+                w.flush(timeout)
             }
             None => true,
-        }
+        };
+        // Then what the transport holds itself (a transport of the official shape
+        // may queue).
+        let left = timeout.saturating_sub(started.elapsed());
+        let sent = self.transport.as_ref().is_none_or(|t| t.flush(left));
+        settled && sent
     }
 
     /// Queues a session job (internal category `session`).
@@ -204,13 +164,18 @@ impl Client {
     /// spool when there is one. Capturing afterwards does nothing. Returns whether
     /// everything was settled in time.
     pub fn close(&self, timeout: Option<Duration>) -> bool {
-        match &self.worker {
+        let timeout = timeout.unwrap_or(self.options.shutdown_timeout);
+        let started = std::time::Instant::now();
+        let settled = match &self.worker {
             Some(w) => {
                 self.flush_sessions();
-                w.close(timeout.unwrap_or(self.options.shutdown_timeout))
+                w.close(timeout)
             }
             None => true,
-        }
+        };
+        let left = timeout.saturating_sub(started.elapsed());
+        let sent = self.transport.as_ref().is_none_or(|t| t.shutdown(left));
+        settled && sent
     }
 
     /// The discards counted so far and not yet reported, by reason and category.
@@ -234,7 +199,7 @@ impl Client {
         keep
     }
 
-    fn random_unit(&self) -> f64 {
+    pub(crate) fn random_unit(&self) -> f64 {
         // xorshift64*: lock-free and good enough for sampling decisions.
         let mut x = self.rng.load(Ordering::Relaxed);
         x ^= x >> 12;
@@ -271,7 +236,7 @@ impl Client {
         // one here, so that the caller learns it, and the current time when it has none (the
         // official crate's default event carries both already).
         if event.event_id.is_nil() {
-            event.event_id = Uuid::new_v4();
+            event.event_id = new_event_id();
         }
         if event.timestamp.is_none() {
             event.timestamp = Some(Timestamp::now());
@@ -295,6 +260,25 @@ impl Client {
             stacks,
         };
         if worker.submit(Job::Event(pending), DataCategory::Error) {
+            id
+        } else {
+            Uuid::nil()
+        }
+    }
+
+    /// Queues a finished transaction (an event of type `transaction`); the worker
+    /// applies `scope` and the client's defaults and sends it as a `transaction` item.
+    pub(crate) fn capture_transaction(&self, event: Event, scope: Snapshot) -> Uuid {
+        let Some(worker) = &self.worker else {
+            return Uuid::nil();
+        };
+        let id = event.event_id;
+        let pending = PendingEvent {
+            draft: Draft::Event(Box::new(event)),
+            scope: Some(scope),
+            stacks: Vec::new(),
+        };
+        if worker.submit(Job::Event(pending), DataCategory::Transaction) {
             id
         } else {
             Uuid::nil()
@@ -359,47 +343,5 @@ fn start_worker(options: &Arc<ClientOptions>, transport: Arc<dyn Transport>) -> 
             }
             None
         }
-    }
-}
-
-/// The current thread as a protocol thread (id, name).
-pub(crate) fn current_thread(crashed: bool) -> Thread {
-    let t = std::thread::current();
-    Thread {
-        id: format!("{:?}", t.id())
-            .trim_start_matches("ThreadId(")
-            .trim_end_matches(')')
-            .parse()
-            .ok()
-            .map(ThreadId::Int),
-        name: t.name().map(str::to_owned),
-        current: Some(true),
-        crashed: crashed.then_some(true),
-        main: (t.name() == Some("main")).then_some(true),
-        ..Default::default()
-    }
-}
-
-/// A new event with a random id and the current time. The id comes from the
-/// thread-local generator of [`crate::random`] rather than a system call per event.
-pub(crate) fn new_event() -> Event {
-    Event {
-        event_id: new_event_id(),
-        timestamp: Some(Timestamp::now()),
-        ..Default::default()
-    }
-}
-
-/// A random (v4) event id from the thread-local generator.
-pub(crate) fn new_event_id() -> Uuid {
-    uuid::Builder::from_random_bytes(crate::random::bytes16()).into_uuid()
-}
-
-/// A mechanism for unhandled panics.
-pub(crate) fn panic_mechanism() -> Mechanism {
-    Mechanism {
-        ty: Some("panic".into()),
-        handled: Some(false),
-        ..Default::default()
     }
 }

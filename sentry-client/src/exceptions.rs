@@ -56,7 +56,7 @@ pub fn event_from_error<E: Error + ?Sized>(error: &E) -> Event {
     Event {
         level: Some(Level::Error),
         exception: exceptions.into(),
-        ..crate::client::new_event()
+        ..crate::draft::new_event()
     }
 }
 

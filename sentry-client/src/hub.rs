@@ -206,7 +206,7 @@ impl Hub {
 
     /// The client and scope that captures use, with the seeds of lazy forks that have
     /// not forked yet (to apply on the worker).
-    fn top_snapshot(&self) -> (Option<Arc<Client>>, Snapshot) {
+    pub(crate) fn top_snapshot(&self) -> (Option<Arc<Client>>, Snapshot) {
         let (client, scope) = {
             let layers = self.layers.lock();
             match layers.last() {
@@ -357,6 +357,12 @@ impl Hub {
         r
     }
 
+    /// The span the top scope holds ([`Scope::set_span`]), read without forking a lazily
+    /// forked hub's scope (integrations ask for it on every span they start).
+    pub fn current_span(&self) -> Option<crate::TransactionOrSpan> {
+        self.top_snapshot().1.scope.get_span()
+    }
+
     /// Pushes a layer with a copy of the top scope; popped when the guard drops.
     pub fn push_scope(&self) -> ScopeGuard {
         let depth = {
@@ -431,7 +437,7 @@ impl Hub {
     pub(crate) fn capture_with_stacks(
         &self,
         event: Event,
-        stacks: Vec<(crate::client::StackTarget, crate::backtrace::RawBacktrace)>,
+        stacks: Vec<(crate::draft::StackTarget, crate::backtrace::RawBacktrace)>,
     ) -> Option<(Uuid, Arc<Client>)> {
         let (client, scope) = self.top_snapshot();
         let client = client.filter(|c| c.is_enabled())?;

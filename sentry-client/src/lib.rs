@@ -76,6 +76,8 @@ pub mod types {
 #[cfg(feature = "client")]
 mod api;
 #[cfg(feature = "client")]
+mod attachments;
+#[cfg(feature = "client")]
 mod backtrace;
 #[cfg(feature = "client")]
 mod breadcrumbs;
@@ -84,7 +86,13 @@ mod client;
 #[cfg(feature = "client")]
 pub mod contexts;
 #[cfg(feature = "client")]
+mod delivery;
+#[cfg(feature = "client")]
+mod draft;
+#[cfg(feature = "client")]
 mod exceptions;
+#[cfg(feature = "client")]
+mod feedback;
 #[cfg(feature = "client")]
 mod future;
 #[cfg(feature = "client")]
@@ -98,7 +106,7 @@ mod options;
 #[cfg(feature = "client")]
 pub mod panic;
 #[cfg(feature = "client")]
-mod pipeline;
+pub mod performance;
 #[cfg(feature = "client")]
 mod random;
 #[cfg(feature = "client")]
@@ -122,6 +130,8 @@ pub use crate::client::Client;
 #[cfg(feature = "client")]
 pub use crate::exceptions::event_from_error;
 #[cfg(feature = "client")]
+pub use crate::feedback::capture_feedback;
+#[cfg(feature = "client")]
 pub use crate::future::{SentryFuture, SentryFutureExt};
 #[cfg(feature = "client")]
 pub use crate::hub::{Hub, IntoBreadcrumbs, ScopeGuard};
@@ -130,7 +140,12 @@ pub use crate::integrations::Integration;
 #[cfg(feature = "client")]
 pub use crate::monitor::{capture_check_in, monitor, MonitorOutcome};
 #[cfg(feature = "client")]
-pub use crate::options::{BeforeCallback, ClientOptions, IntoDsn};
+pub use crate::options::{BeforeCallback, ClientOptions, IntoDsn, MaxRequestBodySize};
+#[cfg(feature = "client")]
+pub use crate::performance::{
+    start_transaction, Data, Span, TraceHeader, TraceHeadersIter, TracesSampler, Transaction,
+    TransactionContext, TransactionData, TransactionOrSpan,
+};
 #[cfg(feature = "client")]
 pub use crate::scope::{EventProcessor, Scope, ScopeSeed};
 #[cfg(feature = "client")]

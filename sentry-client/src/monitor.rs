@@ -87,7 +87,7 @@ where
     R: MonitorOutcome,
 {
     let hub = Hub::current();
-    let check_in_id = crate::client::new_event_id();
+    let check_in_id = crate::draft::new_event_id();
     hub.capture_check_in(MonitorCheckIn {
         check_in_id,
         monitor_slug: slug.to_owned(),

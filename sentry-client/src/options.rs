@@ -14,6 +14,35 @@ use crate::transport::TransportFactory;
 /// A `before_send` / `before_breadcrumb` callback: edit the value or drop it with `None`.
 pub type BeforeCallback<T> = Arc<dyn Fn(T) -> Option<T> + Send + Sync>;
 
+/// How much of an HTTP request body an integration may attach to an event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MaxRequestBodySize {
+    /// None.
+    None,
+    /// Up to 1,000 bytes.
+    Small,
+    /// Up to 10,000 bytes.
+    #[default]
+    Medium,
+    /// All of it.
+    Always,
+    /// Up to this many bytes.
+    Explicit(usize),
+}
+
+impl MaxRequestBodySize {
+    /// Whether a body of `content_length` bytes may be attached.
+    pub fn is_within_size_limit(&self, content_length: usize) -> bool {
+        match *self {
+            MaxRequestBodySize::None => false,
+            MaxRequestBodySize::Small => content_length <= 1_000,
+            MaxRequestBodySize::Medium => content_length <= 10_000,
+            MaxRequestBodySize::Always => true,
+            MaxRequestBodySize::Explicit(max) => content_length <= max,
+        }
+    }
+}
+
 /// Options of a [`Client`](crate::Client).
 ///
 /// Fields are public so that both struct-update syntax and field assignment work:
@@ -87,6 +116,13 @@ pub struct ClientOptions {
     pub max_retry_buffer: usize,
     /// Concurrent HTTP requests. Default: 8.
     pub max_in_flight: usize,
+    /// The largest attachment sent; a larger one is dropped (counted as
+    /// `buffer_overflow`, category `attachment`) and its event sent without it.
+    /// Default: 20 MiB (see [`Scope::add_attachment`](crate::Scope::add_attachment)).
+    pub max_attachment_size: usize,
+    /// The most attachment bytes in one envelope; attachments past it are dropped like
+    /// oversized ones. Default: 20 MiB.
+    pub max_attachments_size: usize,
     /// Gzip HTTP bodies larger than this many bytes. Default: 8 KiB: smaller bodies (a
     /// message or error event without a long stack, typically 1–3 KiB) fit in a few TCP
     /// segments and shrink by a few hundred bytes, which does not pay for deflating them
@@ -103,9 +139,29 @@ pub struct ClientOptions {
     pub accept_invalid_certs: bool,
     /// The `User-Agent` of HTTP requests. Default: `sentry.rust.lite/<version>`.
     pub user_agent: Cow<'static, str>,
-    /// Kept for code written for the official crate; does nothing yet (this SDK has no
-    /// performance tracing). Default: 0.0.
+    /// The share of transactions recorded and sent (0.0 to 1.0), when no
+    /// `traces_sampler` decides and no parent service did. Default: 0.0 (tracing off).
     pub traces_sample_rate: f32,
+    /// Decides each transaction's sample rate from its context (wins over
+    /// `traces_sample_rate` and the parent's decision, which it sees). Default: none.
+    pub traces_sampler: Option<Arc<crate::performance::TracesSampler>>,
+    /// The organization this SDK sends to, for deciding whether to continue an incoming
+    /// trace (see `strict_trace_continuation`). Default: none, read from a sentry.io
+    /// DSN's host (`o123.ingest.sentry.io`) when there is one.
+    pub org_id: Option<crate::protocol::OrganizationId>,
+    /// Continue an incoming trace only when its organization (`sentry-org_id` in its
+    /// `baggage`) is known and is ours. Without it, a trace is continued unless both
+    /// ids are known and differ. Default: false.
+    pub strict_trace_continuation: bool,
+    /// How much of an HTTP request body integrations may attach to events. The
+    /// integrations of this SDK never read request bodies, so nothing is attached
+    /// whatever it says; it is kept for code written for the official crate and for
+    /// integrations of your own ([`MaxRequestBodySize::is_within_size_limit`]).
+    /// Default: [`MaxRequestBodySize::Medium`].
+    pub max_request_body_size: MaxRequestBodySize,
+    /// Called on the background worker with each finished transaction; return `None`
+    /// to drop it (counted as `before_send`). Default: none.
+    pub before_send_transaction: Option<BeforeCallback<Event>>,
     /// Start a release-health session automatically: in [`SessionMode::Application`]
     /// one for the process run (started by `init`, ended when its guard drops), in
     /// [`SessionMode::Request`] one per request in `sentry-tower`. Needs a `release`.
@@ -152,6 +208,8 @@ impl Default for ClientOptions {
             max_spool_bytes: 64 * 1024 * 1024,
             max_retry_buffer: 1_000,
             max_in_flight: 8,
+            max_attachment_size: crate::attachments::DEFAULT_MAX_ATTACHMENT_SIZE,
+            max_attachments_size: crate::attachments::DEFAULT_MAX_ATTACHMENT_SIZE,
             gzip_threshold: 8 * 1024,
             request_timeout: Duration::from_secs(10),
             http_proxy: None,
@@ -159,6 +217,11 @@ impl Default for ClientOptions {
             accept_invalid_certs: false,
             user_agent: Cow::Owned(crate::transport::sdk_ident()),
             traces_sample_rate: 0.0,
+            traces_sampler: None,
+            before_send_transaction: None,
+            org_id: None,
+            strict_trace_continuation: false,
+            max_request_body_size: MaxRequestBodySize::Medium,
             auto_session_tracking: false,
             session_mode: SessionMode::Application,
             udp_max_per_second: 10_000,
@@ -182,6 +245,14 @@ impl fmt::Debug for ClientOptions {
             .field("attach_stacktrace", &self.attach_stacktrace)
             .field("send_default_pii", &self.send_default_pii)
             .field("before_send", &self.before_send.is_some())
+            .field("traces_sampler", &self.traces_sampler.is_some())
+            .field("org_id", &self.org_id)
+            .field("strict_trace_continuation", &self.strict_trace_continuation)
+            .field("max_request_body_size", &self.max_request_body_size)
+            .field(
+                "before_send_transaction",
+                &self.before_send_transaction.is_some(),
+            )
             .field("before_breadcrumb", &self.before_breadcrumb.is_some())
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("debug", &self.debug)
@@ -398,9 +469,45 @@ impl ClientOptions {
         self
     }
 
-    /// Sets [`traces_sample_rate`](field@ClientOptions::traces_sample_rate) (no effect yet).
+    /// Sets [`traces_sample_rate`](field@ClientOptions::traces_sample_rate).
     pub fn traces_sample_rate(mut self, rate: f32) -> Self {
         self.traces_sample_rate = rate;
+        self
+    }
+
+    /// Sets the [`traces_sampler`](field@ClientOptions::traces_sampler).
+    pub fn traces_sampler<F>(mut self, sampler: F) -> Self
+    where
+        F: Fn(&crate::performance::TransactionContext) -> f32 + Send + Sync + 'static,
+    {
+        self.traces_sampler = Some(Arc::new(sampler));
+        self
+    }
+
+    /// Sets the [`org_id`](field@ClientOptions::org_id).
+    pub fn org_id(mut self, org_id: impl Into<crate::protocol::OrganizationId>) -> Self {
+        self.org_id = Some(org_id.into());
+        self
+    }
+
+    /// Sets [`strict_trace_continuation`](field@ClientOptions::strict_trace_continuation).
+    pub fn strict_trace_continuation(mut self, strict: bool) -> Self {
+        self.strict_trace_continuation = strict;
+        self
+    }
+
+    /// Sets [`max_request_body_size`](field@ClientOptions::max_request_body_size).
+    pub fn max_request_body_size(mut self, size: MaxRequestBodySize) -> Self {
+        self.max_request_body_size = size;
+        self
+    }
+
+    /// Sets [`before_send_transaction`](field@ClientOptions::before_send_transaction).
+    pub fn before_send_transaction<F>(mut self, f: F) -> Self
+    where
+        F: Fn(Event) -> Option<Event> + Send + Sync + 'static,
+    {
+        self.before_send_transaction = Some(Arc::new(f));
         self
     }
 
@@ -420,6 +527,20 @@ impl ClientOptions {
     /// builder; see also [`transport_channel_capacity`](Self::transport_channel_capacity)).
     pub fn max_queue_size(mut self, max_queue_size: usize) -> Self {
         self.max_queue_size = max_queue_size;
+        self
+    }
+
+    /// Sets [`max_attachment_size`](field@ClientOptions::max_attachment_size) (not in the
+    /// official builder).
+    pub fn max_attachment_size(mut self, bytes: usize) -> Self {
+        self.max_attachment_size = bytes;
+        self
+    }
+
+    /// Sets [`max_attachments_size`](field@ClientOptions::max_attachments_size) (not in
+    /// the official builder).
+    pub fn max_attachments_size(mut self, bytes: usize) -> Self {
+        self.max_attachments_size = bytes;
         self
     }
 

@@ -18,9 +18,9 @@ use std::panic::{self, PanicHookInfo};
 use std::sync::Once;
 
 use crate::backtrace::RawBacktrace;
-use crate::client::{current_thread, panic_mechanism, StackTarget};
+use crate::delivery::on_worker_thread;
+use crate::draft::{current_thread, panic_mechanism, StackTarget};
 use crate::protocol::{Event, Exception, Level};
-use crate::transport::handle::on_worker_thread;
 use crate::Hub;
 use uuid::Uuid;
 
@@ -91,7 +91,7 @@ pub fn event_from_panic_info(info: &PanicHookInfo<'_>) -> Event {
         level: Some(Level::Fatal),
         exception: vec![exception].into(),
         threads: vec![thread].into(),
-        ..crate::client::new_event()
+        ..crate::draft::new_event()
     }
 }
 

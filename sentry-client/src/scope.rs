@@ -17,7 +17,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::breadcrumbs::BreadcrumbRing;
-use crate::protocol::{Breadcrumb, Event, Level, Request, User};
+use crate::performance::{TraceHeadersIter, TransactionOrSpan};
+use crate::protocol::{Attachment, Breadcrumb, Event, Level, Request, User};
 
 /// An event processor: edits an event or drops it by returning `None`.
 pub type EventProcessor = dyn Fn(Event) -> Option<Event> + Send + Sync;
@@ -95,6 +96,8 @@ pub struct Scope {
     pub(crate) processors: Arc<Vec<Arc<EventProcessor>>>,
     /// The release-health session events captured in this scope count on.
     pub(crate) session: Option<Arc<crate::session::SessionHandle>>,
+    pub(crate) span: Option<Arc<TransactionOrSpan>>,
+    pub(crate) attachments: crate::attachments::ScopeAttachments,
 }
 
 impl fmt::Debug for Scope {
@@ -111,11 +114,33 @@ impl fmt::Debug for Scope {
             .field("breadcrumbs", &self.breadcrumbs)
             .field("processors", &self.processors.len())
             .field("session", &self.session)
+            .field("span", &self.span.is_some())
+            .field("attachments", &self.attachments.len())
             .finish()
     }
 }
 
 impl Scope {
+    /// Sets the span events captured under this scope belong to (their `trace`
+    /// context), and that integrations start their spans under; `None` clears it.
+    pub fn set_span(&mut self, span: Option<TransactionOrSpan>) {
+        self.span = span.map(Arc::new);
+    }
+
+    /// The span set by [`Scope::set_span`].
+    pub fn get_span(&self) -> Option<TransactionOrSpan> {
+        self.span.as_deref().cloned()
+    }
+
+    /// The headers that continue the scope's trace in a service called from here
+    /// (empty without a span).
+    pub fn iter_trace_propagation_headers(&self) -> TraceHeadersIter {
+        self.span
+            .as_deref()
+            .map(TransactionOrSpan::iter_headers)
+            .unwrap_or_default()
+    }
+
     /// Removes everything from the scope.
     pub fn clear(&mut self) {
         *self = Scope::default();
@@ -205,6 +230,39 @@ impl Scope {
         Arc::make_mut(&mut self.processors).push(Arc::new(f));
     }
 
+    /// Adds an attachment: it is sent in the envelope of every event captured with this
+    /// scope (files over [`max_attachment_size`](crate::ClientOptions::max_attachment_size),
+    /// or past [`max_attachments_size`](crate::ClientOptions::max_attachments_size) in
+    /// one envelope, are dropped and counted in client reports).
+    ///
+    /// ```
+    /// use sentry_client::protocol::Attachment;
+    ///
+    /// sentry_client::configure_scope(|scope| {
+    ///     scope.add_attachment(Attachment {
+    ///         buffer: b"retries=3".to_vec(),
+    ///         filename: "config.ini".into(),
+    ///         content_type: Some("text/plain".into()),
+    ///         ty: None,
+    ///     });
+    /// });
+    /// ```
+    pub fn add_attachment(&mut self, attachment: Attachment) {
+        Arc::make_mut(&mut self.attachments).push(Arc::new(attachment));
+    }
+
+    /// Removes the scope's attachments.
+    pub fn clear_attachments(&mut self) {
+        if !self.attachments.is_empty() {
+            self.attachments = Arc::default();
+        }
+    }
+
+    /// The scope's attachments, in the order they were added.
+    pub fn attachments(&self) -> impl Iterator<Item = &Attachment> {
+        self.attachments.iter().map(|a| &**a)
+    }
+
     /// Removes all breadcrumbs.
     pub fn clear_breadcrumbs(&mut self) {
         self.breadcrumbs.clear();
@@ -288,6 +346,13 @@ impl Scope {
         }
         for (k, v) in self.contexts.iter() {
             event.contexts.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        if let Some(span) = &self.span {
+            if !event.contexts.contains_key("trace") {
+                if let Ok(trace) = serde_json::to_value(span.get_trace_context()) {
+                    event.contexts.insert("trace".into(), trace);
+                }
+            }
         }
         let scope_crumbs = self.breadcrumbs.len(max_breadcrumbs);
         if scope_crumbs > 0 {

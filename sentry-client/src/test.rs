@@ -23,7 +23,7 @@ use std::time::Duration;
 use crate::sync::Mutex;
 
 use crate::protocol::{Envelope, Event};
-use crate::transport::{SendFuture, SendResult, Transport};
+use crate::transport::{AsyncTransport, SendFuture, SendResult};
 use crate::{Client, ClientOptions, Hub};
 
 /// The DSN the helpers use; nothing is ever sent there.
@@ -53,8 +53,8 @@ impl TestTransport {
     }
 }
 
-impl Transport for TestTransport {
-    fn send_envelope(&self, envelope: Arc<Envelope>) -> SendFuture {
+impl AsyncTransport for TestTransport {
+    fn send(&self, envelope: Arc<Envelope>) -> SendFuture {
         self.envelopes
             .lock()
             .push(Arc::try_unwrap(envelope).unwrap_or_else(|a| (*a).clone()));

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sentry_client::protocol::Event;
-use sentry_client::transport::{SendFuture, SendResult};
-use sentry_client::{ClientOptions, Envelope, Level, Transport};
+use sentry_client::transport::{AsyncTransport, SendFuture, SendResult};
+use sentry_client::{ClientOptions, Envelope, Level};
 use tokio::sync::Semaphore;
 
 /// Sends complete only once the gate has permits.
@@ -23,8 +23,8 @@ struct GatedTransport {
     events: Arc<Mutex<Vec<Event>>>,
 }
 
-impl Transport for GatedTransport {
-    fn send_envelope(&self, envelope: Arc<Envelope>) -> SendFuture {
+impl AsyncTransport for GatedTransport {
+    fn send(&self, envelope: Arc<Envelope>) -> SendFuture {
         let gate = Arc::clone(&self.gate);
         let events = Arc::clone(&self.events);
         Box::pin(async move {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sentry_client::protocol::{DataCategory, DiscardReason, Envelope, ItemType};
-use sentry_client::transport::{SendFuture, SendResult, Transport};
+use sentry_client::transport::{AsyncTransport, SendFuture, SendResult};
 use sentry_client::{Client, ClientOptions, Hub, Level};
 
 /// A transport that takes 20 ms per envelope and counts what it got.
@@ -17,8 +17,8 @@ struct Slow {
     reports: std::sync::Mutex<Vec<Envelope>>,
 }
 
-impl Transport for Slow {
-    fn send_envelope(&self, envelope: Arc<Envelope>) -> SendFuture {
+impl AsyncTransport for Slow {
+    fn send(&self, envelope: Arc<Envelope>) -> SendFuture {
         if envelope.item(&ItemType::Event).is_some() {
             self.events.fetch_add(1, Ordering::SeqCst);
         }

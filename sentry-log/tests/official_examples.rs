@@ -1,6 +1,6 @@
 //! The official `sentry` 0.49 crate's example programs (message-demo, panic-demo,
 //! before-send, event-processors, send-with-extra, thread-demo, log-demo, anyhow-demo,
-//! health),
+//! performance-demo, health),
 //! written from its public API as a user would with only the dependency renamed
 //! (`use sentry_client as sentry;`), in both configuration styles: the 0.49 builder
 //! (`ClientOptions::new().maybe_release(..).debug(true)`) and the struct literal of 0.48
@@ -339,6 +339,128 @@ fn anyhow_demo() {
         assert_eq!(
             exception.value.as_deref(),
             Some("invalid digit found in string")
+        );
+    }
+}
+
+/// performance-demo's helper: runs `f` in a child span of the scope's span (or in a new
+/// transaction when there is none), as the scope's span while it runs.
+fn wrap_in_span<F: FnOnce() -> R, R>(op: &str, description: &str, f: F) -> R {
+    let parent = sentry::configure_scope(|scope| scope.get_span());
+    let span1: sentry::TransactionOrSpan = match &parent {
+        Some(parent) => parent.start_child(op, description).into(),
+        None => {
+            let ctx = sentry::TransactionContext::new(description, op);
+            sentry::start_transaction(ctx).into()
+        }
+    };
+    sentry::configure_scope(|scope| scope.set_span(Some(span1.clone())));
+    let rv = f();
+    span1.finish();
+    sentry::configure_scope(|scope| scope.set_span(parent));
+    rv
+}
+
+fn thread_span1() {
+    wrap_in_span("span1", "", || thread::sleep(Duration::from_millis(5)));
+}
+
+fn main_span1() {
+    wrap_in_span("span1", "", || {
+        thread::sleep(Duration::from_millis(5));
+        let transaction_ctx = sentry::TransactionContext::continue_from_span(
+            "background transaction",
+            "root span",
+            sentry::configure_scope(|scope| scope.get_span()),
+        );
+        let background = thread::spawn(move || {
+            let transaction = sentry::start_transaction(transaction_ctx);
+            sentry::configure_scope(|scope| scope.set_span(Some(transaction.clone().into())));
+            thread_span1();
+            transaction.finish();
+            sentry::configure_scope(|scope| scope.set_span(None));
+        });
+        // The original sleeps here while the thread runs; joining keeps the test exact.
+        let _ = background.join();
+        wrap_in_span("span2", "", || thread::sleep(Duration::from_millis(5)));
+    });
+}
+
+#[test]
+fn performance_demo() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    for style in [Style::Builder, Style::Literal] {
+        let sink = support::Sink::start();
+        sentry::configure_scope(|scope| scope.clear());
+        {
+            let _sentry = match style {
+                Style::Builder => sentry::init(
+                    sentry::ClientOptions::new()
+                        .dsn(sink.dsn().as_str())
+                        .maybe_release(sentry::release_name!())
+                        .traces_sample_rate(1.0)
+                        .debug(true)
+                        .shutdown_timeout(FLUSH),
+                ),
+                Style::Literal => sentry::init((
+                    sink.dsn(),
+                    sentry::ClientOptions {
+                        release: sentry::release_name!(),
+                        traces_sample_rate: 1.0,
+                        debug: true,
+                        shutdown_timeout: FLUSH,
+                        ..Default::default()
+                    },
+                )),
+            };
+            let transaction = sentry::start_transaction(sentry::TransactionContext::new(
+                "transaction",
+                "root span",
+            ));
+            let tx_request = sentry::protocol::Request {
+                url: Some("https://honk.beep".parse().expect("a URL")),
+                method: Some("GET".to_string()),
+                ..Default::default()
+            };
+            transaction.set_request(tx_request);
+            sentry::configure_scope(|scope| scope.set_span(Some(transaction.clone().into())));
+            main_span1();
+            transaction.finish();
+            sentry::configure_scope(|scope| scope.set_span(None));
+        }
+        let transactions = sink.transactions();
+        assert_eq!(transactions.len(), 2, "{style:?}: {transactions:#?}");
+        let main = transactions
+            .iter()
+            .find(|t| t.transaction.as_deref() == Some("transaction"))
+            .expect("the main transaction");
+        let background = transactions
+            .iter()
+            .find(|t| t.transaction.as_deref() == Some("background transaction"))
+            .expect("the background transaction");
+        release_ok(main);
+        let main_trace = &main.contexts["trace"];
+        assert_eq!(main_trace["op"], "root span");
+        let spans = main
+            .spans
+            .as_ref()
+            .and_then(|s| s.as_array())
+            .expect("spans");
+        let ops: Vec<_> = spans.iter().filter_map(|s| s["op"].as_str()).collect();
+        assert_eq!(ops.len(), 2, "span1 and its child span2: {ops:?}");
+        let span1 = spans
+            .iter()
+            .find(|s| s["parent_span_id"] == main_trace["span_id"])
+            .expect("span1 under the root");
+        assert!(spans
+            .iter()
+            .any(|s| s["parent_span_id"] == span1["span_id"]));
+        let bg_trace = &background.contexts["trace"];
+        assert_eq!(bg_trace["trace_id"], main_trace["trace_id"], "one trace");
+        assert_eq!(bg_trace["parent_span_id"], span1["span_id"]);
+        assert_eq!(
+            main.request.as_ref().and_then(|r| r.method.as_deref()),
+            Some("GET")
         );
     }
 }

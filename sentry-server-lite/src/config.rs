@@ -32,6 +32,12 @@ pub struct IngestLimits {
     pub decode_budget_bytes: usize,
     /// UDP datagrams waiting to be processed; more are dropped and counted. Default 1024.
     pub udp_queue: usize,
+    /// One attachment (decompressed); an envelope with a larger one is refused whole
+    /// with 413. Default 20 MiB (see `ingest::attachments`).
+    pub max_attachment_bytes: usize,
+    /// All the attachments of one envelope (they belong to one event); past it, 413.
+    /// Default 20 MiB.
+    pub max_attachments_bytes: usize,
 }
 
 /// Caps on the parts of an event that normalization and grouping read, applied at
@@ -91,9 +97,10 @@ impl Default for NormalizeLimits {
 impl Default for IngestLimits {
     fn default() -> Self {
         let mut envelope = EnvelopeLimits::default();
-        // Attachments, profiles, replays and unknown items are not stored, only counted:
-        // one of them must not fail the envelope (and its event) short of the envelope
-        // limit itself.
+        // Profiles, replays and unknown items are not stored, only counted: one of them
+        // must not fail the envelope (and its event) short of the envelope limit itself.
+        // Attachments are read as far too, then held to their own caps below
+        // (`ingest::attachments::check_sizes`: a 413 that names the cap).
         envelope.max_attachment_bytes = envelope.max_envelope_bytes;
         IngestLimits {
             max_body_bytes: 20 * 1024 * 1024,
@@ -104,6 +111,8 @@ impl Default for IngestLimits {
             decode_wait: Duration::from_secs(2),
             decode_budget_bytes: 128 * 1024 * 1024,
             udp_queue: 1024,
+            max_attachment_bytes: 20 * 1024 * 1024,
+            max_attachments_bytes: 20 * 1024 * 1024,
         }
     }
 }

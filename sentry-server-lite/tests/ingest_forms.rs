@@ -170,7 +170,7 @@ fn encodings_duplicates_and_other_items() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(s.event_count(), 3);
 
-    // An attachment (not stored, only counted) rides along without failing its event.
+    // An attachment rides along with its event and is stored beside it (issue #22).
     let id3 = new_id();
     let attachment = vec![b'a'; 300 * 1024];
     let mut body = format!(
@@ -194,11 +194,15 @@ fn encodings_duplicates_and_other_items() {
         r.text()
     );
     assert_eq!(s.event_count(), 4);
+    let files = s.api(&format!(
+        "/api/0/projects/team/proj/events/{id3}/attachments/"
+    ));
+    assert_eq!(files[0]["name"], "log.txt", "{files}");
+    assert_eq!(files[0]["size"], 300 * 1024);
 
     let metrics = request(s.addr, "GET", "/metrics", &[], b"").text();
     for line in [
         "sentry_lite_events_accepted_total 4",
-        "sentry_lite_items_not_stored_total{type=\"attachment\"} 1",
         "sentry_lite_events_duplicate_total 1",
         "sentry_lite_items_not_stored_total{type=\"session\"} 1",
         // An item type the protocol does not name counts under the fixed `other` label.

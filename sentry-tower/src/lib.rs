@@ -59,6 +59,11 @@
 //! - adds an **`http` breadcrumb** for the request to its events;
 //! - **continues the caller's trace** from `sentry-trace` / `baggage` (see [`trace`]), else
 //!   gives the request a fresh trace id shared by its events;
+//! - **records a performance transaction** (`http.server`, named like its events) when the
+//!   client traces (`traces_sample_rate` above zero or a `traces_sampler`) and samples the
+//!   request: it is the scope's span while the request runs (spans started in the handler,
+//!   and the tracing layer's, are its children; the request's events carry its trace) and
+//!   finishes with the response's status (`ok`, `not_found`, `internal_error`, ...);
 //! - **catches a panic** in the handler, reports it (`mechanism.type = "panic"`, `handled:
 //!   false`) and answers `500`. When the SDK's panic hook is installed (`init` does that),
 //!   the hook's event, which carries the panic's stack, is the one report; the layer
@@ -81,6 +86,7 @@ mod layer;
 mod request;
 mod service;
 pub mod trace;
+mod transaction;
 
 pub use crate::layer::{SentryLayer, StatusFilter};
 pub use crate::request::FILTERED;

@@ -20,7 +20,7 @@ use std::time::SystemTime;
 
 use http::{Request, Response, StatusCode};
 use sentry_client::protocol::{Event, Exception, Level, Mechanism};
-use sentry_client::Hub;
+use sentry_client::{Hub, Transaction};
 use serde_json::{Map, Value};
 use tower_service::Service;
 
@@ -76,8 +76,12 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let config = Arc::clone(&self.config);
-        let request = request_hub(&config, &req);
+        let (request, transaction) = match request_hub(&config, &req) {
+            Some((hub, transaction)) => (Some(hub), transaction),
+            None => (None, None),
+        };
         let inner = &mut self.inner;
+        let mut transaction = transaction;
         let called = match &request {
             Some(hub) => {
                 let _ = sentry_client::panic::take_hook_report();
@@ -92,6 +96,10 @@ where
             Err(payload) if config.catch_panics => {
                 if let Some(hub) = &request {
                     report_panic(hub, payload.as_ref());
+                    if let Some(t) = transaction.take() {
+                        crate::transaction::finish(hub, t, None);
+                    }
+                    end_request_session(hub);
                 }
                 Kind::Failed
             }
@@ -100,6 +108,7 @@ where
         ResponseFuture {
             kind,
             hub: request,
+            transaction,
             config,
         }
     }
@@ -113,9 +122,10 @@ fn report_panic(hub: &Hub, payload: &(dyn Any + Send)) {
     }
 }
 
-/// The request's hub, a lazy fork of the parent with the request as its seed; `None`
-/// when the parent hub has no enabled client (then the layer only catches panics).
-fn request_hub<B>(config: &Config, req: &Request<B>) -> Option<Arc<Hub>> {
+/// The request's hub, a lazy fork of the parent with the request as its seed, and the
+/// request's transaction when the client traces and sampled it; `None` when the parent
+/// hub has no enabled client (then the layer only catches panics).
+fn request_hub<B>(config: &Config, req: &Request<B>) -> Option<(Arc<Hub>, Option<Transaction>)> {
     let parent = config.hub.clone().unwrap_or_else(Hub::current);
     let client = parent.client().filter(|c| c.is_enabled())?;
     let options = client.options();
@@ -139,11 +149,18 @@ fn request_hub<B>(config: &Config, req: &Request<B>) -> Option<Arc<Hub>> {
         }),
         extra_sensitive: Arc::clone(&config.extra_sensitive),
     };
-    let hub = Arc::new(Hub::fork_lazily(parent, Some(Arc::new(info))));
+    let tracing = crate::transaction::tracing_enabled(options);
+    let info = Arc::new(info);
+    let hub = Arc::new(Hub::fork_lazily(parent, Some(Arc::clone(&info) as _)));
+    let transaction = if tracing {
+        crate::transaction::start(&hub, &info)
+    } else {
+        None
+    };
     if request_sessions(options) {
         hub.start_session();
     }
-    Some(hub)
+    Some((hub, transaction))
 }
 
 /// Whether each request is a release-health session (`auto_session_tracking` in
@@ -165,6 +182,7 @@ pin_project_lite::pin_project! {
         #[pin]
         kind: Kind<F>,
         hub: Option<Arc<Hub>>,
+        transaction: Option<Transaction>,
         config: Arc<Config>,
     }
 }
@@ -202,9 +220,6 @@ where
             },
             KindProj::Failed => {
                 this.kind.set(Kind::Done);
-                if let Some(hub) = this.hub.as_ref() {
-                    end_request_session(hub);
-                }
                 return Poll::Ready(Ok(internal_server_error()));
             }
             KindProj::Done => panic!("ResponseFuture polled after completion"),
@@ -213,6 +228,12 @@ where
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(result)) => {
                 this.kind.set(Kind::Done);
+                if let (Some(hub), Some(t)) = (this.hub.as_ref(), this.transaction.take()) {
+                    // An error result (no response) counts as a failed request.
+                    let status = result.as_ref().map(|r| r.status()).ok();
+                    let status = status.or(Some(StatusCode::INTERNAL_SERVER_ERROR));
+                    crate::transaction::finish(hub, t, status);
+                }
                 if let (Ok(response), Some(hub), Some(filter)) =
                     (&result, this.hub.as_ref(), &this.config.capture_status)
                 {
@@ -236,6 +257,9 @@ where
                 }
                 if let Some(hub) = this.hub {
                     report_panic(hub, payload.as_ref());
+                    if let Some(t) = this.transaction.take() {
+                        crate::transaction::finish(hub, t, None);
+                    }
                     end_request_session(hub);
                 }
                 Poll::Ready(Ok(internal_server_error()))

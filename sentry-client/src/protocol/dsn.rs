@@ -149,6 +149,42 @@ impl Dsn {
     pub fn host_port(&self) -> String {
         format!("{}:{}", self.host, self.port())
     }
+
+    /// The organization a sentry.io DSN names in its host (`o123.ingest.sentry.io` →
+    /// 123), used to decide whether an incoming trace is the same organization's.
+    pub fn org_id(&self) -> Option<OrganizationId> {
+        let first = self.host.split('.').next()?;
+        let digits = first.strip_prefix('o')?;
+        if self.host.split('.').count() < 3 {
+            return None;
+        }
+        digits.parse().ok().map(OrganizationId)
+    }
+}
+
+/// A Sentry organization's numeric id, as DSN hosts and the `sentry-org_id` baggage
+/// entry carry it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrganizationId(u64);
+
+impl From<u64> for OrganizationId {
+    fn from(id: u64) -> Self {
+        OrganizationId(id)
+    }
+}
+
+impl std::fmt::Display for OrganizationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for OrganizationId {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(OrganizationId)
+    }
 }
 
 impl FromStr for Dsn {
@@ -318,6 +354,24 @@ impl<'de> serde::Deserialize<'de> for Dsn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn org_id_comes_from_sentry_io_hosts_only() {
+        let dsn: Dsn = "https://k@o123.ingest.sentry.io/42".parse().expect("dsn");
+        assert_eq!(dsn.org_id(), Some(OrganizationId::from(123)));
+        for other in [
+            "https://k@sentry.example/1",
+            "http://k@o1/1",
+            "https://k@oops.example.com/1",
+        ] {
+            let dsn: Dsn = other.parse().expect("dsn");
+            assert_eq!(dsn.org_id(), None, "{other}");
+        }
+        assert_eq!(
+            "77".parse::<OrganizationId>().map(|o| o.to_string()),
+            Ok("77".into())
+        );
+    }
 
     #[test]
     fn parses_and_displays() {

@@ -31,9 +31,15 @@ pub(crate) fn from_slice_with_path<'a, T: Deserialize<'a>>(
     bytes: &'a [u8],
 ) -> Result<T, EventError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
+    #[cfg(feature = "error-paths")]
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| EventError {
         path: e.path().to_string(),
         message: e.inner().to_string(),
+    })?;
+    #[cfg(not(feature = "error-paths"))]
+    let value = T::deserialize(&mut *de).map_err(|e| EventError {
+        path: ".".into(),
+        message: e.to_string(),
     })?;
     de.end().map_err(|e| EventError {
         path: ".".into(),
@@ -117,7 +123,7 @@ impl Event {
     /// A new event with a random id and the current time.
     pub fn new() -> Self {
         Event {
-            event_id: Uuid::new_v4(),
+            event_id: super::span_id::random_uuid(),
             timestamp: Some(Timestamp::now()),
             ..Default::default()
         }

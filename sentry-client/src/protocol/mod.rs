@@ -27,29 +27,36 @@
 
 pub(crate) mod wire;
 
+pub mod attachment;
 pub mod auth;
 pub mod client_report;
 pub mod context;
+pub mod dsc;
 pub mod dsn;
 pub mod encoding;
 pub mod envelope;
 pub mod event;
+pub mod feedback;
 pub mod legacy;
 pub mod lenient;
 pub mod monitor;
 pub mod rate_limits;
+mod rfc3339;
 pub mod session;
+pub mod span;
 pub mod span_id;
 pub mod template;
 pub mod values;
 
+pub use attachment::{Attachment, AttachmentType};
 pub use auth::{Auth, AuthError, PROTOCOL_VERSION};
 pub use client_report::{ClientReport, DataCategory, DiscardReason, DiscardedEvent};
 pub use context::{
     AppContext, BrowserContext, Context, DeviceContext, GpuContext, Orientation, OsContext,
     OtelContext, ResponseContext, RuntimeContext, TraceContext,
 };
-pub use dsn::{Dsn, DsnError, Scheme};
+pub use dsc::DynamicSamplingContext;
+pub use dsn::{Dsn, DsnError, OrganizationId, Scheme};
 pub use encoding::{ContentEncoding, DecodeError};
 pub use envelope::{
     Envelope, EnvelopeError, EnvelopeHeaders, EnvelopeReader, Item, ItemHeaders, ItemType, Limits,
@@ -58,6 +65,7 @@ pub use event::{
     Breadcrumb, DebugImage, DebugMeta, Event, EventError, Exception, Frame, LogEntry, Mechanism,
     Message, Request, Sdk, SdkPackage, Stacktrace, Template, Thread, User,
 };
+pub use feedback::{Feedback, UserReport};
 pub use lenient::{LenientEvent, Removed, Report};
 pub use monitor::{
     CheckIn, CrontabParseError, MonitorCheckIn, MonitorCheckInStatus, MonitorConfig,
@@ -68,6 +76,7 @@ pub use session::{
     ParseSessionStatusError, SessionAggregateItem, SessionAggregates, SessionAttributes,
     SessionStatus, SessionUpdate,
 };
+pub use span::Span;
 pub use span_id::{ParseIdError, SpanId, SpanStatus, TraceId};
 pub use values::{Level, PairList, ParseLevelError, ThreadId, Timestamp, Values};
 pub use wire::Wire;

@@ -21,6 +21,15 @@ fn random_u64() -> u64 {
     hasher.finish()
 }
 
+/// A random (version 4) UUID, for event ids, without the `uuid` crate's OS random
+/// source (which the protocol-only build does without).
+pub(crate) fn random_uuid() -> uuid::Uuid {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&random_u64().to_le_bytes());
+    bytes[8..].copy_from_slice(&random_u64().to_le_bytes());
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
 fn parse_hex<const N: usize>(s: &str) -> Result<[u8; N], ParseIdError> {
     let err = || ParseIdError(s.to_owned(), N * 2);
     if s.len() != N * 2 || !s.is_ascii() {

@@ -9,8 +9,6 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 use super::lenient::{seq, Report};
 use super::wire::{Key, Seed, Ser, Wire};
@@ -61,12 +59,7 @@ impl Timestamp {
 
     /// Parses an RFC 3339 string; a string without a zone is taken as UTC.
     pub fn parse_rfc3339(s: &str) -> Option<Self> {
-        let t = s.trim();
-        let dt = OffsetDateTime::parse(t, &Rfc3339).ok().or_else(|| {
-            let with_zone = format!("{t}Z");
-            OffsetDateTime::parse(&with_zone, &Rfc3339).ok()
-        })?;
-        let unix = dt.unix_timestamp() as f64 + f64::from(dt.nanosecond()) / 1e9;
+        let unix = super::rfc3339::parse(s.trim(), false)?;
         Some(Timestamp {
             unix,
             repr: TimestampRepr::Text(s.into()),
@@ -75,18 +68,7 @@ impl Timestamp {
 
     /// The time as an RFC 3339 string in UTC with microseconds, e.g. `2024-06-01T12:00:00.123456Z`.
     pub fn to_rfc3339(&self) -> String {
-        let nanos = (self.unix * 1e9) as i128;
-        let micros_nanos = nanos - nanos.rem_euclid(1000);
-        match OffsetDateTime::from_unix_timestamp_nanos(micros_nanos) {
-            Ok(dt) => {
-                let fmt = time::macros::format_description!(
-                    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-                );
-                dt.format(&fmt)
-                    .unwrap_or_else(|_| String::from("1970-01-01T00:00:00Z"))
-            }
-            Err(_) => String::from("1970-01-01T00:00:00Z"),
-        }
+        super::rfc3339::format(self.unix)
     }
 
     /// The time as a `SystemTime` (clamped at the epoch).

@@ -31,7 +31,7 @@ use reqwest::StatusCode;
 
 use crate::sync::Mutex;
 
-use super::{sdk_ident, SendFuture, SendResult, Transport, TransportError};
+use super::{sdk_ident, AsyncTransport, SendFuture, SendResult, TransportError};
 use crate::protocol::{Auth, Envelope, Scheme};
 use crate::ClientOptions;
 
@@ -171,8 +171,8 @@ fn header_text(headers: &http::HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-impl Transport for HttpTransport {
-    fn send_envelope(&self, envelope: Arc<Envelope>) -> SendFuture {
+impl AsyncTransport for HttpTransport {
+    fn send(&self, envelope: Arc<Envelope>) -> SendFuture {
         // Serializing and compressing happen here, on the worker, before the send is
         // spawned: the future only does I/O.
         let mut body = envelope.to_vec();

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::sync::Mutex;
 
-use super::{SendFuture, SendResult, Transport, TransportError};
+use super::{AsyncTransport, SendFuture, SendResult, TransportError};
 use crate::protocol::{encoding, Envelope, Event, Item, ItemType, Timestamp};
 use crate::ClientOptions;
 
@@ -201,8 +201,8 @@ fn encode(env: &Envelope) -> Vec<u8> {
     plain
 }
 
-impl Transport for UdpTransport {
-    fn send_envelope(&self, envelope: Arc<Envelope>) -> SendFuture {
+impl AsyncTransport for UdpTransport {
+    fn send(&self, envelope: Arc<Envelope>) -> SendFuture {
         let this = self.clone();
         Box::pin(async move {
             let datagram = match this.datagram(&envelope) {

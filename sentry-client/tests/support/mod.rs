@@ -135,6 +135,19 @@ impl Sink {
             .collect()
     }
 
+    /// Transactions in accepted (200) requests.
+    pub fn transactions(&self) -> Vec<Event> {
+        self.received
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|r| r.status == 200)
+            .flat_map(|r| r.envelope.items.iter())
+            .filter(|i| *i.ty() == ItemType::Transaction)
+            .map(|i| i.event().expect("transaction parses"))
+            .collect()
+    }
+
     /// Every client report received.
     pub fn client_reports(&self) -> Vec<ClientReport> {
         self.received

@@ -34,6 +34,11 @@
 //! chain; failing that, the first field recorded as an error does. **Breadcrumbs**
 //! carry the fields as `data`.
 //!
+//! **Spans** become performance spans when the client traces (`traces_sample_rate`, a
+//! `traces_sampler`) or run inside a span already (a sentry-tower request): a root span
+//! starts a transaction, a nested one is a child of its parent, entering one makes it
+//! the scope's span, closing one finishes it; see [`SentryLayer::span_filter`].
+//!
 //! Events bridged from `log` by `tracing-log` (as `tracing_subscriber::fmt().init()`
 //! sets up) keep the `log` record's target and location.
 //!
@@ -46,6 +51,7 @@
 
 mod fields;
 mod mapping;
+mod spans;
 
 pub use self::mapping::{CombinedEventMapping, EventMapping};
 
@@ -93,6 +99,9 @@ const RESERVED_CONTEXTS: [&str; 18] = [
     "trace",
 ];
 
+/// A span filter closure of [`SentryLayer::span_filter`].
+type SpanFilterFn = dyn Fn(&::tracing::Metadata<'_>) -> bool + Send + Sync;
+
 /// A mapper closure of [`SentryLayer::event_mapper`].
 type MapperFn<S> = dyn Fn(&TracingEvent<'_>, Context<'_, S>) -> EventMapping + Send + Sync;
 
@@ -105,6 +114,7 @@ type MapperFn<S> = dyn Fn(&TracingEvent<'_>, Context<'_, S>) -> EventMapping + S
 pub struct SentryLayer<S = tracing_subscriber::Registry> {
     filter: Option<Box<FilterFn>>,
     mapper: Option<Box<MapperFn<S>>>,
+    span_filter: Box<SpanFilterFn>,
 }
 
 impl<S> Default for SentryLayer<S> {
@@ -112,6 +122,7 @@ impl<S> Default for SentryLayer<S> {
         SentryLayer {
             filter: None,
             mapper: None,
+            span_filter: Box::new(spans::default_span_filter),
         }
     }
 }
@@ -155,6 +166,17 @@ impl<S> SentryLayer<S> {
         F: Fn(&TracingEvent<'_>) -> LogFilter + Send + Sync + 'static,
     {
         self.filter = Some(Box::new(filter));
+        self
+    }
+
+    /// Decides which `tracing` spans become performance spans (children of the current
+    /// span, or transactions at the root when the client traces); by default `INFO` and
+    /// above, as the official layer.
+    pub fn span_filter<F>(mut self, filter: F) -> Self
+    where
+        F: Fn(&::tracing::Metadata<'_>) -> bool + Send + Sync + 'static,
+    {
+        self.span_filter = Box::new(filter);
         self
     }
 
@@ -349,7 +371,13 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
-        if attrs.is_empty() || is_sdk_target(attrs.metadata().target()) {
+        if is_sdk_target(attrs.metadata().target()) {
+            return;
+        }
+        if (self.span_filter)(attrs.metadata()) {
+            spans::on_new_span(attrs, id, &ctx);
+        }
+        if attrs.is_empty() {
             return;
         }
         let Some(span) = ctx.span(id) else {
@@ -360,6 +388,18 @@ where
         span.extensions_mut().insert(SpanFields(map));
     }
 
+    fn on_enter(&self, id: &span::Id, ctx: Context<'_, S>) {
+        spans::on_enter(id, &ctx);
+    }
+
+    fn on_exit(&self, id: &span::Id, _ctx: Context<'_, S>) {
+        spans::on_exit(id);
+    }
+
+    fn on_close(&self, id: span::Id, ctx: Context<'_, S>) {
+        spans::on_close(&id, &ctx);
+    }
+
     fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else {
             return;
@@ -367,6 +407,7 @@ where
         if is_sdk_target(span.metadata().target()) {
             return;
         }
+        spans::on_record(id, values, &ctx);
         let mut extensions = span.extensions_mut();
         match extensions.get_mut::<SpanFields>() {
             Some(fields) => values.record(&mut JsonVisitor(&mut fields.0)),

@@ -11,6 +11,8 @@
 
 pub mod access;
 pub mod alerts;
+pub mod attachments;
+pub mod feedback;
 pub mod health;
 pub mod issues;
 pub mod json;
@@ -199,6 +201,8 @@ pub fn routes() -> Router<AppState> {
         .merge(projects::routes())
         .merge(alerts::routes())
         .merge(health::routes())
+        .merge(attachments::routes())
+        .merge(feedback::routes())
 }
 
 const MAX_PAGE: u64 = 100;

@@ -98,6 +98,7 @@ async fn update_project(
                 is_public: bool_field(&body, "isPublic")?,
                 allowed_origins: origins,
                 scrubbing,
+                store_attachments: bool_field(&body, "storeAttachments")?,
             },
             owner_email: str_field(&body, "owner")?,
             team: str_field(&body, "team")?,
@@ -106,7 +107,7 @@ async fn update_project(
             ApiError::or_expected(
                 e,
                 "expected name, isPublic, allowedOrigins, dataScrubber, sensitiveFields, \
-                 safeFields, scrubIPAddresses, owner and/or team",
+                 safeFields, scrubIPAddresses, storeAttachments, owner and/or team",
             )
         })?;
         Ok(Json(with_scrubbing(shapes::project(&p), &p)))
@@ -129,6 +130,7 @@ fn with_scrubbing(mut v: Value, p: &Project) -> Value {
     v["sensitiveFields"] = json!(s.sensitive_fields);
     v["safeFields"] = json!(s.safe_fields);
     v["scrubIPAddresses"] = json!(s.scrub_ip_addresses);
+    v["storeAttachments"] = json!(p.store_attachments);
     v
 }
 

@@ -18,11 +18,14 @@
 //! - [`issues`]: resolving, bookmarking, sharing and deleting issues
 //! - [`settings`]: server settings (sign-up); [`throttle`]: the failed-login throttle
 //! - [`alerts`]: alert rules, their deliveries, test notifications
+//! - [`attachments`], [`feedback`]: files sent with events, what users said
 
 pub mod alerts;
+pub mod attachments;
 pub mod audit;
 pub mod caller;
 pub mod error;
+pub mod feedback;
 pub mod health;
 pub mod issues;
 pub mod keys;

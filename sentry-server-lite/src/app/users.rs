@@ -14,6 +14,11 @@ use crate::store::{Store, Team, User};
 /// The shortest password accepted (in characters).
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
+/// What a page says when a password is shorter than [`MIN_PASSWORD_CHARS`].
+pub fn password_too_short() -> String {
+    format!("The password needs at least {MIN_PASSWORD_CHARS} characters.")
+}
+
 /// The user with this e-mail ([`AppError::NoSuchUser`] when there is none).
 pub fn named(store: &dyn Store, email: &str) -> Result<User, AppError> {
     let email = email.trim();

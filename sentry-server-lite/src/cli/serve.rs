@@ -42,6 +42,14 @@ pub struct LimitArgs {
     #[arg(long, env = "SENTRY_LITE_MAX_CONNECTIONS", default_value_t = 1024,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
+    /// The largest attachment stored, in bytes (an envelope with a larger one gets 413).
+    #[arg(long, env = "SENTRY_LITE_MAX_ATTACHMENT_BYTES", default_value_t = 20 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1..=100 * 1024 * 1024))]
+    pub max_attachment_bytes: u64,
+    /// The most attachment bytes of one envelope (one event); past it, 413.
+    #[arg(long, env = "SENTRY_LITE_MAX_ATTACHMENTS_BYTES", default_value_t = 20 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1..=100 * 1024 * 1024))]
+    pub max_attachments_bytes: u64,
     /// Delete audit-log rows older than this many days (0 keeps them).
     #[arg(long, env = "SENTRY_LITE_AUDIT_RETENTION_DAYS", default_value_t = 90,
           value_parser = clap::value_parser!(u64).range(0..=36_500))]
@@ -63,6 +71,10 @@ impl LimitArgs {
         c.http.max_connections = usize::try_from(self.max_connections).unwrap_or(usize::MAX);
         c.metrics_token = self.metrics_token.clone().filter(|t| !t.is_empty());
         c.metrics_bind = self.metrics_bind;
+        c.limits.max_attachment_bytes =
+            usize::try_from(self.max_attachment_bytes).unwrap_or(usize::MAX);
+        c.limits.max_attachments_bytes =
+            usize::try_from(self.max_attachments_bytes).unwrap_or(usize::MAX);
     }
 }
 

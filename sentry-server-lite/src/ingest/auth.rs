@@ -131,6 +131,8 @@ pub struct KeyInfo {
     pub allowed_origins: Vec<String>,
     /// The project's data-scrubbing settings.
     pub scrubbing: crate::store::ScrubSettings,
+    /// Whether the project stores attachments.
+    pub store_attachments: bool,
 }
 
 /// Most known keys cached. Past it, stale entries go first, then single entries: the
@@ -196,12 +198,13 @@ impl KeyCache {
         let info = match self.store.key_by_public(public_key)? {
             Some(key) => {
                 let project = self.store.project_by_id(key.project_id)?;
-                let (allowed_origins, scrubbing) = project
-                    .map(|p| (p.allowed_origins, p.scrubbing))
+                let (allowed_origins, scrubbing, store_attachments) = project
+                    .map(|p| (p.allowed_origins, p.scrubbing, p.store_attachments))
                     .unwrap_or_default();
                 Some(Arc::new(KeyInfo {
                     allowed_origins,
                     scrubbing,
+                    store_attachments,
                     key,
                 }))
             }

@@ -1,6 +1,7 @@
 //! The HTTP ingestion endpoints: `POST /api/{project_id}/envelope/`,
 //! `POST /api/{project_id}/store/` and `POST /api/{project_id}/security/` (browser
-//! security reports, [`super::security`]) with and without the trailing slash, their CORS
+//! security reports, [`super::security`]) with and without the trailing slash,
+//! `POST /api/{project_id}/user-feedback/` (legacy feedback, [`super::feedback`]), their CORS
 //! preflights, and the JSON answers (`{"id"}` or `{"detail"}`).
 
 use std::sync::Arc;
@@ -47,6 +48,10 @@ pub fn routes() -> Router<Arc<Ingestor>> {
             "/api/{project_id}/security",
             post(security).options(preflight),
         )
+        .route(
+            "/api/{project_id}/user-feedback/",
+            post(user_feedback).options(preflight),
+        )
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -54,6 +59,7 @@ enum Endpoint {
     Envelope,
     Store,
     Security,
+    UserFeedback,
 }
 
 async fn envelope(
@@ -84,6 +90,18 @@ async fn security(
     body: Body,
 ) -> Response {
     handle(ing, Endpoint::Security, project, query, headers, body).await
+}
+
+/// The legacy user-feedback endpoint (`{"event_id", "name", "email", "comments"}`, DSN
+/// auth): the body becomes a `user_report` item ([`super::feedback::endpoint_envelope`]).
+async fn user_feedback(
+    State(ing): State<Arc<Ingestor>>,
+    Path(project): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(ing, Endpoint::UserFeedback, project, query, headers, body).await
 }
 
 fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
@@ -331,6 +349,11 @@ fn decode_and_accept(
             for event in events {
                 envelope.push(Item::json(ItemType::Event, event));
             }
+            ing.accept(source, Payload::Envelope(&envelope))
+        }
+        Endpoint::UserFeedback => {
+            let decoded = ing.decode_body_within(encoding, bytes, false, cap)?;
+            let envelope = super::feedback::endpoint_envelope(&decoded)?;
             ing.accept(source, Payload::Envelope(&envelope))
         }
         Endpoint::Store => {

@@ -26,9 +26,11 @@
 //!    waits for an answer): the writer ([`crate::writer`]) commits batches and only then
 //!    answers.
 
+pub mod attachments;
 pub mod auth;
 mod event;
 pub mod facts;
+pub mod feedback;
 pub mod gate;
 pub mod health;
 pub mod http;
@@ -44,7 +46,7 @@ use sentry_client::protocol::encoding::{
     decode_legacy_store_body, decoder, decompress, ContentEncoding,
 };
 use sentry_client::protocol::{
-    ClientReport, DecodeError, Envelope, EnvelopeError, EnvelopeReader, ItemType,
+    ClientReport, DecodeError, Envelope, EnvelopeError, EnvelopeReader, ItemHeaders, ItemType,
 };
 use uuid::Uuid;
 
@@ -344,12 +346,20 @@ impl Ingestor {
                 source.origin.as_deref(),
             )?,
         };
+        attachments::check_sizes(&self.limits, payload, info.store_attachments)?;
         let items = payload.items();
-        let events = items.iter().filter(|(ty, _)| is_rate_limited(ty)).count();
+        let events = items
+            .iter()
+            .filter(|(ty, _, _)| is_rate_limited(ty))
+            .count();
         // An envelope without events (sessions, reports, unknown items, none) takes one
         // unit of the key's budget, so that a key over its limit cannot send them
-        // unchecked.
-        let counted = events.max(1);
+        // unchecked. Each attachment takes one unit too.
+        let files = items
+            .iter()
+            .filter(|(ty, _, _)| **ty == ItemType::Attachment)
+            .count();
+        let counted = (events + files).max(1);
         self.rate_limit(&info, counted).map_err(|e| match e {
             IngestError::RateLimited { retry_after, .. } => IngestError::RateLimited {
                 retry_after,
@@ -364,8 +374,8 @@ impl Ingestor {
             side: Vec::new(),
             response_id: header_id.map(|u| u.simple().to_string()),
         };
-        for (index, (ty, body)) in items.into_iter().enumerate() {
-            self.prepare_item(&info, ty, body, header_id, received, &mut prepared)
+        for (index, (ty, body, headers)) in items.into_iter().enumerate() {
+            self.prepare_item(&info, ty, headers, body, header_id, received, &mut prepared)
                 .map_err(|e| match (e, payload) {
                     // An envelope's bad item is named; a store body is the one event.
                     (IngestError::BadRequest(why), Payload::Envelope(_)) => {
@@ -436,10 +446,12 @@ impl Ingestor {
     /// The one place that knows what each item type becomes: events are prepared for
     /// the writer, client reports feed the discard metrics, the rest is counted as not
     /// stored. A bad item is a `BadRequest` (the caller names the item).
+    #[allow(clippy::too_many_arguments)]
     fn prepare_item(
         &self,
         info: &KeyInfo,
         ty: &ItemType,
+        headers: Option<&ItemHeaders>,
         payload: &[u8],
         header_id: Option<Uuid>,
         received: i64,
@@ -482,6 +494,34 @@ impl Ingestor {
                 match record {
                     Some(record) => prepared.side.push(record),
                     None => self.metrics.item_not_stored(ty),
+                }
+            }
+            ItemType::Attachment => {
+                let kept = match headers {
+                    Some(h) if info.store_attachments => attachments::attachment_item(
+                        info.key.project_id,
+                        h,
+                        payload,
+                        header_id,
+                        received,
+                        prepared,
+                    )?,
+                    _ => false,
+                };
+                if !kept {
+                    self.metrics.item_not_stored(ty);
+                }
+            }
+            ItemType::Feedback => {
+                let p = info.key.project_id;
+                if !feedback::feedback_item(p, payload, header_id, received, prepared) {
+                    self.metrics.item_not_stored(ty);
+                }
+            }
+            ItemType::UserReport => {
+                let p = info.key.project_id;
+                if !feedback::user_report_item(p, payload, received, prepared) {
+                    self.metrics.item_not_stored(ty);
                 }
             }
             other => self.metrics.item_not_stored(other),
@@ -550,10 +590,14 @@ static STORE_ITEM: ItemType = ItemType::Event;
 
 impl<'a> Payload<'a> {
     /// Its items: an envelope's, or the one event of a store body.
-    fn items(&self) -> Vec<(&'a ItemType, &'a [u8])> {
+    fn items(&self) -> Vec<(&'a ItemType, &'a [u8], Option<&'a ItemHeaders>)> {
         match *self {
-            Payload::Store(body) => vec![(&STORE_ITEM, body)],
-            Payload::Envelope(e) => e.items.iter().map(|i| (i.ty(), &i.payload[..])).collect(),
+            Payload::Store(body) => vec![(&STORE_ITEM, body, None)],
+            Payload::Envelope(e) => e
+                .items
+                .iter()
+                .map(|i| (i.ty(), &i.payload[..], Some(&i.headers)))
+                .collect(),
         }
     }
 

@@ -232,14 +232,16 @@ pub fn update_project<D: Database + ?Sized>(
         "UPDATE projects SET name = COALESCE($1, name), \
            is_public = COALESCE($2, is_public), \
            allowed_origins = COALESCE($3, allowed_origins), \
-           scrubbing = COALESCE($5, scrubbing) \
+           scrubbing = COALESCE($5, scrubbing), \
+           store_attachments = COALESCE($6, store_attachments) \
          WHERE id = $4",
         args![
             update.name.as_deref().map(str::trim),
             update.is_public,
             origins.as_deref(),
             project_id,
-            scrubbing.as_deref()
+            scrubbing.as_deref(),
+            update.store_attachments
         ],
         "project",
         || format!("project {project_id}"),

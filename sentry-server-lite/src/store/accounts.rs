@@ -29,6 +29,8 @@ pub struct ProjectUpdate {
     pub allowed_origins: Option<Vec<String>>,
     /// New data-scrubbing settings (all of them).
     pub scrubbing: Option<super::types::ScrubSettings>,
+    /// Whether attachments are stored.
+    pub store_attachments: Option<bool>,
 }
 
 /// A new audit record.

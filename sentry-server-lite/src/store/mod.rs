@@ -25,9 +25,11 @@
 mod account_ops;
 pub mod accounts;
 pub mod alerts;
+pub mod attachments;
 mod browse;
 pub mod copy;
 mod core;
+pub mod feedback;
 pub mod health;
 pub mod monitors;
 pub mod outbox;

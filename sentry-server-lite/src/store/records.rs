@@ -20,6 +20,10 @@ pub enum SideRecord {
     Session(Box<super::health::SessionRecord>),
     /// A `check_in` item (cron monitors).
     CheckIn(Box<super::monitors::CheckInRecord>),
+    /// A file sent beside an event (`attachment` items).
+    Attachment(super::attachments::NewAttachment),
+    /// What a user said (`feedback`, `user_report`, the legacy endpoint).
+    Feedback(super::feedback::NewFeedback),
 }
 
 impl SideRecord {
@@ -28,6 +32,8 @@ impl SideRecord {
         match self {
             SideRecord::Session(r) => r.project_id(),
             SideRecord::CheckIn(r) => r.project_id,
+            SideRecord::Attachment(a) => a.project_id,
+            SideRecord::Feedback(f) => f.project_id,
         }
     }
 }
@@ -39,6 +45,8 @@ pub fn write(c: &mut dyn Conn, records: &[SideRecord]) -> StoreResult<()> {
         match record {
             SideRecord::Session(r) => super::health::insert(c, r)?,
             SideRecord::CheckIn(r) => super::monitors::insert(c, r)?,
+            SideRecord::Attachment(a) => super::attachments::insert(c, a)?,
+            SideRecord::Feedback(f) => super::feedback::insert(c, f)?,
         }
     }
     Ok(())

@@ -1,6 +1,8 @@
 //! Retention, written once for both backends: events past the policy's age and beyond
 //! its per-issue count go, at most `policy.max_deletions` per call, and issues whose
-//! every event has expired go with their tag counts; so do audit-log rows past
+//! every event has expired go with their tag counts; attachments and user feedback go
+//! at the events' age, attachments also an hour after their event went (see
+//! `store::attachments::delete_expired`); so do audit-log rows past
 //! `policy.audit_max_age_days` (not counted in the answer, which counts events), and the
 //! release-health and monitor rows `store::health::prune` names.
 
@@ -71,6 +73,14 @@ pub fn delete_expired(
                 args![issue_id, keep, budget - deleted],
             )? as i64;
         }
+    }
+    // Attachments and feedback go with the events' age limit; attachments also once
+    // their event is gone.
+    let event_cutoff = (policy.max_age_days > 0)
+        .then(|| now_ms - (policy.max_age_days.min(1 << 40) as i64) * 86_400_000);
+    super::attachments::delete_expired(c, event_cutoff, now_ms, budget)?;
+    if let Some(cutoff) = event_cutoff {
+        super::feedback::delete_expired(c, cutoff, budget)?;
     }
     if policy.audit_max_age_days > 0 {
         let cutoff = now_ms - (policy.audit_max_age_days.min(1 << 20) as i64) * 86_400_000;

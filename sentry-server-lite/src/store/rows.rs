@@ -36,7 +36,7 @@ pub fn team(r: &dyn SqlRow) -> StoreResult<Team> {
 /// Columns of [`project`] (`projects p JOIN teams t`).
 pub const PROJECT_COLS: &str =
     "p.id, p.team_id, t.slug, p.slug, p.name, p.owner_id, p.is_public, p.allowed_origins, \
-     p.scrubbing";
+     p.scrubbing, p.store_attachments";
 /// A project row.
 pub fn project(r: &dyn SqlRow) -> StoreResult<Project> {
     let origins = r.text(7)?;
@@ -55,6 +55,7 @@ pub fn project(r: &dyn SqlRow) -> StoreResult<Project> {
             .map(str::to_owned)
             .collect(),
         scrubbing: super::types::ScrubSettings::from_stored(&r.text(8)?),
+        store_attachments: r.flag(9)?,
     })
 }
 

@@ -52,6 +52,9 @@ pub struct Project {
     pub allowed_origins: Vec<String>,
     /// Data scrubbing at ingest (see `ingest::scrub`).
     pub scrubbing: ScrubSettings,
+    /// Store the attachments sent with events (default on; off: they are dropped and
+    /// counted).
+    pub store_attachments: bool,
 }
 
 /// A project's data-scrubbing settings, applied at ingest before an event is stored

@@ -143,15 +143,18 @@ pub async fn change_password(
             )
             .await;
         }
-        Err(AppError::WrongPassword) => "The current password is wrong.",
-        Err(AppError::PasswordTooShort) => "The new password needs at least 8 characters.",
+        Err(AppError::WrongPassword) => "The current password is wrong.".to_owned(),
+        Err(AppError::PasswordTooShort) => format!(
+            "The new password needs at least {} characters.",
+            crate::app::users::MIN_PASSWORD_CHARS
+        ),
         Err(e) => return Err(e.into()),
     };
     render_account(
         &state,
         &viewer,
         Notice::default(),
-        error,
+        &error,
         StatusCode::BAD_REQUEST,
     )
     .await

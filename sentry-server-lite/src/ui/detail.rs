@@ -1,7 +1,8 @@
 //! The issue page: the issue's facts and sparklines, one of its events in full (exception
 //! chain, stack frames with source context, breadcrumbs, tags, contexts, request, user,
-//! SDK), navigation between its events, and the actions the policy allows. The same page
-//! without actions or navigation serves a shared issue's link.
+//! SDK), the event's attachments, the issue's user feedback, navigation between its
+//! events, and the actions the policy allows. The same page without actions, navigation,
+//! attachments or feedback serves a shared issue's link.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -9,6 +10,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::event_view::EventView;
+use super::feedback::FeedbackRow;
 use super::issues::list_url;
 use super::session::Viewer;
 use super::sparkline::{self, Window};
@@ -75,6 +77,43 @@ pub struct EventInfo {
     event_id: String,
     received: When,
     view: EventView,
+    attachments: Vec<AttachmentRow>,
+}
+
+/// An attachment of the event shown, with its download link.
+pub struct AttachmentRow {
+    name: String,
+    size: String,
+    ty: String,
+    mimetype: String,
+    url: String,
+}
+
+fn attachment_rows(
+    store: &dyn Store,
+    issue_id: i64,
+    project_id: i64,
+    event_id: &str,
+) -> Result<Vec<AttachmentRow>, AppError> {
+    let rows = crate::store::attachments::list_for_event(store, project_id, event_id)?;
+    Ok(rows
+        .into_iter()
+        .map(|a| AttachmentRow {
+            url: format!("/issues/{issue_id}/attachments/{}/", a.id),
+            size: human_size(a.size),
+            name: a.name,
+            ty: a.attachment_type,
+            mimetype: a.content_type,
+        })
+        .collect())
+}
+
+fn human_size(bytes: i64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+    }
 }
 
 #[derive(Template)]
@@ -97,6 +136,7 @@ struct IssuePage {
     event: Option<EventInfo>,
     nav: Option<EventNav>,
     tags: Vec<TagGroup>,
+    feedback: Vec<FeedbackRow>,
     csrf: String,
 }
 
@@ -197,6 +237,19 @@ fn build(
     let weeks = sparkline::counts(store, scope, Window::TwoWeeks, now)?;
     let project_visible = viewer.can(Action::ViewIssues, &Resource::Project(pref));
     let tags = tag_groups(&store.issue_tags(issue.id)?, &project, issue.times_seen);
+    // A share link shows neither files nor what users wrote (names, e-mails).
+    let feedback = if shared {
+        Vec::new()
+    } else {
+        crate::app::feedback::on_issue(store, &issue)?
+            .iter()
+            .map(|f| FeedbackRow::of(f, now))
+            .collect()
+    };
+    let attachments = match (&event, shared) {
+        (Some(e), false) => attachment_rows(store, issue.id, project.id, &e.event_id)?,
+        _ => Vec::new(),
+    };
     Ok(IssuePage {
         chrome: Chrome::new(issue.title.clone(), viewer),
         short_id: format!("{}-{}", project.slug.to_uppercase(), issue.id),
@@ -212,6 +265,7 @@ fn build(
             received: When::new(e.received_ms, now),
             view: EventView::parse(&e.body),
             event_id: e.event_id,
+            attachments,
         }),
         nav,
         tags: if project_visible || !shared {
@@ -219,6 +273,7 @@ fn build(
         } else {
             Vec::new()
         },
+        feedback,
         csrf: viewer.csrf().unwrap_or_default().to_owned(),
         issue,
         project,

@@ -88,13 +88,9 @@ pub async fn accept(
         return Err(csrf_mismatch());
     }
     let password = form.get("password").unwrap_or_default().to_owned();
-    if password.chars().count() < 8 {
-        return render(
-            &viewer,
-            user.email,
-            csrf,
-            "The password needs at least 8 characters.",
-        );
+    if password.chars().count() < crate::app::users::MIN_PASSWORD_CHARS {
+        let why = crate::app::users::password_too_short();
+        return render(&viewer, user.email, csrf, &why);
     }
     if form.get("confirm") != Some(password.as_str()) {
         return render(&viewer, user.email, csrf, "The two passwords differ.");

@@ -12,12 +12,14 @@
 //! - `/login`, `/logout`, `/signup` — [`session`]; `/invite/{token}` — [`invite`]
 //! - `/projects/{team}/{project}/` — issue list with tabs, search, sort, bulk actions
 //! - `/issues/{id}/` — issue detail with its events; `/share/{share_id}/` — a shared issue
+//! - `/projects/{team}/{project}/feedback/`, `/issues/{id}/attachments/{id}/` — [`feedback`]
 //! - `/settings/...` — [`settings`]; `/account/` — [`account`]
 
 pub mod account;
 pub mod alerts;
 pub mod detail;
 pub mod event_view;
+pub mod feedback;
 pub mod form;
 pub mod health;
 pub mod invite;
@@ -63,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(alerts::routes())
         .merge(health::routes())
+        .merge(feedback::routes())
         .merge(account::routes())
         .route("/static/style.css", get(style_css))
         .route("/static/app.js", get(app_js))
@@ -74,13 +77,16 @@ pub fn routes() -> Router<AppState> {
 /// the `Referer` sent elsewhere.
 async fn security_headers(mut response: Response) -> Response {
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; \
-             form-action 'self'; base-uri 'none'",
-        ),
-    );
+    // A response with a stricter policy of its own (an attachment download) keeps it.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; \
+                 form-action 'self'; base-uri 'none'",
+            ),
+        );
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -197,10 +203,9 @@ impl From<AppError> for UiError {
             AppError::NothingToChange => bad("Nothing to change.".into()),
             AppError::EmptyName => bad("The name cannot be empty.".into()),
             AppError::InvalidEmail(_) => bad("Enter an e-mail address.".into()),
-            AppError::PasswordTooShort | AppError::PasswordRequired => bad(format!(
-                "The password needs at least {} characters.",
-                crate::app::users::MIN_PASSWORD_CHARS
-            )),
+            AppError::PasswordTooShort | AppError::PasswordRequired => {
+                bad(crate::app::users::password_too_short())
+            }
             AppError::UserExists(_) => bad("There is already an account with this e-mail.".into()),
             AppError::WrongPassword => bad("The current password is wrong.".into()),
             AppError::WrongCredentials => {

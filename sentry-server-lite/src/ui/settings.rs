@@ -302,7 +302,8 @@ pub async fn project_page(
     page(&t)
 }
 
-/// `POST /settings/projects/{team}/{project}/`: `action` = `edit`, `key-create`,
+/// `POST /settings/projects/{team}/{project}/`: `action` = `edit`, `scrubbing`,
+/// `attachments`, `key-create`,
 /// `key-revoke`, `key-activate`, `owner`, `move`, `delete`.
 pub async fn project_action(
     State(state): State<AppState>,
@@ -328,6 +329,7 @@ pub async fn project_action(
                             .collect(),
                     ),
                     scrubbing: None,
+                    store_attachments: None,
                 };
                 let changes = ProjectChanges {
                     settings,
@@ -353,6 +355,16 @@ pub async fn project_action(
                             safe_fields: lines("safe_fields"),
                             scrub_ip_addresses: form.get("scrub_ip").is_some(),
                         }),
+                        ..ProjectUpdate::default()
+                    },
+                    ..ProjectChanges::default()
+                };
+                settings_of(&projects::update(store, who, name, changes)?)
+            }
+            "attachments" => {
+                let changes = ProjectChanges {
+                    settings: ProjectUpdate {
+                        store_attachments: Some(form.get("store_attachments").is_some()),
                         ..ProjectUpdate::default()
                     },
                     ..ProjectChanges::default()

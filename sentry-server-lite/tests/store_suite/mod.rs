@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod browse;
 pub mod core;
+pub mod feedback;
 
 use sentry_server_lite::store::{NewEvent, Store, StoreResult, WriteOutcome};
 
@@ -78,6 +79,7 @@ macro_rules! store_suite_tests {
             browse::histograms_and_neighbors,
             browse::tokens_are_listed_and_deleted_per_user,
             alerts::batches_queue_alerts_and_claims_are_exclusive,
+            feedback::attachments_and_feedback_follow_their_events,
         );
     };
     (@cases $open:ident; $($module:ident :: $case:ident),* $(,)?) => {

@@ -155,9 +155,18 @@ impl Envelope {
         if !event.event_id.is_nil() {
             env.headers.event_id = Some(event.event_id.simple().to_string());
         }
-        env.items
-            .push(Item::json(ItemType::Event, event.to_json_vec()));
+        // A transaction is an event of type `transaction` sent as its own item type.
+        let ty = match event.ty.as_deref() {
+            Some("transaction") => ItemType::Transaction,
+            _ => ItemType::Event,
+        };
+        env.items.push(Item::json(ty, event.to_json_vec()));
         env
+    }
+
+    /// Its items, in order (the official crate's accessor; `items` is also public).
+    pub fn items(&self) -> std::slice::Iter<'_, Item> {
+        self.items.iter()
     }
 
     /// Adds an item.

@@ -2,6 +2,7 @@
 //! dialect's types, each with its list of migrations.
 
 pub mod alerts;
+pub mod feedback;
 pub mod health;
 pub mod postgres;
 pub mod sqlite;

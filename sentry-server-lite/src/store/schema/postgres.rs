@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "health",
         super::health::POSTGRES,
     ),
+    (
+        super::feedback::POSTGRES_VERSION,
+        "feedback_attachments",
+        super::feedback::POSTGRES,
+    ),
 ];
 
 /// Each project's data-scrubbing settings (JSON, see `ScrubSettings`; empty: defaults).

@@ -21,6 +21,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "health",
         super::health::SQLITE,
     ),
+    (
+        super::feedback::SQLITE_VERSION,
+        "feedback_attachments",
+        super::feedback::SQLITE,
+    ),
 ];
 
 /// Each project's data-scrubbing settings (JSON, see `ScrubSettings`; empty: defaults).

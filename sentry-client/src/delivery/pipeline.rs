@@ -12,9 +12,12 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
+use crate::attachments::ScopeAttachments;
 use crate::backtrace::{InAppRules, Symbolizer};
-use crate::client::{PendingEvent, StackTarget};
-use crate::protocol::{DiscardReason, Envelope, Event, Sdk, SdkPackage};
+use crate::draft::{PendingEvent, StackTarget};
+use crate::protocol::{
+    Attachment, DiscardReason, DynamicSamplingContext, Envelope, Event, Sdk, SdkPackage,
+};
 use crate::ClientOptions;
 
 /// Names of the built-in integrations, listed in `sdk.integrations`.
@@ -60,14 +63,25 @@ impl Pipeline {
         }
     }
 
-    /// Finishes an event, or says why it was dropped.
-    pub(crate) fn process(&mut self, pending: PendingEvent) -> Result<Event, DiscardReason> {
+    /// Finishes an event, or says why it was dropped; with it come the attachments of
+    /// the scope it was captured with.
+    pub(crate) fn process(
+        &mut self,
+        pending: PendingEvent,
+    ) -> Result<(Event, ScopeAttachments), DiscardReason> {
         let PendingEvent {
             draft,
             scope,
             stacks,
         } = pending;
+        let mut attachments = Arc::default();
         let mut event = draft.into_event();
+        if event.ty.as_deref() == Some("transaction") {
+            // Transactions carry no attachments (the scope's go with error events).
+            return self
+                .process_transaction(event, scope)
+                .map(|t| (t, Arc::default()));
+        }
         for (target, raw) in &stacks {
             let trace = self.symbolizer.resolve(raw);
             match *target {
@@ -85,6 +99,7 @@ impl Pipeline {
         }
         if let Some(snapshot) = scope {
             let scope = snapshot.into_scope();
+            attachments = Arc::clone(&scope.attachments);
             scope.apply_data(&mut event, self.options.max_breadcrumbs);
             event = scope
                 .run_processors(event)
@@ -101,6 +116,27 @@ impl Pipeline {
             .ok_or(DiscardReason::EventProcessor)?;
         }
         if let Some(before_send) = &self.options.before_send {
+            event = catch_unwind(AssertUnwindSafe(|| before_send(event)))
+                .ok()
+                .flatten()
+                .ok_or(DiscardReason::BeforeSend)?;
+        }
+        Ok((event, attachments))
+    }
+
+    /// Finishes a transaction: the scope's data without its breadcrumbs and event
+    /// processors (as the official SDK applies a scope to transactions), the client's
+    /// defaults, then `before_send_transaction`.
+    fn process_transaction(
+        &mut self,
+        mut event: Event,
+        scope: Option<crate::scope::Snapshot>,
+    ) -> Result<Event, DiscardReason> {
+        if let Some(snapshot) = scope {
+            snapshot.into_scope().apply_data(&mut event, 0);
+        }
+        self.apply_defaults(&mut event);
+        if let Some(before_send) = &self.options.before_send_transaction {
             event = catch_unwind(AssertUnwindSafe(|| before_send(event)))
                 .ok()
                 .flatten()
@@ -147,14 +183,47 @@ impl Pipeline {
         }
     }
 
-    /// The envelope for a finished event.
-    pub(crate) fn envelope(&self, event: &Event) -> Envelope {
+    /// The envelope for a finished event with the attachments that fit the limits, and
+    /// the sizes of those that did not.
+    pub(crate) fn envelope(
+        &self,
+        event: &Event,
+        attachments: &[Arc<Attachment>],
+    ) -> (Envelope, Vec<u64>) {
         let mut env = Envelope::from_event(event);
         env.headers.sdk = Some(Sdk {
             name: self.sdk.name.clone(),
             version: self.sdk.version.clone(),
             ..Default::default()
         });
-        env
+        if event.ty.as_deref() == Some("transaction") {
+            env.headers.trace = serde_json::to_value(self.sampling_context(event)).ok();
+        }
+        let dropped = crate::attachments::attach(
+            &mut env,
+            attachments,
+            self.options.max_attachment_size,
+            self.options.max_attachments_size,
+        );
+        (env, dropped)
+    }
+
+    /// The dynamic sampling context of a (sampled) transaction, for its envelope's
+    /// `trace` header.
+    fn sampling_context(&self, event: &Event) -> DynamicSamplingContext {
+        let mut dsc = DynamicSamplingContext::new().with_sampled(true);
+        dsc.trace_id = event
+            .contexts
+            .get("trace")
+            .and_then(|t| t.get("trace_id"))
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse().ok());
+        if let Some(dsn) = &self.options.dsn {
+            dsc = dsc.with_public_key(dsn.public_key().to_owned());
+        }
+        dsc.release.clone_from(&event.release);
+        dsc.environment.clone_from(&event.environment);
+        dsc.transaction.clone_from(&event.transaction);
+        dsc
     }
 }

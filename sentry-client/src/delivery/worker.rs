@@ -1,5 +1,5 @@
 //! The background worker: one named thread per client with its own current-thread tokio
-//! runtime (started by [`Worker::spawn`](super::handle::Worker::spawn)).
+//! runtime (started by [`Worker::spawn`](super::Worker::spawn)).
 //!
 //! The worker takes jobs from the bounded queue, finishes events ([`Pipeline`]), drops items whose category is rate limited
 //! (`ratelimit_backoff`), attaches due client reports, and sends up to
@@ -23,13 +23,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::handle::{Job, Shared};
+use super::jobs::{Job, Shared};
+use super::pipeline::Pipeline;
 use super::ratelimit::RateLimits;
 use super::spool::{Spool, SpoolEntry};
-use super::{SendResult, Transport};
-use crate::pipeline::Pipeline;
 use crate::protocol::{DataCategory, DiscardReason, Envelope, ItemType, Limits};
 use crate::session::{SessionMode, SessionWorker};
+use crate::transport::{self, SendResult, Transport};
 use crate::ClientOptions;
 
 /// An envelope on its way out.
@@ -172,41 +172,18 @@ impl WorkerState {
 
     /// The envelope a job makes, or `None` when it makes none (the job is settled).
     fn job_envelope(&mut self, job: Job) -> Option<Envelope> {
-        let envelope = match job {
-            Job::Event(pending) => {
-                let session = pending.scope.as_ref().and_then(|s| s.scope.session.clone());
-                match self.pipeline.process(pending) {
-                    Ok(event) => {
-                        let mut envelope = self.pipeline.envelope(&event);
-                        if let Some(session) = session {
-                            session.record_event(&event);
-                            if self.options.session_mode == SessionMode::Application {
-                                envelope
-                                    .items
-                                    .extend(session.take_update().map(|u| u.to_item()));
-                            }
-                        }
-                        envelope
-                    }
-                    Err(reason) => {
-                        self.shared.log(format_args!("event dropped ({reason})"));
-                        self.shared.discards.record(reason, DataCategory::Error, 1);
-                        self.shared.settle(1);
-                        return None;
-                    }
-                }
-            }
-            Job::Envelope(env) => *env,
-            Job::Session(job) => match self.sessions.on_job(job, &self.options) {
-                Some(env) => env,
-                None => {
+        match job {
+            Job::Event(pending) => self.finish_event(pending),
+            Job::Envelope(env) => Some(*env),
+            Job::Session(job) => {
+                let envelope = self.sessions.on_job(job, &self.options);
+                if envelope.is_none() {
                     self.shared.settle(1);
-                    return None;
                 }
-            },
-            Job::CheckIn(check_in) => crate::monitor::envelope(*check_in, &self.options),
-        };
-        Some(envelope)
+                envelope
+            }
+            Job::CheckIn(check_in) => Some(crate::monitor::envelope(*check_in, &self.options)),
+        }
     }
 
     fn on_job(&mut self, job: Job) {
@@ -219,6 +196,49 @@ impl WorkerState {
             spooled: None,
             attempts: 0,
         });
+    }
+
+    /// Finishes a queued event into its envelope (with the scope's attachments that fit
+    /// the limits; the others are counted), or counts and settles a dropped one.
+    fn finish_event(&mut self, pending: crate::draft::PendingEvent) -> Option<Envelope> {
+        let category = pending.category();
+        let session = pending
+            .scope
+            .as_ref()
+            .filter(|_| category != DataCategory::Transaction)
+            .and_then(|s| s.scope.session.clone());
+        match self.pipeline.process(pending) {
+            Ok((event, attachments)) => {
+                let (mut envelope, dropped) = self.pipeline.envelope(&event, &attachments);
+                // An error event counts on its session (after `before_send`, in queue
+                // order); in application mode the session's change rides along.
+                if let Some(session) = session {
+                    session.record_event(&event);
+                    if self.options.session_mode == SessionMode::Application {
+                        envelope
+                            .items
+                            .extend(session.take_update().map(|u| u.to_item()));
+                    }
+                }
+                for bytes in dropped {
+                    self.shared.log(format_args!(
+                        "attachment of {bytes} bytes over the size limits dropped (buffer_overflow)"
+                    ));
+                    self.shared.discards.record(
+                        DiscardReason::BufferOverflow,
+                        DataCategory::Attachment,
+                        bytes,
+                    );
+                }
+                Some(envelope)
+            }
+            Err(reason) => {
+                self.shared.log(format_args!("event dropped ({reason})"));
+                self.shared.discards.record(reason, category, 1);
+                self.shared.settle(1);
+                None
+            }
+        }
     }
 
     /// Sends an envelope now, or parks it when the server is failing.
@@ -278,7 +298,7 @@ impl WorkerState {
     fn launch(&mut self, out: Outgoing) {
         let key = self.next_key;
         self.next_key += 1;
-        let fut = self.transport.send_envelope(Arc::clone(&out.envelope));
+        let fut = transport::send(&self.transport, Arc::clone(&out.envelope));
         self.flying.insert(key, out);
         self.in_flight.spawn(async move {
             let result = CatchUnwind(fut)
@@ -597,7 +617,7 @@ impl WorkerState {
             if let Some(item) = self.shared.discards.take_item() {
                 let mut env = Envelope::new();
                 env.push(item);
-                let fut = self.transport.send_envelope(Arc::new(env));
+                let fut = transport::send(&self.transport, Arc::new(env));
                 match tokio::time::timeout(left, CatchUnwind(fut)).await {
                     Ok(Some(SendResult::Sent { .. })) => {
                         self.shared

@@ -17,64 +17,11 @@ use crate::sync::Mutex;
 use tokio::sync::{mpsc, Notify};
 
 use super::discards::Discards;
+use super::jobs::{on_worker_thread, Job, Shared, ON_WORKER};
 use super::worker::WorkerState;
-use super::Transport;
-use crate::client::PendingEvent;
-use crate::protocol::{DataCategory, DiscardReason, Envelope};
+use crate::protocol::{DataCategory, DiscardReason};
+use crate::transport::Transport;
 use crate::ClientOptions;
-
-/// Work for the worker.
-pub(crate) enum Job {
-    /// An event to finish and send.
-    Event(PendingEvent),
-    /// A ready envelope to send as is.
-    Envelope(Box<Envelope>),
-    /// A release-health session update, end or flush.
-    Session(crate::session::SessionJob),
-    /// A cron monitor check-in, serialized on the worker.
-    CheckIn(Box<crate::protocol::MonitorCheckIn>),
-}
-
-/// State shared between the caller side and the worker thread.
-pub(crate) struct Shared {
-    pending: AtomicUsize,
-    lock: Mutex<()>,
-    settled: Condvar,
-    pub(crate) discards: Discards,
-    closed: AtomicBool,
-    pub(crate) shutdown: Notify,
-    /// When the worker must be gone (set by `close`).
-    pub(crate) deadline: Mutex<Option<Instant>>,
-    debug: bool,
-}
-
-impl Shared {
-    pub(crate) fn settle(&self, n: usize) {
-        if n == 0 {
-            return;
-        }
-        if self.pending.fetch_sub(n, Ordering::AcqRel) == n {
-            let _guard = self.lock.lock();
-            self.settled.notify_all();
-        }
-    }
-
-    pub(crate) fn log(&self, msg: std::fmt::Arguments<'_>) {
-        if self.debug {
-            eprintln!("[sentry-client] {msg}");
-        }
-    }
-}
-
-thread_local! {
-    static ON_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Whether the current thread is a worker thread (where the SDK must not capture or
-/// wait for itself).
-pub(crate) fn on_worker_thread() -> bool {
-    ON_WORKER.try_with(|w| w.get()).unwrap_or(false)
-}
 
 /// The caller-side handle of a worker.
 pub(crate) struct Worker {
