@@ -54,9 +54,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::delivery::Shared;
+use crate::draft::PendingEvent;
 use crate::protocol::{
-    Envelope, Event, Level, SessionAggregateItem, SessionAggregates, SessionAttributes,
-    SessionStatus, SessionUpdate,
+    DataCategory, Envelope, Event, Level, SessionAggregateItem, SessionAggregates,
+    SessionAttributes, SessionStatus, SessionUpdate,
 };
 use crate::sync::Mutex;
 use crate::{Client, ClientOptions, Hub};
@@ -285,6 +287,36 @@ pub fn end_session_with_status(status: SessionStatus) {
     Hub::current().end_session_with_status(status)
 }
 
+/// The session a queued error event counts on (transactions count on none).
+pub(crate) fn of_pending(
+    pending: &PendingEvent,
+    category: DataCategory,
+) -> Option<Arc<SessionHandle>> {
+    pending
+        .scope
+        .as_ref()
+        .filter(|_| category != DataCategory::Transaction)
+        .and_then(|s| s.scope.session.clone())
+}
+
+/// Counts a finished event on its session (after `before_send`, on the worker, in queue
+/// order); in application mode the session's change rides along in the event's envelope.
+pub(crate) fn count_event(
+    session: Option<Arc<SessionHandle>>,
+    event: &Event,
+    envelope: &mut Envelope,
+    options: &ClientOptions,
+) {
+    if let Some(session) = session {
+        session.record_event(event);
+        if options.session_mode == SessionMode::Application {
+            envelope
+                .items
+                .extend(session.take_update().map(|u| u.to_item()));
+        }
+    }
+}
+
 /// The worker's side: request-mode aggregates, and turning session jobs into envelopes.
 #[derive(Default)]
 pub(crate) struct SessionWorker {
@@ -302,8 +334,21 @@ struct Counts {
 }
 
 impl SessionWorker {
-    /// The envelope a session job makes now, if any.
-    pub(crate) fn on_job(&mut self, job: SessionJob, options: &ClientOptions) -> Option<Envelope> {
+    /// The envelope a session job makes now, if any (a job that makes none is settled).
+    pub(crate) fn on_job(
+        &mut self,
+        job: SessionJob,
+        options: &ClientOptions,
+        shared: &Shared,
+    ) -> Option<Envelope> {
+        let envelope = self.envelope_of(job, options);
+        if envelope.is_none() {
+            shared.settle(1);
+        }
+        envelope
+    }
+
+    fn envelope_of(&mut self, job: SessionJob, options: &ClientOptions) -> Option<Envelope> {
         let update = match job {
             SessionJob::End {
                 handle,

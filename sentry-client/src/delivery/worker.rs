@@ -28,7 +28,7 @@ use super::pipeline::Pipeline;
 use super::ratelimit::RateLimits;
 use super::spool::{Spool, SpoolEntry};
 use crate::protocol::{DataCategory, DiscardReason, Envelope, ItemType, Limits};
-use crate::session::{SessionMode, SessionWorker};
+use crate::session::SessionWorker;
 use crate::transport::{self, SendResult, Transport};
 use crate::ClientOptions;
 
@@ -175,13 +175,7 @@ impl WorkerState {
         match job {
             Job::Event(pending) => self.finish_event(pending),
             Job::Envelope(env) => Some(*env),
-            Job::Session(job) => {
-                let envelope = self.sessions.on_job(job, &self.options);
-                if envelope.is_none() {
-                    self.shared.settle(1);
-                }
-                envelope
-            }
+            Job::Session(job) => self.sessions.on_job(job, &self.options, &self.shared),
             Job::CheckIn(check_in) => Some(crate::monitor::envelope(*check_in, &self.options)),
         }
     }
@@ -202,24 +196,11 @@ impl WorkerState {
     /// the limits; the others are counted), or counts and settles a dropped one.
     fn finish_event(&mut self, pending: crate::draft::PendingEvent) -> Option<Envelope> {
         let category = pending.category();
-        let session = pending
-            .scope
-            .as_ref()
-            .filter(|_| category != DataCategory::Transaction)
-            .and_then(|s| s.scope.session.clone());
+        let session = crate::session::of_pending(&pending, category);
         match self.pipeline.process(pending) {
             Ok((event, attachments)) => {
                 let (mut envelope, dropped) = self.pipeline.envelope(&event, &attachments);
-                // An error event counts on its session (after `before_send`, in queue
-                // order); in application mode the session's change rides along.
-                if let Some(session) = session {
-                    session.record_event(&event);
-                    if self.options.session_mode == SessionMode::Application {
-                        envelope
-                            .items
-                            .extend(session.take_update().map(|u| u.to_item()));
-                    }
-                }
+                crate::session::count_event(session, &event, &mut envelope, &self.options);
                 for bytes in dropped {
                     self.shared.log(format_args!(
                         "attachment of {bytes} bytes over the size limits dropped (buffer_overflow)"
