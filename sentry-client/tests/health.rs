@@ -215,3 +215,29 @@ fn reads_the_node_sdk_session_fixture() {
     assert_eq!(update.attributes.release, "fixtures@1.0.0");
     assert_eq!(update.attributes.environment.as_deref(), Some("fixtures"));
 }
+
+#[test]
+fn a_transaction_is_no_error_of_the_session() {
+    let (hub, client, transport) = hub_with(ClientOptions::new().traces_sample_rate(1.0));
+    Hub::run(hub, || {
+        sentry::start_session();
+        let t = sentry::start_transaction(sentry::TransactionContext::new("job", "task"));
+        t.finish();
+        sentry::end_session();
+    });
+    assert!(client.flush(None));
+    let envelopes = transport.fetch_and_clear_envelopes();
+    assert!(
+        envelopes
+            .iter()
+            .flat_map(|e| e.items.iter())
+            .any(|i| *i.ty() == ItemType::Transaction),
+        "the transaction was sent"
+    );
+    let updates: Vec<SessionUpdate> = items(&envelopes, ItemType::Session)
+        .iter()
+        .map(|p| SessionUpdate::from_slice(p).expect("session"))
+        .collect();
+    let last = updates.last().expect("the final update");
+    assert_eq!((last.status, last.errors), (SessionStatus::Exited, 0));
+}
