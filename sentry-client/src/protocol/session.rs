@@ -137,7 +137,7 @@ pub struct SessionUpdate<'a> {
     /// The session id (`sid`).
     #[serde(
         rename = "sid",
-        default = "Uuid::new_v4",
+        default = "super::span_id::random_uuid",
         deserialize_with = "lenient_uuid"
     )]
     pub session_id: Uuid,
