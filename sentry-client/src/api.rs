@@ -43,6 +43,9 @@ pub fn init<O: Into<ClientOptions>>(options: O) -> ClientInitGuard {
         if !Arc::ptr_eq(&current, &Hub::main()) && !current.inherits() {
             current.bind_client(Some(Arc::clone(&client)));
         }
+        if auto_application_session(&client) {
+            Hub::main().start_session();
+        }
     }
     ClientInitGuard(client)
 }
@@ -72,9 +75,18 @@ impl std::ops::Deref for ClientInitGuard {
     }
 }
 
+/// Whether `init` starts (and the guard ends) the process-run session.
+fn auto_application_session(client: &Client) -> bool {
+    let o = client.options();
+    o.auto_session_tracking && o.session_mode == crate::SessionMode::Application
+}
+
 impl Drop for ClientInitGuard {
     fn drop(&mut self) {
         if self.0.is_enabled() {
+            if auto_application_session(&self.0) {
+                Hub::main().end_session();
+            }
             self.0.close(None);
         }
     }

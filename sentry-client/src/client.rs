@@ -130,11 +130,15 @@ impl Client {
 
     /// Waits until every queued event is sent (or settled: dropped, spooled) or the
     /// timeout passes (default: `shutdown_timeout`). Returns whether everything settled.
+    /// Request-mode session aggregates are sent first.
     pub fn flush(&self, timeout: Option<Duration>) -> bool {
         let timeout = timeout.unwrap_or(self.options.shutdown_timeout);
         let started = std::time::Instant::now();
         let settled = match &self.worker {
-            Some(w) => w.flush(timeout),
+            Some(w) => {
+                self.flush_sessions();
+                w.flush(timeout)
+            }
             None => true,
         };
         // Then what the transport holds itself (a transport of the official shape
@@ -144,6 +148,27 @@ impl Client {
         settled && sent
     }
 
+    /// Queues a session job (internal category `session`).
+    pub(crate) fn submit_session(&self, job: crate::session::SessionJob) {
+        if let Some(w) = &self.worker {
+            w.submit(Job::Session(job), DataCategory::Session);
+        }
+    }
+
+    /// Queues a check-in (category `monitor`); `false` if it was not queued.
+    pub(crate) fn submit_check_in(&self, check_in: crate::protocol::MonitorCheckIn) -> bool {
+        match &self.worker {
+            Some(w) => w.submit(Job::CheckIn(Box::new(check_in)), DataCategory::Monitor),
+            None => false,
+        }
+    }
+
+    fn flush_sessions(&self) {
+        if self.options.session_mode == crate::session::SessionMode::Request {
+            self.submit_session(crate::session::SessionJob::Flush);
+        }
+    }
+
     /// Flushes, then stops the worker; envelopes still unsent at the timeout go to the
     /// spool when there is one. Capturing afterwards does nothing. Returns whether
     /// everything was settled in time.
@@ -151,7 +176,10 @@ impl Client {
         let timeout = timeout.unwrap_or(self.options.shutdown_timeout);
         let started = std::time::Instant::now();
         let settled = match &self.worker {
-            Some(w) => w.close(timeout),
+            Some(w) => {
+                self.flush_sessions();
+                w.close(timeout)
+            }
             None => true,
         };
         let left = timeout.saturating_sub(started.elapsed());

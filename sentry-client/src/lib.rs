@@ -10,8 +10,11 @@
 //!
 //! The API follows the official `sentry` crate: with `use sentry_client as sentry;` code
 //! for its error-reporting API (options builder, hub and scope, captures, protocol types)
-//! compiles as it is, structured logs (`logger_info!` and friends) included; sessions are
-//! not there yet (the README's "Coming from the official crate" lists what is):
+//! compiles as it is, structured logs (`logger_info!` and friends), performance tracing
+//! (`start_transaction`), release health (`start_session`, `end_session`,
+//! `auto_session_tracking`, `session_mode`) included, and cron check-ins have
+//! `capture_check_in` and [`monitor`] (the README's "Coming from the official crate"
+//! lists what is there and what differs):
 //!
 //! ```
 //! use sentry_client as sentry;
@@ -100,6 +103,8 @@ pub mod integrations;
 #[cfg(feature = "client")]
 pub mod logs;
 #[cfg(feature = "client")]
+mod monitor;
+#[cfg(feature = "client")]
 mod options;
 #[cfg(feature = "client")]
 pub mod panic;
@@ -109,6 +114,8 @@ pub mod performance;
 mod random;
 #[cfg(feature = "client")]
 mod scope;
+#[cfg(feature = "client")]
+mod session;
 #[cfg(feature = "client")]
 mod sync;
 #[cfg(feature = "client")]
@@ -134,6 +141,8 @@ pub use crate::hub::{Hub, IntoBreadcrumbs, ScopeGuard};
 #[cfg(feature = "client")]
 pub use crate::integrations::Integration;
 #[cfg(feature = "client")]
+pub use crate::monitor::{capture_check_in, monitor, MonitorOutcome};
+#[cfg(feature = "client")]
 pub use crate::options::{
     BeforeCallback, ClientOptions, IntoDsn, MaxRequestBodySize, SpotlightSetting,
     SPOTLIGHT_DEFAULT_URL,
@@ -145,6 +154,8 @@ pub use crate::performance::{
 };
 #[cfg(feature = "client")]
 pub use crate::scope::{EventProcessor, Scope, ScopeSeed};
+#[cfg(feature = "client")]
+pub use crate::session::{end_session, end_session_with_status, start_session, SessionMode};
 #[cfg(feature = "client")]
 pub use crate::transport::{Transport, TransportFactory};
 #[cfg(feature = "client")]

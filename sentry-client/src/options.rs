@@ -14,6 +14,7 @@ pub use spotlight::{SpotlightSetting, SPOTLIGHT_DEFAULT_URL};
 
 use crate::integrations::Integration;
 use crate::protocol::{Breadcrumb, Dsn, Event, Log};
+use crate::session::SessionMode;
 use crate::transport::TransportFactory;
 
 /// A `before_send` / `before_breadcrumb` callback: edit the value or drop it with `None`.
@@ -167,9 +168,13 @@ pub struct ClientOptions {
     /// Called on the background worker with each finished transaction; return `None`
     /// to drop it (counted as `before_send`). Default: none.
     pub before_send_transaction: Option<BeforeCallback<Event>>,
-    /// Kept for code written for the official crate; does nothing yet (no release-health
-    /// sessions). Default: true.
+    /// Start a release-health session automatically: in [`SessionMode::Application`]
+    /// one for the process run (started by `init`, ended when its guard drops), in
+    /// [`SessionMode::Request`] one per request in `sentry-tower`. Needs a `release`.
+    /// Default: false (as in the official crate).
     pub auto_session_tracking: bool,
+    /// How sessions are tracked and sent (see [`SessionMode`]). Default: application.
+    pub session_mode: SessionMode,
     /// Datagrams per second a UDP transport sends at most (there are no rate-limit
     /// answers over UDP). Default: 10,000.
     pub udp_max_per_second: u32,
@@ -240,7 +245,8 @@ impl Default for ClientOptions {
             org_id: None,
             strict_trace_continuation: false,
             max_request_body_size: MaxRequestBodySize::Medium,
-            auto_session_tracking: true,
+            auto_session_tracking: false,
+            session_mode: SessionMode::Application,
             udp_max_per_second: 10_000,
             send_client_reports: true,
             client_report_interval: Duration::from_secs(30),
@@ -556,10 +562,15 @@ impl ClientOptions {
         self
     }
 
-    /// Sets [`auto_session_tracking`](field@ClientOptions::auto_session_tracking) (no
-    /// effect yet).
+    /// Sets [`auto_session_tracking`](field@ClientOptions::auto_session_tracking).
     pub fn auto_session_tracking(mut self, enabled: bool) -> Self {
         self.auto_session_tracking = enabled;
+        self
+    }
+
+    /// Sets [`session_mode`](field@ClientOptions::session_mode).
+    pub fn session_mode(mut self, session_mode: SessionMode) -> Self {
+        self.session_mode = session_mode;
         self
     }
 

@@ -94,6 +94,8 @@ pub struct Scope {
     pub(crate) contexts: Arc<Map<String, Value>>,
     pub(crate) breadcrumbs: BreadcrumbRing,
     pub(crate) processors: Arc<Vec<Arc<EventProcessor>>>,
+    /// The release-health session events captured in this scope count on.
+    pub(crate) session: Option<Arc<crate::session::SessionHandle>>,
     pub(crate) span: Option<Arc<TransactionOrSpan>>,
     pub(crate) attachments: crate::attachments::ScopeAttachments,
 }
@@ -111,6 +113,7 @@ impl fmt::Debug for Scope {
             .field("contexts", &self.contexts)
             .field("breadcrumbs", &self.breadcrumbs)
             .field("processors", &self.processors.len())
+            .field("session", &self.session)
             .field("span", &self.span.is_some())
             .field("attachments", &self.attachments.len())
             .finish()

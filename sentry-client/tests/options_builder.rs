@@ -78,7 +78,9 @@ fn each_setter_sets_its_field() {
     assert_eq!(o.traces_sample_rate, 0.5);
     assert!(!o.auto_session_tracking);
     let d = ClientOptions::default();
-    assert!(!d.accept_invalid_certs && d.auto_session_tracking);
+    // Off by default, as in the official crate (it starts sessions now).
+    assert!(!d.accept_invalid_certs && !d.auto_session_tracking);
+    assert_eq!(d.session_mode, sentry_client::SessionMode::Application);
     assert!(d.user_agent.starts_with("sentry.rust.lite/"));
 }
 

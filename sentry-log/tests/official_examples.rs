@@ -1,6 +1,6 @@
 //! The official `sentry` 0.49 crate's example programs (message-demo, panic-demo,
 //! before-send, event-processors, send-with-extra, thread-demo, log-demo, anyhow-demo,
-//! performance-demo),
+//! performance-demo, health),
 //! written from its public API as a user would with only the dependency renamed
 //! (`use sentry_client as sentry;`), in both configuration styles: the 0.49 builder
 //! (`ClientOptions::new().maybe_release(..).debug(true)`) and the struct literal of 0.48
@@ -462,5 +462,101 @@ fn performance_demo() {
             main.request.as_ref().and_then(|r| r.method.as_deref()),
             Some("GET")
         );
+    }
+}
+
+/// The session updates the sink received, by session id, in the order sent.
+fn session_updates(sink: &Sink) -> Vec<sentry::protocol::SessionUpdate<'static>> {
+    sink.received()
+        .iter()
+        .flat_map(|r| r.envelope.items.clone())
+        .filter(|i| *i.ty() == sentry::protocol::ItemType::Session)
+        .map(|i| sentry::protocol::SessionUpdate::from_slice(&i.payload).expect("session"))
+        .collect()
+}
+
+#[test]
+fn health() {
+    use sentry::protocol::SessionStatus;
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    for style in [Style::Builder, Style::Literal] {
+        let sink = Sink::start();
+        sentry::configure_scope(|scope| scope.clear());
+        {
+            // As the example, in both styles (the DSN is the sink's).
+            let _sentry = match style {
+                Style::Builder => sentry::init(
+                    sentry::ClientOptions::new()
+                        .dsn(&sink.dsn())
+                        // release health requires a release to be set
+                        .maybe_release(sentry::release_name!())
+                        .debug(true)
+                        .shutdown_timeout(FLUSH)
+                        // session tracking is started explicitly below
+                        .auto_session_tracking(false),
+                ),
+                Style::Literal => sentry::init((
+                    sink.dsn(),
+                    sentry::ClientOptions {
+                        release: sentry::release_name!(),
+                        debug: true,
+                        shutdown_timeout: FLUSH,
+                        auto_session_tracking: false,
+                        ..Default::default()
+                    },
+                )),
+            };
+            let handle = thread::spawn(|| {
+                // this session will be set to crashed
+                sentry::start_session();
+                thread::sleep(Duration::from_secs(3));
+                panic!("oh no!");
+            });
+            sentry::start_session();
+            sentry::capture_message(
+                "anything with a level >= Error will increase the error count",
+                sentry::Level::Error,
+            );
+            // or any error that has an explicit exception attached
+            let err = "NaN".parse::<usize>().unwrap_err();
+            sentry::capture_error(&err);
+            thread::sleep(Duration::from_secs(2));
+            // this session will have an error count of 2, but otherwise a clean exit.
+            sentry::end_session();
+            handle.join().ok();
+        }
+        sink.wait_for_events(3, Duration::from_secs(10));
+        assert_eq!(sink.events().len(), 3, "two errors and the panic");
+        let updates = session_updates(&sink);
+        let mut sids: Vec<_> = updates.iter().map(|u| u.session_id).collect();
+        sids.dedup();
+        sids.sort();
+        sids.dedup();
+        assert_eq!(sids.len(), 2, "{updates:#?}");
+        let last_of = |status: SessionStatus| {
+            updates
+                .iter()
+                .find(|u| u.status == status)
+                .unwrap_or_else(|| panic!("no {status} update in {updates:#?}"))
+        };
+        let exited = last_of(SessionStatus::Exited);
+        assert_eq!(exited.errors, 2);
+        assert!(exited.duration.is_some());
+        let crashed = last_of(SessionStatus::Crashed);
+        assert_ne!(crashed.session_id, exited.session_id);
+        assert!(
+            crashed.init,
+            "the thread's session is sent first with its crash"
+        );
+        for u in &updates {
+            assert!(u.attributes.release.starts_with("sentry-log@"));
+        }
+        for sid in sids {
+            let inits = updates
+                .iter()
+                .filter(|u| u.session_id == sid && u.init)
+                .count();
+            assert_eq!(inits, 1, "{sid}: {updates:#?}");
+        }
     }
 }

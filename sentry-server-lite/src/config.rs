@@ -207,6 +207,11 @@ pub struct ServerConfig {
     /// The Spotlight listener (`POST`/`GET /stream`, the live page `/live/`), off when
     /// `None`; a loopback address (see `crate::live`).
     pub spotlight_bind: Option<SocketAddr>,
+    /// The clock of ingest and of the cron-monitor scheduler (tests move a test clock).
+    pub clock: crate::clock::Clock,
+    /// How often the cron-monitor scheduler looks for missed and timed-out runs.
+    /// Default 10 s.
+    pub monitor_interval: Duration,
 }
 
 impl ServerConfig {
@@ -229,6 +234,8 @@ impl ServerConfig {
             key_cache_ttl: Duration::from_secs(2),
             alerts: crate::alerts::AlertConfig::default(),
             spotlight_bind: None,
+            clock: crate::clock::Clock::system(),
+            monitor_interval: Duration::from_secs(10),
         }
     }
 

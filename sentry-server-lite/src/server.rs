@@ -111,6 +111,7 @@ impl Server {
             limits: config.limits.clone(),
             decode: ingest::gate::DecodeGate::new(&config.limits),
             live: Arc::default(),
+            clock: config.clock.clone(),
         });
         let spotlight_listener = match config.spotlight_bind {
             Some(addr) if !addr.ip().is_loopback() => {
@@ -204,6 +205,14 @@ impl Server {
             stop_rx.clone(),
         )
         .map_err(std::io::Error::other)?;
+        // The cron-monitor scheduler (issue #21): missed and timed-out runs, their issues.
+        let monitor_task = crate::monitors::Scheduler {
+            store: self.store.clone(),
+            writer: self.ingestor.writer.clone(),
+            clock: self.config.clock.clone(),
+            limits: self.config.limits.normalize.clone(),
+        }
+        .spawn(self.config.monitor_interval, stopped(stop_rx.clone()));
         let retention_task = spawn_retention(
             self.store.clone(),
             self.metrics.clone(),
@@ -276,6 +285,7 @@ impl Server {
         }
         let _ = retention_task.await;
         let _ = alert_task.await;
+        let _ = monitor_task.await;
         // Everything acknowledged is committed already; this commits what UDP queued.
         let writer_thread = self.writer_thread;
         let _ = tokio::task::spawn_blocking(move || writer_thread.shutdown()).await;

@@ -99,6 +99,7 @@ where
                     if let Some(t) = transaction.take() {
                         crate::transaction::finish(hub, t, None);
                     }
+                    end_request_session(hub);
                 }
                 Kind::Failed
             }
@@ -156,7 +157,23 @@ fn request_hub<B>(config: &Config, req: &Request<B>) -> Option<(Arc<Hub>, Option
     } else {
         None
     };
+    if request_sessions(options) {
+        hub.start_session();
+    }
     Some((hub, transaction))
+}
+
+/// Whether each request is a release-health session (`auto_session_tracking` in
+/// request mode); it ends when the response is ready, `crashed` after a panic.
+fn request_sessions(options: &sentry_client::ClientOptions) -> bool {
+    options.auto_session_tracking && options.session_mode == sentry_client::SessionMode::Request
+}
+
+/// Ends the request's session, if the request has one.
+fn end_request_session(hub: &Hub) {
+    if hub.client().is_some_and(|c| request_sessions(c.options())) {
+        hub.end_session();
+    }
 }
 
 pin_project_lite::pin_project! {
@@ -228,6 +245,9 @@ where
                         hub.capture_event(status_event(status, name.as_deref()));
                     }
                 }
+                if let Some(hub) = this.hub.as_ref() {
+                    end_request_session(hub);
+                }
                 Poll::Ready(result)
             }
             Err(payload) => {
@@ -240,6 +260,7 @@ where
                     if let Some(t) = this.transaction.take() {
                         crate::transaction::finish(hub, t, None);
                     }
+                    end_request_session(hub);
                 }
                 Poll::Ready(Ok(internal_server_error()))
             }

@@ -22,6 +22,9 @@
 //! # a webhook), or `volume` (also counts every batch's events in the volume windows and
 //! # never crosses its threshold: the most the outbox adds to a batch that fires nothing)
 //! cargo run --release -p sentry-benches --bin server_load -- --seconds 20 --alert-rule volume
+//! # with release health (issue #21): each envelope also carries a `sessions` item of N
+//! # per-minute buckets (request-mode aggregates, three releases, users)
+//! cargo run --release -p sentry-benches --bin server_load -- --seconds 20 --sessions 10
 //! ```
 
 use std::io::{BufRead, BufReader};
@@ -55,6 +58,8 @@ struct Args {
     writer_threads: Option<String>,
     /// An alert rule on the project: `new-issue` or `volume` (see the module docs).
     alert_rule: Option<String>,
+    /// Buckets of the `sessions` item added to each envelope (0: none).
+    sessions: usize,
 }
 
 fn parse_args() -> Args {
@@ -75,6 +80,7 @@ fn parse_args() -> Args {
         worker_threads: None,
         writer_threads: None,
         alert_rule: None,
+        sessions: 0,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -92,6 +98,7 @@ fn parse_args() -> Args {
             "--worker-threads" => a.worker_threads = Some(val(i)),
             "--writer-threads" => a.writer_threads = Some(val(i)),
             "--alert-rule" => a.alert_rule = Some(val(i)),
+            "--sessions" => a.sessions = val(i).parse().unwrap_or(0).min(100),
             "--client-threads" => a.client_threads = val(i).parse().unwrap_or(a.client_threads),
             "--gzip" => {
                 a.gzip = true;
@@ -193,8 +200,9 @@ struct Prebuilt {
     id_offsets: Vec<usize>,
 }
 
-fn prebuild(path: &str, host: &str, auth: &str, template: &str) -> Prebuilt {
-    let body = envelope(template, &"0".repeat(32));
+fn prebuild(path: &str, host: &str, auth: &str, template: &str, extra: &[u8]) -> Prebuilt {
+    let mut body = envelope(template, &"0".repeat(32));
+    body.extend_from_slice(extra);
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {host}\r\nX-Sentry-Auth: {auth}\r\n\
          Content-Type: application/x-sentry-envelope\r\nContent-Length: {}\r\n\r\n",
@@ -216,6 +224,37 @@ fn prebuild(path: &str, host: &str, auth: &str, template: &str) -> Prebuilt {
         "event id in the envelope header and the event"
     );
     Prebuilt { bytes, id_offsets }
+}
+
+/// A `sessions` item of `buckets` per-minute buckets (none for 0): the request-mode
+/// aggregates an SDK sends, for one of three releases, with a user per bucket.
+fn sessions_item(buckets: usize, k: usize) -> Vec<u8> {
+    if buckets == 0 {
+        return Vec::new();
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let aggregates: Vec<Value> = (0..buckets)
+        .map(|b| {
+            let minute = (now / 60 - b as u64) * 60;
+            serde_json::json!({
+                "started": minute, "did": format!("user-{}", (k + b) % 50),
+                "exited": 20, "errored": 2, "crashed": (b % 3 == 0) as u32,
+            })
+        })
+        .collect();
+    let payload = serde_json::json!({
+        "aggregates": aggregates,
+        "attrs": {"release": format!("load@1.{}", k % 3), "environment": "production"},
+    })
+    .to_string();
+    format!(
+        "{{\"type\":\"sessions\",\"length\":{}}}\n{payload}\n",
+        payload.len()
+    )
+    .into_bytes()
 }
 
 /// How long one request may take before the generator gives up on it (reported as
@@ -424,7 +463,8 @@ async fn run(args: Args) {
     let requests: Arc<Vec<Prebuilt>> = Arc::new(
         templates
             .iter()
-            .map(|t| prebuild(&path, &host, &auth, t))
+            .enumerate()
+            .map(|(k, t)| prebuild(&path, &host, &auth, t, &sessions_item(args.sessions, k)))
             .collect(),
     );
 
@@ -558,6 +598,12 @@ async fn run(args: Args) {
         "  events: {min}-{max} bytes of JSON, {} distinct issues, 20 frames each",
         args.issues
     );
+    if args.sessions > 0 {
+        println!(
+            "  with each event a sessions item of {} buckets (release health)",
+            args.sessions
+        );
+    }
     println!(
         "  acknowledged (committed) events/s: {:.0}",
         ok as f64 / elapsed

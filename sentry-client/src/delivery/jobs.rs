@@ -21,6 +21,10 @@ pub(crate) enum Job {
     Envelope(Box<Envelope>),
     /// A structured log to finish and batch.
     Log(crate::logs::PendingLog),
+    /// A release-health session update, end or flush.
+    Session(crate::session::SessionJob),
+    /// A cron monitor check-in, serialized on the worker.
+    CheckIn(Box<crate::protocol::MonitorCheckIn>),
 }
 
 /// State shared between the caller side and the worker thread.

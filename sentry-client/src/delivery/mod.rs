@@ -24,4 +24,4 @@ mod spool;
 mod worker;
 
 pub(crate) use handle::Worker;
-pub(crate) use jobs::{on_worker_thread, Job};
+pub(crate) use jobs::{on_worker_thread, Job, Shared};

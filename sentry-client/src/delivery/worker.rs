@@ -29,6 +29,7 @@ use super::pipeline::Pipeline;
 use super::ratelimit::RateLimits;
 use super::spool::{Spool, SpoolEntry};
 use crate::protocol::{DataCategory, DiscardReason, Envelope, ItemType, Limits};
+use crate::session::SessionWorker;
 use crate::transport::spotlight::SpotlightSender;
 use crate::transport::{self, SendResult, Transport};
 use crate::ClientOptions;
@@ -85,6 +86,7 @@ pub(crate) struct WorkerState {
     last_report: Instant,
     logs: LogBatch,
     spotlight: Option<SpotlightSender>,
+    sessions: SessionWorker,
 }
 
 impl WorkerState {
@@ -127,6 +129,7 @@ impl WorkerState {
             last_report: Instant::now(),
             logs: LogBatch::default(),
             spotlight,
+            sessions: SessionWorker::default(),
         }
     }
 
@@ -184,14 +187,23 @@ impl WorkerState {
         self.shutdown(rx).await;
     }
 
+    /// The envelope a job makes, or `None` when it makes none (the job is settled).
+    fn job_envelope(&mut self, job: Job) -> Option<Envelope> {
+        match job {
+            Job::Log(pending) => {
+                self.on_log(pending);
+                None
+            }
+            Job::Event(pending) => self.finish_event(pending),
+            Job::Envelope(env) => Some(*env),
+            Job::Session(job) => self.sessions.on_job(job, &self.options, &self.shared),
+            Job::CheckIn(check_in) => Some(crate::monitor::envelope(*check_in, &self.options)),
+        }
+    }
+
     fn on_job(&mut self, job: Job) {
-        let envelope = match job {
-            Job::Log(pending) => return self.on_log(pending),
-            Job::Event(pending) => match self.finish_event(pending) {
-                Some(envelope) => envelope,
-                None => return,
-            },
-            Job::Envelope(env) => *env,
+        let Some(envelope) = self.job_envelope(job) else {
+            return;
         };
         self.dispatch(Outgoing {
             envelope: Arc::new(envelope),
@@ -205,9 +217,11 @@ impl WorkerState {
     /// the limits; the others are counted), or counts and settles a dropped one.
     fn finish_event(&mut self, pending: crate::draft::PendingEvent) -> Option<Envelope> {
         let category = pending.category();
+        let session = crate::session::of_pending(&pending, category);
         match self.pipeline.process(pending) {
             Ok((event, attachments)) => {
-                let (envelope, dropped) = self.pipeline.envelope(&event, &attachments);
+                let (mut envelope, dropped) = self.pipeline.envelope(&event, &attachments);
+                crate::session::count_event(session, &event, &mut envelope, &self.options);
                 for bytes in dropped {
                     self.shared.log(format_args!(
                         "attachment of {bytes} bytes over the size limits dropped (buffer_overflow)"
@@ -557,16 +571,15 @@ impl WorkerState {
         rx.close();
         // Jobs never started: finish them; with a spool they are kept, else counted.
         while let Ok(job) = rx.try_recv() {
-            let envelope = match job {
+            let job = match job {
                 Job::Log(pending) => {
                     self.on_log_at_shutdown(pending);
                     continue;
                 }
-                Job::Event(pending) => match self.finish_event(pending) {
-                    Some(envelope) => envelope,
-                    None => continue,
-                },
-                Job::Envelope(env) => *env,
+                other => other,
+            };
+            let Some(envelope) = self.job_envelope(job) else {
+                continue;
             };
             self.leave_behind(Outgoing {
                 envelope: Arc::new(envelope),

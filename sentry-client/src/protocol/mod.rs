@@ -40,8 +40,10 @@ pub mod feedback;
 pub mod legacy;
 pub mod lenient;
 pub mod log;
+pub mod monitor;
 pub mod rate_limits;
 mod rfc3339;
+pub mod session;
 pub mod span;
 pub mod span_id;
 pub mod template;
@@ -70,7 +72,15 @@ pub use log::{
     read_log_item, Log, LogAttribute, LogBatch, LogItemError, LogLevel, LogLimits,
     LogSeverityNumber, ReadLog, LOG_CONTENT_TYPE,
 };
+pub use monitor::{
+    CheckIn, CrontabParseError, MonitorCheckIn, MonitorCheckInStatus, MonitorConfig,
+    MonitorIntervalUnit, MonitorSchedule,
+};
 pub use rate_limits::{RateLimit, RateLimitScope, RateLimits};
+pub use session::{
+    ParseSessionStatusError, SessionAggregateItem, SessionAggregates, SessionAttributes,
+    SessionStatus, SessionUpdate,
+};
 pub use span::Span;
 pub use span_id::{ParseIdError, SpanId, SpanStatus, TraceId};
 pub use values::{Level, PairList, ParseLevelError, ThreadId, Timestamp, Values};

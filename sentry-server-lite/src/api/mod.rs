@@ -13,6 +13,7 @@ pub mod access;
 pub mod alerts;
 pub mod attachments;
 pub mod feedback;
+pub mod health;
 pub mod issues;
 pub mod json;
 pub mod logs;
@@ -200,6 +201,7 @@ pub fn routes() -> Router<AppState> {
         .merge(teams::routes())
         .merge(projects::routes())
         .merge(alerts::routes())
+        .merge(health::routes())
         .merge(attachments::routes())
         .merge(feedback::routes())
         .merge(logs::routes())

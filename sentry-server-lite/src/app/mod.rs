@@ -27,6 +27,7 @@ pub mod audit;
 pub mod caller;
 pub mod error;
 pub mod feedback;
+pub mod health;
 pub mod issues;
 pub mod keys;
 pub mod logs;

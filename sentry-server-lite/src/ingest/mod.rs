@@ -32,6 +32,7 @@ mod event;
 pub mod facts;
 pub mod feedback;
 pub mod gate;
+pub mod health;
 pub mod http;
 pub mod logs;
 pub mod scrub;
@@ -233,6 +234,9 @@ pub struct Ingestor {
     /// The live tail: committed events and logs are announced here while anybody
     /// watches (`crate::live`).
     pub live: Arc<crate::live::LiveHub>,
+    /// The server's clock: the receive time of every item (a test clock in tests of
+    /// what runs on schedules).
+    pub clock: crate::clock::Clock,
 }
 
 impl Ingestor {
@@ -367,7 +371,7 @@ impl Ingestor {
             },
             other => other,
         })?;
-        let received = now_ms();
+        let received = self.clock.now_ms();
         let header_id = payload.header_id();
         let mut prepared = Prepared {
             events: Vec::new(),
@@ -483,6 +487,18 @@ impl Ingestor {
                     }
                 }
                 self.metrics.item_not_stored(ty);
+            }
+            ItemType::Session | ItemType::Sessions | ItemType::CheckIn => {
+                let project_id = info.key.project_id;
+                let record = match ty {
+                    ItemType::Session => health::session_item(project_id, payload, received),
+                    ItemType::Sessions => health::sessions_item(project_id, payload, received),
+                    _ => health::check_in_item(project_id, payload, received),
+                };
+                match record {
+                    Some(record) => prepared.side.push(record),
+                    None => self.metrics.item_not_stored(ty),
+                }
             }
             ItemType::Attachment => {
                 let kept = match headers {

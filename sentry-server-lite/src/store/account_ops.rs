@@ -313,6 +313,7 @@ pub fn delete_project<D: Database + ?Sized>(db: &D, project_id: i64) -> StoreRes
             "DELETE FROM project_keys WHERE project_id = $1",
             args![project_id],
         )?;
+        super::health::delete_project(c, project_id)?;
         Ok(c.exec("DELETE FROM projects WHERE id = $1", args![project_id])? > 0)
     })
 }

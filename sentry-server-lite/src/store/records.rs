@@ -17,6 +17,10 @@ use super::{StoreResult, WriteOutcome};
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum SideRecord {
+    /// A `session` or `sessions` item (release health).
+    Session(Box<super::health::SessionRecord>),
+    /// A `check_in` item (cron monitors).
+    CheckIn(Box<super::monitors::CheckInRecord>),
     /// A file sent beside an event (`attachment` items).
     Attachment(super::attachments::NewAttachment),
     /// What a user said (`feedback`, `user_report`, the legacy endpoint).
@@ -29,6 +33,8 @@ impl SideRecord {
     /// The project the record belongs to.
     pub fn project_id(&self) -> i64 {
         match self {
+            SideRecord::Session(r) => r.project_id(),
+            SideRecord::CheckIn(r) => r.project_id,
             SideRecord::Attachment(a) => a.project_id,
             SideRecord::Feedback(f) => f.project_id,
             SideRecord::Logs(logs) => logs.first().map_or(0, |l| l.project_id),
@@ -41,6 +47,8 @@ impl SideRecord {
 pub fn write(c: &mut dyn Conn, records: &[SideRecord]) -> StoreResult<()> {
     for record in records {
         match record {
+            SideRecord::Session(r) => super::health::insert(c, r)?,
+            SideRecord::CheckIn(r) => super::monitors::insert(c, r)?,
             SideRecord::Attachment(a) => super::attachments::insert(c, a)?,
             SideRecord::Feedback(f) => super::feedback::insert(c, f)?,
             SideRecord::Logs(logs) => super::logs::insert(c, logs)?,

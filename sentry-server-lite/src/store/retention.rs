@@ -3,8 +3,9 @@
 //! every event has expired go with their tag counts; attachments and user feedback go
 //! at the events' age, attachments also an hour after their event went (see
 //! `store::attachments::delete_expired`); so do audit-log rows past
-//! `policy.audit_max_age_days`, and structured logs past their age and per-project cap
-//! (`store::logs`; none of these counted in the answer, which counts events).
+//! `policy.audit_max_age_days`, structured logs past their age and per-project cap
+//! (`store::logs`), and the release-health and monitor rows `store::health::prune`
+//! names (none of these counted in the answer, which counts events).
 
 use super::sql::{args, write, Conn, Database};
 use super::{RetentionPolicy, StoreResult};
@@ -93,5 +94,6 @@ pub fn delete_expired(
             args![cutoff, budget],
         )?;
     }
+    super::health::prune(c, policy, now_ms, budget)?;
     Ok(deleted.max(0) as u64)
 }

@@ -129,6 +129,8 @@ struct IssuePage {
     project_url: Option<String>,
     first_seen: When,
     last_seen: When,
+    /// The release of the issue's first event.
+    first_release: Option<String>,
     spark_day: String,
     spark_weeks: String,
     buttons: IssueButtons,
@@ -278,6 +280,7 @@ fn build(
         project_url: project_visible.then(|| list_url(&project)),
         first_seen: When::new(issue.first_seen_ms, now),
         last_seen: When::new(issue.last_seen_ms, now),
+        first_release: crate::app::health::first_release(store, issue.id)?,
         spark_day: sparkline::svg(&day, Window::Day.label()),
         spark_weeks: sparkline::svg(&weeks, Window::TwoWeeks.label()),
         buttons,

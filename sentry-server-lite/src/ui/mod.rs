@@ -21,6 +21,7 @@ pub mod detail;
 pub mod event_view;
 pub mod feedback;
 pub mod form;
+pub mod health;
 pub mod invite;
 pub mod issues;
 pub mod logs;
@@ -64,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .route("/share/{share_id}/", get(detail::shared_page))
         .merge(settings::routes())
         .merge(alerts::routes())
+        .merge(health::routes())
         .merge(feedback::routes())
         .merge(logs::routes())
         .merge(account::routes())

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod feedback;
+pub mod health;
 pub mod logs;
 pub mod postgres;
 pub mod sqlite;

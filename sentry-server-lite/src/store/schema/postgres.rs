@@ -25,6 +25,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (super::logs::POSTGRES_VERSION, "logs", super::logs::POSTGRES),
     (
+        super::health::POSTGRES_VERSION,
+        "health",
+        super::health::POSTGRES,
+    ),
+    (
         super::feedback::POSTGRES_VERSION,
         "feedback_attachments",
         super::feedback::POSTGRES,
@@ -72,6 +77,9 @@ pub const LOCK_RETENTION: i64 = 0x5e17_0002;
 /// Held (per session) by the instance whose background thread folds queued tag counts
 /// every second; the others fold only now and then (see `background::start_folder`).
 pub const LOCK_TAG_FOLDER: i64 = 0x5e17_0003;
+/// Held (per transaction) by the cron-monitor scheduler's pass: one instance at a time
+/// marks missed and timed-out runs and opens or resolves monitor issues.
+pub const LOCK_MONITORS: i64 = 0x5e17_0009;
 
 /// Tables in dependency order (parents first), with their identity column if any.
 pub const TABLES: &[(&str, bool)] = &[
@@ -92,6 +100,11 @@ pub const TABLES: &[(&str, bool)] = &[
     ("alert_deliveries", true),
     ("alert_volume", false),
     ("logs", true),
+    ("health_sessions", false),
+    ("health_session_states", false),
+    ("health_users", false),
+    ("monitors", true),
+    ("monitor_checkins", true),
 ];
 
 /// Tag counts of committed batches not yet added to `issue_tags` (see

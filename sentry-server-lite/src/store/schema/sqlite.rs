@@ -18,6 +18,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (super::logs::SQLITE_VERSION, "logs", super::logs::SQLITE),
     (
+        super::health::SQLITE_VERSION,
+        "health",
+        super::health::SQLITE,
+    ),
+    (
         super::feedback::SQLITE_VERSION,
         "feedback_attachments",
         super::feedback::SQLITE,
