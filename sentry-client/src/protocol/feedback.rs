@@ -91,7 +91,7 @@ impl Feedback {
             );
         }
         let mut event = Event {
-            event_id: Uuid::new_v4(),
+            event_id: super::span_id::random_uuid(),
             timestamp: Some(Timestamp::now()),
             level: Some(Level::Info),
             ty: Some("feedback".into()),
