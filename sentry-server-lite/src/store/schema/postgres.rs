@@ -99,6 +99,8 @@ pub const TABLES: &[(&str, bool)] = &[
     ("alert_rules", true),
     ("alert_deliveries", true),
     ("alert_volume", false),
+    ("attachments", true),
+    ("user_feedback", true),
     ("logs", true),
     ("health_sessions", false),
     ("health_session_states", false),
