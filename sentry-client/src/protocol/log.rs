@@ -116,7 +116,8 @@ impl<'de> Deserialize<'de> for Log {
     }
 }
 
-fn unix_seconds(t: SystemTime) -> f64 {
+/// Seconds since the epoch, to the microsecond (0 before it).
+pub(super) fn unix_seconds(t: SystemTime) -> f64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => (d.as_micros() as f64) / 1e6,
         Err(_) => 0.0,
@@ -374,34 +375,47 @@ pub struct LogBatch {
     pub dropped: usize,
 }
 
-/// Why a `log` item's payload is not a container at all.
+/// Why the payload of a container item (`log`, `trace_metric`) is not a container at all.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum LogItemError {
+pub enum ContainerError {
     /// The payload is not JSON.
-    #[error("the log item is not JSON: {0}")]
+    #[error("the container item is not JSON: {0}")]
     Json(#[from] serde_json::Error),
     /// The payload has no `items` array.
-    #[error("the log item has no `items` array")]
+    #[error("the container item has no `items` array")]
     NoItems,
+}
+
+/// Why a `log` item's payload is not a container at all (the name it had before metrics
+/// shared it).
+pub type LogItemError = ContainerError;
+
+/// The entries of a container payload: `{"items": [...]}`, a bare array, or a single
+/// object that `is_entry` accepts (as some SDKs once sent).
+pub(super) fn container_entries(
+    payload: &[u8],
+    is_entry: impl Fn(&serde_json::Map<String, Value>) -> bool,
+) -> Result<Vec<Value>, ContainerError> {
+    let value: Value = serde_json::from_slice(payload)?;
+    match value {
+        Value::Object(mut obj) => match obj.remove("items") {
+            Some(Value::Array(items)) => Ok(items),
+            Some(_) => Err(ContainerError::NoItems),
+            None if is_entry(&obj) => Ok(vec![Value::Object(obj)]),
+            None => Err(ContainerError::NoItems),
+        },
+        Value::Array(items) => Ok(items),
+        _ => Err(ContainerError::NoItems),
+    }
 }
 
 /// Reads a `log` item's payload leniently: `{"items": [...]}` (a bare array, or a single
 /// log object as some SDKs once sent, read too). Entries that are not logs (no string
 /// `body`) are dropped and counted; a missing level reads as `info` (or from
 /// `severity_number`), a missing timestamp as now, a bad trace id as none.
-pub fn read_log_item(payload: &[u8], limits: &LogLimits) -> Result<LogBatch, LogItemError> {
-    let value: Value = serde_json::from_slice(payload)?;
-    let entries = match value {
-        Value::Object(mut obj) => match obj.remove("items") {
-            Some(Value::Array(items)) => items,
-            Some(_) => return Err(LogItemError::NoItems),
-            None if obj.contains_key("body") => vec![Value::Object(obj)],
-            None => return Err(LogItemError::NoItems),
-        },
-        Value::Array(items) => items,
-        _ => return Err(LogItemError::NoItems),
-    };
+pub fn read_log_item(payload: &[u8], limits: &LogLimits) -> Result<LogBatch, ContainerError> {
+    let entries = container_entries(payload, |obj| obj.contains_key("body"))?;
     let mut batch = LogBatch {
         logs: Vec::with_capacity(entries.len().min(limits.max_logs)),
         dropped: entries.len().saturating_sub(limits.max_logs),
@@ -441,21 +455,13 @@ fn read_one(v: &Value, limits: &LogLimits) -> Option<ReadLog> {
         .get("trace_id")
         .and_then(Value::as_str)
         .and_then(read_trace_id);
-    let mut attributes = BTreeMap::new();
-    if let Some(Value::Object(attrs)) = obj.get("attributes") {
-        for (k, a) in attrs.iter().take(limits.max_attributes) {
-            if k.is_empty() || k.chars().count() > limits.max_key_chars {
-                continue;
-            }
-            let mut attr = attribute_from(a.clone());
-            if let Value::String(s) = &attr.0 {
-                if s.chars().count() > limits.max_value_chars {
-                    attr = LogAttribute(Value::String(cut(s, limits.max_value_chars)));
-                }
-            }
-            attributes.insert(k.clone(), attr);
-        }
-    }
+    let attributes = read_attributes(
+        obj.get("attributes"),
+        limits.max_attributes,
+        limits.max_key_chars,
+        limits.max_value_chars,
+    )
+    .collect();
     let log = Log {
         level,
         body,
@@ -472,7 +478,35 @@ fn read_one(v: &Value, limits: &LogLimits) -> Option<ReadLog> {
     Some(ReadLog { log, span_id })
 }
 
-fn read_time(v: &Value) -> Option<SystemTime> {
+/// The typed attributes of an `attributes` object: at most `max_attributes`, keys empty
+/// or longer than `max_key_chars` dropped, string values cut at `max_value_chars`.
+pub(super) fn read_attributes(
+    attributes: Option<&Value>,
+    max_attributes: usize,
+    max_key_chars: usize,
+    max_value_chars: usize,
+) -> impl Iterator<Item = (String, LogAttribute)> + '_ {
+    let attrs = match attributes {
+        Some(Value::Object(attrs)) => Some(attrs),
+        _ => None,
+    };
+    attrs
+        .into_iter()
+        .flat_map(move |attrs| attrs.iter().take(max_attributes))
+        .filter(move |(k, _)| !k.is_empty() && k.chars().count() <= max_key_chars)
+        .map(move |(k, a)| {
+            let mut attr = attribute_from(a.clone());
+            if let Value::String(s) = &attr.0 {
+                if s.chars().count() > max_value_chars {
+                    attr = LogAttribute(Value::String(cut(s, max_value_chars)));
+                }
+            }
+            (k.clone(), attr)
+        })
+}
+
+/// A timestamp as seconds (a number or a numeric string) or RFC 3339 text.
+pub(super) fn read_time(v: &Value) -> Option<SystemTime> {
     let secs = match v {
         Value::Number(n) => n.as_f64()?,
         Value::String(s) => s
@@ -487,13 +521,14 @@ fn read_time(v: &Value) -> Option<SystemTime> {
 }
 
 /// A trace id as 32 hex digits or a dashed UUID; all zeros (sentry-python's "none") is none.
-fn read_trace_id(s: &str) -> Option<TraceId> {
+pub(super) fn read_trace_id(s: &str) -> Option<TraceId> {
     let hex: String = s.chars().filter(|c| *c != '-').collect();
     let id: TraceId = hex.to_ascii_lowercase().parse().ok()?;
     (id != TraceId::from([0u8; 16])).then_some(id)
 }
 
-fn cut(s: &str, max: usize) -> String {
+/// `s` cut to at most `max` characters.
+pub(super) fn cut(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((i, _)) => s[..i].to_owned(),
         None => s.to_owned(),

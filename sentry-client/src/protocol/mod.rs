@@ -1,5 +1,5 @@
 //! The Sentry wire protocol: DSNs, authentication, the event model, envelopes, client
-//! reports, structured logs, the rate-limit header and body encodings — the one definition that our SDK
+//! reports, structured logs, trace metrics, the rate-limit header and body encodings — the one definition that our SDK
 //! and our server share.
 //!
 //! [`Map`] and [`Value`] are `serde_json`'s (the official crate's `protocol::Map` is a
@@ -40,6 +40,7 @@ pub mod feedback;
 pub mod legacy;
 pub mod lenient;
 pub mod log;
+pub mod metric;
 pub mod monitor;
 pub mod rate_limits;
 mod rfc3339;
@@ -69,8 +70,11 @@ pub use event::{
 pub use feedback::{Feedback, UserReport};
 pub use lenient::{LenientEvent, Removed, Report};
 pub use log::{
-    read_log_item, Log, LogAttribute, LogBatch, LogItemError, LogLevel, LogLimits,
+    read_log_item, ContainerError, Log, LogAttribute, LogBatch, LogItemError, LogLevel, LogLimits,
     LogSeverityNumber, ReadLog, LOG_CONTENT_TYPE,
+};
+pub use metric::{
+    read_metric_item, Metric, MetricBatch, MetricLimits, MetricType, Unit, METRIC_CONTENT_TYPE,
 };
 pub use monitor::{
     CheckIn, CrontabParseError, MonitorCheckIn, MonitorCheckInStatus, MonitorConfig,
