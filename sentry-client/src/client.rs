@@ -202,6 +202,13 @@ impl Client {
         }
     }
 
+    /// Queues a metric for the worker (a full queue drops it, counted for `trace_metric`).
+    pub(crate) fn submit_metric(&self, pending: crate::metrics::PendingMetric) {
+        if let Some(w) = &self.worker {
+            w.submit(Job::Metric(pending), DataCategory::TraceMetric);
+        }
+    }
+
     /// Applies `sample_rate`; a sampled-out event is counted.
     pub(crate) fn sample_should_send(&self) -> bool {
         let rate = self.options.sample_rate;

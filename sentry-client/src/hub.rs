@@ -441,6 +441,16 @@ impl Hub {
         }
     }
 
+    /// Captures a metric (what `.capture()` of [`metrics::counter`](crate::metrics::counter)
+    /// and friends does, on the current hub); nothing happens when the client is disabled
+    /// or [`enable_metrics`](crate::ClientOptions::enable_metrics) is off.
+    pub fn capture_metric<M: crate::metrics::IntoProtocolMetric>(&self, metric: M) {
+        let (client, scope) = self.top_snapshot();
+        if let Some(client) = client.filter(|c| c.is_enabled() && c.options().enable_metrics) {
+            client.submit_metric(crate::metrics::PendingMetric::new(metric, scope));
+        }
+    }
+
     /// Where a log captured on this hub goes, if anywhere.
     pub(crate) fn log_target(&self) -> Option<crate::logs::LogTarget> {
         let (client, scope) = self.top_snapshot();

@@ -10,7 +10,8 @@
 //!
 //! The API follows the official `sentry` crate: with `use sentry_client as sentry;` code
 //! for its error-reporting API (options builder, hub and scope, captures, protocol types)
-//! compiles as it is, structured logs (`logger_info!` and friends), performance tracing
+//! compiles as it is, structured logs (`logger_info!` and friends), trace metrics
+//! ([`metrics::counter`] and friends), performance tracing
 //! (`start_transaction`), release health (`start_session`, `end_session`,
 //! `auto_session_tracking`, `session_mode`) included, and cron check-ins have
 //! `capture_check_in` and [`monitor`] (the README's "Coming from the official crate"
@@ -103,6 +104,8 @@ pub mod integrations;
 #[cfg(feature = "client")]
 pub mod logs;
 #[cfg(feature = "client")]
+pub mod metrics;
+#[cfg(feature = "client")]
 mod monitor;
 #[cfg(feature = "client")]
 mod options;
@@ -118,6 +121,8 @@ mod scope;
 mod session;
 #[cfg(feature = "client")]
 mod sync;
+#[cfg(feature = "client")]
+mod telemetry;
 #[cfg(feature = "client")]
 pub mod test;
 #[cfg(feature = "client")]

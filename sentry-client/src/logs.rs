@@ -26,16 +26,15 @@
 //! assert_eq!(logs[0].attributes["sentry.message.parameter.1"].0, 3);
 //! ```
 
-use std::collections::BTreeMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::client::Client;
 use crate::protocol::log::SPAN_ID_ATTRIBUTE;
-use crate::protocol::{DiscardReason, Log, LogAttribute, SpanId, TraceId, User};
+use crate::protocol::{DiscardReason, Log, LogAttribute, TraceId};
 use crate::scope::Snapshot;
+use crate::telemetry;
 use crate::ClientOptions;
 
 /// A log on its way to the worker, with the scope it was captured in.
@@ -94,31 +93,16 @@ pub fn parameter_key(i: usize) -> String {
 /// The worker's log finisher: the scope, the defaults, `before_send_log`.
 pub(crate) struct LogFinisher {
     options: Arc<ClientOptions>,
-    defaults: BTreeMap<String, LogAttribute>,
+    defaults: Vec<(&'static str, LogAttribute)>,
     trace_id: TraceId,
 }
 
 impl LogFinisher {
     /// `os` is the default `os` context, `trace_id` the client's own trace.
     pub(crate) fn new(options: Arc<ClientOptions>, os: Option<&Value>, trace_id: TraceId) -> Self {
-        let mut defaults = BTreeMap::new();
-        let mut put = |k: &str, v: Option<&str>| {
-            if let Some(v) = v {
-                defaults.insert(k.to_owned(), LogAttribute::from(v));
-            }
-        };
-        put("sentry.environment", options.environment.as_deref());
-        put("sentry.release", options.release.as_deref());
-        put("sentry.sdk.name", Some(crate::SDK_NAME));
-        put("sentry.sdk.version", Some(crate::SDK_VERSION));
-        put("server.address", options.server_name.as_deref());
-        if let Some(os) = os {
-            put("os.name", os.get("name").and_then(Value::as_str));
-            put("os.version", os.get("version").and_then(Value::as_str));
-        }
         LogFinisher {
+            defaults: telemetry::default_attributes(&options, os),
             options,
-            defaults,
             trace_id,
         }
     }
@@ -127,25 +111,7 @@ impl LogFinisher {
     pub(crate) fn finish(&self, pending: PendingLog) -> Result<Log, DiscardReason> {
         let PendingLog { mut log, scope } = pending;
         let scope = scope.map(Snapshot::into_scope);
-        // The scope's span, else its `trace` context (set by hand or a web integration),
-        // else the client's own trace.
-        let (trace_id, span_id) = match scope.as_ref() {
-            Some(s) => match &s.span {
-                Some(span) => {
-                    let t = span.get_trace_context();
-                    (Some(t.trace_id), Some(t.span_id))
-                }
-                None => {
-                    let trace = s.contexts.get("trace");
-                    let id_of = |k: &str| trace.and_then(|t| t.get(k)).and_then(Value::as_str);
-                    (
-                        id_of("trace_id").and_then(|t| t.parse().ok()),
-                        id_of("span_id").and_then(|t| t.parse::<SpanId>().ok()),
-                    )
-                }
-            },
-            None => (None, None),
-        };
+        let (trace_id, span_id) = telemetry::scope_trace(scope.as_deref());
         if log.trace_id.is_none() {
             log.trace_id = Some(trace_id.unwrap_or(self.trace_id));
         }
@@ -155,34 +121,18 @@ impl LogFinisher {
                 .or_insert_with(|| span.to_string().into());
         }
         if let Some(user) = scope.as_ref().and_then(|s| s.user.as_deref()) {
-            user_attributes(&mut log, user);
-        }
-        for (k, v) in &self.defaults {
-            if !log.attributes.contains_key(k) {
-                log.attributes.insert(k.clone(), v.clone());
+            for (k, v) in telemetry::user_attributes(user) {
+                log.attributes
+                    .entry(k.to_owned())
+                    .or_insert_with(|| v.into());
             }
         }
-        match &self.options.before_send_log {
-            Some(f) => catch_unwind(AssertUnwindSafe(|| f(log)))
-                .ok()
-                .flatten()
-                .ok_or(DiscardReason::BeforeSend),
-            None => Ok(log),
+        for (k, v) in &self.defaults {
+            if !log.attributes.contains_key(*k) {
+                log.attributes.insert((*k).to_owned(), v.clone());
+            }
         }
-    }
-}
-
-fn user_attributes(log: &mut Log, user: &User) {
-    for (key, value) in [
-        ("user.id", &user.id),
-        ("user.name", &user.username),
-        ("user.email", &user.email),
-    ] {
-        if let Some(v) = value {
-            log.attributes
-                .entry(key.to_owned())
-                .or_insert_with(|| v.as_str().into());
-        }
+        telemetry::before_send(self.options.before_send_log.as_ref(), log)
     }
 }
 

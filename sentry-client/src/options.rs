@@ -14,7 +14,7 @@ pub use into_dsn::IntoDsn;
 pub use spotlight::{SpotlightSetting, SPOTLIGHT_DEFAULT_URL};
 
 use crate::integrations::Integration;
-use crate::protocol::{Breadcrumb, Dsn, Event, Log};
+use crate::protocol::{Breadcrumb, Dsn, Event, Log, Metric};
 use crate::session::SessionMode;
 use crate::transport::TransportFactory;
 
@@ -197,6 +197,15 @@ pub struct ClientOptions {
     /// attributes applied); return `None` to drop it (counted as `before_send` for
     /// `log_item`). A panic in it drops the log.
     pub before_send_log: Option<BeforeCallback<Log>>,
+    /// Send trace metrics: [`metrics::counter`](crate::metrics::counter), `gauge` and
+    /// `distribution` and [`Hub::capture_metric`](crate::Hub::capture_metric); `false`
+    /// turns them off (the official crate 0.49.5 deprecates the option and always sends).
+    /// Default: true, as in the official crate.
+    pub enable_metrics: bool,
+    /// Called on the background worker with each finished metric (trace, scope and
+    /// default attributes applied); return `None` to drop it (counted as `before_send`
+    /// for `trace_metric`). A panic in it drops the metric. Default: none.
+    pub before_send_metric: Option<BeforeCallback<Metric>>,
     /// Where a copy of every envelope goes for [Spotlight](https://spotlightjs.com), the
     /// local development sidecar (`POST <url>`), or `None`. The copies go through a
     /// bounded queue of their own to a thread of their own, so normal delivery is never
@@ -255,6 +264,8 @@ impl Default for ClientOptions {
             default_integrations: true,
             enable_logs: true,
             before_send_log: None,
+            enable_metrics: true,
+            before_send_metric: None,
             spotlight: None,
         }
     }
@@ -287,6 +298,8 @@ impl fmt::Debug for ClientOptions {
             .field("spool_dir", &self.spool_dir)
             .field("enable_logs", &self.enable_logs)
             .field("before_send_log", &self.before_send_log.is_some())
+            .field("enable_metrics", &self.enable_metrics)
+            .field("before_send_metric", &self.before_send_metric.is_some())
             .field("spotlight", &self.spotlight)
             .field(
                 "integrations",

@@ -22,7 +22,10 @@ use std::time::Duration;
 
 use crate::sync::Mutex;
 
-use crate::protocol::{read_log_item, Envelope, Event, ItemType, Log, LogLimits};
+use crate::protocol::{
+    read_log_item, read_metric_item, Envelope, Event, ItemType, Log, LogLimits, Metric,
+    MetricLimits,
+};
 use crate::transport::{AsyncTransport, SendFuture, SendResult};
 use crate::{Client, ClientOptions, Hub};
 
@@ -93,6 +96,31 @@ pub fn with_captured_logs_options<F: FnOnce(), O: Into<ClientOptions>>(
     options: O,
 ) -> Vec<Log> {
     logs_of(&with_captured_envelopes_options(f, options))
+}
+
+/// The metrics of the `trace_metric` items of these envelopes, in order.
+pub fn metrics_of(envelopes: &[Envelope]) -> Vec<Metric> {
+    envelopes
+        .iter()
+        .flat_map(|e| e.items.iter())
+        .filter(|i| *i.ty() == ItemType::TraceMetric)
+        .filter_map(|i| read_metric_item(&i.payload, &MetricLimits::default()).ok())
+        .flat_map(|batch| batch.metrics)
+        .collect()
+}
+
+/// Runs `f` against a fresh client and returns the metrics it captured (finished: trace,
+/// scope and default attributes applied, `before_send_metric` run).
+pub fn with_captured_metrics<F: FnOnce()>(f: F) -> Vec<Metric> {
+    with_captured_metrics_options(f, ClientOptions::default())
+}
+
+/// Like [`with_captured_metrics`], with options.
+pub fn with_captured_metrics_options<F: FnOnce(), O: Into<ClientOptions>>(
+    f: F,
+    options: O,
+) -> Vec<Metric> {
+    metrics_of(&with_captured_envelopes_options(f, options))
 }
 
 /// Runs `f` against a fresh client with default options and returns the events it

@@ -21,6 +21,8 @@ pub(crate) enum Job {
     Envelope(Box<Envelope>),
     /// A structured log to finish and batch.
     Log(crate::logs::PendingLog),
+    /// A metric to finish and batch.
+    Metric(crate::metrics::PendingMetric),
     /// A release-health session update, end or flush.
     Session(crate::session::SessionJob),
     /// A cron monitor check-in, serialized on the worker.
@@ -38,7 +40,7 @@ pub(crate) struct Shared {
     /// When the worker must be gone (set by `close`).
     pub(crate) deadline: Mutex<Option<Instant>>,
     pub(super) debug: bool,
-    /// `flush` calls waiting: while there are any, the worker sends its log batch as
+    /// `flush` calls waiting: while there are any, the worker sends its batches as
     /// soon as the queue is empty.
     pub(super) flushing: AtomicUsize,
     /// Wakes the worker when a flush starts.

@@ -14,10 +14,10 @@
 //! The modules depend one way: `handle` → `worker` → `pipeline`, `ratelimit`, `spool`;
 //! all of them → `jobs` → `discards`; nothing here is used by `transport`.
 
+mod batch;
 pub(crate) mod discards;
 mod handle;
 mod jobs;
-mod log_batch;
 mod pipeline;
 mod ratelimit;
 mod spool;

@@ -16,9 +16,10 @@ use crate::attachments::ScopeAttachments;
 use crate::backtrace::{InAppRules, Symbolizer};
 use crate::draft::{PendingEvent, StackTarget};
 use crate::logs::{LogFinisher, PendingLog};
+use crate::metrics::{MetricFinisher, PendingMetric};
 use crate::protocol::{
-    Attachment, DiscardReason, DynamicSamplingContext, Envelope, Event, Log, Sdk, SdkPackage,
-    SpanId, TraceId,
+    Attachment, DiscardReason, DynamicSamplingContext, Envelope, Event, Log, Metric, Sdk,
+    SdkPackage, SpanId, TraceId,
 };
 use crate::ClientOptions;
 
@@ -32,9 +33,10 @@ pub(crate) struct Pipeline {
     contexts: Option<Map<String, Value>>,
     started: SystemTime,
     sdk: Sdk,
-    /// The client's own trace: events and logs captured outside any trace carry it.
+    /// The client's own trace: events, logs and metrics captured outside any trace carry it.
     trace_id: TraceId,
     logs: Option<LogFinisher>,
+    metrics: MetricFinisher,
 }
 
 impl Pipeline {
@@ -59,13 +61,15 @@ impl Pipeline {
             }],
             ..Default::default()
         };
+        let trace_id = TraceId::default();
         Pipeline {
             symbolizer: Symbolizer::new(rules, options.source_context),
+            metrics: MetricFinisher::new(Arc::clone(&options), trace_id),
             options,
             contexts: None,
             started: SystemTime::now(),
             sdk,
-            trace_id: TraceId::default(),
+            trace_id,
             logs: None,
         }
     }
@@ -142,6 +146,12 @@ impl Pipeline {
             Some(finisher) => finisher.finish(pending),
             None => Err(DiscardReason::EventProcessor),
         }
+    }
+
+    /// Finishes a metric (scope, defaults, `before_send_metric`), or says why it was
+    /// dropped.
+    pub(crate) fn process_metric(&self, pending: PendingMetric) -> Result<Metric, DiscardReason> {
+        self.metrics.finish(pending)
     }
 
     /// The SDK as events and envelopes name it.

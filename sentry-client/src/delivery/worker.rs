@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use super::batch::Batches;
 use super::jobs::{Job, Shared};
-use super::log_batch::LogBatch;
 use super::pipeline::Pipeline;
 use super::ratelimit::RateLimits;
 use super::spool::{Spool, SpoolEntry};
@@ -34,13 +34,13 @@ use crate::transport::spotlight::SpotlightSender;
 use crate::transport::{self, SendResult, Transport};
 use crate::ClientOptions;
 
-mod logs;
+mod batches;
 mod shutdown;
 
 /// An envelope on its way out.
 struct Outgoing {
     envelope: Arc<Envelope>,
-    /// How many pending units of queued jobs it holds (a log batch: one per log).
+    /// How many pending units of queued jobs it holds (a batch: one per entry).
     counted: usize,
     /// The spool file it came from.
     spooled: Option<SpoolEntry>,
@@ -48,7 +48,8 @@ struct Outgoing {
 }
 
 impl Outgoing {
-    /// The categories of its items with their quantities (a `log` item counts its logs).
+    /// The categories of its items with their quantities (a container item counts its
+    /// entries).
     fn event_items(&self) -> Vec<(DataCategory, u64)> {
         self.envelope
             .items
@@ -85,7 +86,7 @@ pub(crate) struct WorkerState {
     probing: bool,
     next_retry: Option<Instant>,
     last_report: Instant,
-    logs: LogBatch,
+    batches: Batches,
     spotlight: Option<SpotlightSender>,
     sessions: SessionWorker,
 }
@@ -128,7 +129,7 @@ impl WorkerState {
             probing: false,
             next_retry,
             last_report: Instant::now(),
-            logs: LogBatch::default(),
+            batches: Batches::default(),
             spotlight,
             sessions: SessionWorker::default(),
         }
@@ -144,15 +145,17 @@ impl WorkerState {
             let can_send = self.in_flight.len() < self.max_in_flight;
             let retry_at = self.next_retry.filter(|_| can_send && !self.probing);
             let take_jobs = can_send && linger.is_none();
-            if shared.flushing() && !self.logs.is_empty() && rx.is_empty() {
-                self.send_logs();
+            if shared.flushing() && !self.batches.is_empty() && rx.is_empty() {
+                self.send_batches(None);
             }
-            let logs_due = self.logs.deadline();
+            let batch_due = self.batches.deadline();
             tokio::select! {
                 biased;
                 _ = shared.shutdown.notified() => break,
                 _ = shared.wake.notified() => {}
-                _ = sleep_until(logs_due), if logs_due.is_some() => self.send_logs(),
+                _ = sleep_until(batch_due), if batch_due.is_some() => {
+                    self.send_batches(Some(Instant::now()));
+                }
                 Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
                     if let Ok((key, result)) = done {
                         self.on_result(key, result);
@@ -192,7 +195,11 @@ impl WorkerState {
     fn job_envelope(&mut self, job: Job) -> Option<Envelope> {
         match job {
             Job::Log(pending) => {
-                self.on_log(pending);
+                self.on_log(pending, false);
+                None
+            }
+            Job::Metric(pending) => {
+                self.on_metric(pending, false);
                 None
             }
             Job::Event(pending) => self.finish_event(pending),

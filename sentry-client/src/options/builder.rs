@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::{parse_dsn, ClientOptions, MaxRequestBodySize, SpotlightSetting};
 use crate::integrations::Integration;
-use crate::protocol::{Breadcrumb, Event, Log};
+use crate::protocol::{Breadcrumb, Event, Log, Metric};
 use crate::session::SessionMode;
 use crate::transport::TransportFactory;
 
@@ -180,6 +180,21 @@ impl ClientOptions {
         F: Fn(Log) -> Option<Log> + Send + Sync + 'static,
     {
         self.before_send_log = Some(Arc::new(before_send_log));
+        self
+    }
+
+    /// Sets [`enable_metrics`](field@ClientOptions::enable_metrics).
+    pub fn enable_metrics(mut self, enable_metrics: bool) -> Self {
+        self.enable_metrics = enable_metrics;
+        self
+    }
+
+    /// Sets [`before_send_metric`](field@ClientOptions::before_send_metric).
+    pub fn before_send_metric<F>(mut self, before_send_metric: F) -> Self
+    where
+        F: Fn(Metric) -> Option<Metric> + Send + Sync + 'static,
+    {
+        self.before_send_metric = Some(Arc::new(before_send_metric));
         self
     }
 

@@ -111,6 +111,7 @@ impl UdpTransport {
                     | ItemType::ClientReport
                     | ItemType::CheckIn
                     | ItemType::Log
+                    | ItemType::TraceMetric
             )
         });
         if env.items.is_empty() {

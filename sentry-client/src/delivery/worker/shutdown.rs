@@ -16,7 +16,11 @@ impl WorkerState {
         while let Ok(job) = rx.try_recv() {
             let job = match job {
                 Job::Log(pending) => {
-                    self.on_log_at_shutdown(pending);
+                    self.on_log(pending, true);
+                    continue;
+                }
+                Job::Metric(pending) => {
+                    self.on_metric(pending, true);
                     continue;
                 }
                 other => other,
@@ -31,10 +35,7 @@ impl WorkerState {
                 attempts: 0,
             });
         }
-        if let Some(logs) = self.logs.take() {
-            let out = self.log_envelope(&logs);
-            self.leave_behind(out);
-        }
+        self.leave_batches_behind();
         // Give in-flight sends the time that is left, minus a margin for the report.
         let margin = Duration::from_millis(50);
         while !self.in_flight.is_empty() {
