@@ -158,10 +158,13 @@ fn encodings_duplicates_and_other_items() {
     assert_eq!(s.post_envelope(&body).status, 200);
     assert_eq!(s.issue_by_title("retry me")["count"], "1");
 
-    // Items that are not stored are accepted: implicit length, unknown types, client reports.
+    // Items that are not stored are accepted: implicit length, unknown types, client
+    // reports, trace metrics (counted under their own label, not stored).
     let body = format!(
         "{{\"event_id\":\"{id2}\"}}\n{{\"type\":\"session\"}}\n{{\"started\":\"2020-02-07T14:16:00Z\"}}\n\
          {{\"type\":\"client_report\"}}\n{{\"discarded_events\":[{{\"reason\":\"queue_overflow\",\"category\":\"error\",\"quantity\":3}}]}}\n\
+         {{\"type\":\"trace_metric\",\"item_count\":1,\"content_type\":\"application/vnd.sentry.items.trace-metric+json\"}}\n\
+         {{\"items\":[{{\"timestamp\":1700000000.5,\"trace_id\":\"0123456789abcdef0123456789abcdef\",\"name\":\"jobs\",\"value\":1.0,\"type\":\"counter\"}}]}}\n\
          {{\"type\":\"some_future_item\",\"length\":3}}\nabc\n\
          {{\"type\":\"transaction\",\"length\":2}}\n{{}}",
         id2 = new_id()
@@ -205,6 +208,7 @@ fn encodings_duplicates_and_other_items() {
         "sentry_lite_events_accepted_total 4",
         "sentry_lite_events_duplicate_total 1",
         "sentry_lite_items_not_stored_total{type=\"session\"} 1",
+        "sentry_lite_items_not_stored_total{type=\"trace_metric\"} 1",
         // An item type the protocol does not name counts under the fixed `other` label.
         "sentry_lite_items_not_stored_total{type=\"other\"} 1",
         "sentry_lite_client_discarded_total{reason=\"queue_overflow\",category=\"error\"} 3",
