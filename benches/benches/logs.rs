@@ -1,8 +1,10 @@
 //! Caller-side cost of structured logs (issue #20): `logger_info!` with a format argument
 //! and 3 attributes, ours (`sentry-client`) vs the official `sentry` crate (feature
-//! `logs`), both with a no-op transport; and what `spotlight` costs a caller when the
-//! sidecar is down (a `capture_message` with `spotlight` pointing at a closed loopback
-//! port vs without). Only the calls are timed, in chunks; between chunks (untimed) our
+//! `logs`), both with a no-op transport; the same for a metric,
+//! `metrics::counter("x", 1).attribute("k", "v").capture()` (ours only: the official
+//! crate is built here without its `metrics` feature); and what `spotlight` costs a
+//! caller when the sidecar is down (a `capture_message` with `spotlight` pointing at a
+//! closed loopback port vs without). Only the calls are timed, in chunks; between chunks (untimed) our
 //! client is flushed so that its bounded queue never overflows (an overflowing queue
 //! would make our calls cheaper), as in `capture.rs`.
 //!
@@ -129,6 +131,32 @@ fn logger_info(c: &mut Criterion) {
     group.finish();
 }
 
+fn metrics_counter(c: &mut Criterion) {
+    let mut group = c.benchmark_group("metrics_counter_1_attribute");
+    let (hub, client) = ours(None);
+    group.bench_function(BenchmarkId::new("sentry-client", ""), |b| {
+        b.iter_custom(|iters| {
+            sentry_client::Hub::run(Arc::clone(&hub), || {
+                timed(
+                    iters,
+                    || {
+                        sentry_client::metrics::counter("x", 1)
+                            .attribute("k", "v")
+                            .capture();
+                    },
+                    || {
+                        client.flush(Some(Duration::from_secs(60)));
+                    },
+                )
+            })
+        })
+    });
+    let discards = client.pending_discards();
+    assert!(discards.is_empty(), "ours dropped metrics: {discards:?}");
+    client.close(Some(Duration::from_secs(5)));
+    group.finish();
+}
+
 fn spotlight_down(c: &mut Criterion) {
     // A port nobody listens on: bound, then closed.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -168,5 +196,5 @@ fn spotlight_down(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, logger_info, spotlight_down);
+criterion_group!(benches, logger_info, metrics_counter, spotlight_down);
 criterion_main!(benches);
