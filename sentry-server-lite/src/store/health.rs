@@ -10,6 +10,8 @@
 //! Pre-aggregated buckets (`sessions` items, request mode) carry no ids and are added as
 //! they come.
 
+use std::collections::BTreeMap;
+
 use super::sql::{args, read, Conn, Database};
 use super::StoreResult;
 
@@ -108,12 +110,12 @@ impl SessionRecord {
     }
 }
 
+/// One hour of one release: project, release, environment, hour (Unix ms).
+type HourKey<'a> = (i64, &'a str, &'a str, i64);
+
 /// Counts to add to one hour of one release.
-struct Delta<'a> {
-    project_id: i64,
-    release: &'a str,
-    environment: &'a str,
-    bucket: i64,
+#[derive(Clone, Copy, Debug)]
+struct Counts {
     sessions: i64,
     errored: i64,
     crashed: i64,
@@ -122,67 +124,114 @@ struct Delta<'a> {
     last: i64,
 }
 
-fn add(c: &mut dyn Conn, d: &Delta<'_>) -> StoreResult<()> {
-    c.exec(
-        "INSERT INTO health_sessions (project_id, release, environment, bucket, sessions, \
-           errored, crashed, abnormal, first_seen, last_seen) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-         ON CONFLICT (project_id, release, environment, bucket) DO UPDATE SET \
-           sessions = health_sessions.sessions + excluded.sessions, \
-           errored = health_sessions.errored + excluded.errored, \
-           crashed = health_sessions.crashed + excluded.crashed, \
-           abnormal = health_sessions.abnormal + excluded.abnormal, \
-           first_seen = CASE WHEN excluded.first_seen < health_sessions.first_seen \
-                        THEN excluded.first_seen ELSE health_sessions.first_seen END, \
-           last_seen = CASE WHEN excluded.last_seen > health_sessions.last_seen \
-                       THEN excluded.last_seen ELSE health_sessions.last_seen END",
-        args![
-            d.project_id,
-            d.release,
-            d.environment,
-            d.bucket,
-            d.sessions,
-            d.errored,
-            d.crashed,
-            d.abnormal,
-            d.first,
-            d.last
-        ],
-    )?;
-    Ok(())
+/// What one batch's session records add to the hourly counters and to the users of
+/// each hour, merged by key. Written in key order, so that concurrent batches (several
+/// writer threads, or instances, on one PostgreSQL) take the rows' locks in one order
+/// and never deadlock on each other; and each row is written once per batch.
+#[derive(Default)]
+struct Additions<'a> {
+    hours: BTreeMap<HourKey<'a>, Counts>,
+    /// Whether the user crashed in that hour.
+    users: BTreeMap<(HourKey<'a>, &'a str), bool>,
 }
 
-fn user(
-    c: &mut dyn Conn,
-    project_id: i64,
-    release: &str,
-    environment: &str,
-    bucket: i64,
-    did: &str,
-    crashed: bool,
-) -> StoreResult<()> {
-    c.exec(
-        "INSERT INTO health_users (project_id, release, environment, bucket, did, crashed) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (project_id, release, environment, bucket, did) DO UPDATE SET \
-           crashed = CASE WHEN excluded.crashed > health_users.crashed \
-                     THEN excluded.crashed ELSE health_users.crashed END",
-        args![
-            project_id,
-            release,
-            environment,
-            bucket,
-            did,
-            i64::from(crashed)
-        ],
-    )?;
-    Ok(())
+impl<'a> Additions<'a> {
+    fn hour(&mut self, key: HourKey<'a>, add: Counts) {
+        self.hours
+            .entry(key)
+            .and_modify(|c| {
+                c.sessions = c.sessions.saturating_add(add.sessions);
+                c.errored = c.errored.saturating_add(add.errored);
+                c.crashed = c.crashed.saturating_add(add.crashed);
+                c.abnormal = c.abnormal.saturating_add(add.abnormal);
+                c.first = c.first.min(add.first);
+                c.last = c.last.max(add.last);
+            })
+            .or_insert(add);
+    }
+
+    fn user(&mut self, key: HourKey<'a>, did: &'a str, crashed: bool) {
+        *self.users.entry((key, did)).or_insert(false) |= crashed;
+    }
+
+    fn write(&self, c: &mut dyn Conn) -> StoreResult<()> {
+        for (&(project_id, release, environment, bucket), d) in &self.hours {
+            c.exec(
+                "INSERT INTO health_sessions (project_id, release, environment, bucket, sessions, \
+                   errored, crashed, abnormal, first_seen, last_seen) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (project_id, release, environment, bucket) DO UPDATE SET \
+                   sessions = health_sessions.sessions + excluded.sessions, \
+                   errored = health_sessions.errored + excluded.errored, \
+                   crashed = health_sessions.crashed + excluded.crashed, \
+                   abnormal = health_sessions.abnormal + excluded.abnormal, \
+                   first_seen = CASE WHEN excluded.first_seen < health_sessions.first_seen \
+                                THEN excluded.first_seen ELSE health_sessions.first_seen END, \
+                   last_seen = CASE WHEN excluded.last_seen > health_sessions.last_seen \
+                               THEN excluded.last_seen ELSE health_sessions.last_seen END",
+                args![
+                    project_id,
+                    release,
+                    environment,
+                    bucket,
+                    d.sessions,
+                    d.errored,
+                    d.crashed,
+                    d.abnormal,
+                    d.first,
+                    d.last
+                ],
+            )?;
+        }
+        for (&((project_id, release, environment, bucket), did), &crashed) in &self.users {
+            c.exec(
+                "INSERT INTO health_users (project_id, release, environment, bucket, did, crashed) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (project_id, release, environment, bucket, did) DO UPDATE SET \
+                   crashed = CASE WHEN excluded.crashed > health_users.crashed \
+                             THEN excluded.crashed ELSE health_users.crashed END",
+                args![
+                    project_id,
+                    release,
+                    environment,
+                    bucket,
+                    did,
+                    i64::from(crashed)
+                ],
+            )?;
+        }
+        Ok(())
+    }
 }
 
-/// Writes a session record inside the ingest batch's transaction.
-pub fn insert(c: &mut dyn Conn, record: &SessionRecord) -> StoreResult<()> {
-    match record {
-        SessionRecord::Update {
+/// Writes the session records of one ingest batch inside its transaction: first each
+/// session's state row, in (project, session id) order (a session's own updates in the
+/// order they came), then the merged hourly counters and users in key order (see
+/// [`Additions`]).
+pub fn insert(c: &mut dyn Conn, records: &[&SessionRecord]) -> StoreResult<()> {
+    let mut updates: Vec<&SessionRecord> = records
+        .iter()
+        .copied()
+        .filter(|r| matches!(r, SessionRecord::Update { .. }))
+        .collect();
+    updates.sort_by(|a, b| match (a, b) {
+        (
+            SessionRecord::Update {
+                project_id: pa,
+                sid: sa,
+                ..
+            },
+            SessionRecord::Update {
+                project_id: pb,
+                sid: sb,
+                ..
+            },
+        ) => (pa, sa).cmp(&(pb, sb)),
+        _ => std::cmp::Ordering::Equal,
+    });
+    let mut add = Additions::default();
+    for record in updates {
+        if let SessionRecord::Update {
             project_id,
             sid,
             did,
@@ -192,7 +241,8 @@ pub fn insert(c: &mut dyn Conn, record: &SessionRecord) -> StoreResult<()> {
             seen,
             errored,
             outcome,
-        } => {
+        } = record
+        {
             let new = c.exec(
                 "INSERT INTO health_session_states (project_id, sid, errored, outcome, updated_at) \
                  VALUES ($1, $2, 0, '', $3) ON CONFLICT (project_id, sid) DO NOTHING",
@@ -210,15 +260,16 @@ pub fn insert(c: &mut dyn Conn, record: &SessionRecord) -> StoreResult<()> {
                      WHERE project_id = $1 AND sid = $2 AND outcome = ''",
                     args![*project_id, sid.as_str(), outcome.as_str(), *seen],
                 )? == 1;
-            let bucket = hour_of(*started);
+            let key = (
+                *project_id,
+                release.as_str(),
+                environment.as_str(),
+                hour_of(*started),
+            );
             if new || newly_errored || ended {
-                add(
-                    c,
-                    &Delta {
-                        project_id: *project_id,
-                        release,
-                        environment,
-                        bucket,
+                add.hour(
+                    key,
+                    Counts {
                         sessions: i64::from(new),
                         errored: i64::from(newly_errored),
                         crashed: i64::from(ended && *outcome == Outcome::Crashed),
@@ -226,36 +277,32 @@ pub fn insert(c: &mut dyn Conn, record: &SessionRecord) -> StoreResult<()> {
                         first: *started,
                         last: *seen,
                     },
-                )?;
+                );
             }
             if let Some(did) = did {
-                user(
-                    c,
-                    *project_id,
-                    release,
-                    environment,
-                    bucket,
-                    did,
-                    *outcome == Outcome::Crashed,
-                )?;
+                add.user(key, did, *outcome == Outcome::Crashed);
             }
         }
-        SessionRecord::Aggregates {
+    }
+    for record in records {
+        if let SessionRecord::Aggregates {
             project_id,
             release,
             environment,
             seen,
             buckets,
-        } => {
+        } = record
+        {
             for b in buckets {
-                let bucket = hour_of(b.started);
-                add(
-                    c,
-                    &Delta {
-                        project_id: *project_id,
-                        release,
-                        environment,
-                        bucket,
+                let key = (
+                    *project_id,
+                    release.as_str(),
+                    environment.as_str(),
+                    hour_of(b.started),
+                );
+                add.hour(
+                    key,
+                    Counts {
                         sessions: b.exited + b.errored + b.abnormal + b.crashed,
                         errored: b.errored + b.abnormal + b.crashed,
                         crashed: b.crashed,
@@ -263,22 +310,14 @@ pub fn insert(c: &mut dyn Conn, record: &SessionRecord) -> StoreResult<()> {
                         first: b.started,
                         last: (*seen).max(b.started),
                     },
-                )?;
+                );
                 if let Some(did) = &b.did {
-                    user(
-                        c,
-                        *project_id,
-                        release,
-                        environment,
-                        bucket,
-                        did,
-                        b.crashed > 0,
-                    )?;
+                    add.user(key, did, b.crashed > 0);
                 }
             }
         }
     }
-    Ok(())
+    add.write(c)
 }
 
 /// How long a session's state row is kept after its last update: longer than ingest
