@@ -15,7 +15,9 @@ use uuid::Uuid;
 
 use crate::backtrace::RawBacktrace;
 use crate::delivery::{Job, Worker};
-use crate::draft::{current_thread, new_event_id, Draft, PendingEvent, StackTarget};
+use crate::draft::{
+    current_thread, new_event_id, Draft, PendingEvent, StackTarget, TransactionDraft,
+};
 use crate::integrations::Integration;
 use crate::protocol::{DataCategory, DiscardReason, Envelope, Event, Level, Timestamp};
 use crate::scope::{Scope, Snapshot};
@@ -291,13 +293,13 @@ impl Client {
 
     /// Queues a finished transaction (an event of type `transaction`); the worker
     /// applies `scope` and the client's defaults and sends it as a `transaction` item.
-    pub(crate) fn capture_transaction(&self, event: Event, scope: Snapshot) -> Uuid {
+    pub(crate) fn capture_transaction(&self, draft: TransactionDraft, scope: Snapshot) -> Uuid {
         let Some(worker) = &self.worker else {
             return Uuid::nil();
         };
-        let id = event.event_id;
+        let id = draft.id;
         let pending = PendingEvent {
-            draft: Draft::Event(Box::new(event)),
+            draft: Draft::Transaction(Box::new(draft)),
             scope: Some(scope),
             stacks: Vec::new(),
         };

@@ -5,10 +5,15 @@
 //! A leaf: the client, the error and panic paths and the worker's pipeline all use it,
 //! and it uses none of them.
 
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::backtrace::RawBacktrace;
-use crate::protocol::{DataCategory, Event, Level, Mechanism, Thread, ThreadId, Timestamp};
+use crate::protocol::{
+    DataCategory, Event, Level, Mechanism, Request, Span, Thread, ThreadId, Timestamp, TraceContext,
+};
 use crate::scope::Snapshot;
 
 /// Where a raw backtrace goes once resolved.
@@ -32,6 +37,62 @@ pub(crate) enum Draft {
         message: String,
         thread: Option<Box<Thread>>,
     },
+    /// A finished transaction, made into its event on the worker.
+    Transaction(Box<TransactionDraft>),
+}
+
+/// A finished transaction's parts. The worker makes them into the transaction's event:
+/// serializing the spans is most of a transaction's cost, and it stays off the
+/// caller's thread.
+pub(crate) struct TransactionDraft {
+    pub(crate) id: Uuid,
+    /// When it finished.
+    pub(crate) timestamp: Timestamp,
+    pub(crate) start: Timestamp,
+    pub(crate) name: String,
+    /// The root span.
+    pub(crate) context: TraceContext,
+    pub(crate) spans: Vec<Span>,
+    /// Spans past the cap, not recorded.
+    pub(crate) dropped_spans: u64,
+    pub(crate) tags: BTreeMap<String, String>,
+    pub(crate) extra: Map<String, Value>,
+    pub(crate) request: Option<Request>,
+}
+
+impl TransactionDraft {
+    /// The `transaction` event: the root span as its `trace` context, the spans moved in.
+    pub(crate) fn into_event(self) -> Event {
+        let spans: Vec<Value> = self
+            .spans
+            .into_iter()
+            .filter_map(|s| serde_json::to_value(s).ok())
+            .collect();
+        let mut event = Event {
+            event_id: self.id,
+            timestamp: Some(self.timestamp),
+            ..Default::default()
+        };
+        event.ty = Some("transaction".into());
+        event.transaction = Some(self.name);
+        event.start_timestamp = Some(self.start);
+        event.spans = Some(Value::Array(spans));
+        event.contexts.insert(
+            "trace".into(),
+            serde_json::to_value(&self.context).unwrap_or(Value::Null),
+        );
+        for (k, v) in self.tags {
+            event.tags.insert(k, v);
+        }
+        event.extra = self.extra;
+        if self.dropped_spans > 0 {
+            event
+                .extra
+                .insert("dropped_spans".into(), self.dropped_spans.into());
+        }
+        event.request = self.request;
+        event
+    }
 }
 
 impl Draft {
@@ -39,12 +100,14 @@ impl Draft {
         match self {
             Draft::Event(e) => e.event_id,
             Draft::Message { id, .. } => *id,
+            Draft::Transaction(t) => t.id,
         }
     }
 
     pub(crate) fn into_event(self) -> Event {
         match self {
             Draft::Event(e) => *e,
+            Draft::Transaction(t) => t.into_event(),
             Draft::Message {
                 id,
                 timestamp,
@@ -75,6 +138,7 @@ impl PendingEvent {
     pub(crate) fn category(&self) -> DataCategory {
         match &self.draft {
             Draft::Event(e) if e.ty.as_deref() == Some("transaction") => DataCategory::Transaction,
+            Draft::Transaction(_) => DataCategory::Transaction,
             _ => DataCategory::Error,
         }
     }

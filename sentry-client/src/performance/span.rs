@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 
 use super::headers::{SentryTrace, TraceHeadersIter};
 use super::{TransactionContext, MAX_SPANS};
-use crate::protocol::{self, Event, Request, SpanId, SpanStatus, Timestamp, TraceContext};
+use crate::draft::TransactionDraft;
+use crate::protocol::{self, Request, SpanId, SpanStatus, Timestamp, TraceContext};
 use crate::sync::Mutex;
 use crate::Client;
 
@@ -156,15 +157,15 @@ impl Transaction {
     /// Finishes it now and queues it, with its finished spans, for sending (nothing when
     /// unsampled). Finishing twice sends once.
     pub fn finish(self) {
-        let (client, event) = {
+        let (client, draft) = {
             let mut inner = self.inner.lock();
             let Some(client) = inner.client.take() else {
                 return;
             };
-            (client, transaction_event(&mut inner))
+            (client, transaction_draft(&mut inner))
         };
         let scope = crate::Hub::with(|hub| hub.top_snapshot().1);
-        client.capture_transaction(event, scope);
+        client.capture_transaction(draft, scope);
     }
 
     /// Starts a child span of the transaction's root span; finish it with
@@ -179,32 +180,20 @@ impl Transaction {
     }
 }
 
-/// The event a finished transaction becomes (its spans move into it).
-fn transaction_event(inner: &mut TransactionInner) -> Event {
-    let spans: Vec<Value> = std::mem::take(&mut inner.spans)
-        .into_iter()
-        .filter_map(|s| serde_json::to_value(s).ok())
-        .collect();
-    let mut event = Event::new();
-    event.ty = Some("transaction".into());
-    event.transaction = Some(inner.name.clone());
-    event.start_timestamp = Some(inner.start.clone());
-    event.spans = Some(Value::Array(spans));
-    event.contexts.insert(
-        "trace".into(),
-        serde_json::to_value(&inner.context).unwrap_or(Value::Null),
-    );
-    for (k, v) in std::mem::take(&mut inner.tags) {
-        event.tags.insert(k, v);
+/// What a finished transaction hands to the worker (its spans move into it).
+fn transaction_draft(inner: &mut TransactionInner) -> TransactionDraft {
+    TransactionDraft {
+        id: crate::draft::new_event_id(),
+        timestamp: Timestamp::now(),
+        start: inner.start.clone(),
+        name: inner.name.clone(),
+        context: inner.context.clone(),
+        spans: std::mem::take(&mut inner.spans),
+        dropped_spans: inner.dropped_spans,
+        tags: std::mem::take(&mut inner.tags),
+        extra: std::mem::take(&mut inner.extra),
+        request: inner.request.take(),
     }
-    event.extra = std::mem::take(&mut inner.extra);
-    if inner.dropped_spans > 0 {
-        event
-            .extra
-            .insert("dropped_spans".into(), inner.dropped_spans.into());
-    }
-    event.request = inner.request.take();
-    event
 }
 
 fn sentry_trace_of(inner: &TransactionInner, span: &TraceContext) -> SentryTrace {
