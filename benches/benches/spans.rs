@@ -5,7 +5,7 @@
 //! Two cases: `span_start_finish` (one child span of a running transaction, started and
 //! finished; a fresh transaction every 500 spans, untimed, so that neither SDK reaches
 //! its 1,000-span cap and takes the cheaper drop path) and
-//! `transaction_3_spans` (a transaction with three child spans, started and finished:
+//! `transaction_spans/{3,10}` (a transaction with three or ten child spans, started and finished:
 //! the whole caller-side cost of a traced request, the queueing of the finished
 //! transaction included). Between chunks (untimed) our client is flushed so that its
 //! bounded queue never overflows.
@@ -146,62 +146,64 @@ fn span_start_finish(c: &mut Criterion) {
     group.finish();
 }
 
-fn transaction_3_spans(c: &mut Criterion) {
-    let mut group = c.benchmark_group("transaction_3_spans");
-    {
-        let (hub, client) = ours::hub();
-        group.bench_function(BenchmarkId::new("sentry-client", ""), |b| {
-            b.iter_custom(|iters| {
-                sentry_client::Hub::run(Arc::clone(&hub), || {
-                    timed(
-                        iters,
-                        2_000,
-                        || {
-                            let ctx = sentry_client::TransactionContext::new("GET /", "http");
-                            let transaction = sentry_client::start_transaction(ctx);
-                            for _ in 0..3 {
-                                transaction.start_child("db.query", "SELECT 1").finish();
-                            }
-                            transaction.finish();
-                        },
-                        || {
-                            client.flush(Some(Duration::from_secs(60)));
-                        },
-                    )
+fn transaction_spans(c: &mut Criterion) {
+    let mut group = c.benchmark_group("transaction_spans");
+    for spans in [3, 10] {
+        {
+            let (hub, client) = ours::hub();
+            group.bench_function(BenchmarkId::new("sentry-client", spans), |b| {
+                b.iter_custom(|iters| {
+                    sentry_client::Hub::run(Arc::clone(&hub), || {
+                        timed(
+                            iters,
+                            2_000,
+                            || {
+                                let ctx = sentry_client::TransactionContext::new("GET /", "http");
+                                let transaction = sentry_client::start_transaction(ctx);
+                                for _ in 0..spans {
+                                    transaction.start_child("db.query", "SELECT 1").finish();
+                                }
+                                transaction.finish();
+                            },
+                            || {
+                                client.flush(Some(Duration::from_secs(60)));
+                            },
+                        )
+                    })
                 })
-            })
-        });
-        let discards = client.pending_discards();
-        assert!(
-            discards.is_empty(),
-            "ours dropped transactions: {discards:?}"
-        );
-        client.close(Some(Duration::from_secs(5)));
-    }
-    {
-        let hub = official::hub();
-        group.bench_function(BenchmarkId::new("sentry-official", ""), |b| {
-            b.iter_custom(|iters| {
-                sentry::Hub::run(Arc::clone(&hub), || {
-                    timed(
-                        iters,
-                        2_000,
-                        || {
-                            let ctx = sentry::TransactionContext::new("GET /", "http");
-                            let transaction = sentry::start_transaction(ctx);
-                            for _ in 0..3 {
-                                transaction.start_child("db.query", "SELECT 1").finish();
-                            }
-                            transaction.finish();
-                        },
-                        || {},
-                    )
+            });
+            let discards = client.pending_discards();
+            assert!(
+                discards.is_empty(),
+                "ours dropped transactions: {discards:?}"
+            );
+            client.close(Some(Duration::from_secs(5)));
+        }
+        {
+            let hub = official::hub();
+            group.bench_function(BenchmarkId::new("sentry-official", spans), |b| {
+                b.iter_custom(|iters| {
+                    sentry::Hub::run(Arc::clone(&hub), || {
+                        timed(
+                            iters,
+                            2_000,
+                            || {
+                                let ctx = sentry::TransactionContext::new("GET /", "http");
+                                let transaction = sentry::start_transaction(ctx);
+                                for _ in 0..spans {
+                                    transaction.start_child("db.query", "SELECT 1").finish();
+                                }
+                                transaction.finish();
+                            },
+                            || {},
+                        )
+                    })
                 })
-            })
-        });
+            });
+        }
     }
     group.finish();
 }
 
-criterion_group!(benches, span_start_finish, transaction_3_spans);
+criterion_group!(benches, span_start_finish, transaction_spans);
 criterion_main!(benches);
