@@ -2,12 +2,15 @@
 //! rate limits on `log_item` drop log batches and count their logs; a full queue counts
 //! `queue_overflow` for `log_item`.
 
-use std::sync::{Arc, Mutex};
+#[path = "support/limiting.rs"]
+mod limiting;
+
+use std::sync::Arc;
 use std::time::Duration;
 
-use sentry_client::protocol::{DataCategory, DiscardReason, Envelope, ItemType};
+use limiting::Limiting;
+use sentry_client::protocol::{DataCategory, DiscardReason, ItemType};
 use sentry_client::test::{logs_of, with_captured_logs};
-use sentry_client::transport::{AsyncTransport, SendFuture, SendResult};
 use sentry_client::{logger_info, Client, ClientOptions, Hub, TransactionContext};
 
 #[test]
@@ -27,25 +30,9 @@ fn a_log_under_a_span_carries_its_trace_and_span() {
     assert_eq!(logs[0].span_id(), Some(span_id));
 }
 
-/// Answers the first send with a `log_item` rate limit, records every envelope.
-#[derive(Default)]
-struct Limiting {
-    sent: Mutex<Vec<Envelope>>,
-}
-
-impl AsyncTransport for Limiting {
-    fn send(&self, envelope: Arc<Envelope>) -> SendFuture {
-        let mut sent = self.sent.lock().expect("lock");
-        let first = sent.is_empty();
-        sent.push((*envelope).clone());
-        let rate_limits = first.then(|| "60:log_item:key".to_owned());
-        Box::pin(std::future::ready(SendResult::Sent { rate_limits }))
-    }
-}
-
 #[test]
 fn a_log_item_rate_limit_drops_logs_and_counts_them() {
-    let transport = Arc::new(Limiting::default());
+    let transport = Arc::new(Limiting::new("log_item"));
     let mut options = ClientOptions::new()
         .dsn(sentry_client::test::TEST_DSN)
         .transport(Arc::clone(&transport));
@@ -77,7 +64,7 @@ fn a_full_queue_counts_logs_as_queue_overflow() {
     let client = Arc::new(Client::from_config(
         ClientOptions::new()
             .dsn(sentry_client::test::TEST_DSN)
-            .transport(Arc::new(Limiting::default()))
+            .transport(Arc::new(Limiting::new("log_item")))
             .max_queue_size(1),
     ));
     let hub = Arc::new(Hub::new(Some(Arc::clone(&client)), Default::default()));

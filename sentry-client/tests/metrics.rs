@@ -3,9 +3,13 @@
 //! batches of at most 100, a `trace_metric` rate limit, and the wire shape against the
 //! official crate's `sentry::protocol::Metric`.
 
-use std::sync::{Arc, Mutex};
+#[path = "support/limiting.rs"]
+mod limiting;
+
+use std::sync::Arc;
 use std::time::Duration;
 
+use limiting::Limiting;
 use sentry_client::metrics;
 use sentry_client::protocol::{
     read_metric_item, DataCategory, DiscardReason, Envelope, Item, ItemType, Metric, MetricLimits,
@@ -14,7 +18,6 @@ use sentry_client::protocol::{
 use sentry_client::test::{
     metrics_of, with_captured_envelopes_options, with_captured_metrics_options,
 };
-use sentry_client::transport::{AsyncTransport, SendFuture, SendResult};
 use sentry_client::{Client, ClientOptions, Hub, TransactionContext, User};
 
 fn trace_metric_items(envelopes: &[Envelope]) -> Vec<&Item> {
@@ -225,25 +228,9 @@ fn metrics_go_on_flush_without_waiting_for_the_batch() {
     assert_eq!(sent.len(), 1);
 }
 
-/// Answers the first send with a `trace_metric` rate limit, records every envelope.
-#[derive(Default)]
-struct Limiting {
-    sent: Mutex<Vec<Envelope>>,
-}
-
-impl AsyncTransport for Limiting {
-    fn send(&self, envelope: Arc<Envelope>) -> SendFuture {
-        let mut sent = self.sent.lock().expect("lock");
-        let first = sent.is_empty();
-        sent.push((*envelope).clone());
-        let rate_limits = first.then(|| "60:trace_metric:key".to_owned());
-        Box::pin(std::future::ready(SendResult::Sent { rate_limits }))
-    }
-}
-
 #[test]
 fn a_trace_metric_rate_limit_drops_metrics_and_counts_them() {
-    let transport = Arc::new(Limiting::default());
+    let transport = Arc::new(Limiting::new("trace_metric"));
     let mut options = ClientOptions::new()
         .dsn(sentry_client::test::TEST_DSN)
         .transport(Arc::clone(&transport));
