@@ -42,6 +42,17 @@ fn parse_hex<const N: usize>(s: &str) -> Result<[u8; N], ParseIdError> {
     Ok(out)
 }
 
+/// Writes `bytes` as lowercase hex digits into `out` (twice as long): ids are formatted
+/// on every event, span and log, and a formatter call per byte cost more than the rest
+/// of the id's serialization.
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0x0f)];
+    }
+}
+
 macro_rules! hex_id {
     ($(#[$meta:meta])* $name:ident, $len:literal) => {
         $(#[$meta])*
@@ -61,7 +72,9 @@ macro_rules! hex_id {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+                let mut out = [0u8; $len * 2];
+                hex_into(&self.0, &mut out);
+                f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
             }
         }
 
