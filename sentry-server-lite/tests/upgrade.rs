@@ -213,6 +213,58 @@ fn check(dir: &Path, database_url: Option<&str>, facts: &Value) {
         issues(addr, token, "web")
     );
 
+    // The items later migrations store (logs, sessions, attachments) go into the
+    // upgraded database beside an event, and read back.
+    let event_id = new_id();
+    let now = serde_json::to_string(&sentry_client::protocol::Timestamp::now()).expect("time");
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+    let body = format!(
+        "{{\"event_id\":\"{event_id}\"}}\n\
+         {{\"type\":\"event\"}}\n\
+         {{\"message\":\"after the upgrade\",\"level\":\"error\"}}\n\
+         {{\"type\":\"log\",\"item_count\":1,\"content_type\":\"application/vnd.sentry.items.log+json\"}}\n\
+         {{\"items\":[{{\"body\":\"upgraded log\",\"level\":\"info\",\"timestamp\":{secs}}}]}}\n\
+         {{\"type\":\"session\"}}\n\
+         {{\"sid\":\"{sid}\",\"init\":true,\"started\":{now},\"status\":\"exited\",\"attrs\":{{\"release\":\"api@2\"}}}}\n\
+         {{\"type\":\"attachment\",\"length\":5,\"filename\":\"note.txt\"}}\n\
+         hello\n",
+        sid = new_id(),
+    );
+    let auth = format!("Sentry sentry_version=7, sentry_key={live}");
+    let r = request(
+        addr,
+        "POST",
+        &format!("/api/{api_id}/envelope/"),
+        &[("X-Sentry-Auth", auth.as_str())],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "new item types: {}", r.text());
+    let logs = wait_for(Duration::from_secs(10), || {
+        let v = api(addr, token, "/api/0/projects/backend/api/logs/");
+        let list = v.as_array().cloned().unwrap_or_default();
+        (!list.is_empty()).then_some(list)
+    })
+    .expect("the log is stored");
+    assert_eq!(logs[0]["body"], "upgraded log");
+    let releases = api(addr, token, "/api/0/projects/backend/api/releases/");
+    assert!(
+        releases
+            .as_array()
+            .expect("releases")
+            .iter()
+            .any(|r| r["version"] == "api@2" && r["sessions"] == 1),
+        "the session counts: {releases}"
+    );
+    let files = api(
+        addr,
+        token,
+        &format!("/api/0/projects/backend/api/events/{event_id}/attachments/"),
+    );
+    assert_eq!(files[0]["name"], "note.txt", "{files}");
+
     // Every password still logs in; the old web session is still live.
     for user in facts["logins"].as_array().expect("logins") {
         let email = user["email"].as_str().expect("email");
