@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use alerts_support::{event_json, Receiver};
-use common::{db_env, envelope, new_id, open_store, request, spawn_serve};
+use common::{db_env, envelope, new_id, open_store, python, request, spawn_serve};
 use sentry_server_lite::secrets;
 use serde_json::{json, Value};
 
@@ -153,16 +153,6 @@ fn a_delivery_survives_receiver_outage_and_kill_9_with_one_id() {
     assert_eq!(body["action"], "new_issue");
     assert_eq!(body["issue"]["title"], "survive me");
     drop(second);
-}
-
-fn python() -> String {
-    std::env::var("SENTRY_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!(
-            "SENTRY_TEST_PYTHON is not set. Run ./scripts/test, or create the venv by hand: \
-             python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements-test.txt \
-             && export SENTRY_TEST_PYTHON=$PWD/.venv/bin/python"
-        )
-    })
 }
 
 /// `python -m aiosmtpd` on a free loopback port, printing what it receives to `out`.

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{new_id, request, wait_for, Response, TestServer};
+use common::{new_id, python, request, wait_for, Response, TestServer};
 use serde_json::Value;
 
 /// Every byte value, a few times: a binary file no text handling may touch.
@@ -227,16 +227,6 @@ with sentry_sdk.new_scope() as scope:
 sentry_sdk.flush(timeout=10)
 print(event_id)
 "#;
-
-fn python() -> String {
-    std::env::var("SENTRY_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!(
-            "SENTRY_TEST_PYTHON is not set. Run ./scripts/test, or create the venv by hand: \
-             python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements-test.txt \
-             && export SENTRY_TEST_PYTHON=$PWD/.venv/bin/python"
-        )
-    })
-}
 
 #[test]
 fn python_sdk_attachments_are_listed_and_download_byte_identical() {

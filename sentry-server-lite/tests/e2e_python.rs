@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::TestServer;
+use common::{python, TestServer};
 use serde_json::Value;
 
 const SCRIPT: &str = r#"
@@ -47,16 +47,6 @@ else:
     capture(parse, 99)
 sentry_sdk.flush(timeout=10)
 "#;
-
-fn python() -> String {
-    std::env::var("SENTRY_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!(
-            "SENTRY_TEST_PYTHON is not set. Run ./scripts/test, or create the venv by hand: \
-             python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements-test.txt \
-             && export SENTRY_TEST_PYTHON=$PWD/.venv/bin/python"
-        )
-    })
-}
 
 fn run_sdk(s: &TestServer, phase: &str, compression: &str) {
     let script = s.dir.path().join("send_events.py");

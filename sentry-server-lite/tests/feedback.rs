@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{envelope, new_id, request, wait_for, TestServer};
+use common::{envelope, new_id, python, request, wait_for, TestServer};
 use serde_json::Value;
 use web::{get, login};
 
@@ -139,16 +139,6 @@ transport.capture_envelope(env)
 sentry_sdk.flush(timeout=10)
 print(event_id)
 "#;
-
-fn python() -> String {
-    std::env::var("SENTRY_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!(
-            "SENTRY_TEST_PYTHON is not set. Run ./scripts/test, or create the venv by hand: \
-             python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements-test.txt \
-             && export SENTRY_TEST_PYTHON=$PWD/.venv/bin/python"
-        )
-    })
-}
 
 #[test]
 fn python_feedback_and_user_report_items_are_listed_and_shown() {

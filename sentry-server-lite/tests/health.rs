@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{wait_for, TestServer};
+use common::{python, wait_for, TestServer};
 use sentry_client::protocol::{
     Event, Exception, Mechanism, MonitorCheckIn, MonitorCheckInStatus, MonitorConfig,
     MonitorIntervalUnit, MonitorSchedule,
@@ -176,11 +176,6 @@ fn a_session_update_twice_counts_once() {
     );
     assert_eq!(s.post_envelope(mixed.as_bytes()).status, 200);
     release(&s, "dup@1", 2);
-}
-
-fn python() -> String {
-    std::env::var("SENTRY_TEST_PYTHON")
-        .unwrap_or_else(|_| panic!("SENTRY_TEST_PYTHON is not set (see ./scripts/test)"))
 }
 
 fn run_python(s: &TestServer, script: &str) {

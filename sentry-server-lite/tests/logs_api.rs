@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{request, wait_for, TestServer};
+use common::{python, request, wait_for, TestServer};
 use sentry_client::{logger_error, logger_info, logger_warn, Client, ClientOptions, Hub};
 use serde_json::Value;
 
@@ -362,12 +362,9 @@ sentry_sdk.flush(10)
 #[test]
 fn python_sdk_logs_are_stored() {
     let s = TestServer::start();
-    let python = std::env::var("SENTRY_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!("SENTRY_TEST_PYTHON is not set: run ./scripts/test or see tests/e2e_python.rs")
-    });
     let script = s.dir.path().join("logs.py");
     std::fs::write(&script, PYTHON).expect("script");
-    let out = Command::new(python)
+    let out = Command::new(python())
         .arg(&script)
         .arg(s.dsn())
         .output()

@@ -162,6 +162,18 @@ impl Drop for TestServer {
     }
 }
 
+/// The Python of the test venv (with the official `sentry-sdk` and `aiosmtpd`); fails,
+/// never skips, when it is not configured.
+pub fn python() -> String {
+    std::env::var("SENTRY_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "SENTRY_TEST_PYTHON is not set. Run ./scripts/test, or create the venv by hand: \
+             python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements-test.txt \
+             && export SENTRY_TEST_PYTHON=$PWD/.venv/bin/python"
+        )
+    })
+}
+
 /// Whether the tests run on PostgreSQL (`SENTRY_TEST_BACKEND=postgres`).
 pub fn postgres_backend() -> bool {
     match std::env::var("SENTRY_TEST_BACKEND").as_deref() {
